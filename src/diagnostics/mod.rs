@@ -1,0 +1,166 @@
+//! Diagnostics: what every stage reports to the policy author. In: constructor calls from
+//! the stages (one function per error kind, each with a stable code, in `codes.rs`). Out:
+//! `Diagnostic` values, rendered only at the edge: as ariadne snippets (`render`) or as the
+//! JSON of PRODUCT.md §2 (`to_json`).
+//!
+//! Style: messages lowercase, no trailing period, user text in backticks; the first label
+//! sits on the exact span; `help` says how to fix it.
+
+mod codes;
+pub use codes::*;
+
+use crate::span::{SourceMap, Span};
+use serde_json::json;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code, e.g. `E0101`.
+    pub code: &'static str,
+    pub message: String,
+    /// The primary label is `labels[0]`; its span is where the diagnostic points.
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            labels: vec![Label { span, message: label.into() }],
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span, label) }
+    }
+
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { span, message: message.into() });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn span(&self) -> Span {
+        self.labels[0].span
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A list of diagnostics, as returned by `Policy::from_paths` when compilation fails.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Diagnostics {
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    /// Renders every diagnostic as an annotated snippet, without colour.
+    pub fn render(&self) -> String {
+        self.items.iter().map(|d| render(d, &self.sources, false)).collect()
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({ "diagnostics": self.items.iter().map(|d| to_json(d, &self.sources)).collect::<Vec<_>>() })
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// Renders one diagnostic as an ariadne report (byte-indexed, ASCII, trailing spaces trimmed).
+pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    use ariadne::{CharSet, Config, IndexType, Label as ALabel, Report, ReportKind};
+    let kind = match d.severity {
+        Severity::Error => ReportKind::Error,
+        Severity::Warning => ReportKind::Warning,
+    };
+    let name = |s: Span| sources.get(s.file).name.clone();
+    let primary = d.span();
+    let mut report = Report::build(kind, (name(primary), primary.range()))
+        .with_config(
+            Config::default()
+                .with_index_type(IndexType::Byte)
+                .with_color(color)
+                .with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii }),
+        )
+        .with_code(d.code)
+        .with_message(&d.message);
+    for (i, l) in d.labels.iter().enumerate() {
+        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(&l.message).with_order(i as i32);
+        if color {
+            label = label.with_color(if i == 0 { ariadne::Color::Red } else { ariadne::Color::Blue });
+        }
+        report = report.with_label(label);
+    }
+    if let Some(help) = &d.help {
+        report = report.with_help(help);
+    }
+    let cache = ariadne::sources(sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())));
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail; a failure here would only lose the snippet.
+    let _ = report.finish().write(cache, &mut out);
+    trim_lines(&String::from_utf8_lossy(&out))
+}
+
+/// Removes trailing spaces from every line (ariadne pads lines; snapshots must not).
+pub fn trim_lines(s: &str) -> String {
+    let mut out: String = s.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    out
+}
+
+/// One diagnostic in the JSON shape of PRODUCT.md §2.
+pub fn to_json(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
+    let primary = d.span();
+    let file = sources.get(primary.file);
+    let at = file.line_col(primary.start as usize);
+    json!({
+        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "code": d.code,
+        "message": d.message,
+        "file": file.name,
+        "line": at.line,
+        "column": at.column,
+        "start": primary.start,
+        "end": primary.end,
+        "labels": d.labels.iter().map(|l| {
+            let f = sources.get(l.span.file);
+            let lc = f.line_col(l.span.start as usize);
+            json!({ "message": l.message, "file": f.name, "line": lc.line, "column": lc.column,
+                    "start": l.span.start, "end": l.span.end })
+        }).collect::<Vec<_>>(),
+        "help": d.help,
+    })
+}

@@ -1,0 +1,254 @@
+//! The typed intermediate representation: one `Program` per policy set. In: built by
+//! `check` from the AST (names resolved, types known). Out: consumed by the passes in
+//! `passes` and then by both backends (`vm`, and later the JIT). Every node keeps the span
+//! of the source text it came from, so traces and run-time errors point at the source.
+
+pub mod passes;
+
+use crate::input::{InputPath, RequestSchema};
+use crate::span::Span;
+use crate::syntax::ast::DefaultEffect;
+use crate::types::Type;
+use crate::value::Value;
+use indexmap::IndexMap;
+
+/// The whole policy set, ready for a backend.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub info: PolicyInfo,
+    pub schema: RequestSchema,
+    /// In source order (files in the order given, items in file order).
+    pub rules: Vec<Rule>,
+    /// Input slots: `slots[i]` is the request path that slot `i` holds (see `passes::assign_slots`).
+    pub slots: Vec<InputPath>,
+    /// Regexes from literal patterns, compiled once; `ExprKind::Regex` indexes this.
+    pub regexes: Vec<regex::Regex>,
+    pub groups: ToolGroups,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyInfo {
+    pub name: String,
+    pub version: String,
+    pub default: DefaultEffect,
+    pub on_error: DefaultEffect,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule's name, or `FILE:LINE` for an unnamed rule.
+    pub id: String,
+    pub effect: Effect,
+    /// `None`: the rule always fires (`deny` alone).
+    pub condition: Option<Expr>,
+    pub reason: Vec<ReasonPart>,
+    pub annotations: IndexMap<String, String>,
+    /// False for `@mode("shadow")` rules: reported, never deciding.
+    pub enforced: bool,
+    pub scope: ToolScope,
+    /// The rule reads `args`, so it cannot apply to a tool without a declaration.
+    pub reads_args: bool,
+    /// Number of local variables (`let` bindings of inlined calls, lambda parameters).
+    pub locals: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    Deny,
+    Allow,
+    Warn,
+    RequireApproval(Vec<String>),
+    /// Replace the string at this path of `args` with `"[REDACTED]"`.
+    Redact(ArgPath),
+    /// Replace the value at this path of `args` with the expression's value.
+    Set(ArgPath, Expr),
+}
+
+impl Effect {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Effect::Deny => "deny",
+            Effect::Allow => "allow",
+            Effect::Warn => "warn",
+            Effect::RequireApproval(_) => "require_approval",
+            Effect::Redact(_) => "redact",
+            Effect::Set(..) => "set",
+        }
+    }
+}
+
+/// A path inside `args`, e.g. `["recipient", "email"]`, with the declared type there.
+#[derive(Debug, Clone)]
+pub struct ArgPath {
+    pub segments: Vec<String>,
+    pub ty: Type,
+    pub span: Span,
+}
+
+impl ArgPath {
+    /// `args.recipient.email`
+    pub fn display(&self) -> String {
+        format!("args.{}", self.segments.join("."))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ReasonPart {
+    Text(String),
+    Expr(Expr),
+}
+
+/// Which tools a rule applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolScope {
+    /// No `on`: every request.
+    All,
+    /// `on a, b.*`: patterns as written (`*` matches everything, `x.*` a prefix).
+    Tools(Vec<String>),
+}
+
+/// Whether a tool pattern (`payments.transfer`, `payments.*`, `*`) matches a tool name.
+pub fn pattern_matches(pattern: &str, tool: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => tool.starts_with(prefix),
+        None => pattern == tool,
+    }
+}
+
+/// Rules grouped by tool at compile time (`passes::group_rules`): a request touches only
+/// its tool's rules.
+#[derive(Debug, Clone, Default)]
+pub struct ToolGroups {
+    /// For each declared tool, the ids of every rule that applies to it, in source order.
+    pub declared: IndexMap<String, Vec<u32>>,
+    /// For a tool without a declaration: the rules whose patterns may match it and that do
+    /// not read `args` (checked against the name at decision time), in source order.
+    pub undeclared: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Const(Value),
+    /// A request path, before slot assignment.
+    Input(InputPath),
+    /// A request slot, after slot assignment.
+    Slot(u32),
+    Local(u32),
+    /// Binds `local` to `value` while evaluating `body`.
+    Let { local: u32, value: Box<Expr>, body: Box<Expr> },
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    /// `==` and `!=` compare any two values of the same type deeply; ordering compares
+    /// numbers (durations, timestamps) and strings.
+    Compare(CmpOp, Box<Expr>, Box<Expr>),
+    /// Numbers (and durations/timestamps); `Add` on strings concatenates. Division by zero
+    /// and non-finite results are rule errors.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `a ?? b`: `a` unless it is absent.
+    Coalesce(Box<Expr>, Box<Expr>),
+    /// `has a`: `a` is not absent.
+    Has(Box<Expr>),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A record's field, by declaration index. Absent records give absent fields.
+    Field(Box<Expr>, u32),
+    /// `list[number]` or `map[string]`: absent when out of range or missing.
+    Index(Box<Expr>, Box<Expr>),
+    List(Vec<Expr>),
+    Call(Builtin, Vec<Expr>),
+    /// `subject.matches(re)` / `subject.find_all(re)`; `regex` indexes `Program::regexes`.
+    Regex { op: RegexOp, subject: Box<Expr>, regex: u32 },
+    /// `list.any(x => body)` and friends; `local` is `x`.
+    Quant { kind: QuantKind, local: u32, list: Box<Expr>, body: Box<Expr> },
+    /// A call of a user function, before inlining (`passes::inline_calls`): `body` is the
+    /// function's body with its parameters as locals `0..params`.
+    FnCall { name: String, body: std::sync::Arc<Expr>, params: u32, locals: u32, args: Vec<Expr> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegexOp {
+    Matches,
+    FindAll,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantKind {
+    Any,
+    All,
+    Count,
+}
+
+/// Functions and methods implemented by the engine. Argument order: receiver first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    // strings
+    StrLen,
+    Lower,
+    Upper,
+    Trim,
+    StartsWith,
+    EndsWith,
+    /// `s.contains(t)` and `t in s`
+    StrContains,
+    Split,
+    /// Text before the first `sep` (the whole text when there is none).
+    Before,
+    /// Text after the first `sep` (empty when there is none).
+    After,
+    // lists
+    ListLen,
+    IsEmpty,
+    /// `l.contains(x)` and `x in l`
+    ListContains,
+    Intersects,
+    SubsetOf,
+    // maps
+    /// `k in m`
+    MapHasKey,
+    MapLen,
+    // numbers
+    Abs,
+    Floor,
+    Ceil,
+    Round,
+    Min,
+    Max,
+    // time (UTC)
+    Hour,
+    Minute,
+    /// 1 = Monday ... 7 = Sunday
+    Weekday,
+    Day,
+    Month,
+    Year,
+    /// A function of the standard library written in Rust: index into `stdlib::NATIVES`.
+    Native(u32),
+}

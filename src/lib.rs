@@ -1,0 +1,15 @@
+//! Gavel: a policy language, its compiler and its runtime, deciding whether an AI agent's
+//! action may run.
+//!
+//! The pipeline, one module a stage: `syntax` (lexer, parser, AST) → `check` (names and
+//! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
+//! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
+//! `diagnostics` reports errors; `policy` is the public API.
+
+pub mod diagnostics;
+pub mod input;
+pub mod ir;
+pub mod span;
+pub mod syntax;
+pub mod types;
+pub mod value;

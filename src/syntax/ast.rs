@@ -1,0 +1,371 @@
+//! The abstract syntax tree. Every node carries an [`AstSpan`]: a byte span plus file id
+//! whose equality always holds, so two trees are equal when they differ only in positions.
+
+use crate::span::Span;
+use std::ops::Deref;
+
+/// A span inside the AST. Compares equal to every other `AstSpan`, so AST equality ignores
+/// positions; dereferences to the real [`Span`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AstSpan(pub Span);
+
+impl PartialEq for AstSpan {
+    fn eq(&self, _: &AstSpan) -> bool {
+        true
+    }
+}
+
+impl Deref for AstSpan {
+    type Target = Span;
+    fn deref(&self) -> &Span {
+        &self.0
+    }
+}
+
+impl From<Span> for AstSpan {
+    fn from(s: Span) -> AstSpan {
+        AstSpan(s)
+    }
+}
+
+/// One parsed `.pol` file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: AstSpan,
+}
+
+/// A string literal: `value` is unescaped; `span` includes the quotes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrLit {
+    pub value: String,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `policy NAME`
+    Policy(Ident),
+    /// `version "..."`
+    Version(StrLit),
+    /// `default allow|deny`
+    Default(DefaultEffect, AstSpan),
+    /// `on error allow|deny`
+    OnError(DefaultEffect, AstSpan),
+    Type(TypeDecl),
+    Tool(ToolDecl),
+    Request(RequestDecl),
+    Let(LetDecl),
+    Fn(FnDecl),
+    Rule(Rule),
+    /// `on TOOLS { rules and lets }`
+    Block(OnBlock),
+    Fixture(Fixture),
+    Test(TestDecl),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultEffect {
+    Allow,
+    Deny,
+}
+
+/// `type Name = TYPE`
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub span: AstSpan,
+}
+
+/// `tool payments.transfer(amount: number, memo?: string)`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolDecl {
+    /// The dotted name as written, e.g. `payments.transfer`; its span covers the name.
+    pub name: Ident,
+    pub params: Vec<FieldDecl>,
+    pub span: AstSpan,
+}
+
+/// `request { agent: {...}, ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestDecl {
+    pub fields: Vec<FieldDecl>,
+    pub span: AstSpan,
+}
+
+/// `name: TYPE` or `name?: TYPE`, in records, tool parameters and the request block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub optional: bool,
+    pub ty: TypeExpr,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    /// `bool`, `number`, `string`, `duration`, `timestamp` or a declared type's name.
+    Named(Ident),
+    List(Box<TypeExpr>),
+    Map(Box<TypeExpr>),
+    Record(Vec<FieldDecl>),
+    /// `"a" | "b" | "c"`
+    Enum(Vec<StrLit>),
+}
+
+/// `let name = expr`
+#[derive(Clone, Debug, PartialEq)]
+pub struct LetDecl {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: AstSpan,
+}
+
+/// `fn name(p: T, ...) -> T = expr`, or `builtin fn name(p: T, ...) -> T` (body `None`):
+/// a function implemented in Rust, allowed only in the standard library.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnDecl {
+    pub name: Ident,
+    pub params: Vec<FieldDecl>,
+    pub ret: TypeExpr,
+    pub body: Option<Expr>,
+    pub span: AstSpan,
+}
+
+/// `[annotations] [rule NAME:] [on TOOLS] EFFECT [when COND] [because "TEMPLATE"]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub annotations: Vec<Annotation>,
+    pub name: Option<Ident>,
+    pub tools: Option<Vec<ToolPattern>>,
+    pub effect: Effect,
+    pub condition: Option<Expr>,
+    pub because: Option<Template>,
+    pub span: AstSpan,
+}
+
+/// `@name("value")`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Annotation {
+    pub name: Ident,
+    pub value: StrLit,
+    pub span: AstSpan,
+}
+
+/// `payments.transfer`, `payments.*` or `*`, as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolPattern {
+    pub text: String,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Effect {
+    pub kind: EffectKind,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EffectKind {
+    Deny,
+    Allow,
+    Warn,
+    /// `require approval [from "role", ...]`
+    RequireApproval(Vec<StrLit>),
+    /// `redact PATH`
+    Redact(PathRef),
+    /// `set PATH = EXPR`
+    Set(PathRef, Expr),
+}
+
+/// A dotted path such as `memo`, `args.memo` or `recipient.email`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathRef {
+    pub segments: Vec<Ident>,
+    pub span: AstSpan,
+}
+
+/// `on TOOLS { ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnBlock {
+    pub tools: Vec<ToolPattern>,
+    pub items: Vec<BlockItem>,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BlockItem {
+    Rule(Rule),
+    Let(LetDecl),
+}
+
+/// A `because` string: literal text and `{expr}` holes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    /// A duration literal, in seconds (`24h` is 86400).
+    Duration(f64),
+    List(Vec<Expr>),
+    /// A bare name: a local, an argument, a `let`, an envelope field, `std`, ...
+    Name(Ident),
+    /// `expr.field`
+    Field(Box<Expr>, Ident),
+    /// `expr[index]`
+    Index(Box<Expr>, Box<Expr>),
+    /// `receiver.method(args)`; also `std.pii.contains_ssn(x)` (receiver `std.pii`).
+    MethodCall { receiver: Box<Expr>, method: Ident, args: Vec<Expr> },
+    /// `name(args)`: a function or a builtin such as `min`.
+    Call { name: Ident, args: Vec<Expr> },
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `has path`
+    Has(Box<Expr>),
+    /// `if c then a else b`
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `x => body`; only valid as an argument of `any`, `all`, `count`.
+    Lambda { param: Ident, body: Box<Expr> },
+    /// Stands in for an expression the parser could not read (after a reported error).
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Coalesce,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Or => "or",
+            And => "and",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            In => "in",
+            NotIn => "not in",
+            Coalesce => "??",
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Rem => "%",
+        }
+    }
+}
+
+// ---- tests beside the rules ----------------------------------------------------------
+
+/// `fixture base = { ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fixture {
+    pub name: Ident,
+    pub value: Json,
+    pub span: AstSpan,
+}
+
+/// A JSON-like literal in fixtures and tests: numbers may use `_`, keys may be bare names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Json {
+    pub kind: JsonKind,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonKind {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    List(Vec<Json>),
+    Object(Vec<(Ident, Json)>),
+}
+
+/// `test "name" { statements }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestDecl {
+    pub name: StrLit,
+    pub stmts: Vec<TestStmt>,
+    pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TestStmt {
+    /// `request base`, `request base with { a.b: v, ... }`, `request file("x.json")`,
+    /// `request { ... }`
+    Request(RequestSource, AstSpan),
+    /// `expect deny|allow|require approval [by rule, ...]`
+    ExpectEffect { effect: ExpectedEffect, by: Vec<Ident>, span: AstSpan },
+    /// `expect args.memo == "[REDACTED]"`
+    ExpectValue { path: PathRef, value: Json, span: AstSpan },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RequestSource {
+    Fixture { name: Ident, with: Vec<(PathRef, Json)> },
+    File(StrLit),
+    Literal(Json),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedEffect {
+    Allow,
+    Deny,
+    RequireApproval,
+}

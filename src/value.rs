@@ -1,0 +1,114 @@
+//! Run-time values, shared by the request decoder, both backends and decisions.
+//! Durations and timestamps are numbers (seconds); enums are strings; records are their
+//! fields' values in declaration order.
+
+use indexmap::IndexMap;
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Value {
+    /// An optional field that is not there, a map key or list index that is not there.
+    #[default]
+    Absent,
+    Bool(bool),
+    Num(f64),
+    Str(Arc<str>),
+    List(Arc<[Value]>),
+    /// Field values in the order of the record type's declaration.
+    Record(Arc<[Value]>),
+    Map(Arc<IndexMap<Arc<str>, Value>>),
+}
+
+impl Value {
+    pub fn str(s: &str) -> Value {
+        Value::Str(Arc::from(s))
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_num(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Value::Absent)
+    }
+}
+
+/// Formats a number as JSON does: whole numbers without `.0` (`25000`, `2.5`).
+pub fn format_number(n: f64) -> String {
+    if n.is_finite() && n == n.trunc() && n.abs() < 1e17 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The text form used in `because` templates: numbers as in JSON, strings without quotes,
+/// lists as `[a, b]`.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Absent => write!(f, "(none)"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Num(n) => write!(f, "{}", format_number(*n)),
+            Value::Str(s) => write!(f, "{s}"),
+            Value::List(items) | Value::Record(items) => {
+                write!(f, "[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                write!(f, "]")
+            }
+            Value::Map(m) => {
+                write!(f, "{{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                write!(f, "}}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_print_without_fraction() {
+        assert_eq!(format_number(25000.0), "25000");
+        assert_eq!(format_number(2.5), "2.5");
+        assert_eq!(format_number(-3.0), "-3");
+        assert_eq!(Value::List(Arc::from(vec![Value::str("a"), Value::Num(1.0)])).to_string(), "[a, 1]");
+    }
+}
