@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod input;
 pub mod ir;
 pub mod span;
+pub mod stdlib;
 pub mod syntax;
 pub mod types;
 pub mod value;
