@@ -6,6 +6,7 @@
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
 //! `diagnostics` reports errors; `policy` is the public API.
 
+pub mod check;
 pub mod diagnostics;
 pub mod input;
 pub mod ir;
@@ -14,3 +15,4 @@ pub mod stdlib;
 pub mod syntax;
 pub mod types;
 pub mod value;
+

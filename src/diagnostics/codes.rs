@@ -45,3 +45,225 @@ pub fn unexpected_eof(span: Span, expected: &[String]) -> Diagnostic {
     Diagnostic::error("E0003", "unexpected end of file", span, "the file ends here")
         .with_help(format!("expected {}", one_of(expected)))
 }
+
+// ---- E01xx names and declarations ---------------------------------------------------
+
+fn with_suggestion(d: Diagnostic, suggestion: Option<&str>, fallback: Option<String>) -> Diagnostic {
+    match (suggestion, fallback) {
+        (Some(s), _) => d.with_help(format!("did you mean `{s}`?")),
+        (None, Some(f)) => d.with_help(f),
+        (None, None) => d,
+    }
+}
+
+pub fn unknown_name(span: Span, name: &str, suggestion: Option<&str>, help: Option<String>) -> Diagnostic {
+    let d = Diagnostic::error("E0101", format!("unknown name `{name}`"), span, "not defined here");
+    with_suggestion(d, suggestion, help)
+}
+
+pub fn argument_outside_scope(span: Span, name: &str, tools: &[String]) -> Diagnostic {
+    Diagnostic::error("E0102", format!("`{name}` is a tool argument, but this rule is not scoped to a tool"), span, "not in scope here")
+        .with_help(format!(
+            "`{name}` is an argument of {}; scope the rule with `on {}` or put it inside `on {} {{ ... }}`",
+            one_of(tools),
+            tools[0],
+            tools[0]
+        ))
+}
+
+pub fn duplicate_definition(span: Span, name: &str, what: &str, previous: Span) -> Diagnostic {
+    Diagnostic::error("E0103", format!("`{name}` is defined more than once"), span, format!("this {what} reuses the name"))
+        .with_label(previous, "first defined here")
+        .with_help(format!("rename one of them: all top-level names (rules, lets, functions, types, fixtures) share one namespace"))
+}
+
+pub fn unknown_field(span: Span, field: &str, ty: &str, suggestion: Option<&str>, fields: &[String]) -> Diagnostic {
+    let d = Diagnostic::error("E0104", format!("`{ty}` has no field `{field}`"), span, "unknown field");
+    let list = if fields.is_empty() { "it has no fields".to_string() } else { format!("its fields are {}", one_of(fields)) };
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`? {list}")),
+        None => d.with_help(list),
+    }
+}
+
+pub fn unknown_type(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0105", format!("unknown type `{name}`"), span, "not a type");
+    with_suggestion(d, suggestion, Some("use `bool`, `number`, `string`, `duration`, `timestamp`, `list<T>`, `map<T>`, a record `{ ... }`, an enum `\"a\" | \"b\"` or a name declared with `type`".into()))
+}
+
+pub fn recursive_type(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0106", format!("type `{name}` refers to itself"), span, "recursive reference")
+        .with_help("types cannot be recursive: requests are finite JSON documents; flatten the type")
+}
+
+pub fn call_cycle(span: Span, cycle: &[String], first: Span) -> Diagnostic {
+    Diagnostic::error("E0107", format!("functions cannot call themselves: {}", cycle.join(" -> ")), span, "this call closes the cycle")
+        .with_label(first, format!("`{}` is defined here", cycle[0]))
+        .with_help("rewrite the functions without recursion: evaluation must always terminate")
+}
+
+pub fn let_cycle(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0108", format!("`{name}` is defined in terms of itself"), span, "this reference closes the cycle")
+        .with_help("a `let` cannot use its own value, directly or through other lets")
+}
+
+pub fn unknown_function(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0109", format!("unknown function `{name}`"), span, "not defined");
+    with_suggestion(d, suggestion, Some("define it with `fn NAME(p: T) -> T = ...`".into()))
+}
+
+pub fn unknown_method(span: Span, method: &str, ty: &str, suggestion: Option<&str>, methods: &[String]) -> Diagnostic {
+    let d = Diagnostic::error("E0110", format!("`{ty}` has no method `{method}`"), span, "unknown method");
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None if methods.is_empty() => d.with_help(format!("values of type `{ty}` have no methods")),
+        None => d.with_help(format!("methods of `{ty}`: {}", one_of(methods))),
+    }
+}
+
+pub fn no_policy_header(span: Span) -> Diagnostic {
+    Diagnostic::error("E0111", "the policy set has no `policy` header", span, "no header in this file")
+        .with_help("add `policy NAME`, `version \"1\"` and `default allow` (or `default deny`) at the top of one file")
+}
+
+pub fn duplicate_header(span: Span, what: &str, previous: Span) -> Diagnostic {
+    Diagnostic::error("E0112", format!("`{what}` is given more than once"), span, "second one here")
+        .with_label(previous, "first one here")
+        .with_help(format!("a policy set has exactly one `{what}`: keep one"))
+}
+
+pub fn unknown_tool(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::warning("W0101", format!("no declared tool matches `{name}`"), span, "matches no `tool` declaration");
+    with_suggestion(d, suggestion, Some(format!("declare it with `tool {name}(...)`, or the rule can only read `tool` and envelope fields")))
+}
+
+pub fn argument_clashes_with_envelope(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::warning("W0102", format!("argument `{name}` has the name of a request field"), span, "clashes with the request's own field")
+        .with_help(format!("inside `on` scopes the bare name `{name}` means the request field; write `args.{name}` for the argument"))
+}
+
+pub fn unknown_namespace(span: Span, name: &str, suggestion: Option<&str>, available: &[String]) -> Diagnostic {
+    let d = Diagnostic::error("E0113", format!("the standard library has no `std.{name}`"), span, "unknown module");
+    with_suggestion(d, suggestion, Some(format!("available: {}", one_of(available))))
+}
+
+pub fn namespace_not_value(span: Span, path: &str) -> Diagnostic {
+    Diagnostic::error("E0114", format!("`{path}` is a module, not a value"), span, "a module")
+        .with_help(format!("call one of its functions: `{path}.NAME(...)`"))
+}
+
+pub fn builtin_outside_stdlib(span: Span) -> Diagnostic {
+    Diagnostic::error("E0115", "`builtin fn` is only allowed in the standard library", span, "no Rust implementation")
+        .with_help("define the function with a body: `fn NAME(p: T) -> T = EXPR`")
+}
+
+pub fn unknown_rule(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0116", format!("no rule named `{name}`"), span, "unknown rule");
+    with_suggestion(d, suggestion, None)
+}
+
+pub fn unknown_fixture(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0117", format!("no fixture named `{name}`"), span, "unknown fixture");
+    with_suggestion(d, suggestion, Some(format!("declare it with `fixture {name} = {{ ... }}`")))
+}
+
+// ---- E02xx types --------------------------------------------------------------------
+
+pub fn type_mismatch(span: Span, expected: &str, found: &str, help: Option<String>) -> Diagnostic {
+    let d = Diagnostic::error("E0201", format!("expected `{expected}`, found `{found}`"), span, format!("this is `{found}`"));
+    match help {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
+}
+
+pub fn cannot_compare(span: Span, op: &str, left: &str, right: &str, help: Option<String>) -> Diagnostic {
+    let d = Diagnostic::error("E0202", format!("cannot compare `{left}` with `{right}` using `{op}`"), span, "incompatible types");
+    d.with_help(help.unwrap_or_else(|| "both sides must have the same type: there is no implicit conversion".into()))
+}
+
+pub fn unguarded_optional(span: Span, path: &str) -> Diagnostic {
+    Diagnostic::error("E0203", format!("`{path}` is optional and may be missing"), span, "read without a guard")
+        .with_help(format!("guard it: `has {path} and ...`, or give a default: `({path} ?? DEFAULT)`"))
+}
+
+pub fn not_in_enum(span: Span, value: &str, values: &[String], suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0204", format!("\"{value}\" is not one of the declared values"), span, "not a declared value");
+    let list = values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean \"{s}\"? the values are {list}")),
+        None => d.with_help(format!("the values are {list}")),
+    }
+}
+
+pub fn bad_operands(span: Span, op: &str, left: &str, right: &str) -> Diagnostic {
+    Diagnostic::error("E0205", format!("`{op}` cannot combine `{left}` and `{right}`"), span, "incompatible operands")
+        .with_help("arithmetic works on numbers (and durations/timestamps); `+` also joins two strings")
+}
+
+pub fn wrong_arg_count(span: Span, what: &str, expected: usize, found: usize) -> Diagnostic {
+    Diagnostic::error("E0206", format!("`{what}` takes {expected} argument{}, found {found}", if expected == 1 { "" } else { "s" }), span, "wrong number of arguments")
+        .with_help(format!("pass exactly {expected}"))
+}
+
+pub fn bad_regex(span: Span, error: &str) -> Diagnostic {
+    let first = error.lines().rev().find(|l| l.starts_with("error:")).unwrap_or(error.lines().last().unwrap_or(error));
+    Diagnostic::error("E0207", "invalid regular expression", span, first.trim().to_string())
+        .with_help("fix the pattern (Rust `regex` syntax: no look-around or back-references); escape literal `(`, `[`, `.` with a backslash")
+}
+
+pub fn pattern_not_literal(span: Span) -> Diagnostic {
+    Diagnostic::error("E0208", "a regular expression must be a string literal", span, "not a literal")
+        .with_help("write the pattern inline, e.g. `s.matches(\"[0-9]+\")`, so it can be checked and compiled once")
+}
+
+pub fn lambda_not_allowed(span: Span) -> Diagnostic {
+    Diagnostic::error("E0209", "a lambda can only be an argument of `any`, `all` or `count`", span, "not allowed here")
+        .with_help("write e.g. `list.any(x => x > 3)`")
+}
+
+pub fn lambda_expected(span: Span, method: &str) -> Diagnostic {
+    Diagnostic::error("E0210", format!("`{method}` takes a lambda"), span, "expected `x => condition`")
+        .with_help(format!("write e.g. `list.{method}(x => x == \"a\")`"))
+}
+
+pub fn has_needs_path(span: Span) -> Diagnostic {
+    Diagnostic::error("E0211", "`has` needs a field, like `has memo` or `has recipient.email`", span, "not a field")
+        .with_help("use `has` on an optional field; use `??` to give a default to other optional values")
+}
+
+pub fn never_missing(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::warning("W0201", format!("`{what}` is never missing"), span, "not optional")
+        .with_help("remove the guard or the default")
+}
+
+pub fn condition_not_bool(span: Span, found: &str) -> Diagnostic {
+    type_mismatch(span, "bool", found, Some("a `when` condition must be true or false; compare the value, e.g. `x > 0`".into()))
+}
+
+// ---- E03xx rules and tests ----------------------------------------------------------
+
+pub fn effect_needs_tool(span: Span, effect: &str) -> Diagnostic {
+    Diagnostic::error("E0301", format!("`{effect}` changes tool arguments, so the rule needs a tool scope"), span, "no tool scope")
+        .with_help(format!("scope it: `on TOOL {effect} ...`, or put it inside `on TOOL {{ ... }}`"))
+}
+
+pub fn not_an_argument(span: Span, path: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0302", format!("`{path}` is not an argument of the tools in scope"), span, "not a tool argument");
+    with_suggestion(d, suggestion, Some("`redact` and `set` change the tool's arguments; name one, e.g. `redact memo`".into()))
+}
+
+pub fn redact_not_string(span: Span, path: &str, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0303", format!("`redact` needs a string, but `{path}` is `{ty}`"), span, "not a string")
+        .with_help("redact string arguments; use `set` to change other values")
+}
+
+pub fn bad_annotation(span: Span, name: &str, value: &str, allowed: &[String]) -> Diagnostic {
+    Diagnostic::error("E0304", format!("`@{name}(\"{value}\")` is not a valid value"), span, "unknown value")
+        .with_help(format!("use one of {}", allowed.iter().map(|a| format!("`@{name}(\"{a}\")`")).collect::<Vec<_>>().join(", ")))
+}
+
+pub fn arg_type_mismatch_across_tools(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0305", format!("`{name}` is not an argument of every tool in this scope with the same type"), span, "not shared by all tools in scope")
+        .with_help(format!("split the scope, or read it as `args.{name}` inside a single-tool scope"))
+}

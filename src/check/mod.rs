@@ -1,0 +1,179 @@
+//! Name resolution and type checking. In: the parsed files of one policy set and of the
+//! standard library. Out: the typed IR `Program` (before passes), the test suite, and every
+//! diagnostic found (one run reports all the errors it can).
+//!
+//! Declarations are collected first (`collect`), then each rule, `let` and function is
+//! checked on demand (`expr`), producing IR directly: lets are inlined at their use,
+//! functions become `FnCall` nodes that `ir::passes` inlines.
+
+mod collect;
+mod expr;
+mod methods;
+mod rules;
+mod tests;
+mod types;
+
+use crate::diagnostics::Diagnostic;
+use crate::input::RequestSchema;
+use crate::ir;
+use crate::span::{FileId, SourceMap, Span};
+use crate::syntax::ast;
+use crate::types::{FieldType, Type};
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use tests::TestSuite;
+
+/// One parsed file handed to the checker.
+pub struct ParsedFile<'a> {
+    pub id: FileId,
+    pub ast: &'a ast::File,
+    /// `Some("pii")` for `stdlib/pii.pol`, addressed as `std.pii`.
+    pub stdlib: Option<String>,
+}
+
+/// What the checker produces when there are no errors.
+pub struct Checked {
+    pub program: ir::Program,
+    pub tests: TestSuite,
+}
+
+/// Checks a policy set. Returns the program when there were no errors, and all diagnostics
+/// (warnings included) either way.
+pub fn check(files: &[ParsedFile<'_>], sources: &SourceMap) -> (Option<Checked>, Vec<Diagnostic>) {
+    let mut c = Checker::new(sources);
+    c.collect(files);
+    let info = c.policy_info(files);
+    let schema = c.schema();
+    let rules = c.check_rules();
+    let tests = c.check_tests();
+    let errors = c.diags.iter().any(Diagnostic::is_error);
+    let program = ir::Program {
+        info,
+        schema,
+        rules,
+        slots: Vec::new(),
+        regexes: std::mem::take(&mut c.regexes),
+        groups: ir::ToolGroups::default(),
+    };
+    let diags = std::mem::take(&mut c.diags);
+    if errors {
+        (None, diags)
+    } else {
+        (Some(Checked { program, tests }), diags)
+    }
+}
+
+/// The lets and functions of one namespace: the user's (`""`) or a stdlib file's (`"pii"`).
+#[derive(Default)]
+struct Namespace<'a> {
+    lets: IndexMap<String, &'a ast::LetDecl>,
+    fns: IndexMap<String, &'a ast::FnDecl>,
+    let_state: HashMap<String, LetState>,
+    fn_state: HashMap<String, FnState>,
+}
+
+#[derive(Clone)]
+enum LetState {
+    InProgress,
+    Done(ir::Expr, u32),
+}
+
+#[derive(Clone)]
+enum FnState {
+    InProgress,
+    Done(Option<Arc<FnInfo>>),
+}
+
+/// A checked function: its signature and either a body or a native implementation.
+pub(crate) struct FnInfo {
+    name: String,
+    params: Vec<Type>,
+    ret: Type,
+    body: FnBody,
+}
+
+enum FnBody {
+    Pol { body: Arc<ir::Expr>, locals: u32 },
+    Native(u32),
+}
+
+/// A rule as collected: where it is and which block (scope, lets) it sits in.
+struct RuleSite<'a> {
+    rule: &'a ast::Rule,
+    file: FileId,
+    block: Option<&'a ast::OnBlock>,
+}
+
+struct Checker<'a> {
+    sources: &'a SourceMap,
+    diags: Vec<Diagnostic>,
+    /// Every top-level name of the user's namespace and where it is defined.
+    defined: IndexMap<String, Span>,
+    type_decls: IndexMap<String, &'a ast::TypeDecl>,
+    type_state: HashMap<String, Option<Type>>,
+    tools: IndexMap<String, (Vec<FieldType>, Span)>,
+    envelope: Vec<FieldType>,
+    namespaces: IndexMap<String, Namespace<'a>>,
+    rules: Vec<RuleSite<'a>>,
+    fixtures: IndexMap<String, &'a ast::Fixture>,
+    tests: Vec<(FileId, &'a ast::TestDecl)>,
+    regexes: Vec<regex::Regex>,
+    regex_ids: HashMap<String, u32>,
+    /// Functions being checked, innermost last, with the call that entered each.
+    fn_stack: Vec<(String, String, Span)>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(sources: &'a SourceMap) -> Checker<'a> {
+        let mut namespaces = IndexMap::new();
+        namespaces.insert(String::new(), Namespace::default());
+        Checker {
+            sources,
+            diags: Vec::new(),
+            defined: IndexMap::new(),
+            type_decls: IndexMap::new(),
+            type_state: HashMap::new(),
+            tools: IndexMap::new(),
+            envelope: Vec::new(),
+            namespaces,
+            rules: Vec::new(),
+            fixtures: IndexMap::new(),
+            tests: Vec::new(),
+            regexes: Vec::new(),
+            regex_ids: HashMap::new(),
+            fn_stack: Vec::new(),
+        }
+    }
+
+    fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn schema(&self) -> RequestSchema {
+        RequestSchema {
+            envelope: self.envelope.clone(),
+            tools: self.tools.iter().map(|(k, (params, _))| (k.clone(), params.clone())).collect(),
+        }
+    }
+
+    /// Compiles a regex literal once; reports a bad pattern at `span`.
+    fn regex(&mut self, pattern: &str, span: Span) -> Option<u32> {
+        if let Some(&id) = self.regex_ids.get(pattern) {
+            return Some(id);
+        }
+        match regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+            Ok(re) => {
+                let id = self.regexes.len() as u32;
+                self.regexes.push(re);
+                self.regex_ids.insert(pattern.to_string(), id);
+                Some(id)
+            }
+            Err(e) => {
+                self.report(crate::diagnostics::bad_regex(span, &e.to_string()));
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Type expressions to types: built-in names, declared `type`s (no recursion), records,
+//! lists, maps and string enums.
+
+use super::Checker;
+use crate::diagnostics as diag;
+use crate::syntax::ast::{self, TypeExprKind};
+use crate::types::{FieldType, RecordType, Type};
+use std::sync::Arc;
+
+const BUILTIN_TYPES: &[&str] = &["bool", "number", "string", "duration", "timestamp"];
+
+impl<'a> Checker<'a> {
+    pub(super) fn resolve_fields(&mut self, fields: &[ast::FieldDecl]) -> Vec<FieldType> {
+        let mut out: Vec<FieldType> = Vec::new();
+        for f in fields {
+            if let Some(prev) = fields.iter().take_while(|p| !std::ptr::eq(*p, f)).find(|p| p.name.name == f.name.name) {
+                let d = diag::duplicate_definition(*f.name.span, &f.name.name, "field", *prev.name.span);
+                self.report(d);
+                continue;
+            }
+            let ty = self.resolve_type(&f.ty, None);
+            out.push(FieldType { name: f.name.name.clone(), ty, optional: f.optional });
+        }
+        out
+    }
+
+    /// `name` is the declared name when `ty` is the right-hand side of `type NAME = ...`.
+    pub(super) fn resolve_type(&mut self, ty: &ast::TypeExpr, name: Option<&str>) -> Type {
+        match &ty.kind {
+            TypeExprKind::Named(id) => self.resolve_named(id),
+            TypeExprKind::List(t) => Type::List(Box::new(self.resolve_type(t, None))),
+            TypeExprKind::Map(t) => Type::Map(Box::new(self.resolve_type(t, None))),
+            TypeExprKind::Record(fields) => {
+                let fields = self.resolve_fields(fields);
+                Type::Record(Arc::new(RecordType { name: name.map(str::to_string), fields }))
+            }
+            TypeExprKind::Enum(values) => {
+                let mut out: Vec<String> = Vec::new();
+                for v in values {
+                    if !out.contains(&v.value) {
+                        out.push(v.value.clone());
+                    }
+                }
+                Type::Enum(Arc::new(out))
+            }
+        }
+    }
+
+    pub(super) fn resolve_named(&mut self, id: &ast::Ident) -> Type {
+        match id.name.as_str() {
+            "bool" => return Type::Bool,
+            "number" => return Type::Number,
+            "string" => return Type::String,
+            "duration" => return Type::Duration,
+            "timestamp" => return Type::Timestamp,
+            _ => {}
+        }
+        match self.type_state.get(&id.name) {
+            Some(Some(t)) => return t.clone(),
+            Some(None) => {
+                self.report(diag::recursive_type(*id.span, &id.name));
+                return Type::Any;
+            }
+            None => {}
+        }
+        let Some(decl) = self.type_decls.get(&id.name).copied() else {
+            let candidates: Vec<&str> = BUILTIN_TYPES.iter().copied().chain(self.type_decls.keys().map(String::as_str)).collect();
+            let suggestion = diag::did_you_mean(&id.name, candidates);
+            self.report(diag::unknown_type(*id.span, &id.name, suggestion));
+            return Type::Any;
+        };
+        self.type_state.insert(id.name.clone(), None);
+        let t = self.resolve_type(&decl.ty, Some(&id.name));
+        self.type_state.insert(id.name.clone(), Some(t.clone()));
+        t
+    }
+}
