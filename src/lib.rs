@@ -16,3 +16,10 @@ pub mod syntax;
 pub mod types;
 pub mod value;
 
+pub mod decision;
+pub mod policy;
+pub mod testing;
+
+pub use decision::Decision;
+pub use diagnostics::Diagnostics;
+pub use policy::{Backend, DecideOptions, Engine, EngineError, Policy};

@@ -1,1 +1,217 @@
-fn main(){}
+//! The `gavel` command line (PRODUCT.md §2): `check`, `eval`, `test`. In: arguments, policy
+//! paths, request files. Out: diagnostics, decisions and test reports; exit code 0 on
+//! success, 1 for a policy or test failure, 2 for usage or input-file errors.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gavel::diagnostics::Diagnostics;
+use gavel::policy::{Backend, DecideOptions, Engine, Policy};
+use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "gavel", version, about = "Decides whether an AI agent's action may run: allow, deny, require approval, or allow with modified arguments")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile and type-check policies; report every problem found
+    Check {
+        /// `.pol` files or directories (read recursively)
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Decide one request (or one per line of a `.jsonl` file)
+    Eval {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The request as JSON; `-` reads stdin; a `.jsonl` file holds one request per line
+        #[arg(long, short)]
+        input: String,
+        #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+        engine: EngineArg,
+        /// Attach a trace of each fired rule's sub-expressions and their values
+        #[arg(long)]
+        explain: bool,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Run the `test` blocks of the policies, with rule coverage
+    Test {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+        engine: EngineArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Interp,
+    Jit,
+}
+
+impl From<EngineArg> for Backend {
+    fn from(e: EngineArg) -> Backend {
+        match e {
+            EngineArg::Interp => Backend::Interpreter,
+            EngineArg::Jit => Backend::Jit,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { paths, format } => check(&paths, format),
+        Command::Eval { paths, input, engine, explain, format } => eval(&paths, &input, engine.into(), explain, format),
+        Command::Test { paths, engine } => test(&paths, engine.into()),
+    };
+    ExitCode::from(code)
+}
+
+fn print_diagnostics(d: &Diagnostics, format: Format) {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()),
+        Format::Text => {
+            let color = std::io::stderr().is_terminal();
+            for item in &d.items {
+                eprint!("{}", gavel::diagnostics::render(item, &d.sources, color));
+            }
+        }
+    }
+}
+
+/// Compiles, printing diagnostics (warnings too) in `format`; `None` on errors.
+fn load(paths: &[PathBuf], format: Format) -> Option<Policy> {
+    match Policy::from_paths(paths) {
+        Ok(p) => {
+            let w = p.warnings();
+            if !w.items.is_empty() && format == Format::Text {
+                print_diagnostics(&w, Format::Text);
+            }
+            Some(p)
+        }
+        Err(d) => {
+            print_diagnostics(&d, format);
+            let errors = d.items.iter().filter(|i| i.is_error()).count();
+            if format == Format::Text {
+                eprintln!("error: {errors} error{} in the policy set", if errors == 1 { "" } else { "s" });
+            }
+            None
+        }
+    }
+}
+
+fn check(paths: &[PathBuf], format: Format) -> u8 {
+    let Some(policy) = load(paths, format) else { return 1 };
+    match format {
+        Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
+        Format::Text => {
+            let p = policy.program();
+            eprintln!("ok: policy `{}` version \"{}\": {} rules, {} tools, {} tests", p.info.name, p.info.version, p.rules.len(), p.schema.tools.len(), policy.tests().tests.len());
+        }
+    }
+    0
+}
+
+fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
+    match policy.engine(backend) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
+fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format) -> u8 {
+    let Some(policy) = load(paths, Format::Text) else { return 1 };
+    let Some(engine) = engine(&policy, backend) else { return 2 };
+    let options = DecideOptions { explain: explain || format == Format::Text, now: None };
+    if input.ends_with(".jsonl") {
+        return eval_lines(&policy, &engine, input, options, format);
+    }
+    let bytes = match read_input(input) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read the request `{input}`: {e}");
+            return 2;
+        }
+    };
+    let d = engine.decide_with(&bytes, options);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()),
+        Format::Text => print!("{}", d.explain(&policy)),
+    }
+    0
+}
+
+/// Decides one request per line, printing one decision per line, streaming.
+fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOptions, format: Format) -> u8 {
+    let file = match std::fs::File::open(input) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot read the requests `{input}`: {e}");
+            return 2;
+        }
+    };
+    let reader = std::io::BufReader::new(file);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: reading `{input}` line {}: {e}", n + 1);
+                return 2;
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let d = engine.decide_with(&line, options);
+        let written = match format {
+            Format::Json => serde_json::to_writer(&mut out, &d).map_err(std::io::Error::other).and_then(|_| out.write_all(b"\n")),
+            Format::Text => write!(out, "{}\n", d.explain(policy)),
+        };
+        if written.is_err() {
+            return 0; // stdout closed (e.g. piped into `head`): stop quietly
+        }
+    }
+    let _ = out.flush();
+    0
+}
+
+fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
+    if input == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(input)
+    }
+}
+
+fn test(paths: &[PathBuf], backend: Backend) -> u8 {
+    let Some(policy) = load(paths, Format::Text) else { return 1 };
+    let Some(engine) = engine(&policy, backend) else { return 2 };
+    let report = gavel::testing::run_tests(&policy, &engine);
+    print!("{}", report.render());
+    if report.failed() == 0 {
+        0
+    } else {
+        1
+    }
+}

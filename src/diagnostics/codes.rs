@@ -267,3 +267,15 @@ pub fn arg_type_mismatch_across_tools(span: Span, name: &str) -> Diagnostic {
     Diagnostic::error("E0305", format!("`{name}` is not an argument of every tool in this scope with the same type"), span, "not shared by all tools in scope")
         .with_help(format!("split the scope, or read it as `args.{name}` inside a single-tool scope"))
 }
+
+// ---- E04xx files and policy sets ----------------------------------------------------
+
+pub fn unreadable_path(span: Span, path: &str, error: &str) -> Diagnostic {
+    Diagnostic::error("E0401", format!("cannot read `{path}`: {error}"), span, "unreadable")
+        .with_help("pass a `.pol` file or a directory of them that exists and can be read")
+}
+
+pub fn no_policy_files(span: Span) -> Diagnostic {
+    Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile")
+        .with_help("pass a `.pol` file, or a directory that contains `.pol` files")
+}

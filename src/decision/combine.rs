@@ -1,0 +1,151 @@
+//! Combining (LANGUAGE.md §4): enforced denies win, then approvals, then allows or the
+//! default; fired `redact`/`set` shape allowed and approval outcomes; shadow rules are
+//! reported and never decide; errored denies and approvals count as fired (fail closed).
+
+use super::{json::value_to_json, Approval, Decision, DecisionError, FiredRule, Modification, Outcome, PolicyRef, SpanJson, TraceJson, Warning};
+use crate::input::InputFailure;
+use crate::ir::{ArgPath, Effect, Program};
+use crate::span::{SourceMap, Span};
+use crate::syntax::ast::DefaultEffect;
+use crate::value::Value;
+
+/// What a backend found for one rule that fired or errored.
+#[derive(Clone, Debug)]
+pub struct RuleOutcome {
+    pub rule: u32,
+    /// The condition held, or the rule errored and fails closed.
+    pub fired: bool,
+    pub error: Option<(Span, String)>,
+    pub reason: Option<String>,
+    /// The value of a fired `set`.
+    pub set_value: Option<Value>,
+    pub trace: Option<Vec<TraceJson>>,
+}
+
+pub fn combine(program: &Program, sources: &SourceMap, policy: &PolicyRef, tool: &str, outcomes: &[RuleOutcome], request: &[u8]) -> Decision {
+    let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
+    let fired: Vec<&RuleOutcome> = outcomes.iter().filter(|o| o.fired).collect();
+    let enforced = |pred: fn(&Effect) -> bool| -> Vec<&RuleOutcome> { fired.iter().copied().filter(|o| rule(o).enforced && pred(&rule(o).effect)).collect() };
+    let denies = enforced(|e| matches!(e, Effect::Deny));
+    let approvals = enforced(|e| matches!(e, Effect::RequireApproval(_)));
+    let allows = enforced(|e| matches!(e, Effect::Allow));
+    let (decision, deciders) = if !denies.is_empty() {
+        (Outcome::Deny, denies)
+    } else if !approvals.is_empty() {
+        (Outcome::RequireApproval, approvals.clone())
+    } else if !allows.is_empty() || program.info.default == DefaultEffect::Allow {
+        (Outcome::Allow, allows)
+    } else {
+        (Outcome::Deny, Vec::new())
+    };
+    let modifiers = if decision == Outcome::Deny { Vec::new() } else { enforced(|e| matches!(e, Effect::Redact(_) | Effect::Set(..))) };
+    let modifications: Vec<Modification> = modifiers
+        .iter()
+        .map(|o| match &rule(o).effect {
+            Effect::Redact(p) => Modification { rule: rule(o).id.clone(), path: p.display(), op: "redact" },
+            Effect::Set(p, _) => Modification { rule: rule(o).id.clone(), path: p.display(), op: "set" },
+            _ => unreachable!("filtered to redact and set"),
+        })
+        .collect();
+    let args = (!modifiers.is_empty()).then(|| modified_args(program, request, &modifiers));
+    Decision {
+        decision,
+        tool: tool.to_string(),
+        policy: policy.clone(),
+        decided_by: deciders.iter().map(|o| rule(o).id.clone()).collect(),
+        rules: fired
+            .iter()
+            .map(|o| FiredRule {
+                id: rule(o).id.clone(),
+                effect: rule(o).effect.name().to_string(),
+                enforced: rule(o).enforced,
+                reason: o.reason.clone(),
+                annotations: rule(o).annotations.clone(),
+                span: SpanJson::new(rule(o).span, sources),
+                trace: o.trace.clone(),
+            })
+            .collect(),
+        approvals: approvals
+            .iter()
+            .map(|o| Approval {
+                rule: rule(o).id.clone(),
+                approvers: match &rule(o).effect {
+                    Effect::RequireApproval(roles) => roles.clone(),
+                    _ => Vec::new(),
+                },
+                reason: o.reason.clone(),
+            })
+            .collect(),
+        modifications,
+        args,
+        warnings: enforced(|e| matches!(e, Effect::Warn)).iter().map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
+        errors: outcomes
+            .iter()
+            .filter_map(|o| o.error.as_ref().map(|(span, message)| DecisionError::Rule { rule: rule(o).id.clone(), span: SpanJson::new(*span, sources), message: message.clone() }))
+            .collect(),
+    }
+}
+
+/// The decision for a request that could not be decoded: the policy's `on error` choice.
+pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailure) -> Decision {
+    Decision {
+        decision: match program.info.on_error {
+            DefaultEffect::Allow => Outcome::Allow,
+            DefaultEffect::Deny => Outcome::Deny,
+        },
+        tool: failure.tool_name.clone().unwrap_or_default(),
+        policy: policy.clone(),
+        decided_by: Vec::new(),
+        rules: Vec::new(),
+        approvals: Vec::new(),
+        modifications: Vec::new(),
+        args: None,
+        warnings: Vec::new(),
+        errors: failure.errors.iter().map(DecisionError::from).collect(),
+    }
+}
+
+/// The request's `args` with every modification applied in source order.
+fn modified_args(program: &Program, request: &[u8], modifiers: &[&RuleOutcome]) -> serde_json::Value {
+    let mut args = serde_json::from_slice::<serde_json::Value>(request)
+        .ok()
+        .and_then(|mut v| v.get_mut("args").map(serde_json::Value::take))
+        .unwrap_or_else(|| serde_json::json!({}));
+    for o in modifiers {
+        match &program.rules[o.rule as usize].effect {
+            Effect::Redact(p) => {
+                if let Some(slot) = lookup(&mut args, p) {
+                    redact(slot);
+                }
+            }
+            Effect::Set(p, _) => {
+                if let Some(v) = &o.set_value {
+                    set(&mut args, p, value_to_json(v, Some(&p.ty)));
+                }
+            }
+            _ => {}
+        }
+    }
+    args
+}
+
+fn lookup<'v>(args: &'v mut serde_json::Value, path: &ArgPath) -> Option<&'v mut serde_json::Value> {
+    path.segments.iter().try_fold(args, |v, seg| v.get_mut(seg.as_str()))
+}
+
+fn redact(v: &mut serde_json::Value) {
+    const REDACTED: &str = "[REDACTED]";
+    match v {
+        serde_json::Value::String(s) => *s = REDACTED.to_string(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+fn set(args: &mut serde_json::Value, path: &ArgPath, value: serde_json::Value) {
+    let Some((last, parents)) = path.segments.split_last() else { return };
+    let parent = parents.iter().try_fold(args, |v, seg| v.get_mut(seg.as_str()));
+    if let Some(serde_json::Value::Object(m)) = parent {
+        m.insert(last.clone(), value);
+    }
+}

@@ -1,0 +1,47 @@
+//! Run-time values to JSON: numbers as JSON writes them (`25000`, not `25000.0`), records
+//! with their field names when the type is known.
+
+use crate::types::Type;
+use crate::value::Value;
+use serde_json::{json, Map};
+
+pub fn value_to_json(v: &Value, ty: Option<&Type>) -> serde_json::Value {
+    let elem = |t: Option<&Type>| match t.map(Type::unwrap_optional) {
+        Some(Type::List(e)) | Some(Type::Map(e)) => Some((**e).clone()),
+        _ => None,
+    };
+    match v {
+        Value::Absent => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Num(n) => number(*n),
+        Value::Str(s) => json!(&**s),
+        Value::List(items) => {
+            let e = elem(ty);
+            serde_json::Value::Array(items.iter().map(|x| value_to_json(x, e.as_ref())).collect())
+        }
+        Value::Record(fields) => match ty.map(Type::unwrap_optional) {
+            Some(Type::Record(rt)) => {
+                let mut m = Map::new();
+                for (f, x) in rt.fields.iter().zip(fields.iter()) {
+                    if !x.is_absent() {
+                        m.insert(f.name.clone(), value_to_json(x, Some(&f.ty)));
+                    }
+                }
+                serde_json::Value::Object(m)
+            }
+            _ => serde_json::Value::Array(fields.iter().map(|x| value_to_json(x, None)).collect()),
+        },
+        Value::Map(m) => {
+            let e = elem(ty);
+            serde_json::Value::Object(m.iter().map(|(k, x)| (k.to_string(), value_to_json(x, e.as_ref()))).collect())
+        }
+    }
+}
+
+fn number(n: f64) -> serde_json::Value {
+    if n.is_finite() && n == n.trunc() && n.abs() < 9.007_199_254_740_992e15 {
+        json!(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}

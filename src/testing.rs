@@ -1,0 +1,222 @@
+//! `gavel test`: runs the `test` blocks of a policy set. In: a compiled `Policy` (its
+//! fixtures and tests) and an `Engine`. Out: a `TestReport` — each test's result with the
+//! decision's explanation for failures, and rule coverage (rules no test made fire).
+
+use crate::decision::{value_to_json, Decision, Outcome};
+use crate::policy::{DecideOptions, Engine, Policy};
+use crate::syntax::ast::{self, ExpectedEffect, Json, JsonKind, RequestSource, TestStmt};
+use crate::value::Value;
+use std::collections::HashSet;
+use std::fmt::Write;
+
+pub struct TestReport {
+    pub results: Vec<TestResult>,
+    /// Rules that fired in no test: id and `file:line`.
+    pub uncovered: Vec<(String, String)>,
+    pub rule_count: usize,
+}
+
+pub struct TestResult {
+    pub name: String,
+    /// `file:line` of the test.
+    pub location: String,
+    /// Empty when the test passed.
+    pub failures: Vec<String>,
+    /// The explanation of the last decision, shown for failures.
+    pub explanation: Option<String>,
+}
+
+impl TestReport {
+    pub fn passed(&self) -> usize {
+        self.results.iter().filter(|r| r.failures.is_empty()).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for r in &self.results {
+            if r.failures.is_empty() {
+                let _ = writeln!(out, "ok    {}", r.name);
+            } else {
+                let _ = writeln!(out, "FAIL  {} ({})", r.name, r.location);
+                for f in &r.failures {
+                    let _ = writeln!(out, "      {f}");
+                }
+                if let Some(e) = &r.explanation {
+                    for line in e.lines() {
+                        let _ = writeln!(out, "      | {line}");
+                    }
+                }
+            }
+        }
+        let covered = self.rule_count - self.uncovered.len();
+        let _ = writeln!(out, "\ncoverage: {covered} of {} rules fired in some test", self.rule_count);
+        for (id, at) in &self.uncovered {
+            let _ = writeln!(out, "  never fired: {id} ({at})");
+        }
+        let _ = writeln!(out, "\n{} passed, {} failed", self.passed(), self.failed());
+        out
+    }
+}
+
+pub fn run_tests(policy: &Policy, engine: &Engine) -> TestReport {
+    let mut fired: HashSet<String> = HashSet::new();
+    let mut results = Vec::new();
+    for case in &policy.tests().tests {
+        let file = policy.sources().get(case.file);
+        let location = format!("{}:{}", file.name, file.line_col(case.decl.span.start as usize).line);
+        let mut run = TestRun { policy, engine, case_file: case.file, failures: Vec::new(), last: None, request: None };
+        for stmt in &case.decl.stmts {
+            run.step(stmt);
+        }
+        if run.last.is_none() && run.failures.is_empty() {
+            run.failures.push("the test has no `request`".into());
+        }
+        if let Some(d) = &run.last {
+            fired.extend(d.rules.iter().map(|r| r.id.clone()));
+        }
+        results.push(TestResult {
+            name: case.decl.name.value.clone(),
+            location,
+            explanation: (!run.failures.is_empty()).then(|| run.last.as_ref().map(|d| d.explain(policy))).flatten(),
+            failures: run.failures,
+        });
+    }
+    let rules = &policy.program().rules;
+    let uncovered = rules
+        .iter()
+        .filter(|r| !fired.contains(&r.id))
+        .map(|r| {
+            let f = policy.sources().get(r.span.file);
+            (r.id.clone(), format!("{}:{}", f.name, f.line_col(r.span.start as usize).line))
+        })
+        .collect();
+    TestReport { results, uncovered, rule_count: rules.len() }
+}
+
+struct TestRun<'p> {
+    policy: &'p Policy,
+    engine: &'p Engine,
+    case_file: crate::span::FileId,
+    failures: Vec<String>,
+    last: Option<Decision>,
+    request: Option<serde_json::Value>,
+}
+
+impl TestRun<'_> {
+    fn step(&mut self, stmt: &TestStmt) {
+        match stmt {
+            TestStmt::Request(source, _) => match self.build_request(source) {
+                Ok(request) => {
+                    let bytes = request.to_string();
+                    let d = self.engine.decide_with(bytes.as_bytes(), DecideOptions { explain: true, now: None });
+                    for e in &d.errors {
+                        if let crate::decision::DecisionError::Input { message, .. } = e {
+                            self.failures.push(format!("the request is invalid: {message}"));
+                        }
+                    }
+                    self.request = Some(request);
+                    self.last = Some(d);
+                }
+                Err(e) => self.failures.push(e),
+            },
+            TestStmt::ExpectEffect { effect, by, .. } => self.expect_effect(*effect, by),
+            TestStmt::ExpectValue { path, value, .. } => self.expect_value(path, value),
+        }
+    }
+
+    fn build_request(&self, source: &RequestSource) -> Result<serde_json::Value, String> {
+        match source {
+            RequestSource::Literal(j) => Ok(json_of(j)),
+            RequestSource::Fixture { name, with } => {
+                let fixture = self.policy.tests().fixtures.get(&name.name).ok_or_else(|| format!("no fixture named `{}`", name.name))?;
+                let mut request = json_of(&fixture.value);
+                for (path, value) in with {
+                    let segs: Vec<&str> = path.segments.iter().map(|s| s.name.as_str()).collect();
+                    set_path(&mut request, &segs, json_of(value));
+                }
+                Ok(request)
+            }
+            RequestSource::File(name) => {
+                let base = self.policy.path_of(self.case_file).and_then(|p| p.parent()).map(|p| p.to_path_buf()).unwrap_or_default();
+                let path = base.join(&name.value);
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                serde_json::from_str(&text).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
+            }
+        }
+    }
+
+    fn expect_effect(&mut self, effect: ExpectedEffect, by: &[ast::Ident]) {
+        let Some(d) = &self.last else {
+            self.failures.push("`expect` before any `request`".into());
+            return;
+        };
+        let want = match effect {
+            ExpectedEffect::Allow => Outcome::Allow,
+            ExpectedEffect::Deny => Outcome::Deny,
+            ExpectedEffect::RequireApproval => Outcome::RequireApproval,
+        };
+        if d.decision != want {
+            let by_text = if d.decided_by.is_empty() { String::new() } else { format!(" by {}", d.decided_by.join(", ")) };
+            self.failures.push(format!("expected {}, got {}{by_text}", want.as_str(), d.decision.as_str()));
+        }
+        let mut want_by: Vec<&str> = by.iter().map(|b| b.name.as_str()).collect();
+        let mut got_by: Vec<&str> = d.decided_by.iter().map(String::as_str).collect();
+        want_by.sort_unstable();
+        got_by.sort_unstable();
+        if !by.is_empty() && want_by != got_by {
+            self.failures.push(format!("expected decided by {}, got {}", want_by.join(", "), if got_by.is_empty() { "the default".into() } else { got_by.join(", ") }));
+        }
+    }
+
+    fn expect_value(&mut self, path: &ast::PathRef, value: &Json) {
+        let Some(d) = &self.last else {
+            self.failures.push("`expect` before any `request`".into());
+            return;
+        };
+        let segs: Vec<&str> = path.segments.iter().map(|s| s.name.as_str()).collect();
+        let Some(("args", rest)) = segs.split_first().map(|(a, r)| (*a, r)) else {
+            self.failures.push(format!("`expect {}` must name a path in `args`", segs.join(".")));
+            return;
+        };
+        // Unmodified requests are checked against the arguments as sent.
+        let original = self.request.as_ref().and_then(|r| r.get("args")).cloned().unwrap_or(serde_json::Value::Null);
+        let args = d.args.as_ref().unwrap_or(&original);
+        let got = rest.iter().try_fold(args, |v, s| v.get(*s));
+        let want = json_of(value);
+        if got != Some(&want) {
+            let got_text = got.map_or("nothing".to_string(), |g| g.to_string());
+            self.failures.push(format!("expected {} == {want}, found {got_text}", segs.join(".")));
+        }
+    }
+}
+
+/// A fixture literal as JSON (whole numbers as integers).
+pub fn json_of(j: &Json) -> serde_json::Value {
+    match &j.kind {
+        JsonKind::Null => serde_json::Value::Null,
+        JsonKind::Bool(b) => serde_json::Value::Bool(*b),
+        JsonKind::Number(n) => value_to_json(&Value::Num(*n), None),
+        JsonKind::Str(s) => serde_json::Value::String(s.clone()),
+        JsonKind::List(items) => serde_json::Value::Array(items.iter().map(json_of).collect()),
+        JsonKind::Object(fields) => serde_json::Value::Object(fields.iter().map(|(k, v)| (k.name.clone(), json_of(v))).collect()),
+    }
+}
+
+/// Sets `value` at a dotted path, creating objects along the way.
+fn set_path(target: &mut serde_json::Value, path: &[&str], value: serde_json::Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *target = value;
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::json!({});
+    }
+    if let serde_json::Value::Object(m) = target {
+        let child = m.entry(first.to_string()).or_insert(serde_json::Value::Null);
+        set_path(child, rest, value);
+    }
+}
