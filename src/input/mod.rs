@@ -4,6 +4,15 @@
 //! schema-directed: declared fields are validated and the ones rules read are stored;
 //! undeclared fields are skipped; no JSON tree is built.
 
+mod decode;
+mod decoder;
+mod errors;
+mod tree;
+#[cfg(test)]
+mod tests;
+
+pub use decoder::Decoder;
+
 use crate::types::FieldType;
 use crate::value::Value;
 use indexmap::IndexMap;

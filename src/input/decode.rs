@@ -1,0 +1,422 @@
+//! Schema-directed decoding of one declared value. In: a serde_json deserializer positioned
+//! on a value and the decode-tree `Node` declared there. Out: the value's slots filled in
+//! the `Sink`, every input error found pushed there, and the `Value` itself when an
+//! enclosing slot needs it. Type mismatches are recorded and the value skipped, so decoding
+//! goes on; only malformed JSON stops it (the `Err` of the serde calls).
+
+use super::errors::{self, Found, Path};
+use super::tree::{FieldNode, Kind, Node, RecordNode};
+use super::InputError;
+use crate::value::{format_number, Value};
+use indexmap::IndexMap;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Where decoding writes: the frame's slots and the errors found so far.
+pub(super) struct Sink<'f> {
+    pub slots: &'f mut [Value],
+    pub errors: &'f mut Vec<InputError>,
+}
+
+impl Sink<'_> {
+    pub fn fill(&mut self, slots: &[usize], value: &Value) {
+        for &i in slots {
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = value.clone();
+            }
+        }
+    }
+
+    pub fn error(&mut self, error: InputError) {
+        self.errors.push(error);
+    }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 timestamp, fractional seconds kept.
+pub(super) fn parse_timestamp(text: &str) -> Option<f64> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    Some(t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9)
+}
+
+/// Which declared fields an object has had, to find duplicates and missing fields without
+/// allocating for records of up to 64 fields.
+pub(super) struct Seen {
+    low: u64,
+    high: Vec<bool>,
+}
+
+impl Seen {
+    pub fn new(fields: usize) -> Seen {
+        Seen { low: 0, high: vec![false; fields.saturating_sub(64)] }
+    }
+
+    /// Marks field `i`; false if it was already there.
+    pub fn insert(&mut self, i: usize) -> bool {
+        if i < 64 {
+            let bit = 1u64 << i;
+            let fresh = self.low & bit == 0;
+            self.low |= bit;
+            fresh
+        } else {
+            match self.high.get_mut(i - 64) {
+                Some(flag) => !std::mem::replace(flag, true),
+                None => true,
+            }
+        }
+    }
+
+    pub fn contains(&self, i: usize) -> bool {
+        if i < 64 {
+            self.low & (1u64 << i) != 0
+        } else {
+            self.high.get(i - 64).copied().unwrap_or(false)
+        }
+    }
+}
+
+/// Decodes the value at a node: validates it, fills its slots, returns it when built
+/// (`Value::Absent` otherwise, and for a `null` optional).
+pub(super) struct NodeSeed<'a, 'f> {
+    pub node: &'a Node,
+    pub sink: &'a mut Sink<'f>,
+    pub path: Path<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        let NodeSeed { node, sink, path } = self;
+        let value = match node.kind {
+            Kind::Any => {
+                IgnoredAny::deserialize(d)?;
+                Value::Absent
+            }
+            _ => d.deserialize_any(NodeVisitor { node, sink: &mut *sink, path })?,
+        };
+        if !node.slots.is_empty() {
+            sink.fill(&node.slots, &value);
+        }
+        Ok(value)
+    }
+}
+
+struct NodeVisitor<'a, 'f> {
+    node: &'a Node,
+    sink: &'a mut Sink<'f>,
+    path: Path<'a>,
+}
+
+impl NodeVisitor<'_, '_> {
+    fn mismatch(self, found: Found) -> Value {
+        self.sink.error(errors::mismatch(&self.path, self.node, found));
+        Value::Absent
+    }
+
+    fn number(self, n: f64, text: impl FnOnce() -> String) -> Value {
+        match self.node.kind {
+            Kind::Number | Kind::Duration => Value::Num(n),
+            _ => self.mismatch(Found::Num(text())),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.node.expected)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(match self.node.kind {
+            Kind::Bool => Value::Bool(b),
+            _ => self.mismatch(Found::Bool(b)),
+        })
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(self.number(n as f64, || n.to_string()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        // Integers beyond 2^53 are accepted and rounded, as JSON numbers are doubles.
+        Ok(self.number(n as f64, || n.to_string()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(self.number(n, || format_number(n)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        let node = self.node;
+        Ok(match &node.kind {
+            Kind::String if node.build => Value::Str(Arc::from(s)),
+            Kind::String => Value::Absent,
+            Kind::Enum(values) => match values.iter().find(|v| &***v == s) {
+                Some(v) => Value::Str(v.clone()),
+                None => self.mismatch(Found::string(s)),
+            },
+            Kind::Timestamp => match parse_timestamp(s) {
+                Some(t) => Value::Num(t),
+                None => self.mismatch(Found::string(s)),
+            },
+            _ => self.mismatch(Found::string(s)),
+        })
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        // `null` on an optional field means the field is not there.
+        Ok(if self.node.optional { Value::Absent } else { self.mismatch(Found::Null) })
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        let NodeVisitor { node, sink, path } = self;
+        match &node.kind {
+            Kind::List(elem) => decode_list(elem, node.build, sink, path, seq),
+            _ => {
+                sink.error(errors::mismatch(&path, node, Found::List));
+                drain_seq(seq)?;
+                Ok(Value::Absent)
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let NodeVisitor { node, sink, path } = self;
+        match &node.kind {
+            Kind::Record(rec) => decode_record(rec, node.build, sink, path, map),
+            Kind::Map(elem) => decode_map(elem, node.build, sink, path, map),
+            _ => {
+                sink.error(errors::mismatch(&path, node, Found::Object));
+                drain_map(map)?;
+                Ok(Value::Absent)
+            }
+        }
+    }
+}
+
+fn decode_list<'de, A: SeqAccess<'de>>(
+    elem: &Node,
+    build: bool,
+    sink: &mut Sink,
+    path: Path,
+    mut seq: A,
+) -> Result<Value, A::Error> {
+    let mut items = Vec::new();
+    let mut index = 0usize;
+    loop {
+        let seed = NodeSeed { node: elem, sink: &mut *sink, path: Path::Index(&path, index) };
+        let Some(item) = seq.next_element_seed(seed)? else { break };
+        if build {
+            items.push(item);
+        }
+        index += 1;
+    }
+    Ok(if build { Value::List(items.into()) } else { Value::Absent })
+}
+
+/// A record: declared fields decoded (their slots written), undeclared ones skipped,
+/// duplicates and missing required fields reported.
+pub(super) fn decode_record<'de, A: MapAccess<'de>>(
+    rec: &RecordNode,
+    build: bool,
+    sink: &mut Sink,
+    path: Path,
+    mut map: A,
+) -> Result<Value, A::Error> {
+    let mut seen = Seen::new(rec.fields.len());
+    let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
+    while let Some(key) = map.next_key_seed(FieldKey(rec))? {
+        let Some((i, field)) = key else {
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        };
+        if !seen.insert(i) {
+            sink.error(errors::duplicate(&path, &field.name, &field.node.expected));
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        }
+        let seed = NodeSeed { node: &field.node, sink: &mut *sink, path: Path::Key(&path, &field.name) };
+        let value = map.next_value_seed(seed)?;
+        if let Some(slot) = values.get_mut(i) {
+            *slot = value;
+        }
+    }
+    report_missing(rec, &seen, sink, &path);
+    Ok(if build { Value::Record(values.into()) } else { Value::Absent })
+}
+
+pub(super) fn report_missing(rec: &RecordNode, seen: &Seen, sink: &mut Sink, path: &Path) {
+    for (i, field) in rec.fields.iter().enumerate() {
+        if !field.node.optional && !seen.contains(i) {
+            sink.error(errors::missing(&Path::Key(path, &field.name), &field.node.expected));
+        }
+    }
+}
+
+/// A record that is not there at all (`args` missing or `null`): its required fields are
+/// missing, and a slot on it gets a record of absent fields.
+pub(super) fn absent_record(node: &Node, sink: &mut Sink, path: &Path) {
+    let Kind::Record(rec) = &node.kind else { return };
+    report_missing(rec, &Seen::new(rec.fields.len()), sink, path);
+    if !node.slots.is_empty() {
+        let value = Value::Record(vec![Value::Absent; rec.fields.len()].into());
+        sink.fill(&node.slots, &value);
+    }
+}
+
+fn decode_map<'de, A: MapAccess<'de>>(
+    elem: &Node,
+    build: bool,
+    sink: &mut Sink,
+    path: Path,
+    mut map: A,
+) -> Result<Value, A::Error> {
+    let mut built: IndexMap<Arc<str>, Value> = IndexMap::new();
+    // Keys seen when no value is built; still needed to refuse duplicates.
+    let mut keys: HashSet<Cow<'de, str>> = HashSet::new();
+    while let Some(key) = map.next_key_seed(KeySeed)? {
+        let duplicate = if build { built.contains_key(&*key) } else { keys.contains(&*key) };
+        if duplicate {
+            sink.error(errors::duplicate(&path, &key, &elem.expected));
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        }
+        let seed = NodeSeed { node: elem, sink: &mut *sink, path: Path::Key(&path, &key) };
+        let value = map.next_value_seed(seed)?;
+        if build {
+            built.insert(Arc::from(&*key), value);
+        } else {
+            keys.insert(key);
+        }
+    }
+    Ok(if build { Value::Map(Arc::new(built)) } else { Value::Absent })
+}
+
+pub(super) fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+pub(super) fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// A record's key, looked up among its declared fields without allocating.
+struct FieldKey<'a>(&'a RecordNode);
+
+impl<'de, 'a> DeserializeSeed<'de> for FieldKey<'a> {
+    type Value = Option<(usize, &'a FieldNode)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'a> Visitor<'de> for FieldKey<'a> {
+    type Value = Option<(usize, &'a FieldNode)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(self.0.find(s))
+    }
+}
+
+/// A map key, borrowed from the input unless it had escapes.
+pub(super) struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+}
+
+/// A string, or what was found instead (the value skipped). For `tool` and `time`.
+pub(super) struct StrSeed;
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Result<Cow<'de, str>, Found>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrSeed {
+    type Value = Result<Cow<'de, str>, Found>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Err(Found::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Err(Found::Num(n.to_string())))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Err(Found::Num(n.to_string())))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(Err(Found::Num(format_number(n))))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err(Found::Null))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq)?;
+        Ok(Err(Found::List))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map)?;
+        Ok(Err(Found::Object))
+    }
+}

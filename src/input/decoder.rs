@@ -1,0 +1,456 @@
+//! The request decoder. In: the policy's `RequestSchema` and slot paths (once, at
+//! `Decoder::new`), then each request's JSON bytes. Out: a `Frame` (tool, time, one value
+//! per slot) or an `InputFailure` listing every input error. The envelope is scanned in
+//! one pass; `args` is decoded in place when `tool` came first, else kept as a borrowed raw
+//! slice and decoded once the tool is known.
+
+use super::decode::{self, absent_record, drain_seq, report_missing, Seen, Sink, StrSeed};
+use super::errors::{self, Found, Path};
+use super::tree::{FieldNode, Node, RecordNode};
+use super::{Frame, InputError, InputFailure, InputPath, RequestSchema};
+use crate::value::{format_number, Value};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Decodes requests for one compiled policy. Immutable once built, so shared by threads.
+#[derive(Debug)]
+pub struct Decoder {
+    /// The `request { ... }` fields.
+    envelope: RecordNode,
+    /// The `args` of each declared tool, in `RequestSchema::tools` order.
+    tools: Vec<Node>,
+    tool_index: HashMap<Box<str>, usize>,
+    /// Declared tool names, shared so the `tool` slot costs no allocation for them.
+    tool_names: Vec<Arc<str>>,
+    tool_slots: Vec<usize>,
+    time_slots: Vec<usize>,
+    slot_count: usize,
+}
+
+impl Decoder {
+    /// Builds the decode trees. A slot path that names no declared node stays
+    /// `Value::Absent` in every frame (the checker only asks for declared paths).
+    pub fn new(schema: &RequestSchema, slots: &[InputPath]) -> Decoder {
+        let mut envelope = RecordNode::new(&schema.envelope);
+        let mut tools: Vec<Node> = schema.tools.values().map(|params| Node::args(params)).collect();
+        let mut tool_slots = Vec::new();
+        let mut time_slots = Vec::new();
+        for (slot, path) in slots.iter().enumerate() {
+            let Some((first, rest)) = path.split_first() else { continue };
+            match (first.as_str(), rest.is_empty()) {
+                ("tool", true) => tool_slots.push(slot),
+                ("time", true) => time_slots.push(slot),
+                ("args", _) => {
+                    // The same path is filled from whichever tool the request names.
+                    for tool in &mut tools {
+                        tool.attach_slot(rest, slot);
+                    }
+                }
+                _ => {
+                    envelope.attach_slot(path, slot);
+                }
+            }
+        }
+        envelope.mark_build(false);
+        for tool in &mut tools {
+            tool.mark_build(false);
+        }
+        Decoder {
+            envelope,
+            tools,
+            tool_index: schema.tools.keys().enumerate().map(|(i, name)| (name.as_str().into(), i)).collect(),
+            tool_names: schema.tools.keys().map(|name| Arc::from(name.as_str())).collect(),
+            tool_slots,
+            time_slots,
+            slot_count: slots.len(),
+        }
+    }
+
+    /// Decodes one request. `now` (seconds since epoch) is used when the request has no `time`.
+    pub fn decode(&self, bytes: &[u8], now: f64) -> Result<Frame, InputFailure> {
+        let mut frame = Frame::default();
+        self.decode_into(bytes, now, &mut frame).map(|()| frame)
+    }
+
+    /// Same, reusing `frame`'s allocations (slots vector, tool_name string). On failure the
+    /// frame's contents are unspecified.
+    pub fn decode_into(&self, bytes: &[u8], now: f64, frame: &mut Frame) -> Result<(), InputFailure> {
+        frame.slots.clear();
+        frame.slots.resize(self.slot_count, Value::Absent);
+        frame.tool_name.clear();
+        frame.tool = None;
+        frame.time = now;
+
+        // Checked once up front so strings need no further UTF-8 checks, including the
+        // skipped ones serde_json would not look at.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => return Err(single_failure(None, errors::malformed(&utf8_message(bytes, &e)))),
+        };
+
+        let mut errors = Vec::new();
+        let mut tool_read = false;
+        let outcome = {
+            let mut sink = Sink { slots: &mut frame.slots, errors: &mut errors };
+            self.scan(text, &mut sink, &mut frame.tool_name, &mut tool_read)
+        };
+        let tool_name = |frame: &Frame| tool_read.then(|| frame.tool_name.clone());
+        let envelope = match outcome {
+            Err(message) => return Err(single_failure(tool_name(frame), errors::malformed(&message))),
+            // Not an object: `errors` holds that one error.
+            Ok(None) => return Err(InputFailure { tool_name: None, errors }),
+            Ok(Some(envelope)) => envelope,
+        };
+
+        match envelope.tool {
+            ToolSeen::Missing => errors.push(errors::missing(&Path::Key(&Path::Root, "tool"), "string")),
+            ToolSeen::Declared(i) => frame.tool = Some(i),
+            ToolSeen::Invalid | ToolSeen::Undeclared => {}
+        }
+        if let Some(time) = envelope.time {
+            frame.time = time;
+        }
+        self.fill_special_slots(frame, tool_read);
+
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(InputFailure { tool_name: tool_name(frame), errors })
+        }
+    }
+
+    /// Parses the request, filling slots and collecting input errors. `Err` is a malformed
+    /// JSON message; `Ok(None)` a request that is not an object.
+    fn scan<'de>(
+        &self,
+        text: &'de str,
+        sink: &mut Sink,
+        tool_name: &mut String,
+        tool_read: &mut bool,
+    ) -> Result<Option<Envelope<'de>>, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let top = Top { dec: self, sink: &mut *sink, tool_name, tool_read };
+        let envelope = top.deserialize(&mut de).and_then(|env| de.end().map(|()| env));
+        let envelope = match envelope {
+            Ok(Some(envelope)) => envelope,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        let ToolSeen::Declared(tool) = envelope.tool else { return Ok(Some(envelope)) };
+        let Some(node) = self.tools.get(tool) else { return Ok(Some(envelope)) };
+        match envelope.args {
+            ArgsSeen::Raw(raw) => {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                let decoded = ArgsSeed { node, sink }.deserialize(&mut de).and_then(|()| de.end());
+                if let Err(e) = decoded {
+                    return Err(relocated_message(text, e));
+                }
+            }
+            ArgsSeen::Missing => absent_record(node, sink, &Path::Key(&Path::Root, "args")),
+            ArgsSeen::Handled => {}
+        }
+        Ok(Some(envelope))
+    }
+
+    fn fill_special_slots(&self, frame: &mut Frame, tool_read: bool) {
+        if !self.tool_slots.is_empty() && tool_read {
+            let name = match frame.tool.and_then(|i| self.tool_names.get(i)) {
+                Some(name) => name.clone(),
+                None => Arc::from(frame.tool_name.as_str()),
+            };
+            for &i in &self.tool_slots {
+                if let Some(slot) = frame.slots.get_mut(i) {
+                    *slot = Value::Str(name.clone());
+                }
+            }
+        }
+        for &i in &self.time_slots {
+            if let Some(slot) = frame.slots.get_mut(i) {
+                *slot = Value::Num(frame.time);
+            }
+        }
+    }
+}
+
+fn single_failure(tool_name: Option<String>, error: InputError) -> InputFailure {
+    InputFailure { tool_name, errors: vec![error] }
+}
+
+/// serde_json's message for bytes that are not UTF-8, with its line and column.
+fn utf8_message(bytes: &[u8], e: &std::str::Utf8Error) -> String {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Err(json_error) => json_error.to_string(),
+        Ok(_) => format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+    }
+}
+
+/// A syntax error found while decoding the raw `args` has a position inside `args`;
+/// re-parsing the whole request finds it again with its position in the request.
+fn relocated_message(text: &str, inner: serde_json::Error) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => e.to_string(),
+        Ok(_) => inner.to_string(),
+    }
+}
+
+enum ToolSeen {
+    Missing,
+    /// Not a string (reported).
+    Invalid,
+    Declared(usize),
+    Undeclared,
+}
+
+enum ArgsSeen<'de> {
+    Missing,
+    /// Decoded in place, or skipped (undeclared or unreadable tool).
+    Handled,
+    /// Seen before `tool`: decoded after the scan.
+    Raw(&'de RawValue),
+}
+
+struct Envelope<'de> {
+    tool: ToolSeen,
+    args: ArgsSeen<'de>,
+    time: Option<f64>,
+}
+
+/// The request's top level: must be an object.
+struct Top<'a, 'f> {
+    dec: &'a Decoder,
+    sink: &'a mut Sink<'f>,
+    tool_name: &'a mut String,
+    tool_read: &'a mut bool,
+}
+
+enum EnvKey<'a> {
+    Tool,
+    Args,
+    Time,
+    Field(usize, &'a FieldNode),
+    Other,
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_, '_> {
+    type Value = Option<Envelope<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Top<'_, '_> {
+    fn not_object<T>(self, found: Found) -> Option<T> {
+        self.sink.error(errors::not_object(found));
+        None
+    }
+
+    fn read_tool(&mut self, read: Result<Cow<str>, Found>) -> ToolSeen {
+        match read {
+            Ok(name) => {
+                self.tool_name.push_str(&name);
+                *self.tool_read = true;
+                match self.dec.tool_index.get(&*name) {
+                    Some(&i) => ToolSeen::Declared(i),
+                    None => ToolSeen::Undeclared,
+                }
+            }
+            Err(found) => {
+                self.sink.error(errors::envelope_mismatch("tool", "string", "a string", found));
+                ToolSeen::Invalid
+            }
+        }
+    }
+
+    fn read_time(&mut self, read: Result<Cow<str>, Found>) -> Option<f64> {
+        let found = match read {
+            Ok(text) => match decode::parse_timestamp(&text) {
+                Some(t) => return Some(t),
+                None => Found::string(&text),
+            },
+            // `time` is optional: `null` means not given.
+            Err(Found::Null) => return None,
+            Err(found) => found,
+        };
+        let error = errors::envelope_mismatch("time", "timestamp", "an RFC 3339 timestamp", found);
+        self.sink.error(error);
+        None
+    }
+
+    fn key_error(&mut self, key: &str, expected: &str) {
+        self.sink.error(errors::duplicate(&Path::Root, key, expected));
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_, '_> {
+    type Value = Option<Envelope<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a request object")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(self.not_object(Found::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(self.not_object(Found::Num(n.to_string())))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(self.not_object(Found::Num(n.to_string())))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(self.not_object(Found::Num(format_number(n))))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(self.not_object(Found::string(s)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.not_object(Found::Null))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq)?;
+        Ok(self.not_object(Found::List))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let dec = self.dec;
+        let mut env = Envelope { tool: ToolSeen::Missing, args: ArgsSeen::Missing, time: None };
+        let mut seen = Seen::new(dec.envelope.fields.len());
+        let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
+        while let Some(key) = map.next_key_seed(EnvKeySeed(&dec.envelope))? {
+            match key {
+                EnvKey::Tool if std::mem::replace(&mut tool_seen, true) => {
+                    self.key_error("tool", "string");
+                    map.next_value::<IgnoredAny>()?;
+                }
+                EnvKey::Tool => env.tool = self.read_tool(map.next_value_seed(StrSeed)?),
+                EnvKey::Args if std::mem::replace(&mut args_seen, true) => {
+                    self.key_error("args", "object");
+                    map.next_value::<IgnoredAny>()?;
+                }
+                EnvKey::Args => env.args = self.read_args(&env.tool, &mut map)?,
+                EnvKey::Time if std::mem::replace(&mut time_seen, true) => {
+                    self.key_error("time", "timestamp");
+                    map.next_value::<IgnoredAny>()?;
+                }
+                EnvKey::Time => env.time = self.read_time(map.next_value_seed(StrSeed)?),
+                EnvKey::Field(i, field) if !seen.insert(i) => {
+                    self.key_error(&field.name, &field.node.expected);
+                    map.next_value::<IgnoredAny>()?;
+                }
+                EnvKey::Field(_, field) => {
+                    let seed = decode::NodeSeed {
+                        node: &field.node,
+                        sink: &mut *self.sink,
+                        path: Path::Key(&Path::Root, &field.name),
+                    };
+                    map.next_value_seed(seed)?;
+                }
+                EnvKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        report_missing(&dec.envelope, &seen, self.sink, &Path::Root);
+        Ok(Some(env))
+    }
+}
+
+impl Top<'_, '_> {
+    /// `args` is decoded in place when the tool is already known, else kept raw.
+    fn read_args<'de, A: MapAccess<'de>>(&mut self, tool: &ToolSeen, map: &mut A) -> Result<ArgsSeen<'de>, A::Error> {
+        match tool {
+            ToolSeen::Declared(i) => {
+                if let Some(node) = self.dec.tools.get(*i) {
+                    map.next_value_seed(ArgsSeed { node, sink: &mut *self.sink })?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Ok(ArgsSeen::Handled)
+            }
+            ToolSeen::Missing => Ok(ArgsSeen::Raw(map.next_value::<&'de RawValue>()?)),
+            // An undeclared tool's args cannot be read; an unreadable tool's cannot be checked.
+            ToolSeen::Undeclared | ToolSeen::Invalid => {
+                map.next_value::<IgnoredAny>()?;
+                Ok(ArgsSeen::Handled)
+            }
+        }
+    }
+}
+
+/// A top-level key: the envelope's own fields, then the declared `request` fields.
+struct EnvKeySeed<'a>(&'a RecordNode);
+
+impl<'de, 'a> DeserializeSeed<'de> for EnvKeySeed<'a> {
+    type Value = EnvKey<'a>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'a> Visitor<'de> for EnvKeySeed<'a> {
+    type Value = EnvKey<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(match s {
+            "tool" => EnvKey::Tool,
+            "args" => EnvKey::Args,
+            "time" => EnvKey::Time,
+            _ => match self.0.find(s) {
+                Some((i, field)) => EnvKey::Field(i, field),
+                None => EnvKey::Other,
+            },
+        })
+    }
+}
+
+/// A declared tool's `args`: missing or `null` counts as `{}`.
+struct ArgsSeed<'a, 'f> {
+    node: &'a Node,
+    sink: &'a mut Sink<'f>,
+}
+
+impl<'de> DeserializeSeed<'de> for ArgsSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ArgsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        absent_record(self.node, self.sink, &Path::Key(&Path::Root, "args"));
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let seed = decode::NodeSeed { node: self.node, sink: self.sink, path: Path::Key(&Path::Root, "args") };
+        seed.deserialize(d).map(drop)
+    }
+}
