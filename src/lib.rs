@@ -14,3 +14,4 @@ pub mod stdlib;
 pub mod syntax;
 pub mod types;
 pub mod value;
+pub mod vm;
