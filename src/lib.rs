@@ -15,7 +15,7 @@ pub mod stdlib;
 pub mod syntax;
 pub mod types;
 pub mod value;
-
+pub mod vm;
 pub mod decision;
 pub mod policy;
 pub mod testing;

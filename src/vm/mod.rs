@@ -1,0 +1,175 @@
+//! The bytecode backend. In: an `ir::Program` after the passes (`Slot`s, no `FnCall`), and
+//! at decision time a decoded request `Frame`. Out: a `Module` (constant pool, code with a
+//! span per instruction, one chunk per rule condition / `set` value / reason expression)
+//! and the values those chunks compute, or a `RuntimeError` at the failing expression's
+//! span, optionally with a trace of every IR node's value in evaluation order.
+//!
+//! The machine is a stack machine: `and`/`or`/`if`/`??` compile to short-circuit jumps,
+//! quantifiers to loops over an iterator stack, `let` to a store into a local. Each chunk
+//! is compiled twice, without and with `Trace` instructions, so tracing is free when off.
+
+mod builtins;
+mod compile;
+mod disasm;
+mod exec;
+mod op;
+
+#[cfg(test)]
+mod tests;
+
+use crate::input::Frame;
+use crate::ir;
+use crate::span::Span;
+use crate::value::Value;
+use op::Code;
+use std::sync::Arc;
+
+/// A compiled policy set: immutable, shared by every decision (`Send + Sync`).
+#[derive(Debug, Clone)]
+pub struct Module {
+    pool: Vec<Value>,
+    fast: Code,
+    traced: Code,
+    chunks: Vec<Chunk>,
+    rules: Vec<RuleCode>,
+    regexes: Vec<regex::Regex>,
+    /// For the disassembly: `args.amount` for each slot.
+    slot_names: Vec<String>,
+    /// For the disassembly: each rule's id and effect name.
+    rule_names: Vec<(String, &'static str)>,
+}
+
+/// One compiled expression: its instruction ranges in both code versions.
+#[derive(Debug, Clone)]
+struct Chunk {
+    fast: (u32, u32),
+    traced: (u32, u32),
+    /// The rule's local count: the size of the locals array while it runs.
+    locals: u32,
+    label: String,
+}
+
+/// Names a compiled expression of a `Module`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChunkId(pub u32);
+
+/// The compiled parts of one rule (same index as in `Program::rules`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleCode {
+    /// `None`: the rule always fires.
+    pub condition: Option<ChunkId>,
+    /// The value expression of a `set` effect.
+    pub set_value: Option<ChunkId>,
+    pub reason: Vec<ReasonCode>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReasonCode {
+    Text(String),
+    Expr(ChunkId),
+}
+
+/// A rule error: what went wrong and the span of the expression that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeError {
+    pub span: Span,
+    pub message: String,
+}
+
+/// The value of one IR node, recorded in trace mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEntry {
+    pub span: Span,
+    pub value: Value,
+}
+
+/// Working memory of the machine, reused across runs so a decision need not allocate.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    stack: Vec<Value>,
+    locals: Vec<Value>,
+    /// Innermost last: the list being iterated and the index of its next element
+    /// (`None` is an absent list, iterated as empty).
+    iters: Vec<(Option<Arc<[Value]>>, usize)>,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch::default()
+    }
+
+    /// Empties the stacks (keeping their capacity) and gives `locals` absent locals.
+    fn reset(&mut self, locals: u32) {
+        self.stack.clear();
+        self.iters.clear();
+        self.locals.clear();
+        self.locals.resize(locals as usize, Value::Absent);
+    }
+}
+
+/// Compiles every rule of a program. Never fails: an IR node the passes should have
+/// removed compiles to an instruction that reports an internal error when run.
+pub fn compile(program: &ir::Program) -> Module {
+    compile::compile(program)
+}
+
+impl Module {
+    /// The compiled parts of rule `index`. Panics when `index` is not a rule of the program
+    /// this module was compiled from (a caller bug, not reachable from policy or request).
+    pub fn rule(&self, index: usize) -> &RuleCode {
+        &self.rules[index]
+    }
+
+    /// Every rule's compiled parts, in `Program::rules` order.
+    pub fn rules(&self) -> &[RuleCode] {
+        &self.rules
+    }
+
+    /// Runs a chunk against a decoded request. With `trace`, appends (span, value) for
+    /// every IR node evaluated, in evaluation (post) order; nodes skipped by short-circuit
+    /// do not appear.
+    pub fn run(
+        &self,
+        chunk: ChunkId,
+        frame: &Frame,
+        scratch: &mut Scratch,
+        trace: Option<&mut Vec<TraceEntry>>,
+    ) -> Result<Value, RuntimeError> {
+        let Some(c) = self.chunks.get(chunk.0 as usize) else {
+            return Err(RuntimeError { span: Span::default(), message: format!("internal: no chunk {}", chunk.0) });
+        };
+        scratch.reset(c.locals);
+        match trace {
+            None => exec::Machine::new(self, &self.fast, frame, scratch, None).run(c.fast),
+            Some(t) => exec::Machine::new(self, &self.traced, frame, scratch, Some(t)).run(c.traced),
+        }
+    }
+
+    /// Runs a condition chunk: `Ok(true)` when the rule fires.
+    pub fn run_condition(&self, chunk: ChunkId, frame: &Frame, scratch: &mut Scratch) -> Result<bool, RuntimeError> {
+        let value = self.run(chunk, frame, scratch, None)?;
+        match value {
+            Value::Bool(b) => Ok(b),
+            other => Err(RuntimeError {
+                span: self.chunk_span(chunk),
+                message: format!("internal: condition gave {} instead of a bool", exec::shape(&other)),
+            }),
+        }
+    }
+
+    /// The span of a chunk's whole expression (its last instruction's node).
+    fn chunk_span(&self, chunk: ChunkId) -> Span {
+        self.chunks
+            .get(chunk.0 as usize)
+            .and_then(|c| c.fast.1.checked_sub(1))
+            .and_then(|last| self.fast.spans.get(last as usize))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// A human-readable listing: per rule, per chunk, each instruction with its operands,
+    /// constants shown inline, and its span (`file:start..end`).
+    pub fn disassemble(&self) -> String {
+        disasm::disassemble(self)
+    }
+}
