@@ -1,0 +1,145 @@
+//! Data-driven decision cases: every `cases/*.json` beside a policy set under `examples/`
+//! and `tests/cases/` is decided and compared with its `expect`, through one `check()`.
+//! A case is `{"request": {...}, "expect": {"decision": ..., "decided_by": [...], ...}}`
+//! (the keys are those of the conformance yardstick: fired, approvers, args_subset,
+//! args_null, reason_contains, not_enforced, warnings, rule_errors, error_paths).
+
+use gavel::{Backend, DecideOptions, Policy};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The policy sets with cases: each directory holding a `cases/` folder.
+fn case_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = Vec::new();
+    for parent in ["examples", "tests/cases"] {
+        let Ok(entries) = std::fs::read_dir(root.join(parent)) else { continue };
+        for e in entries.flatten() {
+            if e.path().join("cases").is_dir() {
+                dirs.push(e.path());
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+/// The `.pol` files of a set: `policy/` when present, else the folder itself.
+fn policy_path(dir: &Path) -> PathBuf {
+    let p = dir.join("policy");
+    if p.is_dir() {
+        p
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// Decides `case` against `policy` on `backend`; returns the mismatches.
+fn check(policy: &Policy, backend: Backend, case: &Value) -> Vec<String> {
+    let engine = policy.engine(backend).expect("backend available");
+    let request = serde_json::to_vec(&case["request"]).expect("serializable");
+    // A fixed clock, so cases without `time` are repeatable.
+    let d = engine.decide_with(&request, DecideOptions { explain: true, now: Some(1_764_064_800.0) }).to_json();
+    let exp = &case["expect"];
+    let mut bad = Vec::new();
+    let ids = |key: &str| -> Vec<String> {
+        d[key].as_array().into_iter().flatten().filter_map(|r| r.get("id").or(r.get("rule")).and_then(Value::as_str).map(str::to_string)).collect()
+    };
+    let strings = |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect() };
+    if d["decision"] != exp["decision"] {
+        bad.push(format!("decision {}, expected {}", d["decision"], exp["decision"]));
+    }
+    if exp.get("decided_by").is_some() && d["decided_by"] != exp["decided_by"] {
+        bad.push(format!("decided_by {}, expected {}", d["decided_by"], exp["decided_by"]));
+    }
+    if let Some(want) = exp.get("fired") {
+        let (mut got, mut want) = (ids("rules"), strings(want));
+        got.sort();
+        want.sort();
+        if got != want {
+            bad.push(format!("fired {got:?}, expected {want:?}"));
+        }
+    }
+    if let Some(want) = exp.get("approvers") {
+        let mut got: Vec<String> = d["approvals"].as_array().into_iter().flatten().flat_map(|a| strings(&a["approvers"])).collect();
+        let mut want = strings(want);
+        got.sort();
+        got.dedup();
+        want.sort();
+        if got != want {
+            bad.push(format!("approvers {got:?}, expected {want:?}"));
+        }
+    }
+    if let Some(Value::Object(subset)) = exp.get("args_subset") {
+        for (k, v) in subset {
+            if d["args"].get(k) != Some(v) {
+                bad.push(format!("args.{k} = {:?}, expected {v}", d["args"].get(k)));
+            }
+        }
+    }
+    if exp.get("args_null") == Some(&Value::Bool(true)) && !d["args"].is_null() {
+        bad.push(format!("args = {}, expected null", d["args"]));
+    }
+    if let Some(Value::Object(reasons)) = exp.get("reason_contains") {
+        for (rule, text) in reasons {
+            let reason = d["rules"].as_array().into_iter().flatten().find(|r| r["id"] == rule.as_str()).and_then(|r| r["reason"].as_str());
+            if !reason.is_some_and(|r| r.contains(text.as_str().unwrap_or_default())) {
+                bad.push(format!("reason of {rule} = {reason:?}, expected it to contain {text}"));
+            }
+        }
+    }
+    for rule in exp.get("not_enforced").map(strings).unwrap_or_default() {
+        if !d["rules"].as_array().into_iter().flatten().any(|r| r["id"] == rule.as_str() && r["enforced"] == false) {
+            bad.push(format!("rule {rule} should be reported with enforced=false"));
+        }
+    }
+    if let Some(want) = exp.get("warnings") {
+        let (mut got, mut want) = (ids("warnings"), strings(want));
+        got.sort();
+        want.sort();
+        if got != want {
+            bad.push(format!("warnings from {got:?}, expected {want:?}"));
+        }
+    }
+    for rule in exp.get("rule_errors").map(strings).unwrap_or_default() {
+        if !d["errors"].as_array().into_iter().flatten().any(|e| e["kind"] == "rule" && e["rule"] == rule.as_str()) {
+            bad.push(format!("no rule error for {rule}: {}", d["errors"]));
+        }
+    }
+    for path in exp.get("error_paths").map(strings).unwrap_or_default() {
+        if !d["errors"].as_array().into_iter().flatten().any(|e| e["path"] == path.as_str()) {
+            bad.push(format!("no input error at {path}: {}", d["errors"]));
+        }
+    }
+    bad
+}
+
+#[test]
+fn every_case_gets_its_expected_decision() {
+    let dirs = case_dirs();
+    assert!(!dirs.is_empty(), "no policy sets with cases found");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for dir in dirs {
+        let policy = match Policy::from_paths(&[policy_path(&dir)]) {
+            Ok(p) => p,
+            Err(d) => {
+                failures.push(format!("{}: does not compile:\n{}", dir.display(), d.render()));
+                continue;
+            }
+        };
+        let mut cases: Vec<PathBuf> = std::fs::read_dir(dir.join("cases")).expect("readable").flatten().map(|e| e.path()).collect();
+        cases.sort();
+        for case_path in cases.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+            let text = std::fs::read_to_string(case_path).expect("readable case");
+            let case: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
+            for backend in [Backend::Interpreter] {
+                count += 1;
+                for b in check(&policy, backend, &case) {
+                    failures.push(format!("{} [{backend:?}]: {b}", case_path.display()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {count} case runs failed:\n{}", failures.len(), failures.join("\n"));
+}
