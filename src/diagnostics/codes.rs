@@ -27,23 +27,77 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
 
 // ---- E00xx syntax -------------------------------------------------------------------
 
+/// Already formatted phrases ("`)`", "an expression") -> "`)` or an expression".
+fn phrases_or(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        n => format!("{} or {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
 pub fn invalid_token(span: Span, text: &str) -> Diagnostic {
     Diagnostic::error("E0001", format!("unexpected character `{text}`"), span, "not part of the language")
         .with_help("remove it, or put text inside double quotes")
 }
 
+/// `found` is a described token ("keyword `when`", "`}`"); `expected` are phrases from
+/// `syntax::describe_expected` (already backticked where they are tokens).
 pub fn unexpected_token(span: Span, found: &str, expected: &[String]) -> Diagnostic {
     let d = Diagnostic::error("E0002", format!("unexpected {found}"), span, "unexpected here");
     if expected.is_empty() {
         d
     } else {
-        d.with_help(format!("expected {}", one_of(expected)))
+        d.with_help(format!("expected {}", phrases_or(expected)))
     }
 }
 
 pub fn unexpected_eof(span: Span, expected: &[String]) -> Diagnostic {
-    Diagnostic::error("E0003", "unexpected end of file", span, "the file ends here")
-        .with_help(format!("expected {}", one_of(expected)))
+    let d = Diagnostic::error("E0003", "unexpected end of file", span, "the file ends here");
+    if expected.is_empty() {
+        d
+    } else {
+        d.with_help(format!("expected {}", phrases_or(expected)))
+    }
+}
+
+/// `span` covers the opening quote.
+pub fn unterminated_string(span: Span) -> Diagnostic {
+    Diagnostic::error("E0004", "unterminated string", span, "this string is never closed")
+        .with_help("add a closing `\"` on the same line")
+}
+
+/// `span` covers the opening `/*`.
+pub fn unterminated_comment(span: Span) -> Diagnostic {
+    Diagnostic::error("E0005", "unterminated block comment", span, "this comment is never closed")
+        .with_help("close it with `*/`")
+}
+
+pub fn bad_unicode_escape(span: Span) -> Diagnostic {
+    Diagnostic::error("E0006", "invalid unicode escape in string", span, "contains a bad `\\u{...}` escape")
+        .with_help("write `\\u{` followed by 1 to 6 hex digits of a valid character and `}`")
+}
+
+pub fn unknown_generic_type(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0007", format!("unknown generic type `{name}`"), span, "not a generic type")
+        .with_help("only `list<T>` and `map<T>` take a type argument")
+}
+
+pub fn unknown_request_source(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0008", format!("unknown request source `{name}`"), span, "expected `file`")
+        .with_help("write `request file(\"x.json\")`, `request FIXTURE` or `request { ... }`")
+}
+
+/// A `{` in a `because` template without its `}`; `span` covers the `{`.
+pub fn unclosed_template_hole(span: Span) -> Diagnostic {
+    Diagnostic::error("E0009", "unclosed `{` in template", span, "this hole is never closed")
+        .with_help("close the hole with `}`, or write `{{` for a literal brace")
+}
+
+/// `{}` in a `because` template; `span` covers the braces.
+pub fn empty_template_hole(span: Span) -> Diagnostic {
+    Diagnostic::error("E0010", "empty `{}` in template", span, "no expression here")
+        .with_help("put an expression inside the braces, or write `{{}}` for literal braces")
 }
 
 // ---- E01xx names and declarations ---------------------------------------------------

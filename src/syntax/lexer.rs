@@ -1,0 +1,442 @@
+//! The lexer. In: a slice of one file's text (and where the slice starts in the file).
+//! Out: tokens with absolute byte offsets, for the LALRPOP parser, plus lexical errors
+//! (invalid characters, unterminated strings and comments) as `LexError`s with their spans.
+//!
+//! Strings are unescaped here: `\" \\ \n \t \r \u{...}` are escapes; any other backslash
+//! sequence is kept verbatim so regexes read naturally (`"\d{3}"`).
+
+use logos::{FilterResult, Logos};
+use std::fmt;
+use std::ops::Range;
+
+/// A lexical error. `Default` is what logos produces for a character no rule matches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum LexError {
+    #[default]
+    InvalidChar,
+    UnterminatedString,
+    UnterminatedComment,
+    /// `\u{...}` that is not a valid Unicode scalar value; the string is still read.
+    BadUnicodeEscape,
+}
+
+#[derive(Logos, Clone, Debug, PartialEq)]
+#[logos(error = LexError)]
+#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip(r"//[^\n]*", allow_greedy = true))]
+pub enum Token<'src> {
+    // ---- keywords ----
+    #[token("policy")]
+    Policy,
+    #[token("version")]
+    Version,
+    #[token("default")]
+    Default,
+    #[token("on")]
+    On,
+    #[token("error")]
+    Error,
+    #[token("type")]
+    Type,
+    #[token("tool")]
+    Tool,
+    #[token("request")]
+    Request,
+    #[token("let")]
+    Let,
+    #[token("fn")]
+    Fn,
+    #[token("builtin")]
+    Builtin,
+    #[token("rule")]
+    Rule,
+    #[token("when")]
+    When,
+    #[token("because")]
+    Because,
+    #[token("deny")]
+    Deny,
+    #[token("allow")]
+    Allow,
+    #[token("warn")]
+    Warn,
+    #[token("require")]
+    Require,
+    #[token("approval")]
+    Approval,
+    #[token("from")]
+    From,
+    #[token("redact")]
+    Redact,
+    #[token("set")]
+    Set,
+    #[token("if")]
+    If,
+    #[token("then")]
+    Then,
+    #[token("else")]
+    Else,
+    #[token("and")]
+    And,
+    #[token("or")]
+    Or,
+    #[token("not")]
+    Not,
+    #[token("in")]
+    In,
+    #[token("has")]
+    Has,
+    #[token("true")]
+    True,
+    #[token("false")]
+    False,
+    #[token("fixture")]
+    Fixture,
+    #[token("test")]
+    Test,
+    #[token("expect")]
+    Expect,
+    #[token("by")]
+    By,
+    #[token("with")]
+    With,
+    #[token("null")]
+    Null,
+
+    // ---- punctuation ----
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    #[token("{")]
+    LBrace,
+    #[token("}")]
+    RBrace,
+    #[token("[")]
+    LBracket,
+    #[token("]")]
+    RBracket,
+    #[token(",")]
+    Comma,
+    #[token(":")]
+    Colon,
+    #[token(".")]
+    Dot,
+    #[token("?")]
+    Question,
+    #[token("??")]
+    QuestionQuestion,
+    #[token("=")]
+    Assign,
+    #[token("==")]
+    EqEq,
+    #[token("!=")]
+    NotEq,
+    #[token("<")]
+    Lt,
+    #[token("<=")]
+    Le,
+    #[token(">")]
+    Gt,
+    #[token(">=")]
+    Ge,
+    #[token("+")]
+    Plus,
+    #[token("-")]
+    Minus,
+    #[token("*")]
+    Star,
+    #[token("/")]
+    Slash,
+    #[token("%")]
+    Percent,
+    #[token("=>")]
+    FatArrow,
+    #[token("->")]
+    Arrow,
+    #[token("@")]
+    At,
+    #[token("|")]
+    Pipe,
+
+    // ---- literals and names ----
+    #[regex(r"[0-9][0-9_]*(\.[0-9][0-9_]*)?([eE][+-]?[0-9][0-9_]*)?", lex_number)]
+    Num(f64),
+    #[regex(r"[0-9][0-9_]*(\.[0-9][0-9_]*)?([eE][+-]?[0-9][0-9_]*)?[smhd]", lex_duration)]
+    Dur(f64),
+    #[token("\"", lex_string)]
+    Str(String),
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
+    Ident(&'src str),
+
+    /// Never emitted: `/* ... */` is skipped by its callback.
+    #[token("/*", skip_block_comment)]
+    BlockComment,
+}
+
+/// The digits of a number literal without `_` separators, as an `f64`.
+fn number_value(text: &str) -> f64 {
+    let digits: String = text.chars().filter(|&c| c != '_').collect();
+    // The regex only admits valid float syntax once `_` is removed; 0 is unreachable.
+    digits.parse().unwrap_or(0.0)
+}
+
+fn lex_number<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> f64 {
+    number_value(lex.slice())
+}
+
+fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> f64 {
+    let text = lex.slice();
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let seconds_per_unit = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => 86400.0,
+    };
+    number_value(digits) * seconds_per_unit
+}
+
+fn skip_block_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> FilterResult<(), LexError> {
+    match lex.remainder().find("*/") {
+        Some(end) => {
+            lex.bump(end + 2);
+            FilterResult::Skip
+        }
+        None => {
+            lex.bump(lex.remainder().len());
+            FilterResult::Error(LexError::UnterminatedComment)
+        }
+    }
+}
+
+/// Reads a string after its opening quote. An unterminated string consumes the rest of its
+/// line so lexing resumes on the next one.
+fn lex_string<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Result<String, LexError> {
+    let rest = lex.remainder();
+    match closing_quote(rest) {
+        Some(end) => {
+            lex.bump(end + 1);
+            unescape(&rest[..end]).ok_or(LexError::BadUnicodeEscape)
+        }
+        None => {
+            lex.bump(rest.find('\n').unwrap_or(rest.len()));
+            Err(LexError::UnterminatedString)
+        }
+    }
+}
+
+/// Byte index of the unescaped `"` that closes a string whose body starts `body`.
+pub fn closing_quote(body: &str) -> Option<usize> {
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some(i),
+            '\\' => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Unescapes a string body. `None` when a `\u{...}` escape is not a valid character.
+pub fn unescape(body: &str) -> Option<String> {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    let mut ok = true;
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('u') if chars.peek() == Some(&'{') => {
+                chars.next();
+                let hex: String = chars.by_ref().take_while(|&h| h != '}').collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => ok = false,
+                }
+            }
+            // Any other sequence is kept as written, so `\d` stays `\d` for regexes.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    ok.then_some(out)
+}
+
+/// One lexed item with absolute offsets: a token or a lexical error.
+pub type Spanned<'src> = Result<(usize, Token<'src>, usize), (LexError, Range<usize>)>;
+
+/// Lexes `src[range]`, reporting offsets relative to the whole of `src`.
+pub fn lex(src: &str, range: Range<usize>) -> impl Iterator<Item = Spanned<'_>> {
+    let base = range.start;
+    let text = src.get(range).unwrap_or("");
+    Token::lexer(text).spanned().map(move |(tok, span)| {
+        let abs = span.start + base..span.end + base;
+        match tok {
+            Ok(t) => Ok((abs.start, t, abs.end)),
+            Err(e) => Err((e, abs)),
+        }
+    })
+}
+
+impl Token<'_> {
+    /// The keyword's text, if this token is a keyword.
+    pub fn keyword(&self) -> Option<&'static str> {
+        use Token::*;
+        Some(match self {
+            Policy => "policy",
+            Version => "version",
+            Default => "default",
+            On => "on",
+            Error => "error",
+            Type => "type",
+            Tool => "tool",
+            Request => "request",
+            Let => "let",
+            Fn => "fn",
+            Builtin => "builtin",
+            Rule => "rule",
+            When => "when",
+            Because => "because",
+            Deny => "deny",
+            Allow => "allow",
+            Warn => "warn",
+            Require => "require",
+            Approval => "approval",
+            From => "from",
+            Redact => "redact",
+            Set => "set",
+            If => "if",
+            Then => "then",
+            Else => "else",
+            And => "and",
+            Or => "or",
+            Not => "not",
+            In => "in",
+            Has => "has",
+            True => "true",
+            False => "false",
+            Fixture => "fixture",
+            Test => "test",
+            Expect => "expect",
+            By => "by",
+            With => "with",
+            Null => "null",
+            _ => return None,
+        })
+    }
+
+    /// The punctuation's text, if this token is punctuation.
+    pub fn punct(&self) -> Option<&'static str> {
+        use Token::*;
+        Some(match self {
+            LParen => "(",
+            RParen => ")",
+            LBrace => "{",
+            RBrace => "}",
+            LBracket => "[",
+            RBracket => "]",
+            Comma => ",",
+            Colon => ":",
+            Dot => ".",
+            Question => "?",
+            QuestionQuestion => "??",
+            Assign => "=",
+            EqEq => "==",
+            NotEq => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            Plus => "+",
+            Minus => "-",
+            Star => "*",
+            Slash => "/",
+            Percent => "%",
+            FatArrow => "=>",
+            Arrow => "->",
+            At => "@",
+            Pipe => "|",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Token<'_> {
+    /// How a token is named in a diagnostic: "keyword `when`", "`}`", "name `amont`".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(k) = self.keyword() {
+            return write!(f, "keyword `{k}`");
+        }
+        if let Some(p) = self.punct() {
+            return write!(f, "`{p}`");
+        }
+        match self {
+            Token::Num(n) => write!(f, "number `{n}`"),
+            Token::Dur(_) => f.write_str("duration"),
+            Token::Str(s) => write!(f, "string `{:?}`", s),
+            Token::Ident(name) => write!(f, "name `{name}`"),
+            _ => f.write_str("comment"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(src: &str) -> Vec<Token<'_>> {
+        lex(src, 0..src.len()).filter_map(Result::ok).map(|(_, t, _)| t).collect()
+    }
+
+    #[test]
+    fn numbers_and_durations() {
+        assert_eq!(tokens("10_000 2.5 1e6"), vec![Token::Num(10000.0), Token::Num(2.5), Token::Num(1e6)]);
+        assert_eq!(
+            tokens("30s 15m 24h 7d"),
+            vec![Token::Dur(30.0), Token::Dur(900.0), Token::Dur(86400.0), Token::Dur(604800.0)]
+        );
+    }
+
+    #[test]
+    fn keywords_and_names() {
+        assert_eq!(tokens("when whenever _x"), vec![Token::When, Token::Ident("whenever"), Token::Ident("_x")]);
+    }
+
+    #[test]
+    fn string_escapes() {
+        assert_eq!(
+            tokens(r#""a\"b\\c\n\t\r\u{1F600}\d{3}""#),
+            vec![Token::Str("a\"b\\c\n\t\r\u{1F600}\\d{3}".into())]
+        );
+    }
+
+    #[test]
+    fn comments_are_skipped() {
+        assert_eq!(tokens("a // b\n/* c\n d */ e"), vec![Token::Ident("a"), Token::Ident("e")]);
+    }
+
+    #[test]
+    fn errors_carry_absolute_spans() {
+        let src = "xx a # b";
+        let errs: Vec<_> = lex(src, 3..src.len()).filter_map(Result::err).collect();
+        assert_eq!(errs, vec![(LexError::InvalidChar, 5..6)]);
+        let src = "a \"open\nb";
+        let items: Vec<_> = lex(src, 0..src.len()).collect();
+        assert_eq!(items[1], Err((LexError::UnterminatedString, 2..8)));
+        assert_eq!(items[2], Ok((9, Token::Ident("b"), 10)));
+    }
+}
