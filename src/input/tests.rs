@@ -1,0 +1,543 @@
+//! Tests of the request decoder: slots filled from valid requests, and the exact path,
+//! expected and found of each kind of input error.
+
+use super::*;
+use crate::types::{RecordType, Type};
+use crate::value::Value;
+use std::sync::Arc;
+
+const NOW: f64 = 1_700_000_000.0;
+
+fn field(name: &str, ty: Type) -> FieldType {
+    FieldType { name: name.into(), ty, optional: false }
+}
+
+fn opt(name: &str, ty: Type) -> FieldType {
+    FieldType { name: name.into(), ty, optional: true }
+}
+
+fn record(name: Option<&str>, fields: Vec<FieldType>) -> Type {
+    Type::Record(Arc::new(RecordType { name: name.map(str::to_owned), fields }))
+}
+
+fn trust() -> Type {
+    Type::Enum(Arc::new(vec!["low".into(), "medium".into(), "high".into()]))
+}
+
+fn schema() -> RequestSchema {
+    let agent = record(None, vec![field("trust", trust()), field("id", Type::String)]);
+    let user = record(None, vec![field("name", Type::String)]);
+    let recipient = record(
+        Some("Recipient"),
+        vec![field("name", Type::String), field("country", Type::String), opt("iban", Type::String)],
+    );
+    let item = record(Some("Item"), vec![field("sku", Type::String), field("qty", Type::Number)]);
+    let mut tools = IndexMap::new();
+    tools.insert(
+        "payments.transfer".to_string(),
+        vec![
+            field("amount", Type::Number),
+            field("currency", Type::String),
+            field("recipient", recipient),
+            opt("memo", Type::String),
+            opt("delay", Type::Duration),
+            opt("at", Type::Timestamp),
+        ],
+    );
+    tools.insert(
+        "forms.submit".to_string(),
+        vec![
+            field("fields", Type::List(Box::new(Type::String))),
+            opt("items", Type::List(Box::new(item))),
+            opt("tags", Type::Map(Box::new(Type::Number))),
+            opt("amount", Type::Number),
+        ],
+    );
+    RequestSchema {
+        envelope: vec![field("agent", agent), opt("user", user), opt("context", Type::Map(Box::new(Type::String)))],
+        tools,
+    }
+}
+
+// Slot indices, in the order of `slot_paths`.
+const TOOL: usize = 0;
+const TIME: usize = 1;
+const AMOUNT: usize = 2;
+const COUNTRY: usize = 3;
+const RECIPIENT: usize = 4;
+const TRUST: usize = 5;
+const MEMO: usize = 6;
+const ITEMS: usize = 7;
+const TAGS: usize = 8;
+const USER_NAME: usize = 9;
+const FIELDS: usize = 10;
+const DELAY: usize = 11;
+const AT: usize = 12;
+
+fn slot_paths() -> Vec<InputPath> {
+    let paths: [&[&str]; 13] = [
+        &["tool"],
+        &["time"],
+        &["args", "amount"],
+        &["args", "recipient", "country"],
+        &["args", "recipient"],
+        &["agent", "trust"],
+        &["args", "memo"],
+        &["args", "items"],
+        &["args", "tags"],
+        &["user", "name"],
+        &["args", "fields"],
+        &["args", "delay"],
+        &["args", "at"],
+    ];
+    paths.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect()
+}
+
+fn decoder() -> Decoder {
+    Decoder::new(&schema(), &slot_paths())
+}
+
+fn decode(json: &str) -> Result<Frame, InputFailure> {
+    decoder().decode(json.as_bytes(), NOW)
+}
+
+fn ok(json: &str) -> Frame {
+    match decode(json) {
+        Ok(frame) => frame,
+        Err(failure) => panic!("expected success, got {failure:#?}"),
+    }
+}
+
+fn errors(json: &str) -> Vec<InputError> {
+    match decode(json) {
+        Ok(frame) => panic!("expected input errors, got {frame:#?}"),
+        Err(failure) => failure.errors,
+    }
+}
+
+fn one_error(json: &str) -> InputError {
+    let mut errs = errors(json);
+    assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
+    errs.remove(0)
+}
+
+fn s(text: &str) -> Value {
+    Value::str(text)
+}
+
+const AGENT: &str = r#""agent": {"trust": "high", "id": "a1"}"#;
+
+fn transfer(args: &str) -> String {
+    format!(r#"{{"tool": "payments.transfer", {AGENT}, "args": {args}}}"#)
+}
+
+const GOOD_ARGS: &str = r#"{"amount": 25000, "currency": "USD", "recipient": {"name": "Acme", "country": "FR"}}"#;
+
+// ---------- valid requests ----------
+
+#[test]
+fn scalars_and_nested_record_fields_fill_their_slots() {
+    let frame = ok(&transfer(GOOD_ARGS));
+    assert_eq!(frame.tool_name, "payments.transfer");
+    assert_eq!(frame.tool, Some(0));
+    assert_eq!(frame.slots[TOOL], s("payments.transfer"));
+    assert_eq!(frame.slots[AMOUNT], Value::Num(25000.0));
+    assert_eq!(frame.slots[COUNTRY], s("FR"));
+    assert_eq!(frame.slots[TRUST], s("high"));
+    assert_eq!(frame.slots.len(), slot_paths().len());
+}
+
+#[test]
+fn a_record_slot_holds_its_fields_in_declaration_order() {
+    // Keys out of order, an undeclared field, the optional `iban` missing.
+    let args = r#"{"amount": 1, "currency": "EUR",
+        "recipient": {"country": "DE", "extra": [1, {"x": 2}], "name": "Bob"}}"#;
+    let frame = ok(&transfer(args));
+    let expected = Value::Record(Arc::from(vec![s("Bob"), s("DE"), Value::Absent]));
+    assert_eq!(frame.slots[RECIPIENT], expected);
+    assert_eq!(frame.slots[COUNTRY], s("DE"));
+}
+
+#[test]
+fn optional_fields_missing_or_null_are_absent() {
+    let frame = ok(&transfer(r#"{"amount": 1, "currency": "EUR", "memo": null,
+        "recipient": {"name": "Bob", "country": "DE", "iban": null}}"#));
+    assert_eq!(frame.slots[MEMO], Value::Absent);
+    assert_eq!(frame.slots[DELAY], Value::Absent);
+    assert_eq!(frame.slots[RECIPIENT], Value::Record(Arc::from(vec![s("Bob"), s("DE"), Value::Absent])));
+    // `user` is optional in the envelope: its field's slot stays absent.
+    assert_eq!(frame.slots[USER_NAME], Value::Absent);
+    let frame = ok(&format!(r#"{{"tool": "x", {AGENT}, "user": null}}"#));
+    assert_eq!(frame.slots[USER_NAME], Value::Absent);
+}
+
+#[test]
+fn durations_and_timestamps_are_numbers_of_seconds() {
+    let frame = ok(&transfer(r#"{"amount": 1, "currency": "EUR", "delay": 90.5,
+        "at": "2024-01-01T00:00:01.25Z", "recipient": {"name": "Bob", "country": "DE"}}"#));
+    assert_eq!(frame.slots[DELAY], Value::Num(90.5));
+    assert_eq!(frame.slots[AT], Value::Num(1_704_067_201.25));
+}
+
+#[test]
+fn a_list_of_records_and_a_map_are_built_for_their_slots() {
+    let json = format!(
+        r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a", "b"],
+        "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2", "note": "ignored"}}],
+        "tags": {{"b": 1, "a": 2.5}}}}}}"#
+    );
+    let frame = ok(&json);
+    assert_eq!(frame.tool, Some(1));
+    assert_eq!(frame.slots[FIELDS], Value::List(Arc::from(vec![s("a"), s("b")])));
+    let items = Value::List(Arc::from(vec![
+        Value::Record(Arc::from(vec![s("x1"), Value::Num(2.0)])),
+        Value::Record(Arc::from(vec![s("y2"), Value::Num(3.0)])),
+    ]));
+    assert_eq!(frame.slots[ITEMS], items);
+    let Value::Map(tags) = &frame.slots[TAGS] else { panic!("tags is {:?}", frame.slots[TAGS]) };
+    let tags: Vec<(&str, &Value)> = tags.iter().map(|(k, v)| (&**k, v)).collect();
+    assert_eq!(tags, vec![("b", &Value::Num(1.0)), ("a", &Value::Num(2.5))]);
+    // The same `args.amount` slot is declared by both tools; here it is optional and absent.
+    assert_eq!(frame.slots[AMOUNT], Value::Absent);
+    // Slots only `payments.transfer` declares stay absent.
+    assert_eq!(frame.slots[COUNTRY], Value::Absent);
+}
+
+#[test]
+fn the_same_args_path_is_read_from_whichever_tool_is_named() {
+    let json = format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": [], "amount": 7}}}}"#);
+    assert_eq!(ok(&json).slots[AMOUNT], Value::Num(7.0));
+}
+
+#[test]
+fn time_is_read_from_the_request_or_defaults_to_now() {
+    let frame = ok(&format!(r#"{{"tool": "x", {AGENT}, "time": "2024-05-01T12:00:00.5+02:00"}}"#));
+    assert_eq!(frame.time, 1_714_557_600.5);
+    assert_eq!(frame.slots[TIME], Value::Num(1_714_557_600.5));
+    let frame = ok(&format!(r#"{{"tool": "x", {AGENT}}}"#));
+    assert_eq!(frame.time, NOW);
+    assert_eq!(frame.slots[TIME], Value::Num(NOW));
+}
+
+#[test]
+fn tool_may_come_after_args() {
+    let json = format!(r#"{{"args": {GOOD_ARGS}, {AGENT}, "tool": "payments.transfer"}}"#);
+    let frame = ok(&json);
+    assert_eq!(frame.tool, Some(0));
+    assert_eq!(frame.slots[AMOUNT], Value::Num(25000.0));
+    assert_eq!(frame.slots[COUNTRY], s("FR"));
+    // ... and its args are still validated.
+    let json = format!(r#"{{"args": {{"amount": "x"}}, {AGENT}, "tool": "payments.transfer"}}"#);
+    let paths: Vec<String> = errors(&json).into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["args.amount", "args.currency", "args.recipient"]);
+}
+
+#[test]
+fn an_undeclared_tool_does_not_read_args() {
+    let json = format!(r#"{{"tool": "shell.exec", {AGENT}, "args": {{"amount": "not a number", "amount": 1}}}}"#);
+    let frame = ok(&json);
+    assert_eq!(frame.tool, None);
+    assert_eq!(frame.tool_name, "shell.exec");
+    assert_eq!(frame.slots[TOOL], s("shell.exec"));
+    assert_eq!(frame.slots[AMOUNT], Value::Absent);
+    // Also when args comes first.
+    let json = format!(r#"{{"args": [1, 2], {AGENT}, "tool": "shell.exec"}}"#);
+    assert_eq!(ok(&json).tool, None);
+}
+
+#[test]
+fn undeclared_top_level_fields_are_ignored() {
+    let json = format!(r#"{{"tool": "x", {AGENT}, "trace_id": {{"a": [1, 2, null]}}, "extra": 1}}"#);
+    assert!(decode(&json).is_ok());
+}
+
+#[test]
+fn escaped_keys_and_strings_are_decoded() {
+    let args = r#"{"am\u006funt": 3, "currency": "E\"UR", "recipient": {"name": "B", "country": "\u0046R"}}"#;
+    let frame = ok(&transfer(args));
+    assert_eq!(frame.slots[AMOUNT], Value::Num(3.0));
+    assert_eq!(frame.slots[COUNTRY], s("FR"));
+}
+
+#[test]
+fn integers_beyond_2_pow_53_are_accepted_as_numbers() {
+    let args = r#"{"amount": 18446744073709551615, "currency": "EUR", "recipient": {"name": "B", "country": "FR"}}"#;
+    assert_eq!(ok(&transfer(args)).slots[AMOUNT], Value::Num(18446744073709551615.0));
+}
+
+#[test]
+fn decode_into_reuses_and_resets_the_frame() {
+    let dec = decoder();
+    let mut frame = Frame::default();
+    dec.decode_into(transfer(GOOD_ARGS).as_bytes(), NOW, &mut frame).unwrap();
+    assert_eq!(frame.slots[AMOUNT], Value::Num(25000.0));
+    let other = format!(r#"{{"tool": "y", {AGENT}, "time": "1970-01-01T00:01:00Z"}}"#);
+    dec.decode_into(other.as_bytes(), NOW, &mut frame).unwrap();
+    assert_eq!(frame.tool_name, "y");
+    assert_eq!(frame.tool, None);
+    assert_eq!(frame.time, 60.0);
+    assert_eq!(frame.slots[AMOUNT], Value::Absent);
+}
+
+#[test]
+fn a_slot_on_args_itself_is_the_record_of_params() {
+    let paths = vec![vec!["args".to_string()]];
+    let dec = Decoder::new(&schema(), &paths);
+    let json = format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["q"], "amount": 2}}}}"#);
+    let frame = dec.decode(json.as_bytes(), NOW).unwrap();
+    let fields = Value::List(Arc::from(vec![s("q")]));
+    let expected = Value::Record(Arc::from(vec![fields, Value::Absent, Value::Absent, Value::Num(2.0)]));
+    assert_eq!(frame.slots[0], expected);
+}
+
+// ---------- input errors ----------
+
+#[test]
+fn a_missing_required_field_is_reported() {
+    let e = one_error(&transfer(r#"{"amount": 1, "recipient": {"name": "B", "country": "FR"}}"#));
+    assert_eq!(e.path, "args.currency");
+    assert_eq!(e.expected, "string");
+    assert_eq!(e.found, "nothing");
+    assert_eq!(e.message, "`args.currency` is required but missing");
+}
+
+#[test]
+fn missing_args_of_a_declared_tool_counts_as_empty() {
+    let paths: Vec<String> = errors(&format!(r#"{{"tool": "payments.transfer", {AGENT}}}"#))
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(paths, ["args.amount", "args.currency", "args.recipient"]);
+    let nulls = errors(&format!(r#"{{"tool": "payments.transfer", {AGENT}, "args": null}}"#));
+    assert_eq!(nulls.len(), 3);
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_reported() {
+    let e = one_error(&transfer(
+        r#"{"amount": "25000", "currency": "USD", "recipient": {"name": "A", "country": "FR"}}"#,
+    ));
+    assert_eq!(e.path, "args.amount");
+    assert_eq!(e.expected, "number");
+    assert_eq!(e.found, r#"string "25000""#);
+    assert_eq!(e.message, r#"`args.amount` must be a number, found string "25000""#);
+}
+
+#[test]
+fn found_values_are_described_by_kind() {
+    let cases = [
+        (r#"7"#, "number 7"),
+        (r#"2.5"#, "number 2.5"),
+        (r#"true"#, "bool true"),
+        (r#"[1]"#, "a list"),
+        (r#"{"a": 1}"#, "an object"),
+        (r#"null"#, "null"),
+    ];
+    for (value, found) in cases {
+        let args = format!(r#"{{"amount": 1, "currency": {value}, "recipient": {{"name": "A", "country": "FR"}}}}"#);
+        let e = one_error(&transfer(&args));
+        assert_eq!((e.path.as_str(), e.found.as_str()), ("args.currency", found), "for {value}");
+    }
+}
+
+#[test]
+fn long_strings_are_cut_in_found() {
+    let long = "x".repeat(100);
+    let args = format!(r#"{{"amount": "{long}", "currency": "E", "recipient": {{"name": "A", "country": "FR"}}}}"#);
+    let e = one_error(&transfer(&args));
+    assert_eq!(e.found, format!("string \"{}…\"", "x".repeat(40)));
+}
+
+#[test]
+fn an_enum_value_outside_the_declaration_is_reported() {
+    let e = one_error(r#"{"tool": "x", "agent": {"trust": "unknown", "id": "a"}}"#);
+    assert_eq!(e.path, "agent.trust");
+    assert_eq!(e.expected, r#""low" | "medium" | "high""#);
+    assert_eq!(e.found, r#"string "unknown""#);
+    assert_eq!(e.message, r#"`agent.trust` must be one of "low", "medium", "high", found string "unknown""#);
+}
+
+#[test]
+fn a_bad_list_element_has_its_index_in_the_path() {
+    let e = one_error(&format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a", 7, "c"]}}}}"#));
+    assert_eq!(e.path, "args.fields[1]");
+    assert_eq!(e.expected, "string");
+    assert_eq!(e.found, "number 7");
+    assert_eq!(e.message, "`args.fields[1]` must be a string, found number 7");
+}
+
+#[test]
+fn errors_inside_list_records_and_maps_have_full_paths() {
+    let json = format!(
+        r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": [],
+        "items": [{{"sku": "a", "qty": 1}}, {{"sku": 5}}], "tags": {{"ok": 1, "a b": "x"}}}}}}"#
+    );
+    let got: Vec<(String, String)> = errors(&json).into_iter().map(|e| (e.path, e.found)).collect();
+    assert_eq!(
+        got,
+        [
+            ("args.items[1].sku".to_string(), "number 5".to_string()),
+            ("args.items[1].qty".to_string(), "nothing".to_string()),
+            (r#"args.tags["a b"]"#.to_string(), r#"string "x""#.to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_nested_record_field_is_reported_with_its_path() {
+    let e = one_error(&transfer(r#"{"amount": 1, "currency": "E", "recipient": {"name": "A", "country": 33}}"#));
+    assert_eq!(e.path, "args.recipient.country");
+    assert_eq!(e.found, "number 33");
+    let e = one_error(&transfer(r#"{"amount": 1, "currency": "E", "recipient": "Acme"}"#));
+    assert_eq!(e.path, "args.recipient");
+    assert_eq!(e.expected, "Recipient");
+    assert_eq!(e.message, r#"`args.recipient` must be a `Recipient` object, found string "Acme""#);
+}
+
+#[test]
+fn null_on_a_required_field_is_an_error() {
+    let e = one_error(&transfer(r#"{"amount": null, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#));
+    assert_eq!((e.path.as_str(), e.found.as_str()), ("args.amount", "null"));
+}
+
+#[test]
+fn duplicate_keys_are_errors_everywhere_the_decoder_reads() {
+    let e = one_error(&transfer(
+        r#"{"amount": 1, "amount": 99999, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#,
+    ));
+    assert_eq!(e.path, "args.amount");
+    assert_eq!(e.message, "duplicate key `amount` in `args`");
+    let e = one_error(&format!(r#"{{"tool": "a", "tool": "b", {AGENT}}}"#));
+    assert_eq!((e.path.as_str(), e.message.as_str()), ("tool", "duplicate key `tool` in the request"));
+    let e = one_error(&format!(r#"{{"tool": "a", {AGENT}, "context": {{"k": "1", "k": "2"}}}}"#));
+    assert_eq!(e.path, "context.k");
+    let e = one_error(&format!(r#"{{"tool": "a", {AGENT}, {AGENT}}}"#));
+    assert_eq!(e.path, "agent");
+    let e = one_error(&format!(r#"{{"tool": "payments.transfer", {AGENT}, "args": {GOOD_ARGS}, "args": {{}}}}"#));
+    assert_eq!(e.path, "args");
+    // Escapes do not hide a duplicate.
+    let e = one_error(&format!(r#"{{"tool": "a", {AGENT}, "context": {{"k": "1", "\u006b": "2"}}}}"#));
+    assert_eq!(e.path, "context.k");
+}
+
+#[test]
+fn duplicate_map_keys_are_found_when_the_map_is_built_too() {
+    let json = format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": [], "tags": {{"a": 1, "a": 2}}}}}}"#);
+    let e = one_error(&json);
+    assert_eq!(e.path, "args.tags.a");
+    assert_eq!(e.expected, "number");
+}
+
+#[test]
+fn malformed_json_is_one_error_with_its_position() {
+    for bad in [r#"{"tool": "x", "#, r#"{"tool": "x"} trailing"#, r#"{"tool": "x",, }"#] {
+        let e = one_error(bad);
+        assert_eq!(e.path, "");
+        assert!(e.message.starts_with("the request is not valid JSON: "), "{}", e.message);
+        assert!(e.message.contains("line 1 column"), "{}", e.message);
+    }
+}
+
+#[test]
+fn malformed_json_keeps_the_tool_name_when_it_was_read() {
+    let failure = decode(r#"{"tool": "pay", "args": {"#).unwrap_err();
+    assert_eq!(failure.tool_name.as_deref(), Some("pay"));
+    assert_eq!(failure.errors.len(), 1);
+}
+
+#[test]
+fn a_number_out_of_range_is_malformed_json() {
+    let e = one_error(&transfer(r#"{"amount": 1e400, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#));
+    assert_eq!(e.path, "");
+    assert!(e.message.contains("number out of range"), "{}", e.message);
+    // Inside `args` read before `tool`, the position is still the request's.
+    let json = "{\"args\": {\"amount\": 1e400}, \"tool\": \"payments.transfer\"}";
+    let e = one_error(json);
+    assert!(e.message.contains("number out of range at line 1 column 25"), "{}", e.message);
+}
+
+#[test]
+fn non_utf8_bytes_are_malformed_json() {
+    let mut bytes = br#"{"tool": "x", "ignored": "#.to_vec();
+    bytes.extend_from_slice(b"\"\xff\xfe\"}");
+    let failure = decoder().decode(&bytes, NOW).unwrap_err();
+    assert_eq!(failure.errors.len(), 1);
+    assert_eq!(failure.errors[0].path, "");
+    assert!(failure.errors[0].message.contains("line 1 column"), "{}", failure.errors[0].message);
+}
+
+#[test]
+fn a_request_that_is_not_an_object_is_one_error() {
+    for (json, found) in [("[1, 2]", "a list"), ("\"hi\"", r#"string "hi""#), ("null", "null"), ("3", "number 3")] {
+        let e = one_error(json);
+        assert_eq!((e.path.as_str(), e.found.as_str()), ("", found));
+        assert_eq!(e.message, format!("the request must be a JSON object, found {found}"));
+    }
+}
+
+#[test]
+fn a_missing_or_non_string_tool_is_reported() {
+    let failure = decode(&format!("{{{AGENT}}}")).unwrap_err();
+    assert_eq!(failure.tool_name, None);
+    let e = &failure.errors[0];
+    assert_eq!((e.path.as_str(), e.found.as_str()), ("tool", "nothing"));
+    assert_eq!(e.message, "`tool` is required but missing");
+    let e = one_error(&format!(r#"{{"tool": 7, {AGENT}, "args": {{"x": 1}}}}"#));
+    assert_eq!(e.message, "`tool` must be a string, found number 7");
+}
+
+#[test]
+fn a_bad_timestamp_is_reported() {
+    let e = one_error(&format!(r#"{{"tool": "x", {AGENT}, "time": "yesterday"}}"#));
+    assert_eq!(e.path, "time");
+    assert_eq!(e.expected, "timestamp");
+    assert_eq!(e.found, r#"string "yesterday""#);
+    assert_eq!(e.message, r#"`time` must be an RFC 3339 timestamp, found string "yesterday""#);
+    let e = one_error(&transfer(
+        r#"{"amount": 1, "currency": "E", "at": "2024-13-01T00:00:00Z", "recipient": {"name": "A", "country": "F"}}"#,
+    ));
+    assert_eq!((e.path.as_str(), e.expected.as_str()), ("args.at", "timestamp"));
+    let e = one_error(&format!(r#"{{"tool": "x", {AGENT}, "time": 12}}"#));
+    assert_eq!(e.found, "number 12");
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let json = r#"{"agent": {"trust": "mid"}, "tool": "payments.transfer",
+        "args": {"amount": "1", "currency": 5, "recipient": {"country": true}}}"#;
+    let failure = decode(json).unwrap_err();
+    assert_eq!(failure.tool_name.as_deref(), Some("payments.transfer"));
+    let got: Vec<(&str, &str)> = failure.errors.iter().map(|e| (e.path.as_str(), e.found.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("agent.trust", r#"string "mid""#),
+            ("agent.id", "nothing"),
+            ("args.amount", r#"string "1""#),
+            ("args.currency", "number 5"),
+            ("args.recipient.country", "bool true"),
+            ("args.recipient.name", "nothing"),
+        ]
+    );
+}
+
+#[test]
+fn the_decoder_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Decoder>();
+}
+
+#[test]
+fn records_with_many_fields_find_fields_and_duplicates() {
+    // Past the linear-lookup limit and past 64 fields (the `Seen` bitmap's spill).
+    let params: Vec<FieldType> = (0..70).map(|i| opt(&format!("f{i}"), Type::Number)).collect();
+    let mut tools = IndexMap::new();
+    tools.insert("wide".to_string(), params);
+    let schema = RequestSchema { envelope: vec![], tools };
+    let dec = Decoder::new(&schema, &[vec!["args".into(), "f69".into()]]);
+    let frame = dec.decode(br#"{"tool": "wide", "args": {"f69": 4, "f3": 1}}"#, NOW).unwrap();
+    assert_eq!(frame.slots[0], Value::Num(4.0));
+    let failure = dec.decode(br#"{"tool": "wide", "args": {"f69": 4, "f69": 5}}"#, NOW).unwrap_err();
+    assert_eq!(failure.errors.len(), 1);
+    assert_eq!(failure.errors[0].path, "args.f69");
+}

@@ -50,7 +50,11 @@ impl Pool {
 
 pub(super) fn compile(program: &ir::Program) -> Module {
     let mut builder = Builder::default();
-    let rules = program.rules.iter().map(|rule| builder.rule(rule)).collect();
+    let rules = program
+        .rules
+        .iter()
+        .map(|rule| builder.rule(rule))
+        .collect();
     Module {
         pool: builder.pool.values,
         fast: builder.fast,
@@ -59,7 +63,11 @@ pub(super) fn compile(program: &ir::Program) -> Module {
         rules,
         regexes: program.regexes.clone(),
         slot_names: program.slots.iter().map(|path| path.join(".")).collect(),
-        rule_names: program.rules.iter().map(|r| (r.id.clone(), r.effect.name())).collect(),
+        rule_names: program
+            .rules
+            .iter()
+            .map(|r| (r.id.clone(), r.effect.name()))
+            .collect(),
     }
 }
 
@@ -73,7 +81,10 @@ struct Builder {
 
 impl Builder {
     fn rule(&mut self, rule: &ir::Rule) -> RuleCode {
-        let condition = rule.condition.as_ref().map(|e| self.chunk(e, rule.locals, "condition".into()));
+        let condition = rule
+            .condition
+            .as_ref()
+            .map(|e| self.chunk(e, rule.locals, "condition".into()));
         let set_value = match &rule.effect {
             ir::Effect::Set(_, e) => Some(self.chunk(e, rule.locals, "set value".into())),
             _ => None,
@@ -84,17 +95,38 @@ impl Builder {
             .enumerate()
             .map(|(i, part)| match part {
                 ReasonPart::Text(t) => ReasonCode::Text(t.clone()),
-                ReasonPart::Expr(e) => ReasonCode::Expr(self.chunk(e, rule.locals, format!("reason part {i}"))),
+                ReasonPart::Expr(e) => {
+                    ReasonCode::Expr(self.chunk(e, rule.locals, format!("reason part {i}")))
+                }
             })
             .collect();
-        RuleCode { condition, set_value, reason }
+        RuleCode {
+            condition,
+            set_value,
+            reason,
+        }
     }
 
     fn chunk(&mut self, expr: &Expr, locals: u32, label: String) -> ChunkId {
-        let fast = Emitter { code: &mut self.fast, pool: &mut self.pool, traced: false }.body(expr);
-        let traced = Emitter { code: &mut self.traced, pool: &mut self.pool, traced: true }.body(expr);
+        let fast = Emitter {
+            code: &mut self.fast,
+            pool: &mut self.pool,
+            traced: false,
+        }
+        .body(expr);
+        let traced = Emitter {
+            code: &mut self.traced,
+            pool: &mut self.pool,
+            traced: true,
+        }
+        .body(expr);
         let id = ChunkId(u32::try_from(self.chunks.len()).unwrap_or(u32::MAX));
-        self.chunks.push(Chunk { fast, traced, locals, label });
+        self.chunks.push(Chunk {
+            fast,
+            traced,
+            locals,
+            label,
+        });
         id
     }
 }
@@ -164,17 +196,38 @@ impl Emitter<'_> {
                 for item in items {
                     self.expr(item);
                 }
-                self.emit(Op::MakeList(u32::try_from(items.len()).unwrap_or(u32::MAX)), span);
+                self.emit(
+                    Op::MakeList(u32::try_from(items.len()).unwrap_or(u32::MAX)),
+                    span,
+                );
             }
             ExprKind::Call(builtin, args) => {
                 for arg in args {
                     self.expr(arg);
                 }
                 let argc = u32::try_from(args.len()).unwrap_or(u32::MAX);
-                self.emit(Op::Call { builtin: *builtin, argc }, span);
+                self.emit(
+                    Op::Call {
+                        builtin: *builtin,
+                        argc,
+                    },
+                    span,
+                );
             }
-            ExprKind::Regex { op, subject, regex } => self.unary(subject, Op::Regex { op: *op, regex: *regex }, span),
-            ExprKind::Quant { kind, local, list, body } => self.quantifier(*kind, *local, list, body, span),
+            ExprKind::Regex { op, subject, regex } => self.unary(
+                subject,
+                Op::Regex {
+                    op: *op,
+                    regex: *regex,
+                },
+                span,
+            ),
+            ExprKind::Quant {
+                kind,
+                local,
+                list,
+                body,
+            } => self.quantifier(*kind, *local, list, body, span),
         }
         if self.traced {
             self.emit(Op::Trace, span);

@@ -21,7 +21,10 @@ pub(super) fn disassemble(module: &Module) -> String {
         module.slot_names.len()
     );
     for (i, rule) in module.rules.iter().enumerate() {
-        let (id, effect) = module.rule_names.get(i).map_or(("?", "?"), |(id, e)| (id.as_str(), *e));
+        let (id, effect) = module
+            .rule_names
+            .get(i)
+            .map_or(("?", "?"), |(id, e)| (id.as_str(), *e));
         let _ = writeln!(out, "rule {i} `{id}` ({effect})");
         match rule.condition {
             Some(c) => chunk(&mut out, module, c),
@@ -48,19 +51,48 @@ fn chunk(out: &mut String, module: &Module, id: ChunkId) {
         return;
     };
     let _ = writeln!(out, "  {} (chunk {}, {} locals):", c.label, id.0, c.locals);
-    for at in c.fast.0..c.fast.1 {
-        let (Some(op), Some(span)) = (module.fast.ops.get(at as usize), module.fast.spans.get(at as usize)) else {
+    let (start, end) = c.fast;
+    for at in start..end {
+        let (Some(op), Some(span)) = (
+            module.fast.ops.get(at as usize),
+            module.fast.spans.get(at as usize),
+        ) else {
             continue;
         };
-        let (mnemonic, operands) = describe(module, op);
-        let _ = writeln!(out, "    {at:04}  {mnemonic:<22} {operands:<32} {span:?}");
+        let (mnemonic, operands) = describe(module, op, (start, end));
+        let offset = at - start;
+        let line = format!("    {offset:04}  {mnemonic:<22} {operands:<32} {span:?}");
+        let _ = writeln!(out, "{}", line.trim_end());
     }
 }
 
-fn describe(module: &Module, op: &Op) -> (&'static str, String) {
+/// Addresses are shown relative to the chunk's start; the chunk's end is `end`.
+fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str, String) {
+    let to = |t: u32| {
+        if t == end {
+            "-> end".to_string()
+        } else {
+            format!("-> {:04}", t.wrapping_sub(start))
+        }
+    };
     match *op {
-        Op::Const(i) => ("const", format!("#{i} {}", module.pool.get(i as usize).map_or("?".into(), literal))),
-        Op::Slot(i) => ("slot", format!("{i} {}", module.slot_names.get(i as usize).map_or("?", String::as_str))),
+        Op::Const(i) => (
+            "const",
+            format!(
+                "#{i} {}",
+                module.pool.get(i as usize).map_or("?".into(), literal)
+            ),
+        ),
+        Op::Slot(i) => (
+            "slot",
+            format!(
+                "{i} {}",
+                module
+                    .slot_names
+                    .get(i as usize)
+                    .map_or("?", String::as_str)
+            ),
+        ),
         Op::Local(i) => ("local", i.to_string()),
         Op::StoreLocal(i) => ("store_local", i.to_string()),
         Op::Not => ("not", String::new()),
@@ -74,16 +106,23 @@ fn describe(module: &Module, op: &Op) -> (&'static str, String) {
         Op::Call { builtin, argc } => ("call", call(builtin, argc)),
         Op::Regex { op, regex } => (
             "regex",
-            format!("{} #{regex} /{}/", format!("{op:?}").to_lowercase(), module.regexes.get(regex as usize).map_or("?", |r| r.as_str())),
+            format!(
+                "{} #{regex} /{}/",
+                snake_case(&format!("{op:?}")),
+                module
+                    .regexes
+                    .get(regex as usize)
+                    .map_or("?", |r| r.as_str())
+            ),
         ),
-        Op::Jump(t) => ("jump", format!("-> {t:04}")),
-        Op::JumpIfFalse(t) => ("jump_if_false", format!("-> {t:04}")),
-        Op::JumpIfTrue(t) => ("jump_if_true", format!("-> {t:04}")),
-        Op::JumpIfFalseOrPop(t) => ("jump_if_false_or_pop", format!("-> {t:04}")),
-        Op::JumpIfTrueOrPop(t) => ("jump_if_true_or_pop", format!("-> {t:04}")),
-        Op::JumpIfPresentOrPop(t) => ("jump_if_present_or_pop", format!("-> {t:04}")),
+        Op::Jump(t) => ("jump", to(t)),
+        Op::JumpIfFalse(t) => ("jump_if_false", to(t)),
+        Op::JumpIfTrue(t) => ("jump_if_true", to(t)),
+        Op::JumpIfFalseOrPop(t) => ("jump_if_false_or_pop", to(t)),
+        Op::JumpIfTrueOrPop(t) => ("jump_if_true_or_pop", to(t)),
+        Op::JumpIfPresentOrPop(t) => ("jump_if_present_or_pop", to(t)),
         Op::IterBegin => ("iter_begin", String::new()),
-        Op::IterNext { local, exit } => ("iter_next", format!("local {local}, exit -> {exit:04}")),
+        Op::IterNext { local, exit } => ("iter_next", format!("local {local}, exit {}", to(exit))),
         Op::IterEnd => ("iter_end", String::new()),
         Op::CountIf => ("count_if", String::new()),
         Op::Trace => ("trace", String::new()),
@@ -97,7 +136,7 @@ fn call(builtin: Builtin, argc: u32) -> String {
             let name = NATIVES.get(i as usize).map_or("?", |n| n.name);
             format!("native #{i} {name}/{argc}")
         }
-        other => format!("{}/{argc}", format!("{other:?}").to_lowercase()),
+        other => format!("{}/{argc}", snake_case(&format!("{other:?}"))),
     }
 }
 
@@ -108,11 +147,36 @@ fn literal(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Num(n) => format_number(*n),
         Value::Str(s) => format!("{:?}", &**s),
-        Value::List(items) => format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
-        Value::Record(items) => format!("{{{}}}", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(literal).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Record(items) => format!(
+            "{{{}}}",
+            items.iter().map(literal).collect::<Vec<_>>().join(", ")
+        ),
         Value::Map(map) => format!(
             "{{{}}}",
-            map.iter().map(|(k, v)| format!("{:?}: {}", &**k, literal(v))).collect::<Vec<_>>().join(", ")
+            map.iter()
+                .map(|(k, v)| format!("{:?}: {}", &**k, literal(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
+}
+
+/// `ListContains` -> `list_contains`, for mnemonics from the IR's enum names.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -47,7 +47,13 @@ impl<'a> Machine<'a> {
         scratch: &'a mut Scratch,
         trace: Option<&'a mut Vec<TraceEntry>>,
     ) -> Machine<'a> {
-        Machine { module, code, frame, scratch, trace }
+        Machine {
+            module,
+            code,
+            frame,
+            scratch,
+            trace,
+        }
     }
 
     /// Executes `start..end`; the result is the one value left on the stack.
@@ -74,8 +80,16 @@ impl<'a> Machine<'a> {
     }
 
     fn error(&self, at: u32, fault: Fault) -> RuntimeError {
-        let span = self.code.spans.get(at as usize).copied().unwrap_or_default();
-        RuntimeError { span, message: fault.into_owned() }
+        let span = self
+            .code
+            .spans
+            .get(at as usize)
+            .copied()
+            .unwrap_or_default();
+        RuntimeError {
+            span,
+            message: fault.into_owned(),
+        }
     }
 
     fn push(&mut self, v: Value) {
@@ -83,34 +97,54 @@ impl<'a> Machine<'a> {
     }
 
     fn pop(&mut self) -> Result<Value, Fault> {
-        self.scratch.stack.pop().ok_or_else(|| internal("stack underflow"))
+        self.scratch
+            .stack
+            .pop()
+            .ok_or_else(|| internal("stack underflow"))
     }
 
     fn pop_bool(&mut self) -> Result<bool, Fault> {
         match self.pop()? {
             Value::Bool(b) => Ok(b),
-            other => Err(internal(format_args!("expected a bool, found {}", shape(&other)))),
+            other => Err(internal(format_args!(
+                "expected a bool, found {}",
+                shape(&other)
+            ))),
         }
     }
 
     fn top(&self) -> Result<&Value, Fault> {
-        self.scratch.stack.last().ok_or_else(|| internal("stack underflow"))
+        self.scratch
+            .stack
+            .last()
+            .ok_or_else(|| internal("stack underflow"))
     }
 
     fn top_bool(&self) -> Result<bool, Fault> {
         match self.top()? {
             Value::Bool(b) => Ok(*b),
-            other => Err(internal(format_args!("expected a bool, found {}", shape(other)))),
+            other => Err(internal(format_args!(
+                "expected a bool, found {}",
+                shape(other)
+            ))),
         }
     }
 
     /// Where the top `n` values start on the stack.
     fn args_start(&self, n: u32) -> Result<usize, Fault> {
-        self.scratch.stack.len().checked_sub(n as usize).ok_or_else(|| internal("stack underflow"))
+        self.scratch
+            .stack
+            .len()
+            .checked_sub(n as usize)
+            .ok_or_else(|| internal("stack underflow"))
     }
 
     fn set_local(&mut self, i: u32, v: Value) -> Result<(), Fault> {
-        let slot = self.scratch.locals.get_mut(i as usize).ok_or_else(|| internal(format_args!("no local {i}")))?;
+        let slot = self
+            .scratch
+            .locals
+            .get_mut(i as usize)
+            .ok_or_else(|| internal(format_args!("no local {i}")))?;
         *slot = v;
         Ok(())
     }
@@ -119,15 +153,27 @@ impl<'a> Machine<'a> {
     fn step(&mut self, op: Op, at: u32) -> Result<Option<u32>, Fault> {
         match op {
             Op::Const(i) => {
-                let v = self.module.pool.get(i as usize).ok_or_else(|| internal(format_args!("no constant {i}")))?;
+                let v = self
+                    .module
+                    .pool
+                    .get(i as usize)
+                    .ok_or_else(|| internal(format_args!("no constant {i}")))?;
                 self.push(v.clone());
             }
             Op::Slot(i) => {
-                let v = self.frame.slots.get(i as usize).ok_or_else(|| internal(format_args!("no slot {i} in the frame")))?;
+                let v = self
+                    .frame
+                    .slots
+                    .get(i as usize)
+                    .ok_or_else(|| internal(format_args!("no slot {i} in the frame")))?;
                 self.push(v.clone());
             }
             Op::Local(i) => {
-                let v = self.scratch.locals.get(i as usize).ok_or_else(|| internal(format_args!("no local {i}")))?;
+                let v = self
+                    .scratch
+                    .locals
+                    .get(i as usize)
+                    .ok_or_else(|| internal(format_args!("no local {i}")))?;
                 self.push(v.clone());
             }
             Op::StoreLocal(i) => {
@@ -172,19 +218,26 @@ impl<'a> Machine<'a> {
             }
             Op::Call { builtin, argc } => {
                 let from = self.args_start(argc)?;
-                let result = builtins::call(builtin, self.scratch.stack.get(from..).unwrap_or_default())?;
+                let result =
+                    builtins::call(builtin, self.scratch.stack.get(from..).unwrap_or_default())?;
                 self.scratch.stack.truncate(from);
                 self.push(result);
             }
             Op::Regex { op, regex } => {
                 let subject = self.pop()?;
-                let re = self.module.regexes.get(regex as usize).ok_or_else(|| internal(format_args!("no regex {regex}")))?;
+                let re = self
+                    .module
+                    .regexes
+                    .get(regex as usize)
+                    .ok_or_else(|| internal(format_args!("no regex {regex}")))?;
                 let Value::Str(s) = subject else {
                     return Err(internal(format_args!("cannot match a {}", shape(&subject))));
                 };
                 self.push(match op {
                     RegexOp::Matches => Value::Bool(re.is_match(&s)),
-                    RegexOp::FindAll => Value::List(re.find_iter(&s).map(|m| Value::str(m.as_str())).collect()),
+                    RegexOp::FindAll => {
+                        Value::List(re.find_iter(&s).map(|m| Value::str(m.as_str())).collect())
+                    }
                 });
             }
             Op::Jump(t) => return Ok(Some(t)),
@@ -223,7 +276,10 @@ impl<'a> Machine<'a> {
             },
             Op::IterNext { local, exit } => return self.iter_next(local, exit),
             Op::IterEnd => {
-                self.scratch.iters.pop().ok_or_else(|| internal("no iterator to end"))?;
+                self.scratch
+                    .iters
+                    .pop()
+                    .ok_or_else(|| internal("no iterator to end"))?;
             }
             Op::CountIf => {
                 let hit = self.pop_bool()?;
@@ -261,8 +317,18 @@ impl<'a> Machine<'a> {
         let Some(trace) = self.trace.as_deref_mut() else {
             return Ok(());
         };
-        let value = self.scratch.stack.last().cloned().ok_or_else(|| internal("stack underflow"))?;
-        let span = self.code.spans.get(at as usize).copied().unwrap_or_default();
+        let value = self
+            .scratch
+            .stack
+            .last()
+            .cloned()
+            .ok_or_else(|| internal("stack underflow"))?;
+        let span = self
+            .code
+            .spans
+            .get(at as usize)
+            .copied()
+            .unwrap_or_default();
         trace.push(TraceEntry { span, value });
         Ok(())
     }
@@ -276,7 +342,13 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
             (Value::Num(x), Value::Num(y)) => x.partial_cmp(y),
             // `str`'s order is the bytes' order.
             (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
-            _ => return Err(internal(format_args!("cannot order a {} and a {}", shape(a), shape(b)))),
+            _ => {
+                return Err(internal(format_args!(
+                    "cannot order a {} and a {}",
+                    shape(a),
+                    shape(b)
+                )))
+            }
         },
     };
     // An unordered pair (NaN) compares false, as in IEEE.
@@ -298,7 +370,13 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, Fault> {
             return Ok(Value::Str(s.into()));
         }
         (_, Value::Num(x), Value::Num(y)) => (*x, *y),
-        _ => return Err(internal(format_args!("cannot compute {op:?} of a {} and a {}", shape(a), shape(b)))),
+        _ => {
+            return Err(internal(format_args!(
+                "cannot compute {op:?} of a {} and a {}",
+                shape(a),
+                shape(b)
+            )))
+        }
     };
     let result = match op {
         ArithOp::Add => x + y,
@@ -323,9 +401,15 @@ pub(super) fn finite(n: f64) -> Result<Value, Fault> {
 
 fn field(v: &Value, i: u32) -> Result<Value, Fault> {
     match v {
-        Value::Record(fields) => fields.get(i as usize).cloned().ok_or_else(|| internal(format_args!("record has no field {i}"))),
+        Value::Record(fields) => fields
+            .get(i as usize)
+            .cloned()
+            .ok_or_else(|| internal(format_args!("record has no field {i}"))),
         Value::Absent => Ok(Value::Absent),
-        other => Err(internal(format_args!("cannot take field {i} of a {}", shape(other)))),
+        other => Err(internal(format_args!(
+            "cannot take field {i} of a {}",
+            shape(other)
+        ))),
     }
 }
 
@@ -335,10 +419,18 @@ fn index(container: &Value, key: &Value) -> Result<Value, Fault> {
         (Value::List(items), Value::Num(n)) => {
             let whole = *n >= 0.0 && n.fract() == 0.0;
             // `as usize` saturates, so a huge index is simply out of range.
-            Ok(if whole { items.get(*n as usize).cloned().unwrap_or_default() } else { Value::Absent })
+            Ok(if whole {
+                items.get(*n as usize).cloned().unwrap_or_default()
+            } else {
+                Value::Absent
+            })
         }
         (Value::Map(map), Value::Str(k)) => Ok(map.get(&**k).cloned().unwrap_or_default()),
         (Value::Absent, _) | (_, Value::Absent) => Ok(Value::Absent),
-        _ => Err(internal(format_args!("cannot index a {} with a {}", shape(container), shape(key)))),
+        _ => Err(internal(format_args!(
+            "cannot index a {} with a {}",
+            shape(container),
+            shape(key)
+        ))),
     }
 }

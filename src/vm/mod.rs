@@ -136,23 +136,36 @@ impl Module {
         trace: Option<&mut Vec<TraceEntry>>,
     ) -> Result<Value, RuntimeError> {
         let Some(c) = self.chunks.get(chunk.0 as usize) else {
-            return Err(RuntimeError { span: Span::default(), message: format!("internal: no chunk {}", chunk.0) });
+            return Err(RuntimeError {
+                span: Span::default(),
+                message: format!("internal: no chunk {}", chunk.0),
+            });
         };
         scratch.reset(c.locals);
         match trace {
             None => exec::Machine::new(self, &self.fast, frame, scratch, None).run(c.fast),
-            Some(t) => exec::Machine::new(self, &self.traced, frame, scratch, Some(t)).run(c.traced),
+            Some(t) => {
+                exec::Machine::new(self, &self.traced, frame, scratch, Some(t)).run(c.traced)
+            }
         }
     }
 
     /// Runs a condition chunk: `Ok(true)` when the rule fires.
-    pub fn run_condition(&self, chunk: ChunkId, frame: &Frame, scratch: &mut Scratch) -> Result<bool, RuntimeError> {
+    pub fn run_condition(
+        &self,
+        chunk: ChunkId,
+        frame: &Frame,
+        scratch: &mut Scratch,
+    ) -> Result<bool, RuntimeError> {
         let value = self.run(chunk, frame, scratch, None)?;
         match value {
             Value::Bool(b) => Ok(b),
             other => Err(RuntimeError {
                 span: self.chunk_span(chunk),
-                message: format!("internal: condition gave {} instead of a bool", exec::shape(&other)),
+                message: format!(
+                    "internal: condition gave {} instead of a bool",
+                    exec::shape(&other)
+                ),
             }),
         }
     }

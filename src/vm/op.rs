@@ -34,9 +34,15 @@ pub(crate) enum Op {
     /// Pop `n` values, push them as a list (first pushed is first).
     MakeList(u32),
     /// Pop `argc` arguments (receiver first), push the builtin's result.
-    Call { builtin: Builtin, argc: u32 },
+    Call {
+        builtin: Builtin,
+        argc: u32,
+    },
     /// Pop a string, push `is_match` or the list of matches of regex `regex`.
-    Regex { op: RegexOp, regex: u32 },
+    Regex {
+        op: RegexOp,
+        regex: u32,
+    },
     Jump(u32),
     /// Pop a Bool; jump when it is false.
     JumpIfFalse(u32),
@@ -52,7 +58,10 @@ pub(crate) enum Op {
     IterBegin,
     /// Store the innermost iterator's next element in `local`; when it has none, drop the
     /// iterator and jump to `exit`.
-    IterNext { local: u32, exit: u32 },
+    IterNext {
+        local: u32,
+        exit: u32,
+    },
     /// Drop the innermost iterator (a quantifier decided early).
     IterEnd,
     /// `count`: pop a Bool; when true, add one to the counter now on top.
