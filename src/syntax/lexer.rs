@@ -436,7 +436,7 @@ mod tests {
         assert_eq!(errs, vec![(LexError::InvalidChar, 5..6)]);
         let src = "a \"open\nb";
         let items: Vec<_> = lex(src, 0..src.len()).collect();
-        assert_eq!(items[1], Err((LexError::UnterminatedString, 2..8)));
-        assert_eq!(items[2], Ok((9, Token::Ident("b"), 10)));
+        assert_eq!(items[1], Err((LexError::UnterminatedString, 2..7)));
+        assert_eq!(items[2], Ok((8, Token::Ident("b"), 9)));
     }
 }

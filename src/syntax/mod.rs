@@ -38,7 +38,26 @@ pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
         }
     };
     diags.sort_by_key(|d| d.span().start);
-    (ast, diags)
+    (ast, one_syntax_error_per_line(src, diags))
+}
+
+/// Keeps the first parse error (E0002/E0003) of each line: after recovery, the rest of a
+/// broken line usually yields follow-on errors that only repeat the first one.
+fn one_syntax_error_per_line(src: &str, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut last_line = None;
+    diags
+        .into_iter()
+        .filter(|d| {
+            if d.code != "E0002" && d.code != "E0003" {
+                return true;
+            }
+            let start = (d.span().start as usize).min(src.len());
+            let line = src.as_bytes().iter().take(start).filter(|&&b| b == b'\n').count();
+            let first_on_line = last_line != Some(line);
+            last_line = Some(line);
+            first_on_line
+        })
+        .collect()
 }
 
 /// Parses a lone expression (the whole of `src`).
@@ -78,7 +97,16 @@ fn tokens_of<'src>(
     for item in lexer::lex(src, range) {
         match item {
             Ok(tok) => tokens.push(Ok(tok)),
-            Err((err, at)) => diags.push(lex_diagnostic(file, src, err, at)),
+            Err((err, at)) => {
+                // An unterminated string still reaches the parser as a string (its line's
+                // rest), so that the error is reported once rather than again by the parser.
+                if err == LexError::UnterminatedString {
+                    let body = src.get(at.start + 1..at.end).unwrap_or("");
+                    let value = lexer::unescape(body).unwrap_or_else(|| body.to_string());
+                    tokens.push(Ok((at.start, Token::Str(value), at.end)));
+                }
+                diags.push(lex_diagnostic(file, src, err, at));
+            }
         }
     }
     tokens.into_iter()
