@@ -380,6 +380,20 @@ fn template_parts_and_hole_spans() {
 }
 
 #[test]
+fn template_holes_may_hold_escaped_strings() {
+    let src = r#"deny because "memo: {memo ?? \"none\"}!""#;
+    let t = the_rule(src).because.expect("because");
+    assert_eq!(t.parts, vec![
+        TemplatePart::Text("memo: ".into()),
+        TemplatePart::Expr(bin(BinaryOp::Coalesce, name("memo"), st("none"))),
+        TemplatePart::Text("!".into()),
+    ]);
+    let TemplatePart::Expr(hole) = &t.parts[1] else { panic!("hole") };
+    let at = src.find("memo ??").unwrap();
+    assert_eq!(hole.span.start as usize, at);
+}
+
+#[test]
 fn bad_template_holes_are_reported_at_the_hole() {
     let src = "deny because \"x {amount +} y\"";
     let d = errors(src);
@@ -503,6 +517,8 @@ fn lexical_errors() {
     assert_eq!(d[0].span(), Span::new(F, 8, 9));
     assert!(file.items.iter().any(|i| matches!(i, Item::Let(l) if l.name.name == "y")));
     assert_eq!(errors("deny /* never closed")[0].code, "E0005");
+    let d = errors("let x = \"\\u{zz}\" deny");
+    assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), vec!["E0006"]);
 }
 
 #[test]

@@ -98,12 +98,15 @@ fn tokens_of<'src>(
         match item {
             Ok(tok) => tokens.push(Ok(tok)),
             Err((err, at)) => {
-                // An unterminated string still reaches the parser as a string (its line's
-                // rest), so that the error is reported once rather than again by the parser.
-                if err == LexError::UnterminatedString {
-                    let body = src.get(at.start + 1..at.end).unwrap_or("");
-                    let value = lexer::unescape(body).unwrap_or_else(|| body.to_string());
-                    tokens.push(Ok((at.start, Token::Str(value), at.end)));
+                // A broken string still reaches the parser as a string (as written), so that
+                // the error is reported once rather than again by the parser.
+                let body = match err {
+                    LexError::UnterminatedString => src.get(at.start + 1..at.end),
+                    LexError::BadUnicodeEscape => src.get(at.start + 1..at.end.saturating_sub(1)),
+                    _ => None,
+                };
+                if let Some(body) = body {
+                    tokens.push(Ok((at.start, Token::Str(body.to_string()), at.end)));
                 }
                 diags.push(lex_diagnostic(file, src, err, at));
             }
