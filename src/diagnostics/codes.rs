@@ -100,6 +100,12 @@ pub fn empty_template_hole(span: Span) -> Diagnostic {
         .with_help("put an expression inside the braces, or write `{{}}` for literal braces")
 }
 
+/// Digits run into letters, e.g. `5min` or `10k`.
+pub fn bad_number(span: Span, text: &str) -> Diagnostic {
+    Diagnostic::error("E0011", format!("invalid number `{text}`"), span, "not a number or a duration")
+        .with_help("durations end in `s`, `m`, `h` or `d` (`30s`, `15m`, `24h`, `7d`); put a space between a number and a name")
+}
+
 // ---- E01xx names and declarations ---------------------------------------------------
 
 fn with_suggestion(d: Diagnostic, suggestion: Option<&str>, fallback: Option<String>) -> Diagnostic {

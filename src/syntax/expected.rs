@@ -2,6 +2,12 @@
 //! names such as `"\"when\""` or `"\"IDENT\""`). Out: short phrases for a diagnostic's
 //! `help`, already formatted ("`)`", "an expression", ...); long lists are summarised.
 
+/// Every keyword: where all of them are expected, a name (keywords allowed) is.
+const KEYWORDS: &[&str] = &[
+    "policy", "version", "default", "on", "error", "type", "tool", "request", "let", "fn", "builtin", "rule", "when",
+    "because", "deny", "allow", "warn", "require", "approval", "from", "redact", "set", "if", "then", "else", "and",
+    "or", "not", "in", "has", "true", "false", "fixture", "test", "expect", "by", "with", "null",
+];
 /// Tokens that can start an expression.
 const EXPR_START: &[&str] = &["IDENT", "NUM", "DUR", "STR", "true", "false", "(", "[", "-", "not", "has", "if"];
 /// Tokens that can start a top-level item.
@@ -20,29 +26,40 @@ const OPERATORS: &[&str] = &[
 /// Summarises LALRPOP's expected list into at most a handful of phrases.
 pub fn describe_expected(expected: &[String]) -> Vec<String> {
     let mut left: Vec<String> = expected.iter().map(|e| e.trim_matches('"').to_string()).collect();
-    let mut groups = Vec::new();
     let has = |left: &[String], t: &str| left.iter().any(|e| e == t);
+    // Groups that replace the tokens they stand for; `item` is kept for last because "the
+    // next item" reads best at the end of the list.
+    let mut groups = Vec::new();
+    let mut item = None;
 
+    if has(&left, "IDENT") && has(&left, "null") && has(&left, "by") {
+        take_group(&mut left, KEYWORDS);
+        take_group(&mut left, &["IDENT"]);
+        groups.push("a name");
+    }
     if has(&left, "fixture") && has(&left, "policy") {
         take_group(&mut left, ITEM_START);
-        groups.push("a rule, a declaration or a test".to_string());
+        item = Some(("a rule, a declaration or a test", "the next item"));
     } else if has(&left, "rule") && has(&left, "let") && has(&left, "deny") {
         take_group(&mut left, BLOCK_START);
-        groups.push("a rule or a `let`".to_string());
+        item = Some(("a rule or a `let`", "the next rule"));
     } else if EFFECT_START.iter().all(|t| has(&left, t)) {
         take_group(&mut left, EFFECT_START);
-        groups.push("an effect (`deny`, `allow`, `warn`, `require approval`, `redact` or `set`)".to_string());
+        groups.push("an effect (`deny`, `allow`, `warn`, `require approval`, `redact` or `set`)");
     }
-    if has(&left, "NUM") && has(&left, "(") && has(&left, "not") {
+    if has(&left, "NUM") && has(&left, "(") && has(&left, "IDENT") {
         take_group(&mut left, EXPR_START);
-        groups.push("an expression".to_string());
+        groups.push("an expression");
     }
     if OPERATORS.iter().filter(|t| has(&left, t)).count() >= 5 {
         take_group(&mut left, OPERATORS);
-        groups.push("an operator".to_string());
+        groups.push("an operator");
     }
     let mut out: Vec<String> = left.iter().map(|t| phrase(t)).collect();
-    out.extend(groups);
+    out.extend(groups.iter().map(|g| g.to_string()));
+    if let Some((alone, among_others)) = item {
+        out.push(if out.is_empty() { alone } else { among_others }.to_string());
+    }
     out
 }
 

@@ -16,6 +16,8 @@ pub enum LexError {
     InvalidChar,
     UnterminatedString,
     UnterminatedComment,
+    /// Digits followed by letters that do not make a duration (`5min`, `10k`).
+    BadNumber,
     /// `\u{...}` that is not a valid Unicode scalar value; the string is still read.
     BadUnicodeEscape,
 }
@@ -164,6 +166,10 @@ pub enum Token<'src> {
     Num(f64),
     #[regex(r"[0-9][0-9_]*(\.[0-9][0-9_]*)?([eE][+-]?[0-9][0-9_]*)?[smhd]", lex_duration)]
     Dur(f64),
+    /// Never emitted: a number run into letters (`5min`, `10k`) is one bad token rather than
+    /// a number followed by a name. Lowest priority, so `30s` and `1e6` still win ties.
+    #[regex(r"[0-9][0-9_]*(\.[0-9][0-9_]*)?([eE][+-]?[0-9][0-9_]*)?[A-Za-z_][A-Za-z0-9_]*", priority = 0, callback = bad_number)]
+    BadNumber,
     #[token("\"", lex_string)]
     Str(String),
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
@@ -195,6 +201,10 @@ fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> f64 {
         _ => 86400.0,
     };
     number_value(digits) * seconds_per_unit
+}
+
+fn bad_number<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(), LexError> {
+    Err(LexError::BadNumber)
 }
 
 fn skip_block_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> FilterResult<(), LexError> {
@@ -386,7 +396,7 @@ impl fmt::Display for Token<'_> {
         }
         match self {
             Token::Num(n) => write!(f, "number `{n}`"),
-            Token::Dur(_) => f.write_str("duration"),
+            Token::Dur(d) => write!(f, "duration of {d} seconds"),
             Token::Str(s) => write!(f, "string `{:?}`", s),
             Token::Ident(name) => write!(f, "name `{name}`"),
             _ => f.write_str("comment"),
@@ -409,6 +419,14 @@ mod tests {
             tokens("30s 15m 24h 7d"),
             vec![Token::Dur(30.0), Token::Dur(900.0), Token::Dur(86400.0), Token::Dur(604800.0)]
         );
+    }
+
+    #[test]
+    fn numbers_run_into_letters_are_one_error() {
+        let items: Vec<_> = lex("5min 1e6 30s", 0..12).collect();
+        assert_eq!(items[0], Err((LexError::BadNumber, 0..4)));
+        assert_eq!(items[1], Ok((5, Token::Num(1e6), 8)));
+        assert_eq!(items[2], Ok((9, Token::Dur(30.0), 12)));
     }
 
     #[test]
@@ -436,7 +454,7 @@ mod tests {
         assert_eq!(errs, vec![(LexError::InvalidChar, 5..6)]);
         let src = "a \"open\nb";
         let items: Vec<_> = lex(src, 0..src.len()).collect();
-        assert_eq!(items[1], Err((LexError::UnterminatedString, 2..8)));
-        assert_eq!(items[2], Ok((9, Token::Ident("b"), 10)));
+        assert_eq!(items[1], Err((LexError::UnterminatedString, 2..7)));
+        assert_eq!(items[2], Ok((8, Token::Ident("b"), 9)));
     }
 }

@@ -38,7 +38,26 @@ pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
         }
     };
     diags.sort_by_key(|d| d.span().start);
-    (ast, diags)
+    (ast, one_syntax_error_per_line(src, diags))
+}
+
+/// Keeps the first parse error (E0002/E0003) of each line: after recovery, the rest of a
+/// broken line usually yields follow-on errors that only repeat the first one.
+fn one_syntax_error_per_line(src: &str, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut last_line = None;
+    diags
+        .into_iter()
+        .filter(|d| {
+            if d.code != "E0002" && d.code != "E0003" {
+                return true;
+            }
+            let start = (d.span().start as usize).min(src.len());
+            let line = src.as_bytes().iter().take(start).filter(|&&b| b == b'\n').count();
+            let first_on_line = last_line != Some(line);
+            last_line = Some(line);
+            first_on_line
+        })
+        .collect()
 }
 
 /// Parses a lone expression (the whole of `src`).
@@ -78,7 +97,19 @@ fn tokens_of<'src>(
     for item in lexer::lex(src, range) {
         match item {
             Ok(tok) => tokens.push(Ok(tok)),
-            Err((err, at)) => diags.push(lex_diagnostic(file, src, err, at)),
+            Err((err, at)) => {
+                // A broken string still reaches the parser as a string (as written), so that
+                // the error is reported once rather than again by the parser.
+                let body = match err {
+                    LexError::UnterminatedString => src.get(at.start + 1..at.end),
+                    LexError::BadUnicodeEscape => src.get(at.start + 1..at.end.saturating_sub(1)),
+                    _ => None,
+                };
+                if let Some(body) = body {
+                    tokens.push(Ok((at.start, Token::Str(body.to_string()), at.end)));
+                }
+                diags.push(lex_diagnostic(file, src, err, at));
+            }
         }
     }
     tokens.into_iter()
@@ -92,6 +123,7 @@ fn lex_diagnostic(file: FileId, src: &str, err: LexError, at: Range<usize>) -> D
         LexError::UnterminatedString => diagnostics::unterminated_string(Span::new(file, at.start, at.start + 1)),
         LexError::UnterminatedComment => diagnostics::unterminated_comment(Span::new(file, at.start, at.start + 2)),
         LexError::BadUnicodeEscape => diagnostics::bad_unicode_escape(span),
+        LexError::BadNumber => diagnostics::bad_number(span, src.get(at).unwrap_or("?")),
     }
 }
 

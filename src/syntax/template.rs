@@ -3,7 +3,8 @@
 //! parsed as an expression whose spans sit at its true position in the file.
 //!
 //! `{{` and `}}` are literal braces; a lone `}` is kept as text. A hole ends at the first
-//! `}`, so a hole cannot contain a string literal with `}` (nor escaped quotes).
+//! `}`, so a string literal inside a hole cannot contain `}`. Such a string is written with
+//! escaped quotes, as the hole sits inside a string: `"{memo ?? \"none\"}"`.
 
 use super::ast::{Expr, ExprKind, StrLit, Template, TemplatePart};
 use super::lexer::unescape;
@@ -66,10 +67,31 @@ fn parse_hole(file: FileId, src: &str, range: std::ops::Range<usize>, diags: &mu
         let braces = Span::new(file, range.start - 1, range.end + 1);
         return error_expr(diags, Some(diagnostics::empty_template_hole(braces)));
     }
-    match super::parse_expr_in(file, src, range.clone(), diags) {
+    let unquoted = unescape_hole_quotes(src, range.clone());
+    match super::parse_expr_in(file, &unquoted, range.clone(), diags) {
         Some(e) => e,
         None => error_expr(diags, None),
     }
+}
+
+/// A copy of `src` up to the hole's end in which the hole's `\"` become plain quotes, at
+/// the same byte offsets (so spans stay true): an opening `\"` becomes ` "` and a closing
+/// one `" `, the space falling outside the inner string either way.
+fn unescape_hole_quotes(src: &str, range: std::ops::Range<usize>) -> String {
+    let prefix = src.get(..range.start).unwrap_or("");
+    let hole = src.get(range).unwrap_or("");
+    let mut out = String::with_capacity(prefix.len() + hole.len());
+    out.push_str(prefix);
+    let mut inside = false;
+    let mut rest = hole;
+    while let Some(at) = rest.find("\\\"") {
+        out.push_str(&rest[..at]);
+        out.push_str(if inside { "\" " } else { " \"" });
+        inside = !inside;
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn flush_text(raw: &mut String, parts: &mut Vec<TemplatePart>) {
