@@ -32,6 +32,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("secrets", include_str!("../../stdlib/secrets.pol")),
 ];
 
+#[rustfmt::skip]
 pub static NATIVES: &[Native] = &[
     Native { name: "pii.luhn_valid", f: |a| str_to_bool(a, pii::luhn_valid) },
     Native { name: "pii.ssn_valid", f: |a| str_to_bool(a, pii::ssn_valid) },
@@ -44,7 +45,10 @@ pub static NATIVES: &[Native] = &[
 
 /// The index in `NATIVES` of `FILE.NAME`.
 pub fn native_index(name: &str) -> Option<u32> {
-    NATIVES.iter().position(|n| n.name == name).map(|i| i as u32)
+    NATIVES
+        .iter()
+        .position(|n| n.name == name)
+        .map(|i| i as u32)
 }
 
 /// The single string argument of a `(s: string)` native. The checker guarantees it; a
@@ -52,7 +56,9 @@ pub fn native_index(name: &str) -> Option<u32> {
 fn single_str(args: &[Value]) -> Result<&str, String> {
     match args {
         [Value::Str(s)] => Ok(s),
-        _ => Err(format!("internal error: expected one string argument, got {args:?}")),
+        _ => Err(format!(
+            "internal error: expected one string argument, got {args:?}"
+        )),
     }
 }
 
@@ -62,7 +68,12 @@ fn str_to_bool(args: &[Value], f: fn(&str) -> bool) -> Result<Value, String> {
 
 fn str_to_list(args: &[Value], f: fn(&str) -> Vec<String>) -> Result<Value, String> {
     let items = f(single_str(args)?);
-    Ok(Value::List(items.into_iter().map(|s| Value::Str(Arc::from(s))).collect()))
+    Ok(Value::List(
+        items
+            .into_iter()
+            .map(|s| Value::Str(Arc::from(s)))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

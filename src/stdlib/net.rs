@@ -42,7 +42,10 @@ fn parse_ipv4_loose(s: &str) -> Option<Ipv4Addr> {
     if last_bits < 64 && *last >= 1u64 << last_bits {
         return None;
     }
-    let high = init.iter().enumerate().fold(0u64, |acc, (i, &v)| acc | v << (24 - 8 * i as u32));
+    let high = init
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (i, &v)| acc | v << (24 - 8 * i as u32));
     u32::try_from(high | last).ok().map(Ipv4Addr::from)
 }
 
@@ -65,7 +68,9 @@ fn parse_ipv4_part(p: &str) -> Option<u64> {
     if !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    u64::from_str_radix(digits, radix).ok().filter(|&v| v <= u64::from(u32::MAX))
+    u64::from_str_radix(digits, radix)
+        .ok()
+        .filter(|&v| v <= u64::from(u32::MAX))
 }
 
 /// An IP literal in any form [`parse_ip`] accepts.
@@ -136,8 +141,22 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_ip() {
-        for s in ["", ".", "acme.com", "1.2.3.4.5", "256.0.0.1", "1.2.3.256", "08.0.0.1",
-            "4294967296", "1..2", "[1.2.3.4]", "::g", "１２７.0.0.1", "1.2.3.4/8", "x0"] {
+        for s in [
+            "",
+            ".",
+            "acme.com",
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "1.2.3.256",
+            "08.0.0.1",
+            "4294967296",
+            "1..2",
+            "[1.2.3.4]",
+            "::g",
+            "１２７.0.0.1",
+            "1.2.3.4/8",
+            "x0",
+        ] {
             assert!(!is_ip(s), "{s}");
         }
         assert!(!is_ip(&"9".repeat(100_000)));
@@ -146,18 +165,43 @@ mod tests {
 
     #[test]
     fn private_addresses() {
-        for s in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "0.0.0.0", "100.64.0.1", "2130706433", "[::1]", "::",
-            "fd00::1", "fe80::1", "::ffff:127.0.0.1", "[::ffff:169.254.169.254]", "::127.0.0.1",
-            "64:ff9b::10.0.0.1", "255.255.255.255"] {
+        for s in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "2130706433",
+            "[::1]",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "[::ffff:169.254.169.254]",
+            "::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "255.255.255.255",
+        ] {
             assert!(is_private_ip(s), "{s}");
         }
     }
 
     #[test]
     fn public_addresses_and_names() {
-        for s in ["8.8.8.8", "172.32.0.1", "1.1.1.1", "2606:4700::1111", "[2a00:1450::1]",
-            "localhost", "acme.com", "", "::ffff:8.8.8.8"] {
+        for s in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "[2a00:1450::1]",
+            "localhost",
+            "acme.com",
+            "",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_private_ip(s), "{s}");
         }
     }

@@ -44,7 +44,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A US Social Security number that could have been issued: `DDD-DD-DDDD`, `DDD DD DDDD` or
@@ -59,7 +59,12 @@ pub fn ssn_valid(s: &str) -> bool {
             if (sep != b'-' && sep != b' ') || b[6] != sep {
                 return false;
             }
-            b[..3].iter().chain(&b[4..6]).chain(&b[7..]).copied().collect()
+            b[..3]
+                .iter()
+                .chain(&b[4..6])
+                .chain(&b[7..])
+                .copied()
+                .collect()
         }
         _ => return false,
     };
@@ -101,7 +106,11 @@ fn digit_groups(s: &str) -> Vec<Group> {
             i += 1;
         }
         let glued = glued_before(s, start) || glued_after(s, i);
-        groups.push(Group { start, end: i, glued });
+        groups.push(Group {
+            start,
+            end: i,
+            glued,
+        });
     }
     groups
 }
@@ -193,8 +202,12 @@ fn longest_card_from(s: &str, bytes: &[u8], groups: &[Group], first: usize) -> O
         if is_card_layout(&lens) && luhn_valid(&s[start.start..groups[last].end]) {
             best = Some(last);
         }
-        let (Some(cur), Some(next)) = (groups.get(last), groups.get(last + 1)) else { break };
-        let Some(j) = joiner(bytes, cur, next) else { break };
+        let (Some(cur), Some(next)) = (groups.get(last), groups.get(last + 1)) else {
+            break;
+        };
+        let Some(j) = joiner(bytes, cur, next) else {
+            break;
+        };
         if next.glued || lens.len() >= 5 || sep.is_some_and(|s| s != j) {
             break;
         }
@@ -206,6 +219,7 @@ fn longest_card_from(s: &str, bytes: &[u8], groups: &[Group], first: usize) -> O
 }
 
 /// `(country, IBAN length)` from the SWIFT IBAN registry.
+#[rustfmt::skip]
 const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16),
     ("BG", 22), ("BH", 22), ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22),
@@ -223,31 +237,43 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
 ];
 
 fn iban_length(country: &[u8]) -> Option<usize> {
-    IBAN_LENGTHS.iter().find(|(c, _)| c.as_bytes() == country).map(|&(_, n)| n)
+    IBAN_LENGTHS
+        .iter()
+        .find(|(c, _)| c.as_bytes() == country)
+        .map(|&(_, n)| n)
 }
 
 /// An IBAN, spaced or not, any case: a registered country code, the country's length,
 /// check digits 02–98, an alphanumeric account part, and the ISO 7064 mod-97 check.
 pub fn iban_valid(s: &str) -> bool {
-    let compact: Vec<u8> =
-        s.bytes().filter(|&b| b != b' ').map(|b| b.to_ascii_uppercase()).collect();
+    let compact: Vec<u8> = s
+        .bytes()
+        .filter(|&b| b != b' ')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     iban_compact_valid(&compact)
 }
 
 /// [`iban_valid`] for an uppercase IBAN without spaces.
 fn iban_compact_valid(iban: &[u8]) -> bool {
-    let Some((head, _)) = iban.split_first_chunk::<4>() else { return false };
+    let Some((head, _)) = iban.split_first_chunk::<4>() else {
+        return false;
+    };
     let [c1, c2, d1, d2] = *head;
     if !(c1.is_ascii_uppercase() && c2.is_ascii_uppercase()) {
         return false;
     }
-    if !(d1.is_ascii_digit() && d2.is_ascii_digit()) || matches!(&head[2..], b"00" | b"01" | b"99") {
+    if !(d1.is_ascii_digit() && d2.is_ascii_digit()) || matches!(&head[2..], b"00" | b"01" | b"99")
+    {
         return false;
     }
     if iban_length(&head[..2]) != Some(iban.len()) {
         return false;
     }
-    if !iban.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+    if !iban
+        .iter()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    {
         return false;
     }
     mod97(iban[4..].iter().chain(&iban[..4])) == 1
@@ -295,7 +321,10 @@ pub fn ibans(s: &str) -> Vec<String> {
 /// The end of the valid IBAN starting at byte `start` (the first four bytes are ASCII).
 fn iban_end(s: &str, start: usize) -> Option<usize> {
     let b = s.as_bytes();
-    let country = [b[start].to_ascii_uppercase(), b[start + 1].to_ascii_uppercase()];
+    let country = [
+        b[start].to_ascii_uppercase(),
+        b[start + 1].to_ascii_uppercase(),
+    ];
     let want = iban_length(&country)?;
     let mut compact = Vec::with_capacity(want);
     let mut i = start;
@@ -362,19 +391,40 @@ mod tests {
 
     #[test]
     fn finds_cards_in_every_usual_layout() {
-        assert_eq!(card_numbers("card 4111111111111111 please"), ["4111111111111111"]);
+        assert_eq!(
+            card_numbers("card 4111111111111111 please"),
+            ["4111111111111111"]
+        );
         assert_eq!(card_numbers("4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
-        assert_eq!(card_numbers("4111-1111-1111-1111."), ["4111-1111-1111-1111"]);
-        assert_eq!(card_numbers("amex 3782 822463 10005"), ["3782 822463 10005"]);
-        assert_eq!(card_numbers("diners 3056 930902 5904"), ["3056 930902 5904"]);
+        assert_eq!(
+            card_numbers("4111-1111-1111-1111."),
+            ["4111-1111-1111-1111"]
+        );
+        assert_eq!(
+            card_numbers("amex 3782 822463 10005"),
+            ["3782 822463 10005"]
+        );
+        assert_eq!(
+            card_numbers("diners 3056 930902 5904"),
+            ["3056 930902 5904"]
+        );
         assert_eq!(card_numbers("(5555555555554444)"), ["5555555555554444"]);
     }
 
     #[test]
     fn finds_a_card_inside_a_longer_digit_sequence_of_groups() {
-        assert_eq!(card_numbers("4111 1111 1111 1111 12 25"), ["4111 1111 1111 1111"]);
-        assert_eq!(card_numbers("ref 1234-5678 4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
-        assert_eq!(card_numbers("a 4111111111111111 b 5555555555554444").len(), 2);
+        assert_eq!(
+            card_numbers("4111 1111 1111 1111 12 25"),
+            ["4111 1111 1111 1111"]
+        );
+        assert_eq!(
+            card_numbers("ref 1234-5678 4111 1111 1111 1111"),
+            ["4111 1111 1111 1111"]
+        );
+        assert_eq!(
+            card_numbers("a 4111111111111111 b 5555555555554444").len(),
+            2
+        );
     }
 
     #[test]
@@ -427,8 +477,14 @@ mod tests {
 
     #[test]
     fn finds_ibans_in_text() {
-        assert_eq!(ibans("pay to DE89 3704 0044 0532 0130 00 today"), ["DE89 3704 0044 0532 0130 00"]);
-        assert_eq!(ibans("iban:GB29NWBK60161331926819."), ["GB29NWBK60161331926819"]);
+        assert_eq!(
+            ibans("pay to DE89 3704 0044 0532 0130 00 today"),
+            ["DE89 3704 0044 0532 0130 00"]
+        );
+        assert_eq!(
+            ibans("iban:GB29NWBK60161331926819."),
+            ["GB29NWBK60161331926819"]
+        );
         assert_eq!(ibans("NL91ABNA0417164300 and BE68539007547034").len(), 2);
         assert!(ibans("DE89 3704 0044 0532 0130 01").is_empty());
         assert!(ibans("XDE89370400440532013000").is_empty());
@@ -441,7 +497,10 @@ mod tests {
     #[test]
     fn iban_scan_survives_odd_and_long_input() {
         assert!(ibans("éDE89370400440532013000").is_empty());
-        assert_eq!(ibans("→DE89370400440532013000←"), ["DE89370400440532013000"]);
+        assert_eq!(
+            ibans("→DE89370400440532013000←"),
+            ["DE89370400440532013000"]
+        );
         let long = "DE89 ".repeat(100_000);
         assert!(ibans(&long).is_empty());
         assert!(ibans("DE8").is_empty());

@@ -7,19 +7,23 @@ use super::*;
 use regex::Regex;
 
 fn source(file: &str) -> &'static str {
-    SOURCES.iter().find(|(f, _)| *f == file).map(|(_, s)| *s).unwrap_or_else(|| panic!("no stdlib file {file}"))
+    SOURCES
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map(|(_, s)| *s)
+        .unwrap_or_else(|| panic!("no stdlib file {file}"))
 }
 
 /// The text of the declaration `fn NAME` (up to the next top-level item or comment).
 fn fn_text(file: &str, name: &str) -> &'static str {
     let src = source(file);
     let head = format!("\nfn {name}(");
-    let start = src.find(&head).unwrap_or_else(|| panic!("no fn {file}.{name}")) + 1;
+    let start = src
+        .find(&head)
+        .unwrap_or_else(|| panic!("no fn {file}.{name}"))
+        + 1;
     let rest = &src[start..];
-    let end = rest[1..]
-        .find("\n\n")
-        .map(|i| i + 1)
-        .unwrap_or(rest.len());
+    let end = rest[1..].find("\n\n").map(|i| i + 1).unwrap_or(rest.len());
     &rest[..end]
 }
 
@@ -99,12 +103,19 @@ fn every_builtin_has_a_native_and_every_native_a_builtin() {
     for (file, src) in SOURCES {
         for name in builtins(src) {
             let qualified = format!("{file}.{name}");
-            assert!(native_index(&qualified).is_some(), "no native for {qualified}");
+            assert!(
+                native_index(&qualified).is_some(),
+                "no native for {qualified}"
+            );
             declared.push(qualified);
         }
     }
     for n in NATIVES {
-        assert!(declared.iter().any(|d| d == n.name), "native {} is not declared", n.name);
+        assert!(
+            declared.iter().any(|d| d == n.name),
+            "native {} is not declared",
+            n.name
+        );
     }
     assert_eq!(native_index("pii.nope"), None);
 }
@@ -117,7 +128,10 @@ fn natives_check_their_arguments_instead_of_panicking() {
         assert!((n.f)(&[Value::str("")]).is_ok(), "{}", n.name);
     }
     let luhn = &NATIVES[native_index("pii.luhn_valid").unwrap() as usize];
-    assert_eq!((luhn.f)(&[Value::str("4111 1111 1111 1111")]), Ok(Value::Bool(true)));
+    assert_eq!(
+        (luhn.f)(&[Value::str("4111 1111 1111 1111")]),
+        Ok(Value::Bool(true))
+    );
     let cards = &NATIVES[native_index("pii.card_numbers").unwrap() as usize];
     assert_eq!(
         (cards.f)(&[Value::str("x 4111111111111111")]),
@@ -132,7 +146,9 @@ fn stdlib_files_hold_only_fn_let_and_builtin_declarations() {
             let top_level = !line.starts_with(' ') && !line.is_empty() && !line.starts_with("//");
             if top_level {
                 assert!(
-                    ["fn ", "builtin fn ", "let "].iter().any(|p| line.starts_with(p)),
+                    ["fn ", "builtin fn ", "let "]
+                        .iter()
+                        .any(|p| line.starts_with(p)),
                     "{file}: unexpected top-level line {line:?}"
                 );
             }
@@ -163,19 +179,43 @@ fn contains_ssn(s: &str) -> bool {
 fn labelled_ssn(s: &str) -> bool {
     let label = re("pii", "labelled_ssn", 0);
     let nine = re("pii", "labelled_ssn", 1);
-    let found = label.find_iter(s).any(|m| nine.find_iter(m.as_str()).any(|d| pii::ssn_valid(d.as_str())));
+    let found = label.find_iter(s).any(|m| {
+        nine.find_iter(m.as_str())
+            .any(|d| pii::ssn_valid(d.as_str()))
+    });
     found
 }
 
 #[test]
 fn ssn_detection() {
-    for yes in ["ssn 123-45-6789", "123 45 6789", "(078-05-1121)", "SSN: 123456789",
-        "social security number 234567890", "ss# 123-45-6789.", "a\n123-45-6789\n"] {
+    for yes in [
+        "ssn 123-45-6789",
+        "123 45 6789",
+        "(078-05-1121)",
+        "SSN: 123456789",
+        "social security number 234567890",
+        "ss# 123-45-6789.",
+        "a\n123-45-6789\n",
+    ] {
         assert!(contains_ssn(yes), "{yes}");
     }
-    for no in ["000-12-3456", "666-12-3456", "900-12-3456", "123-00-4567", "123-45-0000",
-        "order 123456789", "call 555-123-4567", "on 2024-01-15", "12-345-6789",
-        "1234-56-7890", "123-45-67890", "x123-45-6789", "123-45 6789", "SSN: 000123456", ""] {
+    for no in [
+        "000-12-3456",
+        "666-12-3456",
+        "900-12-3456",
+        "123-00-4567",
+        "123-45-0000",
+        "order 123456789",
+        "call 555-123-4567",
+        "on 2024-01-15",
+        "12-345-6789",
+        "1234-56-7890",
+        "123-45-67890",
+        "x123-45-6789",
+        "123-45 6789",
+        "SSN: 000123456",
+        "",
+    ] {
         assert!(!contains_ssn(no), "{no}");
     }
 }
@@ -186,14 +226,28 @@ fn contains_email(s: &str) -> bool {
 
 #[test]
 fn email_detection() {
-    for yes in ["mail bob@acme.com now", "A.B+tag@mail.Example.co.uk", "<x@y.io>"] {
+    for yes in [
+        "mail bob@acme.com now",
+        "A.B+tag@mail.Example.co.uk",
+        "<x@y.io>",
+    ] {
         assert!(contains_email(yes), "{yes}");
     }
-    for no in ["bob at acme dot com", "@acme.com", "bob@localhost", "bob@", "a@b.c", "x@y.1"] {
+    for no in [
+        "bob at acme dot com",
+        "@acme.com",
+        "bob@localhost",
+        "bob@",
+        "a@b.c",
+        "x@y.1",
+    ] {
         assert!(!contains_email(no), "{no}");
     }
     let emails = re("pii", "emails", 0);
-    let found: Vec<_> = emails.find_iter("a@x.io, b@y.com").map(|m| m.as_str()).collect();
+    let found: Vec<_> = emails
+        .find_iter("a@x.io, b@y.com")
+        .map(|m| m.as_str())
+        .collect();
     assert_eq!(found, ["a@x.io", "b@y.com"]);
 }
 
@@ -203,13 +257,29 @@ fn contains_phone(s: &str) -> bool {
 
 #[test]
 fn phone_detection() {
-    for yes in ["call (555) 234-5678", "555-234-5678", "555.234.5678", "+1 555 234 5678",
-        "1-555-234-5678", "+44 20 7946 0958", "+49 30 1234567", "+33 1 23 45 67 89",
-        "+44 (0)20 7946 0958"] {
+    for yes in [
+        "call (555) 234-5678",
+        "555-234-5678",
+        "555.234.5678",
+        "+1 555 234 5678",
+        "1-555-234-5678",
+        "+44 20 7946 0958",
+        "+49 30 1234567",
+        "+33 1 23 45 67 89",
+        "+44 (0)20 7946 0958",
+    ] {
         assert!(contains_phone(yes), "{yes}");
     }
-    for no in ["5552345678", "123-45-6789", "2024-01-15", "4111 1111 1111 1111",
-        "version 1.2.3", "+1", "pay 555-1234", "call 155-234-5678"] {
+    for no in [
+        "5552345678",
+        "123-45-6789",
+        "2024-01-15",
+        "4111 1111 1111 1111",
+        "version 1.2.3",
+        "+1",
+        "pay 555-1234",
+        "call 155-234-5678",
+    ] {
         assert!(!contains_phone(no), "{no}");
     }
 }
@@ -217,14 +287,23 @@ fn phone_detection() {
 // ---- std.net and std.email -------------------------------------------------------------
 
 fn urls(s: &str) -> Vec<&str> {
-    re("net", "urls", 0).find_iter(s).map(|m| m.as_str()).collect()
+    re("net", "urls", 0)
+        .find_iter(s)
+        .map(|m| m.as_str())
+        .collect()
 }
 
 #[test]
 fn urls_finds_links_and_bare_domains() {
-    assert_eq!(urls("see https://evil.io/x?a=1."), ["https://evil.io/x?a=1"]);
+    assert_eq!(
+        urls("see https://evil.io/x?a=1."),
+        ["https://evil.io/x?a=1"]
+    );
     assert_eq!(urls("upload to evil.io/x now"), ["evil.io/x"]);
-    assert_eq!(urls("(docs.acme.com), ftp://files.acme.com"), ["docs.acme.com", "ftp://files.acme.com"]);
+    assert_eq!(
+        urls("(docs.acme.com), ftp://files.acme.com"),
+        ["docs.acme.com", "ftp://files.acme.com"]
+    );
     assert_eq!(urls("post to 10.0.0.5:8080/api"), ["10.0.0.5:8080/api"]);
     assert_eq!(urls("\"http://a.io\""), ["http://a.io"]);
     assert_eq!(urls("mail bob@acme.com"), ["acme.com"]);
@@ -234,8 +313,16 @@ fn urls_finds_links_and_bare_domains() {
 
 #[test]
 fn urls_ignores_file_names_and_prose() {
-    for no in ["edit main.rs and setup.py", "see notes.md, e.g. this", "v1.2.3", "a.b",
-        "index.html", "photo.png", "end of sentence.Next", ""] {
+    for no in [
+        "edit main.rs and setup.py",
+        "see notes.md, e.g. this",
+        "v1.2.3",
+        "a.b",
+        "index.html",
+        "photo.png",
+        "end of sentence.Next",
+        "",
+    ] {
         assert!(urls(no).is_empty(), "{no}: {:?}", urls(no));
     }
 }
@@ -256,7 +343,10 @@ fn last_part<'a>(s: &'a str, sep: &str) -> &'a str {
 fn normalize(h: &str) -> String {
     let h = h.trim().to_lowercase();
     if h.ends_with('.') {
-        re("net", "normalize", 0).find(&h).map(|m| m.as_str().to_string()).unwrap_or_default()
+        re("net", "normalize", 0)
+            .find(&h)
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default()
     } else {
         h
     }
@@ -283,7 +373,8 @@ fn host(url: &str) -> String {
 
 fn is_subdomain_of(host: &str, domain: &str) -> bool {
     let (h, d) = (normalize(host), normalize(domain));
-    let well_formed = re("net", "is_hostname", 0).is_match(&h) || re("net", "is_hostname", 1).is_match(&h);
+    let well_formed =
+        re("net", "is_hostname", 0).is_match(&h) || re("net", "is_hostname", 1).is_match(&h);
     well_formed && !d.is_empty() && (h == d || h.ends_with(&format!(".{d}")))
 }
 
@@ -308,10 +399,21 @@ fn subdomains_and_look_alikes() {
     assert!(is_subdomain_of("eng.acme.com", "acme.com"));
     assert!(is_subdomain_of("acme.com", "acme.com"));
     assert!(is_subdomain_of("ACME.com.", "Acme.COM"));
-    for (h, d) in [("acme.com.evil.io", "acme.com"), ("notacme.com", "acme.com"), ("acme.co", "acme.com"),
-        ("acme.com>", "acme.com"), ("x acme.com", "acme.com"), ("", ""), ("acme.com", ""),
-        ("evil-acme.com", "acme.com"), ("acme.com.", "com.")] {
-        assert!(!is_subdomain_of(h, d) || (h, d) == ("acme.com.", "com."), "{h} in {d}");
+    for (h, d) in [
+        ("acme.com.evil.io", "acme.com"),
+        ("notacme.com", "acme.com"),
+        ("acme.co", "acme.com"),
+        ("acme.com>", "acme.com"),
+        ("x acme.com", "acme.com"),
+        ("", ""),
+        ("acme.com", ""),
+        ("evil-acme.com", "acme.com"),
+        ("acme.com.", "com."),
+    ] {
+        assert!(
+            !is_subdomain_of(h, d) || (h, d) == ("acme.com.", "com."),
+            "{h} in {d}"
+        );
     }
     assert!(is_subdomain_of("acme.com.", "com."));
 }
@@ -326,12 +428,18 @@ fn address(addr: &str) -> &str {
 
 fn email_domain(addr: &str) -> String {
     let a = address(addr);
-    if a.contains('@') { normalize(last_part(a, "@")) } else { String::new() }
+    if a.contains('@') {
+        normalize(last_part(a, "@"))
+    } else {
+        String::new()
+    }
 }
 
 fn is_internal(addr: &str, domains: &[&str]) -> bool {
     re("email", "is_valid", 0).is_match(address(addr))
-        && domains.iter().any(|d| is_subdomain_of(&email_domain(addr), d))
+        && domains
+            .iter()
+            .any(|d| is_subdomain_of(&email_domain(addr), d))
 }
 
 #[test]
@@ -340,11 +448,25 @@ fn email_domains_and_internal_addresses() {
     assert_eq!(email_domain("\"a@b\"@acme.com"), "acme.com");
     assert_eq!(email_domain("nobody"), "");
     let internal = ["acme.com", "acme.io"];
-    for yes in ["bob@acme.com", "bob@eng.acme.com", "BOB@ACME.IO", "Bob <bob@acme.com>", "bob@acme.com."] {
+    for yes in [
+        "bob@acme.com",
+        "bob@eng.acme.com",
+        "BOB@ACME.IO",
+        "Bob <bob@acme.com>",
+        "bob@acme.com.",
+    ] {
         assert!(is_internal(yes, &internal), "{yes}");
     }
-    for no in ["ceo@acme.com.evil.io", "x@notacme.com", "x@acme.co", "acme.com", "x@acme.com>",
-        "x@evil.io <y@acme.com", "x@acme.com, y@evil.io", ""] {
+    for no in [
+        "ceo@acme.com.evil.io",
+        "x@notacme.com",
+        "x@acme.co",
+        "acme.com",
+        "x@acme.com>",
+        "x@evil.io <y@acme.com",
+        "x@acme.com, y@evil.io",
+        "",
+    ] {
         assert!(!is_internal(no, &internal), "{no}");
     }
     let valid = re("email", "is_valid", 0);
@@ -356,15 +478,23 @@ fn email_domains_and_internal_addresses() {
 // ---- std.secrets -----------------------------------------------------------------------
 
 fn secret_detectors() -> Vec<(&'static str, Vec<Regex>)> {
-    ["contains_aws_key", "contains_github_token", "contains_slack_token", "contains_private_key",
-        "contains_service_key", "contains_jwt", "contains_bearer_token",
-        "contains_credential_assignment", "contains_url_credentials"]
-        .iter()
-        .map(|name| {
-            let pats = patterns_in(fn_text("secrets", name));
-            (*name, pats.iter().map(|p| Regex::new(p).unwrap()).collect())
-        })
-        .collect()
+    [
+        "contains_aws_key",
+        "contains_github_token",
+        "contains_slack_token",
+        "contains_private_key",
+        "contains_service_key",
+        "contains_jwt",
+        "contains_bearer_token",
+        "contains_credential_assignment",
+        "contains_url_credentials",
+    ]
+    .iter()
+    .map(|name| {
+        let pats = patterns_in(fn_text("secrets", name));
+        (*name, pats.iter().map(|p| Regex::new(p).unwrap()).collect())
+    })
+    .collect()
 }
 
 /// The detectors that fire on `s`.
@@ -400,17 +530,33 @@ fn each_secret_shape_is_found_by_its_detector() {
         ("postgres://admin:s3cret@db.internal/app", "contains_url_credentials"),
     ];
     for (text, detector) in cases {
-        assert!(secrets_in(text).contains(&detector), "{detector} missed {text:?}: {:?}", secrets_in(text));
+        assert!(
+            secrets_in(text).contains(&detector),
+            "{detector} missed {text:?}: {:?}",
+            secrets_in(text)
+        );
     }
 }
 
 #[test]
 fn prose_about_secrets_is_not_a_secret() {
-    for no in ["please rotate the API key today", "max_tokens: 4096", "token_count: 123456789",
-        "password: <your password>", "api_key: ${API_KEY}", "password: ********",
-        "the bearer token expired", "BEGIN PRIVATE KEY", "ask-me-anything-about-this-topic",
-        "task-abcdefghijklmnopqrstuvwxyz", "https://acme.com:8443/path", "AKIA is a prefix",
-        "ghp_short", "secret: true", "tokens: 12"] {
+    for no in [
+        "please rotate the API key today",
+        "max_tokens: 4096",
+        "token_count: 123456789",
+        "password: <your password>",
+        "api_key: ${API_KEY}",
+        "password: ********",
+        "the bearer token expired",
+        "BEGIN PRIVATE KEY",
+        "ask-me-anything-about-this-topic",
+        "task-abcdefghijklmnopqrstuvwxyz",
+        "https://acme.com:8443/path",
+        "AKIA is a prefix",
+        "ghp_short",
+        "secret: true",
+        "tokens: 12",
+    ] {
         assert!(secrets_in(no).is_empty(), "{no:?}: {:?}", secrets_in(no));
     }
 }
