@@ -560,3 +560,168 @@ fn prose_about_secrets_is_not_a_secret() {
         assert!(secrets_in(no).is_empty(), "{no:?}: {:?}", secrets_in(no));
     }
 }
+
+// ---- the end-to-end test policies, checked against the mirrors -------------------------
+//
+// `tests/stdlib/*.pol` are run by `gavel test` once the compiler exists. Until then (and as
+// a cross-check after), every test case is evaluated here with the Rust mirrors above, so
+// an expectation that contradicts the library is caught now.
+
+type Args = serde_json::Map<String, serde_json::Value>;
+
+fn arg<'a>(args: &'a Args, name: &str) -> &'a str {
+    args.get(name)
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("no string arg {name}"))
+}
+
+fn list_arg<'a>(args: &'a Args, name: &str) -> Vec<&'a str> {
+    args.get(name)
+        .and_then(|v| v.as_array())
+        .unwrap_or_else(|| panic!("no list arg {name}"))
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default())
+        .collect()
+}
+
+fn local_part(addr: &str) -> String {
+    let a = address(addr);
+    if a.contains('@') {
+        before(a, &format!("@{}", last_part(a, "@"))).to_string()
+    } else {
+        String::new()
+    }
+}
+
+fn is_private_host(h: &str) -> bool {
+    let h = normalize(h);
+    h == "localhost"
+        || [".localhost", ".local", ".internal"]
+            .iter()
+            .any(|s| h.ends_with(s))
+        || net::is_private_ip(&h)
+}
+
+const INTERNAL: [&str; 2] = ["acme.com", "acme.io"];
+
+/// Whether rule `rule` of the test policies fires on `args`, computed by the mirrors.
+fn rule_fires(rule: &str, a: &Args) -> bool {
+    let text = || arg(a, "text");
+    match rule {
+        "ssn" | "redact_ssn" => contains_ssn(text()),
+        "card" => !pii::card_numbers(text()).is_empty(),
+        "email" => contains_email(text()),
+        "iban" => !pii::ibans(text()).is_empty(),
+        "phone" => contains_phone(text()),
+        "pii" => {
+            let t = text();
+            contains_ssn(t)
+                || !pii::card_numbers(t).is_empty()
+                || !pii::ibans(t).is_empty()
+                || contains_email(t)
+                || contains_phone(t)
+        }
+        "luhn" => pii::luhn_valid(text()),
+        "ssn_valid" => pii::ssn_valid(text()),
+        "iban_valid" => pii::iban_valid(text()),
+        "cards_are" => pii::card_numbers(text()) == list_arg(a, "want"),
+        "ibans_are" => pii::ibans(text()) == list_arg(a, "want"),
+        "external" => !is_internal(arg(a, "addr"), &INTERNAL),
+        "domain_is" => email_domain(arg(a, "addr")) == arg(a, "want"),
+        "local_part_is" => local_part(arg(a, "addr")) == arg(a, "want"),
+        "valid_address" => re("email", "is_valid", 0).is_match(address(arg(a, "addr"))),
+        "many_external" => {
+            list_arg(a, "to")
+                .iter()
+                .filter(|x| !is_internal(x, &INTERNAL))
+                .count()
+                >= 2
+        }
+        "some_external" => list_arg(a, "to").iter().any(|x| !is_internal(x, &INTERNAL)),
+        "urls_are" => urls(text()) == list_arg(a, "want"),
+        "host_is" => host(arg(a, "url")) == arg(a, "want"),
+        "in_domain" => is_subdomain_of(arg(a, "host"), arg(a, "domain")),
+        "private_fetch" => is_private_host(&host(arg(a, "url"))),
+        "ip_literal" => net::is_ip(arg(a, "host")),
+        "off_domain_links" => urls(text())
+            .iter()
+            .any(|u| !is_subdomain_of(&host(u), "acme.com")),
+        "secret" | "redact_secret" => !secrets_in(text()).is_empty(),
+        other => panic!("no mirror for rule {other}"),
+    }
+}
+
+/// `{ a: 1, b.c: "x" }` written with bare keys (as fixtures and `with` are) as JSON.
+fn bare_keys_to_json(body: &str) -> Args {
+    // `with` bodies have `args.` keys; fixture args (no tricky strings) have bare keys.
+    let key = if body.starts_with("args.") {
+        r"(^|, )args\.(\w+):"
+    } else {
+        r"(^|, )(\w+):"
+    };
+    let keyed = Regex::new(key).unwrap().replace_all(body, "$1\"$2\":");
+    serde_json::from_str(&format!("{{{keyed}}}")).unwrap_or_else(|e| panic!("{body}: {e}"))
+}
+
+fn check_test_policy(file: &str, src: &str) -> usize {
+    let rule_re = Regex::new(r"(?m)^rule (\w+): on ([\w.]+) ").unwrap();
+    let fixture_re =
+        Regex::new(r#"(?m)^fixture (\w+) = \{\n  tool: "([\w.]+)",\n.*\n  args: \{ (.*) \},\n\}"#)
+            .unwrap();
+    let test_re = Regex::new(
+        r#"(?m)^test (".*") \{\n  request (\w+) with \{ (.*) \}\n((?:  expect .*\n)+)\}"#,
+    )
+    .unwrap();
+    let rule_of_tool: std::collections::HashMap<&str, &str> = rule_re
+        .captures_iter(src)
+        .map(|c| (c.get(2).unwrap().as_str(), c.get(1).unwrap().as_str()))
+        .collect();
+    let fixtures: std::collections::HashMap<&str, (&str, Args)> = fixture_re
+        .captures_iter(src)
+        .map(|c| {
+            (
+                c.get(1).unwrap().as_str(),
+                (
+                    c.get(2).unwrap().as_str(),
+                    bare_keys_to_json(c.get(3).unwrap().as_str()),
+                ),
+            )
+        })
+        .collect();
+    let mut count = 0;
+    for c in test_re.captures_iter(src) {
+        let (name, fixture, with, expects) = (&c[1], &c[2], &c[3], &c[4]);
+        let (tool, defaults) = &fixtures[fixture];
+        let rule = rule_of_tool[tool];
+        let mut args = defaults.clone();
+        args.extend(bare_keys_to_json(with));
+        let fires = rule_fires(rule, &args);
+        let expected = if let Some(by) = expects.strip_prefix("  expect deny by ") {
+            assert_eq!(by.trim(), rule, "{file} {name}");
+            true
+        } else {
+            expects.contains("\"[REDACTED]\"")
+        };
+        assert_eq!(fires, expected, "{file} {name}: rule {rule} on {args:?}");
+        count += 1;
+    }
+    assert_eq!(
+        count,
+        src.matches("\ntest \"").count(),
+        "{file}: a test was not understood"
+    );
+    count
+}
+
+#[test]
+fn end_to_end_test_policies_agree_with_the_library() {
+    let files = [
+        ("pii", include_str!("../../tests/stdlib/pii.pol")),
+        ("email", include_str!("../../tests/stdlib/email.pol")),
+        ("net", include_str!("../../tests/stdlib/net.pol")),
+        ("secrets", include_str!("../../tests/stdlib/secrets.pol")),
+    ];
+    for (file, src) in files {
+        assert!(check_test_policy(file, src) > 10, "{file}");
+    }
+}
