@@ -93,15 +93,16 @@ fn print_diagnostics(d: &Diagnostics, format: Format) {
     }
 }
 
-/// Compiles, printing diagnostics (warnings too) in `format`; `None` on errors.
-fn load(paths: &[PathBuf], format: Format) -> Option<Policy> {
+/// Compiles, printing diagnostics (warnings too) in `format`; on errors, the exit code:
+/// 2 when policy files could not be read, 1 when they do not compile.
+fn load(paths: &[PathBuf], format: Format) -> Result<Policy, u8> {
     match Policy::from_paths(paths) {
         Ok(p) => {
             let w = p.warnings();
             if !w.items.is_empty() && format == Format::Text {
                 print_diagnostics(&w, Format::Text);
             }
-            Some(p)
+            Ok(p)
         }
         Err(d) => {
             print_diagnostics(&d, format);
@@ -109,13 +110,16 @@ fn load(paths: &[PathBuf], format: Format) -> Option<Policy> {
             if format == Format::Text {
                 eprintln!("error: {errors} error{} in the policy set", if errors == 1 { "" } else { "s" });
             }
-            None
+            Err(if d.only_file_errors() { 2 } else { 1 })
         }
     }
 }
 
 fn check(paths: &[PathBuf], format: Format) -> u8 {
-    let Some(policy) = load(paths, format) else { return 1 };
+    let policy = match load(paths, format) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     match format {
         Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
         Format::Text => {
@@ -137,7 +141,10 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
 }
 
 fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format) -> u8 {
-    let Some(policy) = load(paths, Format::Text) else { return 1 };
+    let policy = match load(paths, Format::Text) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let Some(engine) = engine(&policy, backend) else { return 2 };
     let options = DecideOptions { explain: explain || format == Format::Text, now: None };
     if input.ends_with(".jsonl") {
@@ -205,7 +212,10 @@ fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
 }
 
 fn test(paths: &[PathBuf], backend: Backend) -> u8 {
-    let Some(policy) = load(paths, Format::Text) else { return 1 };
+    let policy = match load(paths, Format::Text) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let Some(engine) = engine(&policy, backend) else { return 2 };
     let report = gavel::testing::run_tests(&policy, &engine);
     print!("{}", report.render());

@@ -252,6 +252,7 @@ impl Engine {
         let c = &*self.inner;
         let mut entries = Vec::new();
         let _ = c.module.run(chunk, frame, scratch, Some(&mut entries));
+        let labelled = labelled_spans(rule, &c.sources);
         let mut seen: Vec<(Span, Value)> = Vec::new();
         for e in entries.into_iter().filter(|e| rule.span.contains(e.span)) {
             match seen.iter_mut().find(|(s, _)| *s == e.span) {
@@ -265,9 +266,32 @@ impl Engine {
                 expr: c.sources.slice(span).to_string(),
                 value: decision::value_to_json(&value, None),
                 span: decision::SpanJson::new(span, &c.sources),
+                label: labelled.contains(&span),
             })
             .collect()
     }
+}
+
+/// Spans of the condition's nodes worth a label in explanations: values read or computed
+/// (inputs, locals, calls, named constants, ...), not literals, comparisons or connectives.
+fn labelled_spans(rule: &ir::Rule, sources: &SourceMap) -> Vec<Span> {
+    use ir::ExprKind as K;
+    let mut out = Vec::new();
+    if let Some(c) = &rule.condition {
+        ir::passes::visit(c, &mut |e| {
+            let connective = matches!(e.kind, K::And(..) | K::Or(..) | K::Not(_) | K::Has(_) | K::Compare(..) | K::List(_));
+            let literal = matches!(e.kind, K::Const(_)) && is_literal(sources.slice(e.span));
+            if !connective && !literal {
+                out.push(e.span);
+            }
+        });
+    }
+    out
+}
+
+/// Whether source text is a literal (`1_000`, `"x"`, `[..]`, `true`), whose value is plain.
+fn is_literal(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '"' | '[' | '-')) || matches!(text, "true" | "false")
 }
 
 fn now_seconds() -> f64 {

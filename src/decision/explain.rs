@@ -77,15 +77,29 @@ fn rule_snippet(rule: &FiredRule, sources: &SourceMap) -> String {
     let mut buf = Vec::new();
     let cache = ariadne::sources([(file.name.clone(), file.text.clone())]);
     let _ = report.finish().write(cache, &mut buf);
-    trim_lines(&String::from_utf8_lossy(&buf))
+    trim_lines(&strip_ansi(&String::from_utf8_lossy(&buf)))
 }
 
-/// The trace entries worth a label: sub-expressions whose text is not already their value.
+/// The trace entries worth a label (see `TraceJson::label`).
 fn labelled(rule: &FiredRule) -> Vec<(SpanJson, String)> {
     let Some(trace) = &rule.trace else { return Vec::new() };
-    trace
-        .iter()
-        .filter(|t| t.expr.trim() != t.value.to_string() && t.expr.trim().trim_matches('"') != t.value.as_str().unwrap_or("\u{0}"))
-        .map(|t| (t.span.clone(), t.value.to_string()))
-        .collect()
+    trace.iter().filter(|t| t.label).map(|t| (t.span.clone(), t.value.to_string())).collect()
+}
+
+/// Removes ANSI colour codes (ariadne colours custom report kinds even when told not to).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

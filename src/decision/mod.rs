@@ -96,6 +96,10 @@ pub struct TraceJson {
     pub expr: String,
     pub value: serde_json::Value,
     pub span: SpanJson,
+    /// Worth a label in the text rendering: a value read or computed, not a literal, a
+    /// comparison or a connective (whose values follow from the labelled ones).
+    #[serde(skip)]
+    pub label: bool,
 }
 
 /// A span in a decision: byte offsets and 1-based lines and columns.

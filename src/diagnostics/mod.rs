@@ -77,6 +77,11 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Whether the only problems are files that could not be read (a usage error).
+    pub fn only_file_errors(&self) -> bool {
+        self.items.iter().all(|d| d.code.starts_with("E04"))
+    }
+
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }
@@ -102,6 +107,9 @@ impl std::error::Error for Diagnostics {}
 /// Renders one diagnostic as an ariadne report (byte-indexed, ASCII, trailing spaces trimmed).
 pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     use ariadne::{CharSet, Config, IndexType, Label as ALabel, Report, ReportKind};
+    if sources.get(d.span().file).text.is_empty() {
+        return render_without_source(d, sources);
+    }
     let kind = match d.severity {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
@@ -118,7 +126,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         .with_code(d.code)
         .with_message(&d.message);
     for (i, l) in d.labels.iter().enumerate() {
-        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(&l.message).with_order(i as i32);
+        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(&l.message);
         if color {
             label = label.with_color(if i == 0 { ariadne::Color::Red } else { ariadne::Color::Blue });
         }
@@ -132,6 +140,19 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     // Writing into a Vec cannot fail; a failure here would only lose the snippet.
     let _ = report.finish().write(cache, &mut out);
     trim_lines(&String::from_utf8_lossy(&out))
+}
+
+/// A diagnostic about a file as a whole (unreadable, empty): no snippet to show.
+fn render_without_source(d: &Diagnostic, sources: &SourceMap) -> String {
+    let kind = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = format!("[{}] {kind}: {}\n  --> {}\n", d.code, d.message, sources.get(d.span().file).name);
+    if let Some(help) = &d.help {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    out
 }
 
 /// Removes trailing spaces from every line (ariadne pads lines; snapshots must not).

@@ -1,0 +1,34 @@
+//! Snapshot tests of diagnostics: every policy under `tests/invalid/` must fail to compile,
+//! and its rendered diagnostics (text, as `gavel check` prints them) are snapshotted.
+
+use gavel::Policy;
+use std::path::Path;
+
+#[test]
+fn invalid_policies_are_rejected_with_these_diagnostics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("tests/invalid exists").flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(files.len() >= 20, "expected the invalid-policy corpus");
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "pol")) {
+        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
+        let Err(diags) = Policy::from_paths(&[path]) else {
+            panic!("{name}.pol compiled, but it must not");
+        };
+        assert!(diags.has_errors(), "{name}.pol: no error among {:?}", diags.items);
+        insta::assert_snapshot!(name, diags.render());
+    }
+}
+
+#[test]
+fn json_diagnostics_have_code_place_and_help() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid/enum_typo.pol");
+    let Err(diags) = Policy::from_paths(&[dir]) else { panic!("must not compile") };
+    let json = diags.to_json();
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["code"], "E0204");
+    assert_eq!(d["line"], 7);
+    assert!(d["help"].as_str().is_some_and(|h| h.contains("\"high\"")), "{d}");
+    assert!(d["start"].as_u64() < d["end"].as_u64());
+}
