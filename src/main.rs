@@ -191,7 +191,7 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
         let d = engine.decide_with(&line, options);
         let written = match format {
             Format::Json => serde_json::to_writer(&mut out, &d).map_err(std::io::Error::other).and_then(|_| out.write_all(b"\n")),
-            Format::Text => write!(out, "{}\n", d.explain(policy)),
+            Format::Text => writeln!(out, "{}", d.explain(policy)),
         };
         if written.is_err() {
             return 0; // stdout closed (e.g. piped into `head`): stop quietly

@@ -467,7 +467,7 @@ impl<'a> Checker<'a> {
         let builtin = match &container.ty {
             Type::List(elem) => {
                 self.check_enum_literal(&item.ty, r);
-                if !item.ty.fits(elem) && !elem.fits(&item.ty) && !(item.ty.is_stringy() && elem.is_stringy()) {
+                if !(item.ty.fits(elem) || elem.fits(&item.ty) || (item.ty.is_stringy() && elem.is_stringy())) {
                     self.report(diag::cannot_compare(span, "in", &item.ty.to_string(), &container.ty.to_string(), Some(format!("the list holds `{elem}` values"))));
                 }
                 Builtin::ListContains

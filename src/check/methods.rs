@@ -141,7 +141,7 @@ impl<'a> Checker<'a> {
                 if let [x] = args {
                     self.check_enum_literal(elem, x);
                 }
-                self.builtin(cx, Builtin::ListContains, recv, method, args, &[elem.clone()], Type::Bool, span)
+                self.builtin(cx, Builtin::ListContains, recv, method, args, std::slice::from_ref(elem), Type::Bool, span)
             }
             "intersects" => self.builtin(cx, Builtin::Intersects, recv, method, args, &[list_ty], Type::Bool, span),
             "subset_of" => self.builtin(cx, Builtin::SubsetOf, recv, method, args, &[list_ty], Type::Bool, span),

@@ -134,7 +134,7 @@ pub fn argument_outside_scope(span: Span, name: &str, tools: &[String]) -> Diagn
 pub fn duplicate_definition(span: Span, name: &str, what: &str, previous: Span) -> Diagnostic {
     Diagnostic::error("E0103", format!("`{name}` is defined more than once"), span, format!("this {what} reuses the name"))
         .with_label(previous, "first defined here")
-        .with_help(format!("rename one of them: all top-level names (rules, lets, functions, types, fixtures) share one namespace"))
+        .with_help("rename one of them: all top-level names (rules, lets, functions, types, fixtures) share one namespace")
 }
 
 pub fn unknown_field(span: Span, field: &str, ty: &str, suggestion: Option<&str>, fields: &[String]) -> Diagnostic {

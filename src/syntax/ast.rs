@@ -207,7 +207,7 @@ pub struct OnBlock {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BlockItem {
-    Rule(Rule),
+    Rule(Box<Rule>),
     Let(LetDecl),
 }
 
