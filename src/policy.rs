@@ -222,7 +222,7 @@ impl Engine {
             }
         }
         if outcome.fired {
-            outcome.reason = self.reason(code, frame, scratch);
+            outcome.reason = self.reason(rule, code, frame, scratch);
             if explain {
                 outcome.trace = code.condition.map(|chunk| self.trace(chunk, rule, frame, scratch));
             }
@@ -230,18 +230,23 @@ impl Engine {
         Some(outcome)
     }
 
-    fn reason(&self, code: &vm::RuleCode, frame: &Frame, scratch: &mut Scratch) -> Option<String> {
+    /// The rule's `because` text with its holes filled (timestamps as RFC 3339).
+    fn reason(&self, rule: &ir::Rule, code: &vm::RuleCode, frame: &Frame, scratch: &mut Scratch) -> Option<String> {
         if code.reason.is_empty() {
             return None;
         }
         let mut text = String::new();
-        for part in &code.reason {
-            match part {
-                vm::ReasonCode::Text(t) => text.push_str(t),
-                vm::ReasonCode::Expr(chunk) => match self.inner.module.run(*chunk, frame, scratch, None) {
+        for (part, ir_part) in code.reason.iter().zip(&rule.reason) {
+            match (part, ir_part) {
+                (vm::ReasonCode::Expr(chunk), ir::ReasonPart::Expr(e)) => match self.inner.module.run(*chunk, frame, scratch, None) {
+                    Ok(v) if matches!(e.ty.unwrap_optional(), crate::types::Type::Timestamp) => {
+                        text.push_str(decision::value_to_json(&v, Some(&e.ty)).as_str().unwrap_or_default())
+                    }
                     Ok(v) => text.push_str(&v.to_string()),
                     Err(e) => text.push_str(&format!("<error: {}>", e.message)),
                 },
+                (vm::ReasonCode::Text(t), _) => text.push_str(t),
+                (vm::ReasonCode::Expr(_), ir::ReasonPart::Text(_)) => {}
             }
         }
         Some(text)
@@ -253,6 +258,11 @@ impl Engine {
         let mut entries = Vec::new();
         let _ = c.module.run(chunk, frame, scratch, Some(&mut entries));
         let labelled = labelled_spans(rule, &c.sources);
+        let mut types: Vec<(Span, crate::types::Type)> = Vec::new();
+        if let Some(cond) = &rule.condition {
+            ir::passes::visit(cond, &mut |e| types.push((e.span, e.ty.clone())));
+        }
+        let type_at = |span: Span| types.iter().find(|(s, _)| *s == span).map(|(_, t)| t.clone());
         let mut seen: Vec<(Span, Value)> = Vec::new();
         for e in entries.into_iter().filter(|e| rule.span.contains(e.span)) {
             match seen.iter_mut().find(|(s, _)| *s == e.span) {
@@ -264,7 +274,7 @@ impl Engine {
         seen.into_iter()
             .map(|(span, value)| TraceJson {
                 expr: c.sources.slice(span).to_string(),
-                value: decision::value_to_json(&value, None),
+                value: decision::value_to_json(&value, type_at(span).as_ref()),
                 span: decision::SpanJson::new(span, &c.sources),
                 label: labelled.contains(&span),
             })

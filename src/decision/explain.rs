@@ -83,7 +83,8 @@ fn rule_snippet(rule: &FiredRule, sources: &SourceMap) -> String {
 /// The trace entries worth a label (see `TraceJson::label`).
 fn labelled(rule: &FiredRule) -> Vec<(SpanJson, String)> {
     let Some(trace) = &rule.trace else { return Vec::new() };
-    trace.iter().filter(|t| t.label).map(|t| (t.span.clone(), t.value.to_string())).collect()
+    let show = |v: &serde_json::Value| if v.is_null() { "missing".to_string() } else { v.to_string() };
+    trace.iter().filter(|t| t.label).map(|t| (t.span.clone(), show(&t.value))).collect()
 }
 
 /// Removes ANSI colour codes (ariadne colours custom report kinds even when told not to).

@@ -13,6 +13,7 @@ pub fn value_to_json(v: &Value, ty: Option<&Type>) -> serde_json::Value {
     match v {
         Value::Absent => serde_json::Value::Null,
         Value::Bool(b) => json!(b),
+        Value::Num(n) if matches!(ty.map(Type::unwrap_optional), Some(Type::Timestamp)) => timestamp(*n),
         Value::Num(n) => number(*n),
         Value::Str(s) => json!(&**s),
         Value::List(items) => {
@@ -36,6 +37,15 @@ pub fn value_to_json(v: &Value, ty: Option<&Type>) -> serde_json::Value {
             serde_json::Value::Object(m.iter().map(|(k, x)| (k.to_string(), value_to_json(x, e.as_ref()))).collect())
         }
     }
+}
+
+/// A timestamp as RFC 3339 (UTC), or the number of seconds when out of range.
+fn timestamp(seconds: f64) -> serde_json::Value {
+    let nanos = (seconds * 1e9) as i128;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .map_or_else(|| number(seconds), serde_json::Value::String)
 }
 
 fn number(n: f64) -> serde_json::Value {
