@@ -6,6 +6,7 @@
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
 //! `diagnostics` reports errors; `policy` is the public API.
 
+pub mod bench;
 pub mod check;
 pub mod diagnostics;
 pub mod input;

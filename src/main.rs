@@ -41,6 +41,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// Decisions per second and latency percentiles for each engine on your requests
+    Bench {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A request as JSON, or a `.jsonl` file of requests (used in turn)
+        #[arg(long, short)]
+        input: String,
+        /// How many decisions to time per engine
+        #[arg(long, default_value_t = 200_000)]
+        iterations: usize,
+    },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
         #[arg(required = true)]
@@ -76,6 +87,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { paths, format } => check(&paths, format),
         Command::Eval { paths, input, engine, explain, format } => eval(&paths, &input, engine.into(), explain, format),
+        Command::Bench { paths, input, iterations } => bench(&paths, &input, iterations),
         Command::Test { paths, engine } => test(&paths, engine.into()),
     };
     ExitCode::from(code)
@@ -198,6 +210,45 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
         }
     }
     let _ = out.flush();
+    0
+}
+
+fn bench(paths: &[PathBuf], input: &str, iterations: usize) -> u8 {
+    let policy = match load(paths, Format::Text) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let bytes = match read_input(input) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read the requests `{input}`: {e}");
+            return 2;
+        }
+    };
+    let requests: Vec<Vec<u8>> = if input.ends_with(".jsonl") {
+        bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).map(<[u8]>::to_vec).collect()
+    } else {
+        vec![bytes]
+    };
+    if requests.is_empty() || iterations == 0 {
+        eprintln!("error: nothing to measure: `{input}` has no requests (or --iterations is 0)");
+        return 2;
+    }
+    println!("{:<8} {:>14} {:>10} {:>10} {:>10}", "engine", "decisions/s", "p50", "p99", "max");
+    for (name, backend) in [("interp", Backend::Interpreter), ("jit", Backend::Jit)] {
+        let engine = match policy.engine(backend) {
+            Ok(e) => e,
+            Err(e) => {
+                println!("{name:<8} not measured: {e}");
+                continue;
+            }
+        };
+        let bar = indicatif::ProgressBar::new(iterations as u64).with_message(name);
+        bar.set_style(indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
+        let r = gavel::bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
+        bar.finish_and_clear();
+        println!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?}", r.per_second(), r.p50, r.p99, r.max);
+    }
     0
 }
 

@@ -1,0 +1,45 @@
+//! `gavel bench`: decisions per second and latency percentiles of an engine on the user's
+//! own policy and requests. In: an `Engine`, request bodies, an iteration count. Out: a
+//! `BenchResult`. Timing lives here, never in tests.
+
+use crate::policy::{DecideOptions, Engine};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchResult {
+    pub decisions: usize,
+    pub total: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+impl BenchResult {
+    pub fn per_second(&self) -> f64 {
+        self.decisions as f64 / self.total.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Decides `iterations` requests (cycling through `requests`) after a short warm-up, timing
+/// each one. `progress` is called with the number done so far, every 1/100th of the run.
+pub fn measure(engine: &Engine, requests: &[Vec<u8>], iterations: usize, mut progress: impl FnMut(usize)) -> BenchResult {
+    let options = DecideOptions { explain: false, now: Some(0.0) };
+    for r in requests.iter().cycle().take(iterations.min(1000)) {
+        std::hint::black_box(engine.decide_with(r, options));
+    }
+    let step = (iterations / 100).max(1);
+    let mut latencies = Vec::with_capacity(iterations);
+    let start = Instant::now();
+    for (i, r) in requests.iter().cycle().take(iterations).enumerate() {
+        let t = Instant::now();
+        std::hint::black_box(engine.decide_with(r, options));
+        latencies.push(t.elapsed());
+        if i % step == 0 {
+            progress(i);
+        }
+    }
+    let total = start.elapsed();
+    latencies.sort_unstable();
+    let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+    BenchResult { decisions: latencies.len(), total, p50: at(0.50), p99: at(0.99), max: at(1.0) }
+}
