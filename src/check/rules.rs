@@ -75,6 +75,10 @@ impl<'a> Checker<'a> {
     fn scope_args(&mut self, patterns: &[ast::ToolPattern], cx: &mut Ctx<'a>) {
         let mut matched: Vec<&Vec<FieldType>> = Vec::new();
         for p in patterns {
+            if p.text.trim_end_matches('*').contains('*') {
+                self.diags.push(diag::bad_tool_pattern(*p.span, &p.text));
+                continue;
+            }
             let hits: Vec<&Vec<FieldType>> =
                 self.tools.iter().filter(|(name, _)| ir::pattern_matches(&p.text, name)).map(|(_, (params, _))| params).collect();
             if hits.is_empty() {

@@ -328,6 +328,11 @@ pub fn arg_type_mismatch_across_tools(span: Span, name: &str) -> Diagnostic {
         .with_help(format!("split the scope, or read it as `args.{name}` inside a single-tool scope"))
 }
 
+pub fn bad_tool_pattern(span: Span, pattern: &str) -> Diagnostic {
+    Diagnostic::error("E0306", format!("`{pattern}` is not a tool pattern"), span, "`*` only ends a pattern")
+        .with_help("write a tool name (`payments.transfer`), a prefix ending in `.*` (`payments.*`) or `*` for every tool")
+}
+
 // ---- E04xx files and policy sets ----------------------------------------------------
 
 pub fn unreadable_path(span: Span, path: &str, error: &str) -> Diagnostic {
