@@ -95,7 +95,7 @@ fn main() -> ExitCode {
 
 fn print_diagnostics(d: &Diagnostics, format: Format) {
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()),
+        Format::Json => emit(&(format!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()) + "\n")),
         Format::Text => {
             let color = std::io::stderr().is_terminal();
             for item in &d.items {
@@ -171,8 +171,8 @@ fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format:
     };
     let d = engine.decide_with(&bytes, options);
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()),
-        Format::Text => print!("{}", d.explain(&policy)),
+        Format::Json => emit(&(format!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()) + "\n")),
+        Format::Text => emit(&format!("{}", d.explain(&policy))),
     }
     0
 }
@@ -234,12 +234,12 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize) -> u8 {
         eprintln!("error: nothing to measure: `{input}` has no requests (or --iterations is 0)");
         return 2;
     }
-    println!("{:<8} {:>14} {:>10} {:>10} {:>10}", "engine", "decisions/s", "p50", "p99", "max");
+    emit(&format!("{:<8} {:>14} {:>10} {:>10} {:>10}\n", "engine", "decisions/s", "p50", "p99", "max"));
     for (name, backend) in [("interp", Backend::Interpreter), ("jit", Backend::Jit)] {
         let engine = match policy.engine(backend) {
             Ok(e) => e,
             Err(e) => {
-                println!("{name:<8} not measured: {e}");
+                emit(&format!("{name:<8} not measured: {e}\n"));
                 continue;
             }
         };
@@ -247,9 +247,14 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize) -> u8 {
         bar.set_style(indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
         let r = gavel::bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
         bar.finish_and_clear();
-        println!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?}", r.per_second(), r.p50, r.p99, r.max);
+        emit(&format!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?}\n", r.per_second(), r.p50, r.p99, r.max));
     }
     0
+}
+
+/// Writes to stdout; a closed stdout (e.g. piped into `head`) is not an error worth a panic.
+fn emit(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
 fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
@@ -269,7 +274,7 @@ fn test(paths: &[PathBuf], backend: Backend) -> u8 {
     };
     let Some(engine) = engine(&policy, backend) else { return 2 };
     let report = gavel::testing::run_tests(&policy, &engine);
-    print!("{}", report.render());
+    emit(&format!("{}", report.render()));
     if report.failed() == 0 {
         0
     } else {

@@ -68,16 +68,14 @@ pub fn run_tests(policy: &Policy, engine: &Engine) -> TestReport {
     for case in &policy.tests().tests {
         let file = policy.sources().get(case.file);
         let location = format!("{}:{}", file.name, file.line_col(case.decl.span.start as usize).line);
-        let mut run = TestRun { policy, engine, case_file: case.file, failures: Vec::new(), last: None, request: None };
+        let mut run = TestRun { policy, engine, case_file: case.file, failures: Vec::new(), last: None, request: None, fired: Vec::new() };
         for stmt in &case.decl.stmts {
             run.step(stmt);
         }
         if run.last.is_none() && run.failures.is_empty() {
             run.failures.push("the test has no `request`".into());
         }
-        if let Some(d) = &run.last {
-            fired.extend(d.rules.iter().map(|r| r.id.clone()));
-        }
+        fired.extend(run.fired.drain(..));
         results.push(TestResult {
             name: case.decl.name.value.clone(),
             location,
@@ -104,6 +102,8 @@ struct TestRun<'p> {
     failures: Vec<String>,
     last: Option<Decision>,
     request: Option<serde_json::Value>,
+    /// Rules that fired for any request of the test (for coverage).
+    fired: Vec<String>,
 }
 
 impl TestRun<'_> {
@@ -118,6 +118,7 @@ impl TestRun<'_> {
                             self.failures.push(format!("the request is invalid: {message}"));
                         }
                     }
+                    self.fired.extend(d.rules.iter().map(|r| r.id.clone()));
                     self.request = Some(request);
                     self.last = Some(d);
                 }
@@ -182,12 +183,16 @@ impl TestRun<'_> {
             self.failures.push(format!("`expect {}` must name a path in `args`", segs.join(".")));
             return;
         };
+        if d.is_denied() {
+            self.failures.push(format!("expected {} to be checked, but the request was denied: nothing runs, so there are no arguments", segs.join(".")));
+            return;
+        }
         // Unmodified requests are checked against the arguments as sent.
         let original = self.request.as_ref().and_then(|r| r.get("args")).cloned().unwrap_or(serde_json::Value::Null);
         let args = d.args.as_ref().unwrap_or(&original);
         let got = rest.iter().try_fold(args, |v, s| v.get(*s));
         let want = json_of(value);
-        if got != Some(&want) {
+        if !got.is_some_and(|g| same_json(g, &want)) {
             let got_text = got.map_or("nothing".to_string(), |g| g.to_string());
             self.failures.push(format!("expected {} == {want}, found {got_text}", segs.join(".")));
         }
@@ -203,6 +208,17 @@ pub fn json_of(j: &Json) -> serde_json::Value {
         JsonKind::Str(s) => serde_json::Value::String(s.clone()),
         JsonKind::List(items) => serde_json::Value::Array(items.iter().map(json_of).collect()),
         JsonKind::Object(fields) => serde_json::Value::Object(fields.iter().map(|(k, v)| (k.name.clone(), json_of(v))).collect()),
+    }
+}
+
+/// JSON equality where numbers compare by value (`1.0` equals `1`).
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => x.as_f64() == y.as_f64(),
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q)),
+        (J::Object(x), J::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
+        _ => a == b,
     }
 }
 

@@ -147,6 +147,9 @@ impl<'a> Checker<'a> {
             self.resolve_named(&crate::syntax::ast::Ident { name, span: span.into() });
         }
         if let Some(r) = request {
+            for f in r.fields.iter().filter(|f| RESERVED_REQUEST_FIELDS.contains(&f.name.name.as_str())) {
+                self.report(diag::reserved_request_field(*f.name.span, &f.name.name));
+            }
             self.envelope = self.resolve_fields(&r.fields);
         }
     }
@@ -168,9 +171,19 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if name.is_none() {
-            if let Some(first) = files.iter().find(|f| f.stdlib.is_none()) {
-                self.report(diag::no_policy_header(Span::new(first.id, 0, 0)));
+        match &name {
+            None => {
+                if let Some(first) = files.iter().find(|f| f.stdlib.is_none()) {
+                    self.report(diag::no_policy_header(Span::new(first.id, 0, 0)));
+                }
+            }
+            Some((_, at)) => {
+                if version.is_none() {
+                    self.report(diag::missing_header(*at, "version", "version \"1\""));
+                }
+                if default.is_none() {
+                    self.report(diag::missing_header(*at, "default", "default deny"));
+                }
             }
         }
         PolicyInfo {
@@ -181,6 +194,9 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+/// Fields every request has, which `request { ... }` cannot redeclare.
+const RESERVED_REQUEST_FIELDS: &[&str] = &["tool", "args", "time"];
 
 /// Names of the request envelope: they win over tool arguments of the same name.
 pub(super) const ENVELOPE_NAMES: &[&str] = &["tool", "args", "time", "agent", "user", "workspace", "environment", "context"];

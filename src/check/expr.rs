@@ -31,6 +31,9 @@ pub(super) struct Ctx<'a> {
     pub narrowed: Vec<String>,
     pub next_local: u32,
     pub lets_in_progress: Vec<String>,
+    /// Where an expression that cannot read the request sits ("a function", "a top-level
+    /// `let`"), for the error when it tries.
+    pub place: &'static str,
 }
 
 pub(super) fn mk(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
@@ -47,6 +50,15 @@ pub(super) fn path_key(e: &ast::Expr) -> Option<String> {
     match &e.kind {
         ast::ExprKind::Name(id) => Some(id.name.clone()),
         ast::ExprKind::Field(inner, f) => path_key(inner).map(|k| format!("{k}.{}", f.name)),
+        ast::ExprKind::Index(inner, index) => {
+            let i = match &index.kind {
+                ast::ExprKind::Number(n) => n.to_string(),
+                ast::ExprKind::Str(s) => format!("{s:?}"),
+                ast::ExprKind::Name(id) => id.name.clone(),
+                _ => return None,
+            };
+            path_key(inner).map(|k| format!("{k}[{i}]"))
+        }
         _ => None,
     }
 }
@@ -54,7 +66,17 @@ pub(super) fn path_key(e: &ast::Expr) -> Option<String> {
 /// The paths that are present when `e` evaluates to `positive`.
 fn facts(e: &ast::Expr, positive: bool, out: &mut Vec<String>) {
     match (&e.kind, positive) {
-        (ast::ExprKind::Has(p), true) => out.extend(path_key(p)),
+        (ast::ExprKind::Has(p), true) => {
+            // `has r.a` also means `r` is there.
+            let mut inner = Some(&**p);
+            while let Some(e) = inner {
+                out.extend(path_key(e));
+                inner = match &e.kind {
+                    ast::ExprKind::Field(x, _) | ast::ExprKind::Index(x, _) => Some(&**x),
+                    _ => None,
+                };
+            }
+        }
         (ast::ExprKind::Binary(BinaryOp::And, a, b), true) | (ast::ExprKind::Binary(BinaryOp::Or, a, b), false) => {
             facts(a, positive, out);
             facts(b, positive, out);
@@ -125,7 +147,10 @@ impl<'a> Checker<'a> {
                 let x = self.field(cx, recv, field, span);
                 self.narrow(cx, e, x)
             }
-            K::Index(recv, index) => self.index(cx, recv, index, span),
+            K::Index(recv, index) => {
+                let x = self.index(cx, recv, index, span);
+                self.narrow(cx, e, x)
+            }
             K::MethodCall { receiver, method, args } => self.method_call(cx, receiver, method, args, span),
             K::Call { name, args } => self.call(cx, name, args, span),
             K::Unary(UnaryOp::Not, x) => {
@@ -247,11 +272,13 @@ impl<'a> Checker<'a> {
             candidates.extend(self.envelope.iter().map(|f| f.name.clone()));
             candidates.extend(["tool".to_string(), "time".to_string()]);
         }
+        if !cx.request && !cx.place.is_empty() && (self.envelope.iter().any(|f| f.name == name) || name == "tool" || name == "time") {
+            self.report(diag::request_in_constant(*id.span, name, cx.place));
+            return;
+        }
         let suggestion = diag::did_you_mean(name, candidates.iter().map(String::as_str));
         let help = if !owners.is_empty() {
             Some(format!("`{name}` is an argument of {}, which is not in this rule's scope", diag::one_of(&owners)))
-        } else if !cx.request && self.envelope.iter().any(|f| f.name == name) {
-            Some("functions cannot read the request; pass the value as a parameter".into())
         } else {
             None
         };
@@ -283,7 +310,7 @@ impl<'a> Checker<'a> {
 
     /// A top-level `let` (or a stdlib one), checked once and inlined at each use with its
     /// locals renumbered after the current ones.
-    fn top_let(&mut self, cx: &mut Ctx<'a>, ns: &str, name: &str, span: Span) -> ir::Expr {
+    pub(super) fn top_let(&mut self, cx: &mut Ctx<'a>, ns: &str, name: &str, span: Span) -> ir::Expr {
         let state = self.namespaces[ns].let_state.get(name).cloned();
         let (value, locals) = match state {
             Some(LetState::InProgress) => {
@@ -294,7 +321,7 @@ impl<'a> Checker<'a> {
             None => {
                 let decl = self.namespaces[ns].lets[name];
                 self.namespaces[ns].let_state.insert(name.to_string(), LetState::InProgress);
-                let mut inner = Ctx { ns: ns.to_string(), request: ns.is_empty(), ..Ctx::default() };
+                let mut inner = Ctx { ns: ns.to_string(), place: "a top-level `let`", ..Ctx::default() };
                 let x = self.expr(&mut inner, &decl.value);
                 self.namespaces[ns].let_state.insert(name.to_string(), LetState::Done(x.clone(), inner.next_local));
                 (x, inner.next_local)
@@ -536,7 +563,7 @@ impl<'a> Checker<'a> {
     }
 
     fn has(&mut self, cx: &mut Ctx<'a>, p: &'a ast::Expr, span: Span) -> ir::Expr {
-        if path_key(p).is_none() && !matches!(p.kind, ast::ExprKind::Index(..)) {
+        if path_key(p).is_none() {
             self.report(diag::has_needs_path(*p.span));
             return error_expr(span);
         }
@@ -640,7 +667,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a function once; reports a call cycle at the call that closes it.
-    fn fn_info(&mut self, ns: &str, name: &str, call: Span) -> Option<Arc<FnInfo>> {
+    pub(super) fn fn_info(&mut self, ns: &str, name: &str, call: Span) -> Option<Arc<FnInfo>> {
         match self.namespaces[ns].fn_state.get(name).cloned() {
             Some(FnState::Done(info)) => return info,
             Some(FnState::InProgress) => {
@@ -666,7 +693,7 @@ impl<'a> Checker<'a> {
             },
             Some(body) => {
                 let locals = decl.params.iter().zip(&params).enumerate().map(|(i, (p, t))| (p.name.name.clone(), i as u32, t.clone())).collect();
-                let mut inner = Ctx { ns: ns.to_string(), locals, next_local: params.len() as u32, ..Ctx::default() };
+                let mut inner = Ctx { ns: ns.to_string(), locals, next_local: params.len() as u32, place: "a function", ..Ctx::default() };
                 let x = self.value(&mut inner, body);
                 self.expect_type(&x, body, &ret);
                 Some(FnBody::Pol { body: Arc::new(x), locals: inner.next_local })

@@ -47,6 +47,7 @@ pub fn check(files: &[ParsedFile<'_>], sources: &SourceMap) -> (Option<Checked>,
     let info = c.policy_info(files);
     let schema = c.schema();
     let rules = c.check_rules();
+    c.check_unused_definitions();
     let tests = c.check_tests();
     let errors = c.diags.iter().any(Diagnostic::is_error);
     let program = ir::Program {
@@ -57,7 +58,13 @@ pub fn check(files: &[ParsedFile<'_>], sources: &SourceMap) -> (Option<Checked>,
         regexes: std::mem::take(&mut c.regexes),
         groups: ir::ToolGroups::default(),
     };
-    let diags = std::mem::take(&mut c.diags);
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    for d in std::mem::take(&mut c.diags) {
+        // A read checked twice (e.g. a guard and its use) reports once.
+        if !diags.contains(&d) {
+            diags.push(d);
+        }
+    }
     if errors {
         (None, diags)
     } else {
@@ -149,6 +156,18 @@ impl<'a> Checker<'a> {
 
     fn report(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// Checks the user's lets and functions that no rule used, so their errors show too.
+    fn check_unused_definitions(&mut self) {
+        let lets: Vec<(String, Span)> = self.namespaces[""].lets.iter().map(|(n, l)| (n.clone(), *l.name.span)).collect();
+        for (name, span) in lets {
+            self.top_let(&mut expr::Ctx::default(), "", &name, span);
+        }
+        let fns: Vec<(String, Span)> = self.namespaces[""].fns.iter().map(|(n, f)| (n.clone(), *f.name.span)).collect();
+        for (name, span) in fns {
+            self.fn_info("", &name, span);
+        }
     }
 
     fn schema(&self) -> RequestSchema {

@@ -39,15 +39,8 @@ pub fn combine(program: &Program, sources: &SourceMap, policy: &PolicyRef, tool:
         (Outcome::Deny, Vec::new())
     };
     let modifiers = if decision == Outcome::Deny { Vec::new() } else { enforced(|e| matches!(e, Effect::Redact(_) | Effect::Set(..))) };
-    let modifications: Vec<Modification> = modifiers
-        .iter()
-        .map(|o| match &rule(o).effect {
-            Effect::Redact(p) => Modification { rule: rule(o).id.clone(), path: p.display(), op: "redact" },
-            Effect::Set(p, _) => Modification { rule: rule(o).id.clone(), path: p.display(), op: "set" },
-            _ => unreachable!("filtered to redact and set"),
-        })
-        .collect();
-    let args = (!modifiers.is_empty()).then(|| modified_args(program, request, &modifiers));
+    let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, request, &modifiers) };
+    let args = (!modifications.is_empty()).then_some(args).flatten();
     Decision {
         decision,
         tool: tool.to_string(),
@@ -105,28 +98,26 @@ pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailu
     }
 }
 
-/// The request's `args` with every modification applied in source order.
-fn modified_args(program: &Program, request: &[u8], modifiers: &[&RuleOutcome]) -> serde_json::Value {
+/// The request's `args` with every modification applied in source order, and the
+/// modifications that changed something (redacting a missing argument changes nothing).
+fn modified_args(program: &Program, request: &[u8], modifiers: &[&RuleOutcome]) -> (Option<serde_json::Value>, Vec<Modification>) {
     let mut args = serde_json::from_slice::<serde_json::Value>(request)
         .ok()
         .and_then(|mut v| v.get_mut("args").map(serde_json::Value::take))
         .unwrap_or_else(|| serde_json::json!({}));
+    let mut applied = Vec::new();
     for o in modifiers {
-        match &program.rules[o.rule as usize].effect {
-            Effect::Redact(p) => {
-                if let Some(slot) = lookup(&mut args, p) {
-                    redact(slot);
-                }
-            }
-            Effect::Set(p, _) => {
-                if let Some(v) = &o.set_value {
-                    set(&mut args, p, value_to_json(v, Some(&p.ty)));
-                }
-            }
-            _ => {}
+        let rule = &program.rules[o.rule as usize];
+        let (path, op, done) = match &rule.effect {
+            Effect::Redact(p) => (p, "redact", lookup(&mut args, p).map(redact).is_some()),
+            Effect::Set(p, _) => (p, "set", o.set_value.as_ref().is_some_and(|v| set(&mut args, p, value_to_json(v, Some(&p.ty))))),
+            _ => continue,
+        };
+        if done {
+            applied.push(Modification { rule: rule.id.clone(), path: path.display(), op });
         }
     }
-    args
+    (Some(args), applied)
 }
 
 fn lookup<'v>(args: &'v mut serde_json::Value, path: &ArgPath) -> Option<&'v mut serde_json::Value> {
@@ -142,10 +133,15 @@ fn redact(v: &mut serde_json::Value) {
     }
 }
 
-fn set(args: &mut serde_json::Value, path: &ArgPath, value: serde_json::Value) {
-    let Some((last, parents)) = path.segments.split_last() else { return };
+/// Sets the value at `path`; false when a parent object is missing.
+fn set(args: &mut serde_json::Value, path: &ArgPath, value: serde_json::Value) -> bool {
+    let Some((last, parents)) = path.segments.split_last() else { return false };
     let parent = parents.iter().try_fold(args, |v, seg| v.get_mut(seg.as_str()));
-    if let Some(serde_json::Value::Object(m)) = parent {
-        m.insert(last.clone(), value);
+    match parent {
+        Some(serde_json::Value::Object(m)) => {
+            m.insert(last.clone(), value);
+            true
+        }
+        _ => false,
     }
 }

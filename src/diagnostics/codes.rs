@@ -227,6 +227,25 @@ pub fn unknown_fixture(span: Span, name: &str, suggestion: Option<&str>) -> Diag
     with_suggestion(d, suggestion, Some(format!("declare it with `fixture {name} = {{ ... }}`")))
 }
 
+pub fn missing_header(policy: Span, what: &str, example: &str) -> Diagnostic {
+    Diagnostic::error("E0118", format!("the policy header has no `{what}`"), policy, format!("`{what}` missing for this policy"))
+        .with_help(format!("add `{example}` next to the `policy` line; every decision names it"))
+}
+
+pub fn reserved_request_field(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0119", format!("`{name}` is part of every request and cannot be declared"), span, "reserved field")
+        .with_help("remove it: `tool` (the tool's name), `args` (declared by `tool`) and `time` (a timestamp) are built in")
+}
+
+pub fn request_in_constant(span: Span, name: &str, place: &str) -> Diagnostic {
+    Diagnostic::error("E0120", format!("{place} cannot read the request field `{name}`"), span, "reads the request")
+        .with_help(if place.starts_with("a function") {
+            "pass the value as a parameter: `fn f(x: T) -> T = ...` called as `f(agent.trust)`".to_string()
+        } else {
+            "a top-level `let` is a constant; move it inside an `on` block, or make it a `fn` with a parameter".to_string()
+        })
+}
+
 // ---- E02xx types --------------------------------------------------------------------
 
 pub fn type_mismatch(span: Span, expected: &str, found: &str, help: Option<String>) -> Diagnostic {

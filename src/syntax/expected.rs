@@ -9,7 +9,7 @@ const KEYWORDS: &[&str] = &[
     "or", "not", "in", "has", "true", "false", "fixture", "test", "expect", "by", "with", "null",
 ];
 /// Tokens that can start an expression.
-const EXPR_START: &[&str] = &["IDENT", "NUM", "DUR", "STR", "true", "false", "(", "[", "-", "not", "has", "if"];
+const EXPR_START: &[&str] = &["IDENT", "NUM", "DUR", "STR", "true", "false", "(", "[", "-", "not", "has", "if", "tool"];
 /// Tokens that can start a top-level item.
 const ITEM_START: &[&str] = &[
     "policy", "version", "default", "type", "tool", "request", "let", "fn", "builtin", "rule", "@", "on", "deny",
