@@ -20,6 +20,23 @@ impl BenchResult {
     }
 }
 
+/// Decisions per second with `threads` threads sharing one engine, each deciding
+/// `iterations` requests (the engine is `Sync`: deciding takes `&self`).
+pub fn throughput(engine: &Engine, requests: &[Vec<u8>], iterations: usize, threads: usize) -> f64 {
+    let options = DecideOptions { explain: false, now: Some(0.0) };
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads.max(1) {
+            s.spawn(move || {
+                for r in requests.iter().cycle().skip(t).take(iterations) {
+                    std::hint::black_box(engine.decide_with(r, options));
+                }
+            });
+        }
+    });
+    (iterations * threads.max(1)) as f64 / start.elapsed().as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
 /// Decides `iterations` requests (cycling through `requests`) after a short warm-up, timing
 /// each one. `progress` is called with the number done so far, every 1/100th of the run.
 pub fn measure(engine: &Engine, requests: &[Vec<u8>], iterations: usize, mut progress: impl FnMut(usize)) -> BenchResult {

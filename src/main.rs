@@ -51,6 +51,9 @@ enum Command {
         /// How many decisions to time per engine
         #[arg(long, default_value_t = 200_000)]
         iterations: usize,
+        /// Also measure throughput with this many threads sharing one engine
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
     },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
@@ -87,7 +90,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { paths, format } => check(&paths, format),
         Command::Eval { paths, input, engine, explain, format } => eval(&paths, &input, engine.into(), explain, format),
-        Command::Bench { paths, input, iterations } => bench(&paths, &input, iterations),
+        Command::Bench { paths, input, iterations, threads } => bench(&paths, &input, iterations, threads),
         Command::Test { paths, engine } => test(&paths, engine.into()),
     };
     ExitCode::from(code)
@@ -213,7 +216,7 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
     0
 }
 
-fn bench(paths: &[PathBuf], input: &str, iterations: usize) -> u8 {
+fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize) -> u8 {
     let policy = match load(paths, Format::Text) {
         Ok(p) => p,
         Err(code) => return code,
@@ -234,7 +237,8 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize) -> u8 {
         eprintln!("error: nothing to measure: `{input}` has no requests (or --iterations is 0)");
         return 2;
     }
-    emit(&format!("{:<8} {:>14} {:>10} {:>10} {:>10}\n", "engine", "decisions/s", "p50", "p99", "max"));
+    let threaded = format!("{threads} threads");
+    emit(&format!("{:<8} {:>14} {:>10} {:>10} {:>10} {:>16} {:>8}\n", "engine", "decisions/s", "p50", "p99", "max", threaded, "scaling"));
     for (name, backend) in [("interp", Backend::Interpreter), ("jit", Backend::Jit)] {
         let engine = match policy.engine(backend) {
             Ok(e) => e,
@@ -247,7 +251,9 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize) -> u8 {
         bar.set_style(indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
         let r = gavel::bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
         bar.finish_and_clear();
-        emit(&format!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?}\n", r.per_second(), r.p50, r.p99, r.max));
+        let single = gavel::bench::throughput(&engine, &requests, iterations, 1);
+        let many = gavel::bench::throughput(&engine, &requests, iterations, threads);
+        emit(&format!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?} {:>16.0} {:>7.2}x\n", r.per_second(), r.p50, r.p99, r.max, many, many / single));
     }
     0
 }
