@@ -98,7 +98,7 @@ fn main() -> ExitCode {
 
 fn print_diagnostics(d: &Diagnostics, format: Format) {
     match format {
-        Format::Json => emit(&(format!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()) + "\n")),
+        Format::Json => emit(&(serde_json::to_string_pretty(&d.to_json()).unwrap_or_default() + "\n")),
         Format::Text => {
             let color = std::io::stderr().is_terminal();
             for item in &d.items {
@@ -174,8 +174,8 @@ fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format:
     };
     let d = engine.decide_with(&bytes, options);
     match format {
-        Format::Json => emit(&(format!("{}", serde_json::to_string_pretty(&d.to_json()).unwrap_or_default()) + "\n")),
-        Format::Text => emit(&format!("{}", d.explain(&policy))),
+        Format::Json => emit(&(serde_json::to_string_pretty(&d.to_json()).unwrap_or_default() + "\n")),
+        Format::Text => emit(&d.explain(&policy)),
     }
     0
 }
@@ -280,7 +280,7 @@ fn test(paths: &[PathBuf], backend: Backend) -> u8 {
     };
     let Some(engine) = engine(&policy, backend) else { return 2 };
     let report = gavel::testing::run_tests(&policy, &engine);
-    emit(&format!("{}", report.render()));
+    emit(&report.render());
     if report.failed() == 0 {
         0
     } else {
