@@ -68,7 +68,7 @@ request {
 
 fn envelope() -> Env {
     Env {
-        vars: vec![("agent.id".into(), Ty::Str), ("agent.trust".into(), Ty::Str), ("workspace".into(), Ty::Str), ("tool".into(), Ty::Str)],
+        vars: vec![("agent.id".into(), Ty::Str), ("workspace".into(), Ty::Str)],
         optional: vec![("agent.level".into(), Ty::Num), ("context.ticket".into(), Ty::Str)],
         maps: vec![],
         records: vec![],
@@ -80,7 +80,7 @@ fn env_for(scope: &str) -> Env {
     let mut env = envelope();
     match scope {
         "t.a" => {
-            env.vars.extend([("n", Ty::Num), ("s", Ty::Str), ("e", Ty::Str), ("b", Ty::Bool), ("l", Ty::ListNum), ("ls", Ty::ListStr), ("d", Ty::Dur)].map(|(n, t)| (n.to_string(), t)));
+            env.vars.extend([("n", Ty::Num), ("s", Ty::Str), ("b", Ty::Bool), ("l", Ty::ListNum), ("ls", Ty::ListStr), ("d", Ty::Dur)].map(|(n, t)| (n.to_string(), t)));
             env.optional.extend([("m", Ty::Num), ("o", Ty::Str)].map(|(n, t)| (n.to_string(), t)));
             env.maps.push("mp".into());
             env.records.push("p".into());
@@ -109,7 +109,7 @@ fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
     }
     let d = depth - 1;
     match ty {
-        Ty::Bool => match rng.below(16) {
+        Ty::Bool => match rng.below(17) {
             0 => format!("({} {} {})", gen(rng, env, Ty::Num, d), rng.pick(&["<", "<=", ">", ">=", "==", "!="]), gen(rng, env, Ty::Num, d)),
             1 => format!("({} {} {})", gen(rng, env, Ty::Str, d), rng.pick(&["==", "!=", "<", ">="]), gen(rng, env, Ty::Str, d)),
             2 => format!("(not {})", gen(rng, env, Ty::Bool, d)),
@@ -125,12 +125,24 @@ fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
             6 => format!("({} in [{}, {}])", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Str, d), literal(rng, Ty::Str)),
             7 => format!("{}.{}({})", gen(rng, env, Ty::Str, d), rng.pick(&["starts_with", "ends_with", "contains"]), gen(rng, env, Ty::Str, d)),
             8 => format!("{}.matches({})", gen(rng, env, Ty::Str, d), rng.pick(REGEXES)),
-            9 => quant(rng, env, d, ["any", "all"][rng.below(2)]),
+            9 => {
+                let kind = ["any", "all"][rng.below(2)];
+                quant(rng, env, d, kind)
+            }
             10 => format!("(if {} then {} else {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d)),
             11 => format!("{}.contains({})", gen(rng, env, Ty::ListNum, d), gen(rng, env, Ty::Num, d)),
             12 => format!("{}.{}({})", gen(rng, env, Ty::ListStr, d), rng.pick(&["intersects", "subset_of"]), gen(rng, env, Ty::ListStr, d)),
             13 => format!("std.net.{}({})", rng.pick(&["is_ip", "is_private_ip"]), gen(rng, env, Ty::Str, d)),
             14 => format!("({} {} {})", gen(rng, env, Ty::Dur, d), rng.pick(&["<", ">=", "=="]), gen(rng, env, Ty::Dur, d)),
+            15 => {
+                let has_e = env.vars.iter().any(|(n, _)| n == "b");
+                match (has_e, rng.below(3)) {
+                    (true, 0) => format!("(e {} {})", rng.pick(&["==", "!="]), rng.pick(&["\"x\"", "\"y\"", "\"z\""])),
+                    (true, 1) => format!("(e in [\"x\", \"z\"] or e.upper() == {})", gen(rng, env, Ty::Str, d)),
+                    (_, 2) => format!("agent.trust.starts_with({})", gen(rng, env, Ty::Str, d)),
+                    _ => format!("(agent.trust {} {})", rng.pick(&["==", "!="]), rng.pick(&["\"low\"", "\"high\""])),
+                }
+            }
             _ => format!("({} == {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d)),
         },
         Ty::Num => match rng.below(15) {
@@ -139,11 +151,14 @@ fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
             5 => format!("{}.{}()", gen(rng, env, Ty::Num, d), rng.pick(&["abs", "floor", "ceil", "round"])),
             6 => format!("{}({}, {})", rng.pick(&["min", "max"]), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
             7 => format!("{}.len()", gen(rng, env, Ty::Str, d)),
-            8 => format!("{}.len()", gen(rng, env, [Ty::ListNum, Ty::ListStr][rng.below(2)], d)),
+            8 => {
+                let t = [Ty::ListNum, Ty::ListStr][rng.below(2)];
+                format!("{}.len()", gen(rng, env, t, d))
+            }
             9 => quant(rng, env, d, "count"),
             10 => format!("(if {} then {} else {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
             11 => match env.maps.first().cloned() {
-                Some(m) => format!("(({m} ?? {{}})[{}] ?? {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Num, d)),
+                Some(m) => format!("(if has {m} then ({m}[{}] ?? {}) else {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
                 None => format!("time.{}", rng.pick(&["hour", "weekday", "minute", "day", "month", "year"])),
             },
             12 => match env.records.first().cloned() {
@@ -264,7 +279,7 @@ fn policy(rng: &mut Rng) -> String {
         let cond = gen(rng, &mut env, Ty::Bool, depth);
         let shadow = if rng.chance(10) { "@mode(\"shadow\")\n" } else { "" };
         let when = if rng.chance(95) { format!(" when {cond}") } else { String::new() };
-        let because = if rng.chance(30) { " because \"r {tool}\"" } else { "" };
+        let because = if rng.chance(30) { " because \"r {workspace}\"" } else { "" };
         text.push_str(&format!("{shadow}rule r{i}: {on}{effect}{when}{because}\n"));
     }
     text
@@ -401,7 +416,7 @@ fn generated_requests_reach_every_outcome() {
     let (mut errors, mut fired, mut invalid) = (0, 0, 0);
     for _ in 0..40 {
         let text = policy(&mut rng);
-        let p = Policy::from_sources(&[("diff.pol", &text)]).expect("generated policy compiles");
+        let p = Policy::from_sources(&[("diff.pol", &text)]).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
         let e = p.engine(Backend::Jit).expect("jit");
         for _ in 0..25 {
             let d = e.decide_with(&request(&mut rng), DecideOptions { explain: false, now: Some(1_764_064_800.0) }).to_json();
