@@ -17,6 +17,8 @@ pub mod syntax;
 pub mod types;
 pub mod value;
 pub mod vm;
+#[cfg(feature = "jit")]
+pub mod jit;
 pub mod decision;
 pub mod policy;
 pub mod testing;

@@ -42,6 +42,9 @@ struct Compiled {
     policy_ref: PolicyRef,
     tests: TestSuite,
     warnings: Vec<Diagnostic>,
+    /// The machine code of the conditions, compiled on the first `engine(Backend::Jit)`.
+    #[cfg(feature = "jit")]
+    jit: std::sync::OnceLock<Result<Arc<crate::jit::JitProgram>, String>>,
 }
 
 /// Which backend decides.
@@ -54,14 +57,17 @@ pub enum Backend {
 /// Why an engine could not be created.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineError {
-    /// The JIT backend is not built yet.
+    /// This build has no JIT (the `jit` cargo feature is off).
     JitUnavailable,
+    /// The JIT could not compile the policy set (a bug: every IR construct should compile).
+    JitFailed(String),
 }
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::JitUnavailable => write!(f, "the JIT engine is not available in this build yet; use `--engine interp` (Backend::Interpreter)"),
+            EngineError::JitUnavailable => write!(f, "the JIT engine is not available in this build (built without the `jit` feature); use `--engine interp` (Backend::Interpreter)"),
+            EngineError::JitFailed(m) => write!(f, "the JIT could not compile the policy: {m}; use `--engine interp` (Backend::Interpreter)"),
         }
     }
 }
@@ -108,7 +114,14 @@ impl Policy {
 
     pub fn engine(&self, backend: Backend) -> Result<Engine, EngineError> {
         match backend {
-            Backend::Interpreter => Ok(Engine { inner: self.inner.clone() }),
+            Backend::Interpreter => Ok(Engine { inner: self.inner.clone(), #[cfg(feature = "jit")] jit: None }),
+            #[cfg(feature = "jit")]
+            Backend::Jit => {
+                let jit = self.inner.jit.get_or_init(|| crate::jit::JitProgram::compile(&self.inner.program).map(Arc::new).map_err(|e| e.to_string()));
+                let jit = jit.clone().map_err(EngineError::JitFailed)?;
+                Ok(Engine { inner: self.inner.clone(), jit: Some(jit) })
+            }
+            #[cfg(not(feature = "jit"))]
             Backend::Jit => Err(EngineError::JitUnavailable),
         }
     }
@@ -160,6 +173,9 @@ impl Decision {
 /// Decides requests. `Send + Sync`: share one engine between threads; deciding takes `&self`.
 pub struct Engine {
     inner: Arc<Compiled>,
+    /// Set for `Backend::Jit`: conditions run as machine code.
+    #[cfg(feature = "jit")]
+    jit: Option<Arc<crate::jit::JitProgram>>,
 }
 
 impl Engine {
@@ -177,12 +193,46 @@ impl Engine {
             Ok(f) => f,
             Err(failure) => return decision::input_failure(&c.program, &c.policy_ref, &failure),
         };
+        self.decide_frame(&frame, options.explain, request)
+    }
+
+    /// Decides an already decoded request (for benchmarks of evaluation alone).
+    #[doc(hidden)]
+    pub fn decide_frame(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
+        let c = &*self.inner;
         let mut scratch = Scratch::default();
+        let held = self.jit_conditions(frame);
         let outcomes: Vec<RuleOutcome> = self
-            .rules_for(&frame)
-            .filter_map(|i| self.evaluate(i, &frame, &mut scratch, options.explain))
+            .rules_for(frame)
+            .filter_map(|i| self.evaluate(i, frame, &mut scratch, explain, held.as_ref()))
             .collect();
         decision::combine(&c.program, &c.sources, &c.policy_ref, &frame.tool_name, &outcomes, request)
+    }
+
+    /// How many of the request's rules fired or errored (for benchmarks of evaluation alone).
+    #[doc(hidden)]
+    pub fn count_held(&self, frame: &Frame) -> usize {
+        let mut scratch = Scratch::default();
+        let held = self.jit_conditions(frame);
+        self.rules_for(frame).filter(|&i| self.evaluate(i, frame, &mut scratch, false, held.as_ref()).is_some()).count()
+    }
+
+    /// Decodes a request into a frame (for benchmarks of evaluation alone).
+    #[doc(hidden)]
+    pub fn decode(&self, request: &[u8], now: f64) -> Option<Frame> {
+        self.inner.decoder.decode(request, now).ok()
+    }
+
+    /// The JIT's condition results for the request's rules (`None` on the interpreter).
+    #[cfg(feature = "jit")]
+    fn jit_conditions(&self, frame: &Frame) -> Option<JitHeld<'_>> {
+        let jit = self.jit.as_ref()?;
+        Some(jit.conditions(frame).map_err(|e| (e.span, e.message)))
+    }
+
+    #[cfg(not(feature = "jit"))]
+    fn jit_conditions(&self, _frame: &Frame) -> Option<JitHeld<'_>> {
+        None
     }
 
     /// The rules that apply to the request's tool, in source order.
@@ -198,13 +248,14 @@ impl Engine {
     }
 
     /// Runs one rule; `None` when it neither fired nor errored.
-    fn evaluate(&self, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool) -> Option<RuleOutcome> {
+    fn evaluate(&self, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, jit: Option<&JitHeld<'_>>) -> Option<RuleOutcome> {
         let c = &*self.inner;
         let rule = &c.program.rules[index as usize];
         let code = c.module.rule(index as usize);
-        let held = match code.condition {
-            None => Ok(true),
-            Some(chunk) => c.module.run_condition(chunk, frame, scratch),
+        let held = match (code.condition, jit) {
+            (None, _) => Ok(true),
+            (Some(_), Some(jit)) => jit_held(jit, index),
+            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch),
         };
         let fails_closed = matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_));
         let mut outcome = match held {
@@ -304,6 +355,25 @@ fn is_literal(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '"' | '[' | '-')) || matches!(text, "true" | "false")
 }
 
+/// The JIT's results for one request, or the reason it could not run.
+#[cfg(feature = "jit")]
+type JitHeld<'a> = Result<crate::jit::Conditions<'a>, (Span, String)>;
+#[cfg(not(feature = "jit"))]
+type JitHeld<'a> = std::marker::PhantomData<&'a ()>;
+
+#[cfg(feature = "jit")]
+fn jit_held(jit: &JitHeld<'_>, index: u32) -> Result<bool, vm::RuntimeError> {
+    match jit {
+        Ok(c) => c.held(index).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
+        Err((span, message)) => Err(vm::RuntimeError { span: *span, message: message.clone() }),
+    }
+}
+
+#[cfg(not(feature = "jit"))]
+fn jit_held(_: &JitHeld<'_>, index: u32) -> Result<bool, vm::RuntimeError> {
+    Err(vm::RuntimeError { span: Span::default(), message: format!("internal: no JIT for rule {index}") })
+}
+
 fn now_seconds() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
@@ -390,5 +460,5 @@ fn compile(files: Vec<(String, String, Option<PathBuf>)>) -> Result<Policy, Diag
     let module = vm::compile(&program);
     let decoder = Decoder::new(&program.schema, &program.slots);
     let policy_ref = PolicyRef { name: program.info.name.clone(), version: program.info.version.clone(), digest };
-    Ok(Policy { inner: Arc::new(Compiled { program, module, decoder, sources, paths, policy_ref, tests: checked.tests, warnings: diags }) })
+    Ok(Policy { inner: Arc::new(Compiled { program, module, decoder, sources, paths, policy_ref, tests: checked.tests, warnings: diags, #[cfg(feature = "jit")] jit: Default::default() }) })
 }

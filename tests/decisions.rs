@@ -114,6 +114,25 @@ fn check(policy: &Policy, backend: Backend, case: &Value) -> Vec<String> {
     bad
 }
 
+/// Every backend this build has.
+#[cfg(feature = "jit")]
+const BACKENDS: [Backend; 2] = [Backend::Interpreter, Backend::Jit];
+#[cfg(not(feature = "jit"))]
+const BACKENDS: [Backend; 1] = [Backend::Interpreter];
+
+/// The whole decision JSON of each backend must be the same (with and without explanation).
+fn backends_disagree(policy: &Policy, case: &Value) -> Option<String> {
+    let request = serde_json::to_vec(&case["request"]).expect("serializable");
+    for explain in [false, true] {
+        let options = DecideOptions { explain, now: Some(1_764_064_800.0) };
+        let decisions: Vec<Value> = BACKENDS.iter().map(|&b| policy.engine(b).expect("backend available").decide_with(&request, options).to_json()).collect();
+        if decisions.windows(2).any(|w| w[0] != w[1]) {
+            return Some(format!("backends disagree (explain {explain}): {decisions:?}"));
+        }
+    }
+    None
+}
+
 #[test]
 fn every_case_gets_its_expected_decision() {
     let dirs = case_dirs();
@@ -133,11 +152,14 @@ fn every_case_gets_its_expected_decision() {
         for case_path in cases.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
             let text = std::fs::read_to_string(case_path).expect("readable case");
             let case: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
-            for backend in [Backend::Interpreter] {
+            for backend in BACKENDS {
                 count += 1;
                 for b in check(&policy, backend, &case) {
                     failures.push(format!("{} [{backend:?}]: {b}", case_path.display()));
                 }
+            }
+            if let Some(b) = backends_disagree(&policy, &case) {
+                failures.push(format!("{}: {b}", case_path.display()));
             }
         }
     }

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-pub(super) fn call(builtin: Builtin, args: &[Value]) -> Result<Value, Fault> {
+pub(crate) fn call(builtin: Builtin, args: &[Value]) -> Result<Value, Fault> {
     use Value::{List, Map, Num, Str};
     Ok(match (builtin, args) {
         // strings

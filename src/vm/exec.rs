@@ -12,14 +12,14 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// Why an instruction failed; the loop adds the span.
-pub(super) type Fault = Cow<'static, str>;
+pub(crate) type Fault = Cow<'static, str>;
 
-pub(super) fn internal(what: impl std::fmt::Display) -> Fault {
+pub(crate) fn internal(what: impl std::fmt::Display) -> Fault {
     Cow::Owned(format!("internal: {what}"))
 }
 
 /// A value's kind, for internal error messages.
-pub(super) fn shape(v: &Value) -> &'static str {
+pub(crate) fn shape(v: &Value) -> &'static str {
     match v {
         Value::Absent => "absent",
         Value::Bool(_) => "bool",
@@ -334,7 +334,7 @@ impl<'a> Machine<'a> {
     }
 }
 
-fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
+pub(crate) fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
     let ordering = match op {
         CmpOp::Eq => return Ok(a == b),
         CmpOp::Ne => return Ok(a != b),
@@ -361,7 +361,7 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
     })
 }
 
-fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, Fault> {
+pub(crate) fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, Fault> {
     let (x, y) = match (op, a, b) {
         (ArithOp::Add, Value::Str(x), Value::Str(y)) => {
             let mut s = String::with_capacity(x.len() + y.len());
@@ -391,7 +391,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, Fault> {
 }
 
 /// Numbers leaving an operation must be finite: infinities and NaN are rule errors.
-pub(super) fn finite(n: f64) -> Result<Value, Fault> {
+pub(crate) fn finite(n: f64) -> Result<Value, Fault> {
     if n.is_finite() {
         Ok(Value::Num(n))
     } else {
@@ -399,7 +399,7 @@ pub(super) fn finite(n: f64) -> Result<Value, Fault> {
     }
 }
 
-fn field(v: &Value, i: u32) -> Result<Value, Fault> {
+pub(crate) fn field(v: &Value, i: u32) -> Result<Value, Fault> {
     match v {
         Value::Record(fields) => fields
             .get(i as usize)
@@ -414,7 +414,7 @@ fn field(v: &Value, i: u32) -> Result<Value, Fault> {
 }
 
 /// `list[number]` and `map[string]`; anything missing (or an absent operand) is absent.
-fn index(container: &Value, key: &Value) -> Result<Value, Fault> {
+pub(crate) fn index(container: &Value, key: &Value) -> Result<Value, Fault> {
     match (container, key) {
         (Value::List(items), Value::Num(n)) => {
             let whole = *n >= 0.0 && n.fract() == 0.0;

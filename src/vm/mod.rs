@@ -8,10 +8,10 @@
 //! quantifiers to loops over an iterator stack, `let` to a store into a local. Each chunk
 //! is compiled twice, without and with `Trace` instructions, so tracing is free when off.
 
-mod builtins;
+pub(crate) mod builtins;
 mod compile;
 mod disasm;
-mod exec;
+pub(crate) mod exec;
 mod op;
 
 #[cfg(test)]

@@ -1,0 +1,156 @@
+//! Interpreter vs JIT vs hand-written Rust on the same rules. In: generated policy sets of
+//! 1 rule, 100 rules over 20 tools and 1,000 rules over 100 tools, and one request for one
+//! tool (no rule fires, so every rule of the tool is evaluated). Out: criterion timings,
+//! eval only (from a decoded frame / a deserialized struct) and end to end from JSON bytes,
+//! plus the JIT compile time of 10 to 10,000 rules.
+//!
+//! Run: `cargo bench --bench engines`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use gavel::{Backend, DecideOptions, Policy};
+use serde::Deserialize;
+use std::hint::black_box;
+
+/// One rule of the generated sets, also evaluated by the hand-written function.
+#[derive(Clone)]
+enum Spec {
+    AmountOver(f64),
+    CurrencyAndAmount(&'static str, f64),
+    RecipientEndsWith(&'static str),
+    CurrencyIn(&'static [&'static str]),
+    Negative,
+}
+
+fn spec(j: usize) -> Spec {
+    match j % 5 {
+        0 => Spec::AmountOver(1000.0 * (j + 1) as f64),
+        1 => Spec::CurrencyAndAmount("EUR", 500.0),
+        2 => Spec::RecipientEndsWith("@evil.com"),
+        3 => Spec::CurrencyIn(&["XAU", "BTC"]),
+        _ => Spec::Negative,
+    }
+}
+
+fn spec_pol(s: &Spec) -> String {
+    match s {
+        Spec::AmountOver(x) => format!("amount > {x}"),
+        Spec::CurrencyAndAmount(c, x) => format!("currency == \"{c}\" and amount > {x}"),
+        Spec::RecipientEndsWith(t) => format!("recipient.ends_with(\"{t}\")"),
+        Spec::CurrencyIn(cs) => format!("currency in [{}]", cs.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")),
+        Spec::Negative => "amount < 0".into(),
+    }
+}
+
+/// A set of `tools` tools with `rules` rules spread evenly over them.
+struct Set {
+    source: String,
+    /// Per tool, its rules.
+    specs: Vec<Vec<Spec>>,
+}
+
+fn set(rules: usize, tools: usize) -> Set {
+    let mut source = String::from("policy bench\nversion \"1\"\ndefault allow\n");
+    for t in 0..tools {
+        source.push_str(&format!("tool t{t}(amount: number, currency: string, recipient: string)\n"));
+    }
+    let mut specs = vec![Vec::new(); tools];
+    for j in 0..rules {
+        let t = j % tools;
+        let s = spec(j / tools);
+        source.push_str(&format!("rule r{j}: on t{t} deny when {}\n", spec_pol(&s)));
+        specs[t].push(s);
+    }
+    Set { source, specs }
+}
+
+#[derive(Deserialize)]
+struct Request {
+    tool: String,
+    args: Args,
+}
+
+#[derive(Deserialize)]
+struct Args {
+    amount: f64,
+    currency: String,
+    recipient: String,
+}
+
+/// The hand-written equivalent: the tool's rules over a typed struct; true when denied.
+fn hand_written(set: &[Vec<Spec>], req: &Request) -> bool {
+    let Some(t) = req.tool.strip_prefix('t').and_then(|n| n.parse::<usize>().ok()) else { return false };
+    let a = &req.args;
+    set.get(t).is_some_and(|rules| {
+        rules.iter().fold(false, |denied, s| {
+            denied
+                | match s {
+                    Spec::AmountOver(x) => a.amount > *x,
+                    Spec::CurrencyAndAmount(c, x) => a.currency == *c && a.amount > *x,
+                    Spec::RecipientEndsWith(t) => a.recipient.ends_with(t),
+                    Spec::CurrencyIn(cs) => cs.contains(&a.currency.as_str()),
+                    Spec::Negative => a.amount < 0.0,
+                }
+        })
+    })
+}
+
+const REQUEST: &str = r#"{"tool": "t7", "args": {"amount": 50, "currency": "USD", "recipient": "bob@acme.com"}}"#;
+
+fn request_for(tools: usize) -> Vec<u8> {
+    let tool = if tools > 7 { "t7" } else { "t0" };
+    REQUEST.replace("t7", tool).into_bytes()
+}
+
+fn engines(c: &mut Criterion) {
+    for (name, rules, tools) in [("1_rule", 1, 1), ("100_rules_20_tools", 100, 20), ("1000_rules_100_tools", 1000, 100)] {
+        let s = set(rules, tools);
+        let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
+        let interp = policy.engine(Backend::Interpreter).expect("interpreter");
+        let jit = policy.engine(Backend::Jit).expect("jit");
+        let req = request_for(tools);
+        let now = 1_764_064_800.0;
+        let frame = interp.decode(&req, now).expect("valid request");
+        let typed: Request = serde_json::from_slice(&req).expect("valid request");
+        assert!(!hand_written(&s.specs, &typed));
+        assert_eq!(interp.decide_frame(&frame, false, &req).to_json(), jit.decide_frame(&frame, false, &req).to_json());
+
+        let mut g = c.benchmark_group(format!("eval/{name}"));
+        g.bench_function("interpreter", |b| b.iter(|| interp.count_held(black_box(&frame))));
+        g.bench_function("jit", |b| b.iter(|| jit.count_held(black_box(&frame))));
+        g.bench_function("hand_written", |b| b.iter(|| hand_written(&s.specs, black_box(&typed))));
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("decide_frame/{name}"));
+        g.bench_function("interpreter", |b| b.iter(|| interp.decide_frame(black_box(&frame), false, &req)));
+        g.bench_function("jit", |b| b.iter(|| jit.decide_frame(black_box(&frame), false, &req)));
+        g.finish();
+
+        let options = DecideOptions { explain: false, now: Some(now) };
+        let mut g = c.benchmark_group(format!("json/{name}"));
+        g.bench_function("interpreter", |b| b.iter(|| interp.decide_with(black_box(&req), options)));
+        g.bench_function("jit", |b| b.iter(|| jit.decide_with(black_box(&req), options)));
+        g.bench_function("hand_written", |b| {
+            b.iter(|| {
+                let r: Request = serde_json::from_slice(black_box(&req)).expect("valid");
+                hand_written(&s.specs, &r)
+            })
+        });
+        g.finish();
+    }
+}
+
+fn compile_time(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit_compile");
+    g.sample_size(10);
+    for rules in [10, 100, 1000, 10_000] {
+        let s = set(rules, (rules / 10).max(1));
+        let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
+        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
+            b.iter(|| gavel::jit::JitProgram::compile(p.program()).expect("compiles"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, engines, compile_time);
+criterion_main!(benches);

@@ -1,0 +1,662 @@
+//! IR to cranelift IR. In: an `ir::Program` after the passes and its tool groups. Out: one
+//! machine-code function per tool group, `fn(rt, slots, results, mask)`, evaluating each
+//! rule of the group whose mask byte is set and writing 0 (false), 1 (true) or 2 (error)
+//! at the rule's position; rules shared by several groups get their own function
+//! `fn(rt, slots) -> u8`, called from each group, so they are compiled once.
+//!
+//! Representation: booleans are `i8`, numbers (durations, timestamps) `f64`; everything
+//! else (strings, enums, lists, records, maps, optionals) is a `*const Value`, handled by the
+//! helpers of `runtime`. Errors jump to the rule's failure block; the helper (or `raise`)
+//! has already recorded the message and span.
+
+use super::runtime::{self, Shared};
+use super::JitError;
+use crate::ir::{self, ArithOp, Builtin, CmpOp, Expr, ExprKind, QuantKind, RegexOp};
+use crate::span::Span;
+use crate::types::Type;
+use crate::value::Value;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::Value as V;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Module};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const PTR: types::Type = types::I64;
+
+/// How an expression's value is held in machine code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Repr {
+    Bool,
+    Num,
+    Ptr,
+}
+
+fn repr(ty: &Type) -> Repr {
+    match ty {
+        Type::Bool => Repr::Bool,
+        Type::Number | Type::Duration | Type::Timestamp => Repr::Num,
+        _ => Repr::Ptr,
+    }
+}
+
+fn cl_type(r: Repr) -> types::Type {
+    match r {
+        Repr::Bool => types::I8,
+        Repr::Num => types::F64,
+        Repr::Ptr => PTR,
+    }
+}
+
+/// The tables the generated code points into, filled while compiling.
+#[derive(Default)]
+pub(super) struct Tables {
+    /// Constants that are not scalars; boxed so their addresses never move.
+    pub pool: Vec<Arc<Value>>,
+    pub spans: Vec<Span>,
+    pub builtins: Vec<Builtin>,
+    span_index: HashMap<Span, u32>,
+    t: Option<(Arc<Value>, Arc<Value>)>,
+}
+
+impl Tables {
+    fn constant(&mut self, v: &Value) -> i64 {
+        let a = Arc::new(v.clone());
+        let addr = Arc::as_ptr(&a) as i64;
+        self.pool.push(a);
+        addr
+    }
+
+    fn bools(&mut self) -> (i64, i64) {
+        let (t, f) = self.t.get_or_insert_with(|| (Arc::new(Value::Bool(true)), Arc::new(Value::Bool(false))));
+        (Arc::as_ptr(t) as i64, Arc::as_ptr(f) as i64)
+    }
+
+    fn span(&mut self, s: Span) -> i64 {
+        let next = self.spans.len() as u32;
+        let i = *self.span_index.entry(s).or_insert(next);
+        if i == next {
+            self.spans.push(s);
+        }
+        i64::from(i)
+    }
+
+    fn builtin(&mut self, b: Builtin) -> i64 {
+        let i = self.builtins.iter().position(|x| *x == b).unwrap_or_else(|| {
+            self.builtins.push(b);
+            self.builtins.len() - 1
+        });
+        i as i64
+    }
+
+    pub(super) fn into_shared(self, regexes: Vec<regex::Regex>) -> (Shared, Vec<Arc<Value>>) {
+        let mut pool = self.pool;
+        if let Some((t, f)) = self.t {
+            pool.push(t);
+            pool.push(f);
+        }
+        (Shared { regexes, builtins: self.builtins, spans: self.spans }, pool)
+    }
+}
+
+/// Compiles every group; returns each group's function id.
+pub(super) fn compile_groups(module: &mut JITModule, program: &ir::Program, groups: &[Vec<u32>], tables: &mut Tables) -> Result<Vec<FuncId>, JitError> {
+    let mut uses = vec![0u32; program.rules.len()];
+    for g in groups {
+        for &r in g {
+            if let Some(u) = uses.get_mut(r as usize) {
+                *u += 1;
+            }
+        }
+    }
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut shared_fns: HashMap<u32, FuncId> = HashMap::new();
+    for (r, &n) in uses.iter().enumerate() {
+        if n > 1 {
+            let rule = rule_at(program, r as u32)?;
+            let mut sig = module.make_signature();
+            sig.params.extend([AbiParam::new(PTR), AbiParam::new(PTR)]);
+            sig.returns.push(AbiParam::new(types::I8));
+            let id = module.declare_anonymous_function(&sig).map_err(backend)?;
+            ctx.func.signature = sig;
+            {
+                let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let mut g = Gen::start(b, tables);
+                let (ok, failed) = (g.b.create_block(), g.b.create_block());
+                g.b.append_block_param(ok, types::I8);
+                g.rule_body(rule, program, ok, failed)?;
+                g.b.switch_to_block(ok);
+                let r = g.b.block_params(ok)[0];
+                g.b.ins().return_(&[r]);
+                g.b.switch_to_block(failed);
+                let two = g.b.ins().iconst(types::I8, 2);
+                g.b.ins().return_(&[two]);
+                g.finish(module);
+            }
+            module.define_function(id, &mut ctx).map_err(backend)?;
+            module.clear_context(&mut ctx);
+            shared_fns.insert(r as u32, id);
+        }
+    }
+    let mut ids = Vec::with_capacity(groups.len());
+    for group in groups {
+        let mut sig = module.make_signature();
+        sig.params.extend([AbiParam::new(PTR); 4]);
+        let id = module.declare_anonymous_function(&sig).map_err(backend)?;
+        ctx.func.signature = sig;
+        {
+            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let mut g = Gen::start(b, tables);
+            let params = g.b.block_params(g.entry).to_vec();
+            let (results, mask) = (params[2], params[3]);
+            for (pos, &r) in group.iter().enumerate() {
+                let rule = rule_at(program, r)?;
+                let shared = shared_fns.get(&r).map(|&f| module.declare_func_in_func(f, g.b.func));
+                g.group_rule(rule, program, pos as u32, results, mask, shared)?;
+            }
+            g.b.ins().return_(&[]);
+            g.finish(module);
+        }
+        module.define_function(id, &mut ctx).map_err(backend)?;
+        module.clear_context(&mut ctx);
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn rule_at(program: &ir::Program, r: u32) -> Result<&ir::Rule, JitError> {
+    program.rules.get(r as usize).ok_or_else(|| JitError::Internal(format!("group names rule {r}, which does not exist")))
+}
+
+fn backend(e: impl std::fmt::Display) -> JitError {
+    JitError::Backend(e.to_string())
+}
+
+fn unsupported(e: &Expr, what: &str) -> JitError {
+    JitError::Unsupported { span: e.span, what: what.to_string() }
+}
+
+fn bargs(vs: &[V]) -> Vec<BlockArg> {
+    vs.iter().map(|&v| BlockArg::Value(v)).collect()
+}
+
+/// The code generator of one function.
+struct Gen<'a, 't> {
+    b: FunctionBuilder<'a>,
+    tables: &'t mut Tables,
+    entry: Block,
+    rt: V,
+    slots: V,
+    /// The current rule's failure block.
+    fail: Block,
+    locals: HashMap<u32, (Variable, Repr)>,
+    sigs: HashMap<&'static str, SigRef>,
+}
+
+impl<'a, 't> Gen<'a, 't> {
+    fn start(mut b: FunctionBuilder<'a>, tables: &'t mut Tables) -> Gen<'a, 't> {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), sigs: HashMap::new() }
+    }
+
+    fn finish(mut self, module: &JITModule) {
+        self.b.seal_all_blocks();
+        self.b.finalize(module.isa().frontend_config());
+    }
+
+    /// In a group function: `if mask[pos] { results[pos] = rule() }`.
+    fn group_rule(&mut self, rule: &ir::Rule, program: &ir::Program, pos: u32, results: V, mask: V, shared: Option<cranelift_codegen::ir::FuncRef>) -> Result<(), JitError> {
+        let (body, ok, failed, next) = (self.b.create_block(), self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.append_block_param(ok, types::I8);
+        let wanted = self.b.ins().load(types::I8, MemFlagsData::trusted(), mask, pos as i32);
+        self.b.ins().brif(wanted, body, &[], next, &[]);
+        self.b.switch_to_block(body);
+        match shared {
+            Some(f) => {
+                let call = self.b.ins().call(f, &[self.rt, self.slots]);
+                let r = self.b.inst_results(call)[0];
+                let is_err = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+                self.b.ins().brif(is_err, failed, &[], ok, &bargs(&[r]));
+            }
+            None => self.rule_body(rule, program, ok, failed)?,
+        }
+        self.b.switch_to_block(ok);
+        let r = self.b.block_params(ok)[0];
+        self.b.ins().store(MemFlagsData::trusted(), r, results, pos as i32);
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(failed);
+        let p = self.b.ins().iconst(types::I32, i64::from(pos));
+        self.helper("rule_failed", runtime::rule_failed as *const () as usize, &[PTR, types::I32], &[], &[self.rt, p]);
+        let two = self.b.ins().iconst(types::I8, 2);
+        self.b.ins().store(MemFlagsData::trusted(), two, results, pos as i32);
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(next);
+        Ok(())
+    }
+
+    /// Evaluates a rule's condition; jumps to `ok(held)` or to `failed`.
+    fn rule_body(&mut self, rule: &ir::Rule, _program: &ir::Program, ok: Block, failed: Block) -> Result<(), JitError> {
+        self.fail = failed;
+        self.locals.clear();
+        let held = match &rule.condition {
+            None => self.b.ins().iconst(types::I8, 1),
+            Some(c) => self.expr_as(c, Repr::Bool)?,
+        };
+        self.b.ins().jump(ok, &bargs(&[held]));
+        Ok(())
+    }
+
+    /// Calls a runtime helper by address.
+    fn helper(&mut self, name: &'static str, addr: usize, params: &[types::Type], returns: &[types::Type], args: &[V]) -> Option<V> {
+        let sig = match self.sigs.get(name) {
+            Some(&s) => s,
+            None => {
+                let mut sig = Signature::new(self.b.func.signature.call_conv);
+                sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+                sig.returns.extend(returns.iter().map(|&t| AbiParam::new(t)));
+                let s = self.b.import_signature(sig);
+                self.sigs.insert(name, s);
+                s
+            }
+        };
+        let callee = self.b.ins().iconst(PTR, addr as i64);
+        let call = self.b.ins().call_indirect(sig, callee, args);
+        self.b.inst_results(call).first().copied()
+    }
+
+    fn span(&mut self, s: Span) -> V {
+        let i = self.tables.span(s);
+        self.b.ins().iconst(types::I32, i)
+    }
+
+    /// Continues only when `p` is not null (a helper's failure).
+    fn check_ptr(&mut self, p: V) {
+        let cont = self.b.create_block();
+        self.b.ins().brif(p, cont, &[], self.fail, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Continues only when the status `s` is not 2 (a helper's failure).
+    fn check_status(&mut self, s: V) {
+        let cont = self.b.create_block();
+        let bad = self.b.ins().icmp_imm_s(IntCC::Equal, s, 2);
+        self.b.ins().brif(bad, self.fail, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Fails with an inline error (`kind` as in `runtime::raise`) when `bad` is set.
+    fn raise_if(&mut self, bad: V, kind: i64, span: Span) {
+        let (raise, cont) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(raise);
+        self.b.ins().brif(bad, raise, &[], cont, &[]);
+        self.b.switch_to_block(raise);
+        let k = self.b.ins().iconst(types::I32, kind);
+        let at = self.span(span);
+        self.helper("raise", runtime::raise as *const () as usize, &[PTR, types::I32, types::I32], &[], &[self.rt, k, at]);
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    fn coerce(&mut self, v: V, from: Repr, to: Repr, e: &Expr) -> Result<V, JitError> {
+        Ok(match (from, to) {
+            _ if from == to => v,
+            (Repr::Ptr, Repr::Num) => self.helper("num", runtime::num as *const () as usize, &[PTR], &[types::F64], &[v]).ok_or_else(|| unsupported(e, "num"))?,
+            (Repr::Ptr, Repr::Bool) => self.helper("boolean", runtime::boolean as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "bool"))?,
+            (Repr::Num, Repr::Ptr) => self.helper("box_num", runtime::box_num as *const () as usize, &[PTR, types::F64], &[PTR], &[self.rt, v]).ok_or_else(|| unsupported(e, "box"))?,
+            (Repr::Bool, Repr::Ptr) => {
+                let (t, f) = self.tables.bools();
+                let (t, f) = (self.b.ins().iconst(PTR, t), self.b.ins().iconst(PTR, f));
+                self.b.ins().select(v, t, f)
+            }
+            _ => return Err(unsupported(e, &format!("a {from:?} value used as a {to:?}"))),
+        })
+    }
+
+    fn expr_as(&mut self, e: &Expr, want: Repr) -> Result<V, JitError> {
+        let (v, r) = self.expr(e)?;
+        self.coerce(v, r, want, e)
+    }
+
+    /// Compiles `e` in the representation of its type.
+    fn expr(&mut self, e: &Expr) -> Result<(V, Repr), JitError> {
+        let r = repr(&e.ty);
+        let v = match &e.kind {
+            ExprKind::Const(c) => return Ok(self.constant(c, r)),
+            ExprKind::Slot(i) => {
+                let offset = i64::from(*i) * std::mem::size_of::<Value>() as i64;
+                let p = self.b.ins().iadd_imm_s(self.slots, offset);
+                return Ok((self.coerce(p, Repr::Ptr, r, e)?, r));
+            }
+            ExprKind::Local(i) => {
+                let (var, lr) = *self.locals.get(i).ok_or_else(|| unsupported(e, "a local that is not bound"))?;
+                let v = self.b.use_var(var);
+                return Ok((self.coerce(v, lr, r, e)?, r));
+            }
+            ExprKind::Input(_) => return Err(unsupported(e, "an input path without a slot (the IR passes did not run)")),
+            ExprKind::FnCall { .. } => return Err(unsupported(e, "a function call that was not inlined (the IR passes did not run)")),
+            ExprKind::Let { local, value, body } => {
+                let vr = repr(&value.ty);
+                let v = self.expr_as(value, vr)?;
+                let var = self.b.declare_var(cl_type(vr));
+                self.b.def_var(var, v);
+                let saved = self.locals.insert(*local, (var, vr));
+                let out = self.expr_as(body, r);
+                match saved {
+                    Some(s) => self.locals.insert(*local, s),
+                    None => self.locals.remove(local),
+                };
+                out?
+            }
+            ExprKind::Not(a) => {
+                let v = self.expr_as(a, Repr::Bool)?;
+                let n = self.b.ins().bxor_imm_s(v, 1);
+                self.coerce(n, Repr::Bool, r, e)?
+            }
+            ExprKind::Neg(a) => {
+                let v = self.expr_as(a, Repr::Num)?;
+                let n = self.b.ins().fneg(v);
+                self.coerce(n, Repr::Num, r, e)?
+            }
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(e.kind, ExprKind::And(..));
+                let x = self.expr_as(a, Repr::Bool)?;
+                let (rhs, join) = (self.b.create_block(), self.b.create_block());
+                self.b.append_block_param(join, types::I8);
+                if is_and {
+                    self.b.ins().brif(x, rhs, &[], join, &bargs(&[x]));
+                } else {
+                    self.b.ins().brif(x, join, &bargs(&[x]), rhs, &[]);
+                }
+                self.b.switch_to_block(rhs);
+                let y = self.expr_as(b, Repr::Bool)?;
+                self.b.ins().jump(join, &bargs(&[y]));
+                self.b.switch_to_block(join);
+                let v = self.b.block_params(join)[0];
+                self.coerce(v, Repr::Bool, r, e)?
+            }
+            ExprKind::Compare(op, a, b) => {
+                let v = self.compare(*op, a, b, e.span)?;
+                self.coerce(v, Repr::Bool, r, e)?
+            }
+            ExprKind::Arith(op, a, b) => return self.arith(*op, a, b, e),
+            ExprKind::Coalesce(a, b) => self.coalesce(a, b, r, e)?,
+            ExprKind::Has(a) => {
+                let (v, ar) = self.expr(a)?;
+                let has = if ar == Repr::Ptr {
+                    let absent = self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "has"))?;
+                    self.b.ins().bxor_imm_s(absent, 1)
+                } else {
+                    self.b.ins().iconst(types::I8, 1)
+                };
+                self.coerce(has, Repr::Bool, r, e)?
+            }
+            ExprKind::If(c, a, b) => {
+                let cv = self.expr_as(c, Repr::Bool)?;
+                let (then, other, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+                self.b.append_block_param(join, cl_type(r));
+                self.b.ins().brif(cv, then, &[], other, &[]);
+                self.b.switch_to_block(then);
+                let x = self.expr_as(a, r)?;
+                self.b.ins().jump(join, &bargs(&[x]));
+                self.b.switch_to_block(other);
+                let y = self.expr_as(b, r)?;
+                self.b.ins().jump(join, &bargs(&[y]));
+                self.b.switch_to_block(join);
+                self.b.block_params(join)[0]
+            }
+            ExprKind::Field(a, i) => {
+                let p = self.expr_as(a, Repr::Ptr)?;
+                let i = self.b.ins().iconst(types::I32, i64::from(*i));
+                let at = self.span(e.span);
+                let f = self.helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, i, at]).ok_or_else(|| unsupported(e, "field"))?;
+                self.check_ptr(f);
+                self.coerce(f, Repr::Ptr, r, e)?
+            }
+            ExprKind::Index(a, b) => {
+                let x = self.expr_as(a, Repr::Ptr)?;
+                let y = self.expr_as(b, Repr::Ptr)?;
+                let at = self.span(e.span);
+                let v = self.helper("index", runtime::index as *const () as usize, &[PTR, PTR, PTR, types::I32], &[PTR], &[self.rt, x, y, at]).ok_or_else(|| unsupported(e, "index"))?;
+                self.check_ptr(v);
+                self.coerce(v, Repr::Ptr, r, e)?
+            }
+            ExprKind::List(items) => {
+                let (addr, n) = self.pointer_array(items)?;
+                let at = self.span(e.span);
+                let v = self.helper("make_list", runtime::make_list as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, addr, n, at]).ok_or_else(|| unsupported(e, "list"))?;
+                self.check_ptr(v);
+                self.coerce(v, Repr::Ptr, r, e)?
+            }
+            ExprKind::Call(builtin, args) => return self.call(*builtin, args, e),
+            ExprKind::Regex { op, subject, regex } => {
+                let s = self.expr_as(subject, Repr::Ptr)?;
+                let re = self.b.ins().iconst(types::I32, i64::from(*regex));
+                let at = self.span(e.span);
+                match op {
+                    RegexOp::Matches => {
+                        let st = self.helper("regex_match", runtime::regex_match as *const () as usize, &[PTR, types::I32, PTR, types::I32], &[types::I8], &[self.rt, re, s, at]).ok_or_else(|| unsupported(e, "regex"))?;
+                        self.check_status(st);
+                        self.coerce(st, Repr::Bool, r, e)?
+                    }
+                    RegexOp::FindAll => {
+                        let v = self.helper("regex_find_all", runtime::regex_find_all as *const () as usize, &[PTR, types::I32, PTR, types::I32], &[PTR], &[self.rt, re, s, at]).ok_or_else(|| unsupported(e, "regex"))?;
+                        self.check_ptr(v);
+                        self.coerce(v, Repr::Ptr, r, e)?
+                    }
+                }
+            }
+            ExprKind::Quant { kind, local, list, body } => {
+                let v = self.quantifier(*kind, *local, list, body, e)?;
+                let from = if *kind == QuantKind::Count { Repr::Num } else { Repr::Bool };
+                self.coerce(v, from, r, e)?
+            }
+        };
+        Ok((v, r))
+    }
+
+    fn constant(&mut self, c: &Value, r: Repr) -> (V, Repr) {
+        match (c, r) {
+            (Value::Num(n), Repr::Num) => (self.b.ins().f64const(*n), Repr::Num),
+            (Value::Bool(x), Repr::Bool) => (self.b.ins().iconst(types::I8, i64::from(*x)), Repr::Bool),
+            _ => {
+                let addr = self.tables.constant(c);
+                (self.b.ins().iconst(PTR, addr), Repr::Ptr)
+            }
+        }
+    }
+
+    /// Stores each item's pointer in a stack slot; returns its address and the count.
+    fn pointer_array(&mut self, items: &[Expr]) -> Result<(V, V), JitError> {
+        let ptrs = items.iter().map(|x| self.expr_as(x, Repr::Ptr)).collect::<Result<Vec<_>, _>>()?;
+        let n = self.b.ins().iconst(types::I32, ptrs.len() as i64);
+        if ptrs.is_empty() {
+            return Ok((self.b.ins().iconst(PTR, 0), n));
+        }
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, (ptrs.len() * 8) as u32, 3));
+        for (i, p) in ptrs.iter().enumerate() {
+            self.b.ins().stack_store(PTR, *p, slot, (i * 8) as i32);
+        }
+        Ok((self.b.ins().stack_addr(PTR, slot, 0), n))
+    }
+
+    fn compare(&mut self, op: CmpOp, a: &Expr, b: &Expr, span: Span) -> Result<V, JitError> {
+        let (ra, rb) = (repr(&a.ty), repr(&b.ty));
+        if ra == Repr::Num && rb == Repr::Num {
+            let (x, y) = (self.expr_as(a, Repr::Num)?, self.expr_as(b, Repr::Num)?);
+            let cc = match op {
+                CmpOp::Eq => FloatCC::Equal,
+                CmpOp::Ne => FloatCC::NotEqual,
+                CmpOp::Lt => FloatCC::LessThan,
+                CmpOp::Le => FloatCC::LessThanOrEqual,
+                CmpOp::Gt => FloatCC::GreaterThan,
+                CmpOp::Ge => FloatCC::GreaterThanOrEqual,
+            };
+            return Ok(self.b.ins().fcmp(cc, x, y));
+        }
+        if ra == Repr::Bool && rb == Repr::Bool && matches!(op, CmpOp::Eq | CmpOp::Ne) {
+            let (x, y) = (self.expr_as(a, Repr::Bool)?, self.expr_as(b, Repr::Bool)?);
+            let cc = if op == CmpOp::Eq { IntCC::Equal } else { IntCC::NotEqual };
+            return Ok(self.b.ins().icmp(cc, x, y));
+        }
+        let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
+        let code = self.b.ins().iconst(types::I32, i64::from(runtime::cmp_code(op)));
+        let at = self.span(span);
+        let st = self.helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at]).ok_or_else(|| unsupported(a, "compare"))?;
+        self.check_status(st);
+        Ok(st)
+    }
+
+    fn arith(&mut self, op: ArithOp, a: &Expr, b: &Expr, e: &Expr) -> Result<(V, Repr), JitError> {
+        let r = repr(&e.ty);
+        if repr(&a.ty) == Repr::Num && repr(&b.ty) == Repr::Num {
+            let (x, y) = (self.expr_as(a, Repr::Num)?, self.expr_as(b, Repr::Num)?);
+            let v = match op {
+                ArithOp::Add => self.b.ins().fadd(x, y),
+                ArithOp::Sub => self.b.ins().fsub(x, y),
+                ArithOp::Mul => self.b.ins().fmul(x, y),
+                ArithOp::Div | ArithOp::Rem => {
+                    let zero = self.b.ins().f64const(0.0);
+                    let is_zero = self.b.ins().fcmp(FloatCC::Equal, y, zero);
+                    self.raise_if(is_zero, 0, e.span);
+                    if op == ArithOp::Div {
+                        self.b.ins().fdiv(x, y)
+                    } else {
+                        self.helper("fmod", runtime::fmod as *const () as usize, &[types::F64, types::F64], &[types::F64], &[x, y]).ok_or_else(|| unsupported(e, "rem"))?
+                    }
+                }
+            };
+            self.check_finite(v, e.span);
+            return Ok((self.coerce(v, Repr::Num, r, e)?, r));
+        }
+        let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
+        let code = self.b.ins().iconst(types::I32, i64::from(runtime::arith_code(op)));
+        let at = self.span(e.span);
+        let v = self.helper("arith", runtime::arith as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[PTR], &[self.rt, code, x, y, at]).ok_or_else(|| unsupported(e, "arith"))?;
+        self.check_ptr(v);
+        Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
+    }
+
+    /// Numbers leaving an operation must be finite (`|v| < inf` is false for NaN too).
+    fn check_finite(&mut self, v: V, span: Span) {
+        let abs = self.b.ins().fabs(v);
+        let inf = self.b.ins().f64const(f64::INFINITY);
+        let bad = self.b.ins().fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, abs, inf);
+        self.raise_if(bad, 1, span);
+    }
+
+    fn coalesce(&mut self, a: &Expr, b: &Expr, r: Repr, e: &Expr) -> Result<V, JitError> {
+        let (x, ra) = self.expr(a)?;
+        if ra != Repr::Ptr {
+            return self.coerce(x, ra, r, e);
+        }
+        let absent = self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[x]).ok_or_else(|| unsupported(e, "??"))?;
+        let (present, rhs, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.append_block_param(join, cl_type(r));
+        self.b.ins().brif(absent, rhs, &[], present, &[]);
+        self.b.switch_to_block(present);
+        let v = self.coerce(x, Repr::Ptr, r, e)?;
+        self.b.ins().jump(join, &bargs(&[v]));
+        self.b.switch_to_block(rhs);
+        let y = self.expr_as(b, r)?;
+        self.b.ins().jump(join, &bargs(&[y]));
+        self.b.switch_to_block(join);
+        Ok(self.b.block_params(join)[0])
+    }
+
+    fn call(&mut self, builtin: Builtin, args: &[Expr], e: &Expr) -> Result<(V, Repr), JitError> {
+        let r = repr(&e.ty);
+        let all_num = args.iter().all(|a| repr(&a.ty) == Repr::Num);
+        if all_num && r == Repr::Num {
+            let inline = match (builtin, args) {
+                (Builtin::Abs, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().fabs(v))?),
+                (Builtin::Floor, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().floor(v))?),
+                (Builtin::Ceil, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().ceil(v))?),
+                (Builtin::Round, [x]) => {
+                    let v = self.expr_as(x, Repr::Num)?;
+                    self.helper("round", runtime::round as *const () as usize, &[types::F64], &[types::F64], &[v])
+                }
+                _ => None,
+            };
+            if let Some(v) = inline {
+                return Ok((v, r));
+            }
+        }
+        let (addr, n) = self.pointer_array(args)?;
+        let idx = self.tables.builtin(builtin);
+        let bi = self.b.ins().iconst(types::I32, idx);
+        let at = self.span(e.span);
+        let v = self.helper("call", runtime::call as *const () as usize, &[PTR, types::I32, PTR, types::I32, types::I32], &[PTR], &[self.rt, bi, addr, n, at]).ok_or_else(|| unsupported(e, "call"))?;
+        self.check_ptr(v);
+        Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
+    }
+
+    fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
+        let l = self.expr_as(list, Repr::Ptr)?;
+        let at = self.span(e.span);
+        let len = self.helper("list_len", runtime::list_len as *const () as usize, &[PTR, PTR, types::I32], &[types::I64], &[self.rt, l, at]).ok_or_else(|| unsupported(e, "quantifier"))?;
+        let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, 0);
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, self.fail, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+        let elem = match list.ty.unwrap_optional() {
+            Type::List(t) => repr(t),
+            _ => Repr::Ptr,
+        };
+        let var = self.b.declare_var(cl_type(elem));
+        let (head, step, done, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block(), self.b.create_block());
+        let acc_ty = if kind == QuantKind::Count { types::F64 } else { types::I8 };
+        self.b.append_block_param(head, types::I64);
+        self.b.append_block_param(head, acc_ty);
+        self.b.append_block_param(join, acc_ty);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let acc0 = if kind == QuantKind::Count { self.b.ins().f64const(0.0) } else { self.b.ins().iconst(types::I8, 0) };
+        self.b.ins().jump(head, &bargs(&[zero, acc0]));
+        self.b.switch_to_block(head);
+        let (i, acc) = (self.b.block_params(head)[0], self.b.block_params(head)[1]);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, i, len);
+        self.b.ins().brif(more, step, &[], done, &[]);
+        self.b.switch_to_block(step);
+        let item = self.helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i]).ok_or_else(|| unsupported(e, "quantifier"))?;
+        let item = self.coerce(item, Repr::Ptr, elem, e)?;
+        self.b.def_var(var, item);
+        let saved = self.locals.insert(local, (var, elem));
+        let hit = self.expr_as(body, Repr::Bool);
+        match saved {
+            Some(s) => self.locals.insert(local, s),
+            None => self.locals.remove(&local),
+        };
+        let hit = hit?;
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        match kind {
+            QuantKind::Count => {
+                let (one, nothing) = (self.b.ins().f64const(1.0), self.b.ins().f64const(0.0));
+                let add = self.b.ins().select(hit, one, nothing);
+                let acc2 = self.b.ins().fadd(acc, add);
+                self.b.ins().jump(head, &bargs(&[next, acc2]));
+            }
+            QuantKind::Any => {
+                let t = self.b.ins().iconst(types::I8, 1);
+                self.b.ins().brif(hit, join, &bargs(&[t]), head, &bargs(&[next, acc]));
+            }
+            QuantKind::All => {
+                let f = self.b.ins().iconst(types::I8, 0);
+                self.b.ins().brif(hit, head, &bargs(&[next, acc]), join, &bargs(&[f]));
+            }
+        }
+        self.b.switch_to_block(done);
+        let end = match kind {
+            QuantKind::Count => acc,
+            QuantKind::Any => self.b.ins().iconst(types::I8, 0),
+            QuantKind::All => self.b.ins().iconst(types::I8, 1),
+        };
+        self.b.ins().jump(join, &bargs(&[end]));
+        self.b.switch_to_block(join);
+        Ok(self.b.block_params(join)[0])
+    }
+}

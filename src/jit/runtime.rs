@@ -1,0 +1,409 @@
+//! The JIT's run-time side, and the only module of `jit` with `unsafe`. In: the compiled
+//! group functions (raw code pointers from cranelift) and a decoded `Frame`. Out: one
+//! condition result per rule of the group, and the `extern "C"` helpers the generated code
+//! calls for everything that is not a machine scalar (strings, lists, records, maps,
+//! optionals, builtins, regexes), reusing the interpreter's own operations so both backends
+//! share semantics and error messages.
+//!
+//! Values that are not scalars live behind `*const Value` pointers: into the frame's slots,
+//! into the program's constant pool, into lists and records reached from those, or into the
+//! per-call `Arena`. All of them stay valid (never moved, never freed) until the call ends.
+
+use crate::ir::{ArithOp, Builtin, CmpOp};
+use crate::span::Span;
+use crate::value::Value;
+use crate::vm::exec::{self, Fault};
+use crate::vm::{builtins, RuntimeError};
+use cranelift_jit::JITModule;
+use std::cell::RefCell;
+
+/// What the helpers read that does not change between calls.
+pub(super) struct Shared {
+    pub regexes: Vec<regex::Regex>,
+    pub builtins: Vec<Builtin>,
+    /// The span of each fallible expression; generated code passes an index into this.
+    pub spans: Vec<Span>,
+}
+
+/// Values made during one call. Chunks never grow past their capacity, so an element's
+/// address is stable until `reset`.
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Vec<Value>>,
+    /// Chunks in use: `chunks[..used]`.
+    used: usize,
+}
+
+const CHUNK: usize = 64;
+
+impl Arena {
+    fn alloc(&mut self, v: Value) -> *const Value {
+        let fits = self
+            .used
+            .checked_sub(1)
+            .and_then(|i| self.chunks.get(i))
+            .is_some_and(|c| c.len() < c.capacity());
+        if !fits {
+            if self.used == self.chunks.len() {
+                self.chunks.push(Vec::with_capacity(CHUNK));
+            }
+            self.used += 1;
+        }
+        match self.used.checked_sub(1).and_then(|i| self.chunks.get_mut(i)) {
+            Some(chunk) => {
+                chunk.push(v);
+                chunk.last().map_or(std::ptr::null(), |v| v as *const Value)
+            }
+            // INVARIANT-like fallback: unreachable (a chunk was just made available); a null
+            // pointer would be reported by the caller as an internal error.
+            None => std::ptr::null(),
+        }
+    }
+
+    fn reset(&mut self) {
+        for c in &mut self.chunks[..self.used] {
+            c.clear();
+        }
+        self.used = 0;
+    }
+}
+
+/// The state a group function runs against; generated code only passes its address along.
+pub(super) struct Rt<'a> {
+    shared: &'a Shared,
+    arena: RefCell<Arena>,
+    /// The error of the rule being evaluated, set by the helper that failed.
+    pending: RefCell<Option<RuntimeError>>,
+    /// `(position in group, error)` for each rule that failed.
+    errors: RefCell<Vec<(u32, RuntimeError)>>,
+    /// Builtin arguments, gathered contiguously.
+    args: RefCell<Vec<Value>>,
+}
+
+/// Working memory reused across decisions.
+#[derive(Default)]
+pub struct JitScratch {
+    arena: Arena,
+    pub(super) results: Vec<u8>,
+    pub(super) errors: Vec<(u32, RuntimeError)>,
+    pub(super) mask: Vec<u8>,
+    args: Vec<Value>,
+}
+
+/// `fn(rt, slots, results, mask)`: evaluates the group's rules whose mask byte is set.
+pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8);
+
+/// The finished machine code; owns the memory the group functions live in.
+pub(super) struct Code {
+    module: Option<JITModule>,
+    groups: Vec<*const u8>,
+}
+
+// SAFETY: after `finalize_definitions` the module is never touched again except to free
+// it in `drop` (which takes `&mut self`, so no other thread can be using it); the code
+// pointers are immutable executable memory, callable from any thread, and every helper
+// they call is thread-safe (they only touch the per-call `Rt` of the calling thread).
+unsafe impl Send for Code {}
+// SAFETY: see `Send`: shared access only reads the code pointers.
+unsafe impl Sync for Code {}
+
+impl Code {
+    pub(super) fn new(module: JITModule, groups: Vec<*const u8>) -> Code {
+        Code { module: Some(module), groups }
+    }
+
+    /// Runs group `g` on `slots` (exactly the program's slot count), for the rules whose
+    /// `scratch.mask` byte is 1; fills `scratch.results` (0 false, 1 true, 2 error) and
+    /// `scratch.errors`.
+    pub(super) fn run(&self, g: usize, shared: &Shared, slots: &[Value], expected_slots: usize, scratch: &mut JitScratch) -> Result<(), String> {
+        let Some(&ptr) = self.groups.get(g) else {
+            return Err(format!("internal: no compiled group {g}"));
+        };
+        if slots.len() != expected_slots {
+            return Err(format!("internal: frame has {} slots, the program {expected_slots}", slots.len()));
+        }
+        let n = scratch.mask.len();
+        scratch.results.clear();
+        scratch.results.resize(n, 0);
+        scratch.errors.clear();
+        let rt = Rt {
+            shared,
+            arena: RefCell::new(std::mem::take(&mut scratch.arena)),
+            pending: RefCell::new(None),
+            errors: RefCell::new(std::mem::take(&mut scratch.errors)),
+            args: RefCell::new(std::mem::take(&mut scratch.args)),
+        };
+        // SAFETY: `ptr` is a finalized function of `self.module` (alive: `self` is borrowed)
+        // compiled with exactly the `GroupFn` signature. The generated code reads slot `i`
+        // only for `i < expected_slots == slots.len()`, and mask and results bytes only for
+        // positions below the group's length, which is `n` for both (the caller sized the
+        // mask from the group). `rt` outlives the call; the `'static` in the pointer type is
+        // erased at the boundary and helpers never keep a reference past their return.
+        unsafe {
+            let f: GroupFn = std::mem::transmute::<*const u8, GroupFn>(ptr);
+            let rt_ptr = (&rt as *const Rt<'_>).cast::<Rt<'static>>();
+            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr());
+        }
+        let mut arena = rt.arena.into_inner();
+        arena.reset();
+        scratch.arena = arena;
+        scratch.errors = rt.errors.into_inner();
+        let mut args = rt.args.into_inner();
+        args.clear();
+        scratch.args = args;
+        Ok(())
+    }
+}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        self.groups.clear();
+        if let Some(module) = self.module.take() {
+            // SAFETY: the code pointers were only reachable through `self.groups` (just
+            // cleared) and `run`, which borrows `self`; with `&mut self` no call is running.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// Dereferences a pointer made by generated code.
+fn val<'v>(p: *const Value) -> Option<&'v Value> {
+    // SAFETY: generated code passes only null or pointers from the module doc's list
+    // (slots, pool, lists and records reached from those, the arena), all valid and
+    // unmodified until the call ends, which outlives every helper's use of them.
+    unsafe { p.as_ref() }
+}
+
+impl Rt<'_> {
+    fn span(&self, at: u32) -> Span {
+        self.shared.spans.get(at as usize).copied().unwrap_or_default()
+    }
+
+    fn fail(&self, at: u32, fault: Fault) {
+        *self.pending.borrow_mut() = Some(RuntimeError { span: self.span(at), message: fault.into_owned() });
+    }
+
+    fn alloc(&self, v: Value) -> *const Value {
+        self.arena.borrow_mut().alloc(v)
+    }
+
+    /// A helper's result: the value in the arena, or null with the pending error set.
+    fn give(&self, at: u32, r: Result<Value, Fault>) -> *const Value {
+        match r {
+            Ok(v) => self.alloc(v),
+            Err(f) => {
+                self.fail(at, f);
+                std::ptr::null()
+            }
+        }
+    }
+}
+
+fn rt<'r>(p: *const Rt<'static>) -> &'r Rt<'r> {
+    // SAFETY: generated code passes along the `Rt` pointer `Code::run` gave it, which
+    // points to a live `Rt` for the whole call.
+    unsafe { &*p }
+}
+
+fn missing(at: u32) -> Fault {
+    exec::internal(format_args!("missing operand at {at}"))
+}
+
+pub(super) extern "C" fn num(v: *const Value) -> f64 {
+    val(v).and_then(Value::as_num).unwrap_or(f64::NAN)
+}
+
+pub(super) extern "C" fn boolean(v: *const Value) -> u8 {
+    u8::from(val(v).and_then(Value::as_bool).unwrap_or(false))
+}
+
+pub(super) extern "C" fn is_absent(v: *const Value) -> u8 {
+    u8::from(val(v).is_none_or(Value::is_absent))
+}
+
+pub(super) extern "C" fn box_num(r: *const Rt<'static>, n: f64) -> *const Value {
+    rt(r).alloc(Value::Num(n))
+}
+
+pub(super) extern "C" fn fmod(x: f64, y: f64) -> f64 {
+    x % y
+}
+
+pub(super) extern "C" fn round(x: f64) -> f64 {
+    x.round()
+}
+
+/// Raises an error computed inline: 0 division by zero, 1 a non-finite result.
+pub(super) extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
+    let fault: Fault = match kind {
+        0 => "division by zero".into(),
+        _ => "result is not a finite number".into(),
+    };
+    rt(r).fail(at, fault);
+}
+
+/// Moves the pending error to the group's errors, for the rule at `pos`.
+pub(super) extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
+    let rt = rt(r);
+    let err = rt.pending.borrow_mut().take().unwrap_or(RuntimeError {
+        span: Span::default(),
+        message: "internal: rule failed without an error".into(),
+    });
+    rt.errors.borrow_mut().push((pos, err));
+}
+
+const CMP: [CmpOp; 6] = [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge];
+const ARITH: [ArithOp; 5] = [ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div, ArithOp::Rem];
+
+pub(super) fn cmp_code(op: CmpOp) -> u32 {
+    CMP.iter().position(|c| *c == op).unwrap_or(0) as u32
+}
+
+pub(super) fn arith_code(op: ArithOp) -> u32 {
+    ARITH.iter().position(|c| *c == op).unwrap_or(0) as u32
+}
+
+/// 0 / 1, or 2 with the pending error set.
+pub(super) extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
+    let rt = rt(r);
+    let (Some(a), Some(b), Some(&op)) = (val(a), val(b), CMP.get(op as usize)) else {
+        rt.fail(at, missing(at));
+        return 2;
+    };
+    match exec::compare(op, a, b) {
+        Ok(x) => u8::from(x),
+        Err(f) => {
+            rt.fail(at, f);
+            2
+        }
+    }
+}
+
+pub(super) extern "C" fn arith(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> *const Value {
+    let rt = rt(r);
+    let r = match (val(a), val(b), ARITH.get(op as usize)) {
+        (Some(a), Some(b), Some(&op)) => exec::arith(op, a, b),
+        _ => Err(missing(at)),
+    };
+    rt.give(at, r)
+}
+
+pub(super) extern "C" fn field(r: *const Rt<'static>, v: *const Value, i: u32, at: u32) -> *const Value {
+    let rt = rt(r);
+    match val(v) {
+        // Point into the record instead of copying: records outlive the call.
+        Some(Value::Record(fields)) => match fields.get(i as usize) {
+            Some(x) => x as *const Value,
+            None => rt.give(at, exec::field(&Value::Record(fields.clone()), i)),
+        },
+        Some(other) => rt.give(at, exec::field(other, i)),
+        None => rt.give(at, Err(missing(at))),
+    }
+}
+
+pub(super) extern "C" fn index(r: *const Rt<'static>, a: *const Value, b: *const Value, at: u32) -> *const Value {
+    let rt = rt(r);
+    let res = match (val(a), val(b)) {
+        (Some(a), Some(b)) => exec::index(a, b),
+        _ => Err(missing(at)),
+    };
+    rt.give(at, res)
+}
+
+/// The `n` pointers at `items`, as values.
+fn gather(items: *const *const Value, n: u32) -> Option<Vec<Value>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: generated code passes the address of a stack slot holding exactly `n`
+    // initialized value pointers.
+    let ptrs = unsafe { std::slice::from_raw_parts(items, n as usize) };
+    ptrs.iter().map(|&p| val(p).cloned()).collect()
+}
+
+pub(super) extern "C" fn make_list(r: *const Rt<'static>, items: *const *const Value, n: u32, at: u32) -> *const Value {
+    let rt = rt(r);
+    let res = gather(items, n).map(|v| Value::List(v.into())).ok_or_else(|| missing(at));
+    rt.give(at, res)
+}
+
+pub(super) extern "C" fn call(r: *const Rt<'static>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> *const Value {
+    let rt = rt(r);
+    let Some(&b) = rt.shared.builtins.get(builtin as usize) else {
+        return rt.give(at, Err(exec::internal(format_args!("no builtin {builtin}"))));
+    };
+    let res = {
+        let mut args = rt.args.borrow_mut();
+        args.clear();
+        match gather(items, n) {
+            Some(v) => {
+                args.extend(v);
+                builtins::call(b, &args)
+            }
+            None => Err(missing(at)),
+        }
+    };
+    rt.give(at, res)
+}
+
+fn subject<'v>(rt: &Rt<'_>, re: u32, s: *const Value, at: u32) -> Option<(&'v str, usize)> {
+    match val(s) {
+        Some(Value::Str(text)) if (re as usize) < rt.shared.regexes.len() => Some((text, re as usize)),
+        Some(Value::Str(_)) => {
+            rt.fail(at, exec::internal(format_args!("no regex {re}")));
+            None
+        }
+        Some(other) => {
+            rt.fail(at, exec::internal(format_args!("cannot match a {}", exec::shape(other))));
+            None
+        }
+        None => {
+            rt.fail(at, missing(at));
+            None
+        }
+    }
+}
+
+/// 0 / 1, or 2 with the pending error set.
+pub(super) extern "C" fn regex_match(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> u8 {
+    let rt = rt(r);
+    match subject(rt, re, s, at) {
+        Some((text, i)) => u8::from(rt.shared.regexes.get(i).is_some_and(|re| re.is_match(text))),
+        None => 2,
+    }
+}
+
+pub(super) extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> *const Value {
+    let rt = rt(r);
+    match subject(rt, re, s, at) {
+        Some((text, i)) => {
+            let found: Vec<Value> = rt.shared.regexes.get(i).map(|re| re.find_iter(text).map(|m| Value::str(m.as_str())).collect()).unwrap_or_default();
+            rt.alloc(Value::List(found.into()))
+        }
+        None => std::ptr::null(),
+    }
+}
+
+/// The number of elements of a list (absent: 0), or -1 with the pending error set.
+pub(super) extern "C" fn list_len(r: *const Rt<'static>, v: *const Value, at: u32) -> i64 {
+    match val(v) {
+        Some(Value::List(items)) => items.len() as i64,
+        Some(Value::Absent) => 0,
+        Some(other) => {
+            rt(r).fail(at, exec::internal(format_args!("cannot iterate a {}", exec::shape(other))));
+            -1
+        }
+        None => {
+            rt(r).fail(at, missing(at));
+            -1
+        }
+    }
+}
+
+/// Element `i` of a list (the caller checked `i < list_len`).
+pub(super) extern "C" fn list_item(v: *const Value, i: i64) -> *const Value {
+    match val(v) {
+        Some(Value::List(items)) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(std::ptr::null(), |x| x as *const Value),
+        _ => std::ptr::null(),
+    }
+}

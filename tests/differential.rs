@@ -1,0 +1,430 @@
+//! Differential testing of the two backends. In: a seed; a small PRNG generates random
+//! well-typed policy sets (as `.pol` text) and random requests (valid, invalid, and broken
+//! JSON bytes). Out: a failure listing every case where the interpreter's and the JIT's
+//! decision JSON differ, with the policy and request to reproduce it.
+//!
+//! `GAVEL_DIFF_CASES` sets the number of cases (default 10,000); `GAVEL_DIFF_SEED` the seed.
+//! `scripts/differential` runs a million.
+
+#![cfg(feature = "jit")]
+
+use gavel::{Backend, DecideOptions, Policy};
+
+/// SplitMix64: tiny, seedable, good enough to pick shapes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ty {
+    Bool,
+    Num,
+    Str,
+    Dur,
+    ListNum,
+    ListStr,
+}
+
+/// What a rule body can read: `(expression, type)`; optional ones need `??`/`has`.
+struct Env {
+    vars: Vec<(String, Ty)>,
+    optional: Vec<(String, Ty)>,
+    /// Maps of numbers, indexed by string.
+    maps: Vec<String>,
+    /// Records with fields `k: string` and `v: number`.
+    records: Vec<String>,
+    lambda_depth: usize,
+}
+
+const HEADER_TYPES: &str = r#"
+type Pair = { k: string, v: number }
+
+tool t.a(n: number, m?: number, s: string, e: "x" | "y" | "z", b: bool, l: list<number>, ls: list<string>, p: Pair, mp?: map<number>, d: duration, o?: string)
+tool t.b(n: number, s?: string, ls?: list<string>, ps: list<Pair>)
+
+request {
+  agent: { id: string, trust: "low" | "high", level?: number },
+  workspace: string,
+  context: { ticket?: string },
+}
+"#;
+
+fn envelope() -> Env {
+    Env {
+        vars: vec![("agent.id".into(), Ty::Str), ("workspace".into(), Ty::Str)],
+        optional: vec![("agent.level".into(), Ty::Num), ("context.ticket".into(), Ty::Str)],
+        maps: vec![],
+        records: vec![],
+        lambda_depth: 0,
+    }
+}
+
+fn env_for(scope: &str) -> Env {
+    let mut env = envelope();
+    match scope {
+        "t.a" => {
+            env.vars.extend([("n", Ty::Num), ("s", Ty::Str), ("b", Ty::Bool), ("l", Ty::ListNum), ("ls", Ty::ListStr), ("d", Ty::Dur)].map(|(n, t)| (n.to_string(), t)));
+            env.optional.extend([("m", Ty::Num), ("o", Ty::Str)].map(|(n, t)| (n.to_string(), t)));
+            env.maps.push("mp".into());
+            env.records.push("p".into());
+        }
+        "t.b" => {
+            env.vars.push(("n".into(), Ty::Num));
+            env.optional.extend([("s", Ty::Str), ("ls", Ty::ListStr)].map(|(n, t)| (n.to_string(), t)));
+        }
+        _ => {}
+    }
+    env
+}
+
+const NUMS: &[&str] = &["0", "1", "2", "3", "-1", "2.5", "10", "1000", "0.1", "7"];
+const STRS: &[&str] = &["\"\"", "\"a\"", "\"x\"", "\"low\"", "\"high\"", "\"a,b\"", "\"Hello World\"", "\"x-y\"", "\"t.a\"", "\"10.0.0.1\""];
+const REGEXES: &[&str] = &["\"^[a-z]+$\"", "\"[0-9]+\"", "\"o\"", "\"^x\"", "\"[A-Z][a-z]*\""];
+
+fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
+    let leaf = depth == 0 || rng.chance(25);
+    let vars: Vec<String> = env.vars.iter().filter(|(_, t)| *t == ty).map(|(n, _)| n.clone()).collect();
+    if leaf {
+        if !vars.is_empty() && rng.chance(70) {
+            return rng.pick(&vars).clone();
+        }
+        return literal(rng, ty);
+    }
+    let d = depth - 1;
+    match ty {
+        Ty::Bool => match rng.below(17) {
+            0 => format!("({} {} {})", gen(rng, env, Ty::Num, d), rng.pick(&["<", "<=", ">", ">=", "==", "!="]), gen(rng, env, Ty::Num, d)),
+            1 => format!("({} {} {})", gen(rng, env, Ty::Str, d), rng.pick(&["==", "!=", "<", ">="]), gen(rng, env, Ty::Str, d)),
+            2 => format!("(not {})", gen(rng, env, Ty::Bool, d)),
+            3 => format!("({} and {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d)),
+            4 => format!("({} or {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d)),
+            5 => match env.optional.is_empty() {
+                true => literal(rng, ty),
+                false => {
+                    let (name, t) = env.optional[rng.below(env.optional.len())].clone();
+                    format!("(has {name} and {})", guarded(rng, env, &name, t, d))
+                }
+            },
+            6 => format!("({} in [{}, {}])", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Str, d), literal(rng, Ty::Str)),
+            7 => format!("{}.{}({})", gen(rng, env, Ty::Str, d), rng.pick(&["starts_with", "ends_with", "contains"]), gen(rng, env, Ty::Str, d)),
+            8 => format!("{}.matches({})", gen(rng, env, Ty::Str, d), rng.pick(REGEXES)),
+            9 => {
+                let kind = ["any", "all"][rng.below(2)];
+                quant(rng, env, d, kind)
+            }
+            10 => format!("(if {} then {} else {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d)),
+            11 => format!("{}.contains({})", gen(rng, env, Ty::ListNum, d), gen(rng, env, Ty::Num, d)),
+            12 => format!("{}.{}({})", gen(rng, env, Ty::ListStr, d), rng.pick(&["intersects", "subset_of"]), gen(rng, env, Ty::ListStr, d)),
+            13 => format!("std.net.{}({})", rng.pick(&["is_ip", "is_private_ip"]), gen(rng, env, Ty::Str, d)),
+            14 => format!("({} {} {})", gen(rng, env, Ty::Dur, d), rng.pick(&["<", ">=", "=="]), gen(rng, env, Ty::Dur, d)),
+            15 => {
+                let has_e = env.vars.iter().any(|(n, _)| n == "b");
+                match (has_e, rng.below(3)) {
+                    (true, 0) => format!("(e {} {})", rng.pick(&["==", "!="]), rng.pick(&["\"x\"", "\"y\"", "\"z\""])),
+                    (true, 1) => format!("(e in [\"x\", \"z\"] or e.upper() == {})", gen(rng, env, Ty::Str, d)),
+                    (_, 2) => format!("agent.trust.starts_with({})", gen(rng, env, Ty::Str, d)),
+                    _ => format!("(agent.trust {} {})", rng.pick(&["==", "!="]), rng.pick(&["\"low\"", "\"high\""])),
+                }
+            }
+            _ => format!("({} == {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Bool, d)),
+        },
+        Ty::Num => match rng.below(15) {
+            0..=3 => format!("({} {} {})", gen(rng, env, Ty::Num, d), rng.pick(&["+", "-", "*", "/", "%"]), gen(rng, env, Ty::Num, d)),
+            4 => format!("(-{})", gen(rng, env, Ty::Num, d)),
+            5 => format!("{}.{}()", gen(rng, env, Ty::Num, d), rng.pick(&["abs", "floor", "ceil", "round"])),
+            6 => format!("{}({}, {})", rng.pick(&["min", "max"]), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
+            7 => format!("{}.len()", gen(rng, env, Ty::Str, d)),
+            8 => {
+                let t = [Ty::ListNum, Ty::ListStr][rng.below(2)];
+                format!("{}.len()", gen(rng, env, t, d))
+            }
+            9 => quant(rng, env, d, "count"),
+            10 => format!("(if {} then {} else {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
+            11 => match env.maps.first().cloned() {
+                Some(m) => format!("(if has {m} then ({m}[{}] ?? {}) else {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
+                None => format!("time.{}", rng.pick(&["hour", "weekday", "minute", "day", "month", "year"])),
+            },
+            12 => match env.records.first().cloned() {
+                Some(r) => format!("{r}.v"),
+                None => format!("({} ?? {})", opt_name(rng, env, Ty::Num).unwrap_or_else(|| "agent.level".into()), gen(rng, env, Ty::Num, d)),
+            },
+            13 => format!("({} ?? {})", opt_name(rng, env, Ty::Num).unwrap_or_else(|| "agent.level".into()), gen(rng, env, Ty::Num, d)),
+            _ => format!("({}[{}] ?? {})", gen(rng, env, Ty::ListNum, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
+        },
+        Ty::Str => match rng.below(10) {
+            0 => format!("{}.{}()", gen(rng, env, Ty::Str, d), rng.pick(&["lower", "upper", "trim"])),
+            1 => format!("({} + {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Str, d)),
+            2 => format!("{}.{}({})", gen(rng, env, Ty::Str, d), rng.pick(&["before", "after"]), rng.pick(&["\",\"", "\"-\"", "\".\""])),
+            3 => format!("(if {} then {} else {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Str, d)),
+            4 => format!("({}[{}] ?? {})", gen(rng, env, Ty::ListStr, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Str, d)),
+            5 => match opt_name(rng, env, Ty::Str) {
+                Some(o) => format!("({o} ?? {})", gen(rng, env, Ty::Str, d)),
+                None => literal(rng, ty),
+            },
+            6 => match env.records.first().cloned() {
+                Some(r) => format!("{r}.k"),
+                None => literal(rng, ty),
+            },
+            _ => vars.first().cloned().unwrap_or_else(|| literal(rng, ty)),
+        },
+        Ty::Dur => match rng.below(3) {
+            0 => format!("({} + {})", gen(rng, env, Ty::Dur, d), gen(rng, env, Ty::Dur, d)),
+            1 => format!("(time - time + {})", literal(rng, Ty::Dur)),
+            _ => literal(rng, ty),
+        },
+        Ty::ListNum => match rng.below(3) {
+            0 => format!("[{}, {}]", gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
+            _ => vars.first().cloned().unwrap_or_else(|| literal(rng, ty)),
+        },
+        Ty::ListStr => match rng.below(5) {
+            0 => format!("{}.split({})", gen(rng, env, Ty::Str, d), rng.pick(&["\",\"", "\"\"", "\" \""])),
+            1 => format!("{}.find_all({})", gen(rng, env, Ty::Str, d), rng.pick(REGEXES)),
+            2 => format!("[{}]", gen(rng, env, Ty::Str, d)),
+            3 => match opt_name(rng, env, Ty::ListStr) {
+                Some(o) => format!("({o} ?? [])"),
+                None => literal(rng, ty),
+            },
+            _ => vars.first().cloned().unwrap_or_else(|| literal(rng, ty)),
+        },
+    }
+}
+
+fn opt_name(rng: &mut Rng, env: &Env, ty: Ty) -> Option<String> {
+    let names: Vec<&String> = env.optional.iter().filter(|(_, t)| *t == ty).map(|(n, _)| n).collect();
+    (!names.is_empty()).then(|| names[rng.below(names.len())].clone())
+}
+
+/// A boolean that reads the optional `name` after `has name` narrowed it.
+fn guarded(rng: &mut Rng, env: &mut Env, name: &str, t: Ty, d: usize) -> String {
+    env.vars.push((name.to_string(), t));
+    let s = match t {
+        Ty::Num => format!("({name} > {})", gen(rng, env, Ty::Num, d)),
+        Ty::Str => format!("({name}.len() > {})", gen(rng, env, Ty::Num, d)),
+        _ => format!("({name}.len() >= 1)"),
+    };
+    env.vars.pop();
+    s
+}
+
+fn quant(rng: &mut Rng, env: &mut Env, d: usize, kind: &str) -> String {
+    if env.lambda_depth >= 2 {
+        return if kind == "count" { literal(rng, Ty::Num) } else { literal(rng, Ty::Bool) };
+    }
+    let x = format!("x{}", env.lambda_depth);
+    env.lambda_depth += 1;
+    let use_pairs = env.vars.iter().any(|(n, _)| n == "n") && env.records.is_empty() && rng.chance(30);
+    let (list, elem) = if use_pairs {
+        ("ps".to_string(), None)
+    } else {
+        let t = [Ty::ListNum, Ty::ListStr][rng.below(2)];
+        (gen(rng, env, t, d), Some(if t == Ty::ListNum { Ty::Num } else { Ty::Str }))
+    };
+    match elem {
+        Some(t) => env.vars.push((x.clone(), t)),
+        None => {
+            env.vars.push((format!("{x}.v"), Ty::Num));
+            env.vars.push((format!("{x}.k"), Ty::Str));
+        }
+    }
+    let body = gen(rng, env, Ty::Bool, d);
+    env.vars.pop();
+    if elem.is_none() {
+        env.vars.pop();
+    }
+    env.lambda_depth -= 1;
+    format!("{list}.{kind}({x} => {body})")
+}
+
+fn literal(rng: &mut Rng, ty: Ty) -> String {
+    match ty {
+        Ty::Bool => rng.pick(&["true", "false"]).to_string(),
+        Ty::Num => rng.pick(NUMS).to_string(),
+        Ty::Str => rng.pick(STRS).to_string(),
+        Ty::Dur => rng.pick(&["30s", "15m", "2h", "1d"]).to_string(),
+        Ty::ListNum => rng.pick(&["[]", "[1, 2, 3]", "[0]", "[2.5, -1]"]).to_string(),
+        Ty::ListStr => rng.pick(&["[]", "[\"a\", \"x\"]", "[\"Hello World\"]"]).to_string(),
+    }
+}
+
+fn policy(rng: &mut Rng) -> String {
+    let mut text = format!(
+        "policy diff\nversion \"1\"\ndefault {}\non error {}\n{HEADER_TYPES}\n",
+        rng.pick(&["allow", "deny"]),
+        rng.pick(&["deny", "allow"])
+    );
+    let rules = 1 + rng.below(8);
+    for i in 0..rules {
+        let scope = *rng.pick(&["t.a", "t.b", "t.a", "t.b", "t.*", "*", "", "t.a, t.b", "u.*"]);
+        let mut env = env_for(scope);
+        let effect = rng.pick(&["deny", "allow", "warn", "require approval from \"ops\"", "deny", "allow"]).to_string();
+        let on = if scope.is_empty() { String::new() } else { format!("on {scope} ") };
+        let depth = 1 + rng.below(4);
+        let cond = gen(rng, &mut env, Ty::Bool, depth);
+        let shadow = if rng.chance(10) { "@mode(\"shadow\")\n" } else { "" };
+        let when = if rng.chance(95) { format!(" when {cond}") } else { String::new() };
+        let because = if rng.chance(30) { " because \"r {workspace}\"" } else { "" };
+        text.push_str(&format!("{shadow}rule r{i}: {on}{effect}{when}{because}\n"));
+    }
+    text
+}
+
+fn json_num(rng: &mut Rng) -> String {
+    rng.pick(&["0", "1", "-1", "2.5", "3", "1000", "1e200", "-7", "0.5", "1e-300", "10"]).to_string()
+}
+
+fn json_str(rng: &mut Rng) -> String {
+    rng.pick(&["\"\"", "\"a\"", "\"x\"", "\"low\"", "\"high\"", "\"a,b\"", "\"Hello World\"", "\"x-y\"", "\"10.0.0.1\"", "\"abc123\"", "\"é\""]).to_string()
+}
+
+fn request(rng: &mut Rng) -> Vec<u8> {
+    let tool = *rng.pick(&["t.a", "t.a", "t.b", "t.b", "t.c", "u.x", "other"]);
+    let mut fields: Vec<String> = vec![format!("\"tool\": \"{tool}\"")];
+    let list_num = |rng: &mut Rng| format!("[{}]", (0..rng.below(4)).map(|_| json_num(rng)).collect::<Vec<_>>().join(", "));
+    let list_str = |rng: &mut Rng| format!("[{}]", (0..rng.below(4)).map(|_| json_str(rng)).collect::<Vec<_>>().join(", "));
+    let mut args: Vec<String> = Vec::new();
+    match tool {
+        "t.a" => {
+            args.push(format!("\"n\": {}", json_num(rng)));
+            if rng.chance(50) {
+                args.push(format!("\"m\": {}", json_num(rng)));
+            }
+            args.push(format!("\"s\": {}", json_str(rng)));
+            args.push(format!("\"e\": \"{}\"", rng.pick(&["x", "y", "z"])));
+            args.push(format!("\"b\": {}", rng.pick(&["true", "false"])));
+            args.push(format!("\"l\": {}", list_num(rng)));
+            args.push(format!("\"ls\": {}", list_str(rng)));
+            args.push(format!("\"p\": {{\"k\": {}, \"v\": {}}}", json_str(rng), json_num(rng)));
+            if rng.chance(50) {
+                args.push(format!("\"mp\": {{\"a\": {}, \"x\": {}}}", json_num(rng), json_num(rng)));
+            }
+            args.push(format!("\"d\": {}", rng.pick(&["\"30s\"", "\"2h\"", "60", "\"1d\""])));
+            if rng.chance(50) {
+                args.push(format!("\"o\": {}", json_str(rng)));
+            }
+        }
+        "t.b" => {
+            args.push(format!("\"n\": {}", json_num(rng)));
+            if rng.chance(50) {
+                args.push(format!("\"s\": {}", json_str(rng)));
+            }
+            if rng.chance(50) {
+                args.push(format!("\"ls\": {}", list_str(rng)));
+            }
+            let ps: Vec<String> = (0..rng.below(3)).map(|_| format!("{{\"k\": {}, \"v\": {}}}", json_str(rng), json_num(rng))).collect();
+            args.push(format!("\"ps\": [{}]", ps.join(", ")));
+        }
+        _ => args.push("\"whatever\": 1".into()),
+    }
+    // Invalid requests: drop a field or give one the wrong type.
+    if !args.is_empty() && rng.chance(8) {
+        let i = rng.below(args.len());
+        args.remove(i);
+    }
+    if !args.is_empty() && rng.chance(5) {
+        let i = rng.below(args.len());
+        let key = args[i].split(':').next().unwrap_or("\"n\"").to_string();
+        args[i] = format!("{key}: {}", rng.pick(&["\"wrong\"", "17", "[true]", "null", "{}"]));
+    }
+    fields.push(format!("\"args\": {{{}}}", args.join(", ")));
+    let mut agent = vec![format!("\"id\": {}", json_str(rng)), format!("\"trust\": \"{}\"", rng.pick(&["low", "high"]))];
+    if rng.chance(50) {
+        agent.push(format!("\"level\": {}", json_num(rng)));
+    }
+    fields.push(format!("\"agent\": {{{}}}", agent.join(", ")));
+    fields.push(format!("\"workspace\": {}", json_str(rng)));
+    fields.push(if rng.chance(50) { format!("\"context\": {{\"ticket\": {}}}", json_str(rng)) } else { "\"context\": {}".into() });
+    if rng.chance(60) {
+        fields.push(format!("\"time\": \"{}\"", rng.pick(&["2026-11-25T10:00:00Z", "2026-11-28T23:59:59Z", "1970-01-01T00:00:00Z"])));
+    }
+    if rng.chance(5) {
+        fields.remove(1 + rng.below(fields.len() - 1));
+    }
+    let mut bytes = format!("{{{}}}", fields.join(", ")).into_bytes();
+    if rng.chance(3) {
+        bytes.truncate(rng.below(bytes.len()));
+    }
+    bytes
+}
+
+/// Runs `cases` requests over generated policies; returns the mismatches (and counts).
+fn run(seed: u64, cases: usize) -> (Vec<String>, usize, usize) {
+    let mut rng = Rng(seed);
+    let (mut done, mut policies, mut bad) = (0, 0, Vec::new());
+    let requests_per_policy = 25;
+    while done < cases {
+        let text = policy(&mut rng);
+        let p = match Policy::from_sources(&[("diff.pol", &text)]) {
+            Ok(p) => p,
+            Err(d) => panic!("generated policy does not compile (generator bug):\n{text}\n{}", d.render()),
+        };
+        policies += 1;
+        let interp = p.engine(Backend::Interpreter).expect("interpreter");
+        let jit = match p.engine(Backend::Jit) {
+            Ok(j) => j,
+            Err(e) => {
+                bad.push(format!("JIT failed to compile:\n{text}\n{e}"));
+                done += requests_per_policy;
+                continue;
+            }
+        };
+        for _ in 0..requests_per_policy.min(cases - done) {
+            let req = request(&mut rng);
+            let options = DecideOptions { explain: rng.chance(20), now: Some(1_764_064_800.0) };
+            let a = interp.decide_with(&req, options).to_json();
+            let b = jit.decide_with(&req, options).to_json();
+            if a != b {
+                bad.push(format!("policy:\n{text}\nrequest: {}\ninterpreter: {a}\njit:         {b}", String::from_utf8_lossy(&req)));
+            }
+            done += 1;
+        }
+    }
+    (bad, done, policies)
+}
+
+#[test]
+fn interpreter_and_jit_decide_alike() {
+    let cases = std::env::var("GAVEL_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let seed = std::env::var("GAVEL_DIFF_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x6a76_656c);
+    let (bad, done, policies) = run(seed, cases);
+    eprintln!("differential: {done} cases over {policies} policies, seed {seed}, {} mismatches", bad.len());
+    assert!(done >= cases);
+    assert!(bad.is_empty(), "{} mismatches; first:\n{}", bad.len(), bad.iter().take(3).cloned().collect::<Vec<_>>().join("\n\n"));
+}
+
+#[test]
+fn generated_requests_reach_every_outcome() {
+    // The generator must produce rule errors, fired rules and input errors, or the
+    // differential test compares only trivial decisions.
+    let mut rng = Rng(7);
+    let (mut errors, mut fired, mut invalid) = (0, 0, 0);
+    for _ in 0..40 {
+        let text = policy(&mut rng);
+        let p = Policy::from_sources(&[("diff.pol", &text)]).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
+        let e = p.engine(Backend::Jit).expect("jit");
+        for _ in 0..25 {
+            let d = e.decide_with(&request(&mut rng), DecideOptions { explain: false, now: Some(1_764_064_800.0) }).to_json();
+            let errs = d["errors"].as_array().cloned().unwrap_or_default();
+            errors += errs.iter().filter(|e| e["kind"] == "rule").count();
+            invalid += usize::from(errs.iter().any(|e| e["kind"] != "rule"));
+            fired += d["rules"].as_array().map_or(0, Vec::len);
+        }
+    }
+    assert!(errors > 0 && fired > 0 && invalid > 0, "errors {errors}, fired {fired}, invalid {invalid}");
+}
