@@ -152,5 +152,13 @@ fn compile_time(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, engines, compile_time);
+fn config() -> Criterion {
+    Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = engines, compile_time
+}
 criterion_main!(benches);

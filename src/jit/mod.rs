@@ -149,7 +149,9 @@ fn new_module() -> Result<JITModule, JitError> {
     let mut flags = settings::builder();
     flags.set("use_colocated_libcalls", "false").map_err(|e| err(&e))?;
     flags.set("is_pic", "false").map_err(|e| err(&e))?;
-    flags.set("opt_level", "speed").map_err(|e| err(&e))?;
+    flags.set("opt_level", "none").map_err(|e| err(&e))?;
+    flags.set("enable_verifier", "false").map_err(|e| err(&e))?;
+    flags.set("regalloc_algorithm", "single_pass").map_err(|e| err(&e))?;
     let isa = cranelift_native::builder()
         .map_err(|e| err(&e))?
         .finish(settings::Flags::new(flags))
