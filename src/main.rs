@@ -2,9 +2,10 @@
 //! paths, request files. Out: diagnostics, decisions and test reports; exit code 0 on
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
 use gavel::policy::{Backend, DecideOptions, Engine, Policy};
+use gavel::Limits;
 use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Decide one request (or one per line of a `.jsonl` file)
     Eval {
@@ -40,6 +43,8 @@ enum Command {
         explain: bool,
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
@@ -47,7 +52,59 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
         engine: EngineArg,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
+}
+
+/// Overrides of `gavel::Limits` (defaults in `src/limits.rs` and docs/security.md).
+#[derive(Args, Clone, Copy)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Largest request, in bytes [default: 1048576]
+    #[arg(long, value_name = "N")]
+    max_request_bytes: Option<usize>,
+    /// Deepest nesting of arrays and objects in a request [default: 64]
+    #[arg(long, value_name = "N")]
+    max_json_depth: Option<usize>,
+    /// Longest string in a request, in bytes [default: 262144]
+    #[arg(long, value_name = "N")]
+    max_string_bytes: Option<usize>,
+    /// Most elements of one list or object in a request [default: 10000]
+    #[arg(long, value_name = "N")]
+    max_list_len: Option<usize>,
+    /// Largest `.pol` file, in bytes [default: 1048576]
+    #[arg(long, value_name = "N")]
+    max_source_bytes: Option<usize>,
+    /// Deepest nesting of an expression as written [default: 128]
+    #[arg(long, value_name = "N")]
+    max_expr_depth: Option<usize>,
+    /// Deepest nesting of an expression with lets and functions expanded [default: 512]
+    #[arg(long, value_name = "N")]
+    max_compiled_depth: Option<usize>,
+    /// Most nodes of one rule with lets and functions expanded [default: 200000]
+    #[arg(long, value_name = "N")]
+    max_compiled_nodes: Option<usize>,
+    /// Largest compiled regular expression, in bytes [default: 1048576]
+    #[arg(long, value_name = "N")]
+    max_regex_bytes: Option<usize>,
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(a: LimitArgs) -> Limits {
+        let d = Limits::default();
+        Limits {
+            max_request_bytes: a.max_request_bytes.unwrap_or(d.max_request_bytes),
+            max_json_depth: a.max_json_depth.unwrap_or(d.max_json_depth),
+            max_string_bytes: a.max_string_bytes.unwrap_or(d.max_string_bytes),
+            max_list_len: a.max_list_len.unwrap_or(d.max_list_len),
+            max_source_bytes: a.max_source_bytes.unwrap_or(d.max_source_bytes),
+            max_expr_depth: a.max_expr_depth.unwrap_or(d.max_expr_depth),
+            max_compiled_depth: a.max_compiled_depth.unwrap_or(d.max_compiled_depth),
+            max_compiled_nodes: a.max_compiled_nodes.unwrap_or(d.max_compiled_nodes),
+            max_regex_bytes: a.max_regex_bytes.unwrap_or(d.max_regex_bytes),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -74,9 +131,9 @@ impl From<EngineArg> for Backend {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format } => check(&paths, format),
-        Command::Eval { paths, input, engine, explain, format } => eval(&paths, &input, engine.into(), explain, format),
-        Command::Test { paths, engine } => test(&paths, engine.into()),
+        Command::Check { paths, format, limits } => check(&paths, format, &limits.into()),
+        Command::Eval { paths, input, engine, explain, format, limits } => eval(&paths, &input, engine.into(), explain, format, &limits.into()),
+        Command::Test { paths, engine, limits } => test(&paths, engine.into(), &limits.into()),
     };
     ExitCode::from(code)
 }
@@ -94,8 +151,8 @@ fn print_diagnostics(d: &Diagnostics, format: Format) {
 }
 
 /// Compiles, printing diagnostics (warnings too) in `format`; `None` on errors.
-fn load(paths: &[PathBuf], format: Format) -> Option<Policy> {
-    match Policy::from_paths(paths) {
+fn load(paths: &[PathBuf], format: Format, limits: &Limits) -> Option<Policy> {
+    match Policy::from_paths_with(paths, limits) {
         Ok(p) => {
             let w = p.warnings();
             if !w.items.is_empty() && format == Format::Text {
@@ -114,8 +171,8 @@ fn load(paths: &[PathBuf], format: Format) -> Option<Policy> {
     }
 }
 
-fn check(paths: &[PathBuf], format: Format) -> u8 {
-    let Some(policy) = load(paths, format) else { return 1 };
+fn check(paths: &[PathBuf], format: Format, limits: &Limits) -> u8 {
+    let Some(policy) = load(paths, format, limits) else { return 1 };
     match format {
         Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
         Format::Text => {
@@ -136,8 +193,8 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
     }
 }
 
-fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format) -> u8 {
-    let Some(policy) = load(paths, Format::Text) else { return 1 };
+fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, limits: &Limits) -> u8 {
+    let Some(policy) = load(paths, Format::Text, limits) else { return 1 };
     let Some(engine) = engine(&policy, backend) else { return 2 };
     let options = DecideOptions { explain: explain || format == Format::Text, now: None };
     if input.ends_with(".jsonl") {
@@ -204,8 +261,8 @@ fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn test(paths: &[PathBuf], backend: Backend) -> u8 {
-    let Some(policy) = load(paths, Format::Text) else { return 1 };
+fn test(paths: &[PathBuf], backend: Backend, limits: &Limits) -> u8 {
+    let Some(policy) = load(paths, Format::Text, limits) else { return 1 };
     let Some(engine) = engine(&policy, backend) else { return 2 };
     let report = gavel::testing::run_tests(&policy, &engine);
     print!("{}", report.render());
