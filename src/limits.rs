@@ -84,22 +84,21 @@ pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
     let mut escaped = false;
     for (at, &b) in bytes.iter().enumerate() {
         if let Some(start) = string_start {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                string_start = None;
-            }
-            // The length so far, quotes excluded.
-            let len = at - start;
-            if string_start.is_some() && len > limits.max_string_bytes {
+            // The bytes of the string before this one (at its closing quote: its length).
+            if at - start > limits.max_string_bytes {
                 return Err(exceeded(
                     "max_string_bytes",
                     limits.max_string_bytes,
                     format!("a string of more than {} bytes", limits.max_string_bytes),
                     format!("a string in the request (at byte {start}) is longer than `max_string_bytes` ({} bytes)", limits.max_string_bytes),
                 ));
+            }
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                string_start = None;
             }
             continue;
         }

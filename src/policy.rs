@@ -378,7 +378,35 @@ fn digest(files: &[(String, String, Option<PathBuf>)]) -> String {
     format!("sha256:{:x}", h.finalize())
 }
 
+/// Stack for compiling: the compiler's recursive stages are bounded by the nesting limits,
+/// and this makes the bound independent of the caller's thread (2 MiB for test threads).
+const COMPILE_STACK_BYTES: usize = 256 << 20;
+
+/// Compiles on a thread of its own with `COMPILE_STACK_BYTES` of stack (reserved, touched
+/// only as used); on this thread if no thread can be started.
 fn compile(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
+    let limits = *limits;
+    let shared = std::sync::Mutex::new(Some(files));
+    let take = || shared.lock().ok().and_then(|mut f| f.take()).unwrap_or_default();
+    let spawned = std::thread::scope(|s| {
+        let worker = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(s, || compile_here(take(), &limits));
+        worker.ok().map(|w| w.join())
+    });
+    match spawned {
+        Some(Ok(result)) => result,
+        // The compiler panicked: report it rather than unwinding into the caller.
+        Some(Err(_)) => Err(internal_compile_error()),
+        None => compile_here(take(), &limits),
+    }
+}
+
+fn internal_compile_error() -> Diagnostics {
+    let mut sources = SourceMap::new();
+    let id = sources.add("<compiler>".to_string(), "");
+    Diagnostics { items: vec![diag::internal_compiler_error(Span::new(id, 0, 0))], sources }
+}
+
+fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
     let digest = digest(&files);
     let mut sources = SourceMap::new();
     let mut paths = Vec::new();

@@ -45,6 +45,15 @@ impl Budget {
         Some(self.once(d))
     }
 
+    /// Entering a declared type's definition; false (not entered) beyond the nesting limit.
+    pub fn enter_type(&mut self) -> bool {
+        if self.nesting >= self.limits.max_compiled_depth {
+            return false;
+        }
+        self.nesting += 1;
+        true
+    }
+
     pub fn leave(&mut self) {
         self.nesting = self.nesting.saturating_sub(1);
     }

@@ -69,11 +69,16 @@ impl<'a> Checker<'a> {
             self.report(diag::unknown_type(*id.span, &id.name, suggestion));
             return Type::Any;
         };
+        let max = self.budget.limits.max_compiled_depth;
+        if !self.budget.enter_type() {
+            self.report(diag::type_too_deep(*id.span, max));
+            return Type::Any;
+        }
         self.type_state.insert(id.name.clone(), None);
         let mut t = self.resolve_type(&decl.ty, Some(&id.name));
+        self.budget.leave();
         // Types built from other types' copies grow with each declaration; keep them shallow
         // enough for everything that walks them recursively.
-        let max = self.budget.limits.max_compiled_depth;
         if type_depth(&t, max) > max {
             self.report(diag::type_too_deep(*decl.name.span, max));
             t = Type::Any;

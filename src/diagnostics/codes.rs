@@ -348,6 +348,12 @@ fn raise(limit: &str, value: usize) -> String {
     format!("simplify the policy, or raise the limit (now {value}) with `--{flag} N` or `Limits {{ {limit}: N, .. }}`")
 }
 
+/// The compiler itself failed (a bug): the policy is refused rather than half-compiled.
+pub fn internal_compiler_error(span: Span) -> Diagnostic {
+    Diagnostic::error("E0500", "internal compiler error", span, "the compiler failed")
+        .with_help("this is a bug in gavel; please report it with the policy that caused it")
+}
+
 pub fn source_too_large(span: Span, size: usize, limit: usize) -> Diagnostic {
     Diagnostic::error("E0501", format!("the file is {size} bytes, more than `max_source_bytes` ({limit})"), span, "file too large")
         .with_help(raise("max_source_bytes", limit))
