@@ -47,7 +47,7 @@ pub fn parse_with(file: FileId, src: &str, limits: &Limits) -> (ast::File, Vec<D
         diags.sort_by_key(|d| d.span().start);
         return (ast::File::default(), diags);
     }
-    let ast = match grammar::FileParser::new().parse(file, src, &mut diags, tokens.into_iter()) {
+    let ast = match grammar::FileParser::new().parse(file, src, &mut diags, tokens) {
         Ok(ast) => ast,
         Err(e) => {
             diags.push(recovery_diagnostic(file, e));
@@ -95,7 +95,7 @@ pub(crate) fn parse_expr_in(file: FileId, src: &str, range: Range<usize>, diags:
         return None;
     }
     let mut inner = Vec::new();
-    let result = grammar::ExprEntryParser::new().parse(file, src, &mut inner, tokens.into_iter());
+    let result = grammar::ExprEntryParser::new().parse(file, src, &mut inner, tokens);
     diags.append(&mut inner);
     match result {
         Ok(e) => Some(e),
@@ -203,12 +203,11 @@ fn too_deep(tokens: &[ParserInput<'_>], max: usize) -> Option<Range<usize>> {
                 }
                 levels.push(Level::default());
             }
-            Token::RParen | Token::RBracket | Token::RBrace => {
-                if levels.len() > 1 {
-                    let closed = levels.pop().map_or(0, |lv| lv.depth() + 1);
-                    if let Some(top) = levels.last_mut() {
-                        top.child = top.child.max(closed);
-                    }
+            // A stray closer at the outermost level is the parser's to report.
+            Token::RParen | Token::RBracket | Token::RBrace if levels.len() > 1 => {
+                let closed = levels.pop().map_or(0, |lv| lv.depth() + 1);
+                if let Some(top) = levels.last_mut() {
+                    top.child = top.child.max(closed);
                 }
             }
             Token::Comma => levels.last_mut().into_iter().for_each(Level::finish_expression),
