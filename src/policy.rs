@@ -424,17 +424,26 @@ fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) 
     }
     let asts: Vec<_> = parsed
         .iter()
-        .map(|(id, _)| {
+        .map(|(id, module)| {
             let text = &sources.get(*id).text;
             if text.len() > limits.max_source_bytes {
                 diags.push(diag::source_too_large(Span::new(*id, 0, 0), text.len(), limits.max_source_bytes));
                 return crate::syntax::ast::File::default();
             }
-            let (ast, mut d) = crate::syntax::parse_with(*id, text, limits);
+            // The standard library is trusted and fixed: lowering the limit is for the user's text.
+            let file_limits = match module {
+                Some(_) => Limits { max_expr_depth: limits.max_expr_depth.max(Limits::default().max_expr_depth), ..*limits },
+                None => *limits,
+            };
+            let (ast, mut d) = crate::syntax::parse_with(*id, text, &file_limits);
             diags.append(&mut d);
             ast
         })
         .collect();
+    // A file refused by a limit is left empty; checking it would only add follow-on errors.
+    if diags.iter().any(|d| d.is_error() && d.code.starts_with("E05")) {
+        return Err(Diagnostics { items: diags, sources });
+    }
     let files: Vec<ParsedFile<'_>> = parsed.iter().zip(&asts).map(|((id, module), ast)| ParsedFile { id: *id, ast, stdlib: module.clone() }).collect();
     let (checked, mut check_diags) = check::check_with(&files, &sources, limits);
     diags.append(&mut check_diags);

@@ -252,3 +252,12 @@ fn default_limits_are_documented_values() {
     assert_eq!(d.max_regex_bytes, 1 << 20);
 }
 
+
+#[test]
+fn a_lowered_depth_limit_applies_to_the_user_text_only() {
+    let limits = Limits { max_expr_depth: 8, ..Limits::default() };
+    let ok = "rule r: on t deny when std.pii.contains_ssn(s ?? \"\")\n";
+    assert!(compile_with(ok, &limits).is_ok(), "the standard library is not held to the user's lower limit");
+    let (codes, _) = errors(compile_with("rule r: on t deny when not not not not not not not not not x > 1\n", &limits));
+    assert_eq!(codes, vec!["E0502"], "one error, no follow-on errors");
+}
