@@ -10,6 +10,7 @@ pub mod bench;
 pub mod check;
 pub mod diagnostics;
 pub mod input;
+pub mod limits;
 pub mod ir;
 pub mod span;
 pub mod stdlib;
@@ -25,4 +26,5 @@ pub mod testing;
 
 pub use decision::Decision;
 pub use diagnostics::Diagnostics;
+pub use limits::Limits;
 pub use policy::{Backend, DecideOptions, Engine, EngineError, Policy};

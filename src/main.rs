@@ -2,9 +2,10 @@
 //! paths, request files. Out: diagnostics, decisions and test reports; exit code 0 on
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
 use gavel::policy::{Backend, DecideOptions, Engine, Policy};
+use gavel::Limits;
 use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Decide one request (or one per line of a `.jsonl` file)
     Eval {
@@ -40,6 +43,8 @@ enum Command {
         explain: bool,
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Decisions per second and latency percentiles for each engine on your requests
     Bench {
@@ -54,6 +59,8 @@ enum Command {
         /// Also measure throughput with this many threads sharing one engine
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
@@ -61,7 +68,59 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
         engine: EngineArg,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
+}
+
+/// Overrides of `gavel::Limits` (defaults in `src/limits.rs` and docs/security.md).
+#[derive(Args, Clone, Copy)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Largest request, in bytes [default: 1048576]
+    #[arg(long, value_name = "N")]
+    max_request_bytes: Option<usize>,
+    /// Deepest nesting of arrays and objects in a request [default: 64]
+    #[arg(long, value_name = "N")]
+    max_json_depth: Option<usize>,
+    /// Longest string in a request, in bytes [default: 262144]
+    #[arg(long, value_name = "N")]
+    max_string_bytes: Option<usize>,
+    /// Most elements of one list or object in a request [default: 10000]
+    #[arg(long, value_name = "N")]
+    max_list_len: Option<usize>,
+    /// Largest `.pol` file, in bytes [default: 1048576]
+    #[arg(long, value_name = "N")]
+    max_source_bytes: Option<usize>,
+    /// Deepest nesting of an expression as written [default: 128]
+    #[arg(long, value_name = "N")]
+    max_expr_depth: Option<usize>,
+    /// Deepest nesting of an expression with lets and functions expanded [default: 512]
+    #[arg(long, value_name = "N")]
+    max_compiled_depth: Option<usize>,
+    /// Most nodes of one rule with lets and functions expanded [default: 200000]
+    #[arg(long, value_name = "N")]
+    max_compiled_nodes: Option<usize>,
+    /// Largest compiled regular expression, in bytes [default: 1048576]
+    #[arg(long, value_name = "N")]
+    max_regex_bytes: Option<usize>,
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(a: LimitArgs) -> Limits {
+        let d = Limits::default();
+        Limits {
+            max_request_bytes: a.max_request_bytes.unwrap_or(d.max_request_bytes),
+            max_json_depth: a.max_json_depth.unwrap_or(d.max_json_depth),
+            max_string_bytes: a.max_string_bytes.unwrap_or(d.max_string_bytes),
+            max_list_len: a.max_list_len.unwrap_or(d.max_list_len),
+            max_source_bytes: a.max_source_bytes.unwrap_or(d.max_source_bytes),
+            max_expr_depth: a.max_expr_depth.unwrap_or(d.max_expr_depth),
+            max_compiled_depth: a.max_compiled_depth.unwrap_or(d.max_compiled_depth),
+            max_compiled_nodes: a.max_compiled_nodes.unwrap_or(d.max_compiled_nodes),
+            max_regex_bytes: a.max_regex_bytes.unwrap_or(d.max_regex_bytes),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -88,10 +147,10 @@ impl From<EngineArg> for Backend {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format } => check(&paths, format),
-        Command::Eval { paths, input, engine, explain, format } => eval(&paths, &input, engine.into(), explain, format),
-        Command::Bench { paths, input, iterations, threads } => bench(&paths, &input, iterations, threads),
-        Command::Test { paths, engine } => test(&paths, engine.into()),
+        Command::Check { paths, format, limits } => check(&paths, format, &limits.into()),
+        Command::Eval { paths, input, engine, explain, format, limits } => eval(&paths, &input, engine.into(), explain, format, &limits.into()),
+        Command::Bench { paths, input, iterations, threads, limits } => bench(&paths, &input, iterations, threads, &limits.into()),
+        Command::Test { paths, engine, limits } => test(&paths, engine.into(), &limits.into()),
     };
     ExitCode::from(code)
 }
@@ -110,8 +169,8 @@ fn print_diagnostics(d: &Diagnostics, format: Format) {
 
 /// Compiles, printing diagnostics (warnings too) in `format`; on errors, the exit code:
 /// 2 when policy files could not be read, 1 when they do not compile.
-fn load(paths: &[PathBuf], format: Format) -> Result<Policy, u8> {
-    match Policy::from_paths(paths) {
+fn load(paths: &[PathBuf], format: Format, limits: &Limits) -> Result<Policy, u8> {
+    match Policy::from_paths_with(paths, limits) {
         Ok(p) => {
             let w = p.warnings();
             if !w.items.is_empty() && format == Format::Text {
@@ -130,8 +189,8 @@ fn load(paths: &[PathBuf], format: Format) -> Result<Policy, u8> {
     }
 }
 
-fn check(paths: &[PathBuf], format: Format) -> u8 {
-    let policy = match load(paths, format) {
+fn check(paths: &[PathBuf], format: Format, limits: &Limits) -> u8 {
+    let policy = match load(paths, format, limits) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -155,8 +214,8 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
     }
 }
 
-fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format) -> u8 {
-    let policy = match load(paths, Format::Text) {
+fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, limits: &Limits) -> u8 {
+    let policy = match load(paths, Format::Text, limits) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -216,8 +275,8 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
     0
 }
 
-fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize) -> u8 {
-    let policy = match load(paths, Format::Text) {
+fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limits: &Limits) -> u8 {
+    let policy = match load(paths, Format::Text, limits) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -273,8 +332,8 @@ fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn test(paths: &[PathBuf], backend: Backend) -> u8 {
-    let policy = match load(paths, Format::Text) {
+fn test(paths: &[PathBuf], backend: Backend, limits: &Limits) -> u8 {
+    let policy = match load(paths, Format::Text, limits) {
         Ok(p) => p,
         Err(code) => return code,
     };

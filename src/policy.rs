@@ -18,7 +18,8 @@
 use crate::check::{self, ParsedFile, TestSuite};
 use crate::decision::{self, Decision, PolicyRef, RuleOutcome, TraceJson};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
-use crate::input::{Decoder, Frame};
+use crate::input::{Decoder, Frame, InputError, InputFailure};
+use crate::limits::Limits;
 use crate::ir::{self, Effect, Program};
 use crate::span::{FileId, SourceMap, Span};
 use crate::value::Value;
@@ -45,6 +46,7 @@ struct Compiled {
     /// The machine code of the conditions, compiled on the first `engine(Backend::Jit)`.
     #[cfg(feature = "jit")]
     jit: std::sync::OnceLock<Result<Arc<crate::jit::JitProgram>, String>>,
+    limits: Limits,
 }
 
 /// Which backend decides.
@@ -87,6 +89,11 @@ pub struct DecideOptions {
 impl Policy {
     /// Reads `.pol` files and directories (recursively), compiles them with the standard library.
     pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Policy, Diagnostics> {
+        Policy::from_paths_with(paths, &Limits::default())
+    }
+
+    /// `from_paths` with the given limits, both at compile time and for every decision.
+    pub fn from_paths_with<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<Policy, Diagnostics> {
         let mut files: Vec<(String, String, Option<PathBuf>)> = Vec::new();
         let mut errors = SourceMap::new();
         let mut diags = Vec::new();
@@ -104,12 +111,22 @@ impl Policy {
         if !diags.is_empty() {
             return Err(Diagnostics { items: diags, sources: errors });
         }
-        compile(files)
+        compile(files, limits)
     }
 
     /// Compiles in-memory sources: `(file name, text)`.
     pub fn from_sources(files: &[(&str, &str)]) -> Result<Policy, Diagnostics> {
-        compile(files.iter().map(|(n, t)| (n.to_string(), t.to_string(), None)).collect())
+        Policy::from_sources_with(files, &Limits::default())
+    }
+
+    /// `from_sources` with the given limits, both at compile time and for every decision.
+    pub fn from_sources_with(files: &[(&str, &str)], limits: &Limits) -> Result<Policy, Diagnostics> {
+        compile(files.iter().map(|(n, t)| (n.to_string(), t.to_string(), None)).collect(), limits)
+    }
+
+    /// The limits this policy was compiled with and decides with.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     pub fn engine(&self, backend: Backend) -> Result<Engine, EngineError> {
@@ -186,8 +203,18 @@ impl Engine {
         Ok(self.decide_with(request, DecideOptions::default()))
     }
 
+    /// Decides one request. Never panics and never allows by accident: a request beyond
+    /// the limits is an input error (the policy's `on error` outcome), and any internal
+    /// fault is caught here and becomes a `deny` with an `internal error` in `errors`.
     pub fn decide_with(&self, request: &[u8], options: DecideOptions) -> Decision {
+        fail_closed(|| self.decide_unguarded(request, options), |message| self.internal_fault(message))
+    }
+
+    fn decide_unguarded(&self, request: &[u8], options: DecideOptions) -> Decision {
         let c = &*self.inner;
+        if let Err(e) = crate::limits::check_request(request, &c.limits) {
+            return decision::input_failure(&c.program, &c.policy_ref, &InputFailure { tool_name: None, errors: vec![e] });
+        }
         let now = options.now.unwrap_or_else(now_seconds);
         let frame = match c.decoder.decode(request, now) {
             Ok(f) => f,
@@ -233,6 +260,21 @@ impl Engine {
     #[cfg(not(feature = "jit"))]
     fn jit_conditions(&self, _frame: &Frame) -> Option<JitHeld<'_>> {
         None
+    }
+
+    /// The decision for a request whose evaluation failed inside the engine: always `deny`,
+    /// whatever `on error` says, as nothing about the request is known to be valid.
+    fn internal_fault(&self, message: &str) -> Decision {
+        let c = &*self.inner;
+        let error = InputError {
+            path: String::new(),
+            expected: "a decision".into(),
+            found: "internal error".into(),
+            message: format!("internal error: {message}; the request is denied"),
+        };
+        let mut d = decision::input_failure(&c.program, &c.policy_ref, &InputFailure { tool_name: None, errors: vec![error] });
+        d.decision = decision::Outcome::Deny;
+        d
     }
 
     /// The rules that apply to the request's tool, in source order.
@@ -374,6 +416,22 @@ fn jit_held(_: &JitHeld<'_>, index: u32) -> Result<bool, vm::RuntimeError> {
     Err(vm::RuntimeError { span: Span::default(), message: format!("internal: no JIT for rule {index}") })
 }
 
+/// Runs `decide`; a panic inside it becomes `on_fault(message)`. The last line of defence:
+/// the engine has no known panic, but a decision must come out whatever happens.
+fn fail_closed(decide: impl FnOnce() -> Decision, on_fault: impl FnOnce(&str) -> Decision) -> Decision {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decide)) {
+        Ok(d) => d,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the engine failed".to_string());
+            on_fault(&message)
+        }
+    }
+}
+
 fn now_seconds() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
@@ -424,7 +482,35 @@ fn digest(files: &[(String, String, Option<PathBuf>)]) -> String {
     format!("sha256:{:x}", h.finalize())
 }
 
-fn compile(files: Vec<(String, String, Option<PathBuf>)>) -> Result<Policy, Diagnostics> {
+/// Stack for compiling: the compiler's recursive stages are bounded by the nesting limits,
+/// and this makes the bound independent of the caller's thread (2 MiB for test threads).
+const COMPILE_STACK_BYTES: usize = 256 << 20;
+
+/// Compiles on a thread of its own with `COMPILE_STACK_BYTES` of stack (reserved, touched
+/// only as used); on this thread if no thread can be started.
+fn compile(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
+    let limits = *limits;
+    let shared = std::sync::Mutex::new(Some(files));
+    let take = || shared.lock().ok().and_then(|mut f| f.take()).unwrap_or_default();
+    let spawned = std::thread::scope(|s| {
+        let worker = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(s, || compile_here(take(), &limits));
+        worker.ok().map(|w| w.join())
+    });
+    match spawned {
+        Some(Ok(result)) => result,
+        // The compiler panicked: report it rather than unwinding into the caller.
+        Some(Err(_)) => Err(internal_compile_error()),
+        None => compile_here(take(), &limits),
+    }
+}
+
+fn internal_compile_error() -> Diagnostics {
+    let mut sources = SourceMap::new();
+    let id = sources.add("<compiler>".to_string(), "");
+    Diagnostics { items: vec![diag::internal_compiler_error(Span::new(id, 0, 0))], sources }
+}
+
+fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
     let digest = digest(&files);
     let mut sources = SourceMap::new();
     let mut paths = Vec::new();
@@ -442,14 +528,28 @@ fn compile(files: Vec<(String, String, Option<PathBuf>)>) -> Result<Policy, Diag
     }
     let asts: Vec<_> = parsed
         .iter()
-        .map(|(id, _)| {
-            let (ast, mut d) = crate::syntax::parse(*id, &sources.get(*id).text);
+        .map(|(id, module)| {
+            let text = &sources.get(*id).text;
+            if text.len() > limits.max_source_bytes {
+                diags.push(diag::source_too_large(Span::new(*id, 0, 0), text.len(), limits.max_source_bytes));
+                return crate::syntax::ast::File::default();
+            }
+            // The standard library is trusted and fixed: lowering the limit is for the user's text.
+            let file_limits = match module {
+                Some(_) => Limits { max_expr_depth: limits.max_expr_depth.max(Limits::default().max_expr_depth), ..*limits },
+                None => *limits,
+            };
+            let (ast, mut d) = crate::syntax::parse_with(*id, text, &file_limits);
             diags.append(&mut d);
             ast
         })
         .collect();
+    // A file refused by a limit is left empty; checking it would only add follow-on errors.
+    if diags.iter().any(|d| d.is_error() && d.code.starts_with("E05")) {
+        return Err(Diagnostics { items: diags, sources });
+    }
     let files: Vec<ParsedFile<'_>> = parsed.iter().zip(&asts).map(|((id, module), ast)| ParsedFile { id: *id, ast, stdlib: module.clone() }).collect();
-    let (checked, mut check_diags) = check::check(&files, &sources);
+    let (checked, mut check_diags) = check::check_with(&files, &sources, limits);
     diags.append(&mut check_diags);
     let checked = match checked {
         Some(c) if !diags.iter().any(Diagnostic::is_error) => c,
@@ -460,5 +560,37 @@ fn compile(files: Vec<(String, String, Option<PathBuf>)>) -> Result<Policy, Diag
     let module = vm::compile(&program);
     let decoder = Decoder::new(&program.schema, &program.slots);
     let policy_ref = PolicyRef { name: program.info.name.clone(), version: program.info.version.clone(), digest };
-    Ok(Policy { inner: Arc::new(Compiled { program, module, decoder, sources, paths, policy_ref, tests: checked.tests, warnings: diags, #[cfg(feature = "jit")] jit: Default::default() }) })
+    Ok(Policy {
+        inner: Arc::new(Compiled {
+            program,
+            module,
+            decoder,
+            sources,
+            paths,
+            policy_ref,
+            tests: checked.tests,
+            warnings: diags,
+            limits: *limits,
+            #[cfg(feature = "jit")]
+            jit: Default::default(),
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_deciding_is_a_deny_even_when_errors_allow() {
+        let src = "policy p\nversion \"1\"\ndefault allow\non error allow\ntool t(x: number)\n";
+        let policy = Policy::from_sources(&[("p.pol", src)]).expect("compiles");
+        let engine = policy.engine(Backend::Interpreter).expect("interpreter");
+        let d = fail_closed(|| panic!("injected fault"), |m| engine.internal_fault(m));
+        assert!(d.is_denied());
+        let text = serde_json::to_string(&d.errors).unwrap_or_default();
+        assert!(text.contains("internal error: injected fault"), "{text}");
+        // Without a fault, the same engine decides normally.
+        assert!(engine.decide_with(br#"{"tool": "t", "args": {"x": 1}}"#, DecideOptions::default()).is_allowed());
+    }
 }

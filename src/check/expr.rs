@@ -130,7 +130,20 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Checks `e`, within the nesting and work limits (an expression beyond them is one
+    /// error and an error node, so the checker's recursion and output stay bounded).
     pub(super) fn expr(&mut self, cx: &mut Ctx<'a>, e: &'a ast::Expr) -> ir::Expr {
+        let span = *e.span;
+        if let Some(d) = self.budget.enter(span) {
+            self.diags.extend(d);
+            return error_expr(span);
+        }
+        let x = self.expr_unguarded(cx, e);
+        self.budget.leave();
+        x
+    }
+
+    fn expr_unguarded(&mut self, cx: &mut Ctx<'a>, e: &'a ast::Expr) -> ir::Expr {
         let span = *e.span;
         use ast::ExprKind as K;
         match &e.kind {
@@ -311,6 +324,13 @@ impl<'a> Checker<'a> {
     /// A top-level `let` (or a stdlib one), checked once and inlined at each use with its
     /// locals renumbered after the current ones.
     pub(super) fn top_let(&mut self, cx: &mut Ctx<'a>, ns: &str, name: &str, span: Span) -> ir::Expr {
+        // Measured before it is copied: copies of copies can grow exponentially.
+        if let Some(LetState::Done(x, _)) = self.namespaces[ns].let_state.get(name) {
+            if let Some(d) = self.budget.inline(x, span) {
+                self.diags.extend(d);
+                return error_expr(span);
+            }
+        }
         let state = self.namespaces[ns].let_state.get(name).cloned();
         let (value, locals) = match state {
             Some(LetState::InProgress) => {

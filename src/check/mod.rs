@@ -6,6 +6,7 @@
 //! checked on demand (`expr`), producing IR directly: lets are inlined at their use,
 //! functions become `FnCall` nodes that `ir::passes` inlines.
 
+mod budget;
 mod collect;
 mod expr;
 mod methods;
@@ -16,6 +17,7 @@ mod types;
 use crate::diagnostics::Diagnostic;
 use crate::input::RequestSchema;
 use crate::ir;
+use crate::limits::Limits;
 use crate::span::{FileId, SourceMap, Span};
 use crate::syntax::ast;
 use crate::types::{FieldType, Type};
@@ -42,7 +44,14 @@ pub struct Checked {
 /// Checks a policy set. Returns the program when there were no errors, and all diagnostics
 /// (warnings included) either way.
 pub fn check(files: &[ParsedFile<'_>], sources: &SourceMap) -> (Option<Checked>, Vec<Diagnostic>) {
+    check_with(files, sources, &Limits::default())
+}
+
+/// `check` with the compile-time limits of `limits` (nesting and size after expanding lets
+/// and functions, type nesting, regex program size).
+pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits) -> (Option<Checked>, Vec<Diagnostic>) {
     let mut c = Checker::new(sources);
+    c.budget = budget::Budget::new(*limits);
     c.collect(files);
     let info = c.policy_info(files);
     let schema = c.schema();
@@ -130,6 +139,8 @@ struct Checker<'a> {
     regex_ids: HashMap<String, u32>,
     /// Functions being checked, innermost last, with the call that entered each.
     fn_stack: Vec<(String, String, Span)>,
+    /// Nesting and work so far against the limits (see `budget.rs`).
+    budget: budget::Budget,
 }
 
 impl<'a> Checker<'a> {
@@ -151,6 +162,7 @@ impl<'a> Checker<'a> {
             regexes: Vec::new(),
             regex_ids: HashMap::new(),
             fn_stack: Vec::new(),
+            budget: budget::Budget::new(Limits::default()),
         }
     }
 
@@ -182,12 +194,17 @@ impl<'a> Checker<'a> {
         if let Some(&id) = self.regex_ids.get(pattern) {
             return Some(id);
         }
-        match regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+        let limit = self.budget.limits.max_regex_bytes;
+        match regex::RegexBuilder::new(pattern).size_limit(limit).build() {
             Ok(re) => {
                 let id = self.regexes.len() as u32;
                 self.regexes.push(re);
                 self.regex_ids.insert(pattern.to_string(), id);
                 Some(id)
+            }
+            Err(regex::Error::CompiledTooBig(_)) => {
+                self.report(crate::diagnostics::regex_too_large(span, limit));
+                None
             }
             Err(e) => {
                 self.report(crate::diagnostics::bad_regex(span, &e.to_string()));

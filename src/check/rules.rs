@@ -1,7 +1,7 @@
 //! Rules: scope (which tools, which arguments), annotations, effect, condition and reason.
 
 use super::expr::{field_type, Ctx};
-use super::{Checker, RuleSite};
+use super::{budget, Checker, RuleSite};
 use crate::diagnostics as diag;
 use crate::ir::{self, ArgPath, Effect, ExprKind, ReasonPart, ToolScope};
 use crate::syntax::ast::{self, EffectKind};
@@ -14,7 +14,17 @@ const MODES: &[&str] = &["shadow", "enforce"];
 impl<'a> Checker<'a> {
     pub(super) fn check_rules(&mut self) -> Vec<ir::Rule> {
         let sites = std::mem::take(&mut self.rules);
-        let rules = sites.iter().map(|site| self.check_rule(site)).collect();
+        let rules = sites
+            .iter()
+            .map(|site| {
+                self.budget.start_item();
+                let rule = self.check_rule(site);
+                let expanded = budget::check_expanded(&rule, &self.budget.limits);
+                self.diags.extend(expanded);
+                self.budget.start_item();
+                rule
+            })
+            .collect();
         self.rules = sites;
         rules
     }

@@ -69,9 +69,36 @@ impl<'a> Checker<'a> {
             self.report(diag::unknown_type(*id.span, &id.name, suggestion));
             return Type::Any;
         };
+        let max = self.budget.limits.max_compiled_depth;
+        if !self.budget.enter_type() {
+            self.report(diag::type_too_deep(*id.span, max));
+            return Type::Any;
+        }
         self.type_state.insert(id.name.clone(), None);
-        let t = self.resolve_type(&decl.ty, Some(&id.name));
+        let mut t = self.resolve_type(&decl.ty, Some(&id.name));
+        self.budget.leave();
+        // Types built from other types' copies grow with each declaration; keep them shallow
+        // enough for everything that walks them recursively.
+        if type_depth(&t, max) > max {
+            self.report(diag::type_too_deep(*decl.name.span, max));
+            t = Type::Any;
+        }
         self.type_state.insert(id.name.clone(), Some(t.clone()));
         t
+    }
+}
+
+/// The nesting depth of `t`, or `max + 1` as soon as it is known to be deeper. Types are
+/// built from source text (bounded by `max_expr_depth`) and declared types already checked
+/// against `max`, so the recursion stays shallow.
+fn type_depth(t: &Type, max: usize) -> usize {
+    if max == 0 {
+        return 1;
+    }
+    let below = |inner: &Type| type_depth(inner, max - 1);
+    1 + match t {
+        Type::List(inner) | Type::Map(inner) | Type::Optional(inner) => below(inner),
+        Type::Record(r) => r.fields.iter().map(|f| below(&f.ty)).max().unwrap_or(0),
+        _ => 0,
     }
 }

@@ -1,6 +1,6 @@
 //! Constructor functions, one per kind of diagnostic, each with a stable code.
 //! Codes: E00xx syntax, E01xx names and declarations, E02xx types, E03xx rules and tests,
-//! E04xx files and policy sets. W0xxx are warnings.
+//! E04xx files and policy sets, E05xx limits. W0xxx are warnings.
 
 use super::Diagnostic;
 use crate::span::Span;
@@ -362,4 +362,48 @@ pub fn unreadable_path(span: Span, path: &str, error: &str) -> Diagnostic {
 pub fn no_policy_files(span: Span) -> Diagnostic {
     Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile")
         .with_help("pass a `.pol` file, or a directory that contains `.pol` files")
+}
+
+// ---- E05xx limits (see `crate::limits::Limits`) ---------------------------------------
+
+/// How to raise a limit, for every E05xx help.
+fn raise(limit: &str, value: usize) -> String {
+    let flag = limit.replace('_', "-");
+    format!("simplify the policy, or raise the limit (now {value}) with `--{flag} N` or `Limits {{ {limit}: N, .. }}`")
+}
+
+/// The compiler itself failed (a bug): the policy is refused rather than half-compiled.
+pub fn internal_compiler_error(span: Span) -> Diagnostic {
+    Diagnostic::error("E0500", "internal compiler error", span, "the compiler failed")
+        .with_help("this is a bug in gavel; please report it with the policy that caused it")
+}
+
+pub fn source_too_large(span: Span, size: usize, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0501", format!("the file is {size} bytes, more than `max_source_bytes` ({limit})"), span, "file too large")
+        .with_help(raise("max_source_bytes", limit))
+}
+
+pub fn nested_too_deeply(span: Span, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0502", format!("this nests deeper than `max_expr_depth` ({limit})"), span, "nested too deeply")
+        .with_help(raise("max_expr_depth", limit))
+}
+
+pub fn expands_too_deeply(span: Span, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0503", format!("with its `let`s and functions expanded, this nests deeper than `max_compiled_depth` ({limit})"), span, "expands too deeply")
+        .with_help(raise("max_compiled_depth", limit))
+}
+
+pub fn expands_too_large(span: Span, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0504", format!("with its `let`s and functions expanded, this has more than `max_compiled_nodes` ({limit}) nodes"), span, "expands too large")
+        .with_help(raise("max_compiled_nodes", limit))
+}
+
+pub fn regex_too_large(span: Span, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0505", format!("this regular expression compiles to more than `max_regex_bytes` ({limit})"), span, "regex too large")
+        .with_help(raise("max_regex_bytes", limit))
+}
+
+pub fn type_too_deep(span: Span, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0506", format!("this type nests deeper than `max_compiled_depth` ({limit})"), span, "type nested too deeply")
+        .with_help(raise("max_compiled_depth", limit))
 }

@@ -5,6 +5,10 @@
 //! and their characters are skipped. The LALRPOP grammar (`grammar/policy.lalrpop`) builds
 //! the AST, recovering from errors at top-level items, `on X { }` items and test
 //! statements. `because` templates are parsed by `template.rs`.
+//!
+//! Before parsing, `too_deep` estimates from the tokens how deeply the trees could nest and
+//! refuses text beyond `Limits::max_expr_depth` (E0502), so no later recursive stage (nor
+//! dropping the tree) can overflow the stack.
 
 pub mod ast;
 mod expected;
@@ -12,6 +16,7 @@ pub mod lexer;
 pub mod template;
 
 use crate::diagnostics::{self, Diagnostic};
+use crate::limits::Limits;
 use crate::span::{FileId, Span};
 use ast::{AstSpan, BinaryOp, Effect, Expr, ExprKind, Template, ToolPattern};
 use lexer::{LexError, Token};
@@ -28,8 +33,20 @@ lalrpop_util::lalrpop_mod!(
 /// Parses one `.pol` file. Returns every item it could read and every syntax error, sorted
 /// by position.
 pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
+    parse_with(file, src, &Limits::default())
+}
+
+/// `parse` with the nesting limit of `limits` (`max_expr_depth`). Text nested deeper is one
+/// E0502 error and an empty file.
+pub fn parse_with(file: FileId, src: &str, limits: &Limits) -> (ast::File, Vec<Diagnostic>) {
+    let _limit = DepthLimit::set(limits.max_expr_depth);
     let mut diags = Vec::new();
     let tokens = tokens_of(file, src, 0..src.len(), &mut diags);
+    if let Some(at) = too_deep(&tokens, limits.max_expr_depth) {
+        diags.push(diagnostics::nested_too_deeply(Span::new(file, at.start, at.end), limits.max_expr_depth));
+        diags.sort_by_key(|d| d.span().start);
+        return (ast::File::default(), diags);
+    }
     let ast = match grammar::FileParser::new().parse(file, src, &mut diags, tokens) {
         Ok(ast) => ast,
         Err(e) => {
@@ -72,6 +89,11 @@ pub fn parse_expr(file: FileId, src: &str) -> (Option<Expr>, Vec<Diagnostic>) {
 /// for template holes). Errors go to `diags`; `None` when the text is not an expression.
 pub(crate) fn parse_expr_in(file: FileId, src: &str, range: Range<usize>, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
     let tokens = tokens_of(file, src, range, diags);
+    let max = DepthLimit::get();
+    if let Some(at) = too_deep(&tokens, max) {
+        diags.push(diagnostics::nested_too_deeply(Span::new(file, at.start, at.end), max));
+        return None;
+    }
     let mut inner = Vec::new();
     let result = grammar::ExprEntryParser::new().parse(file, src, &mut inner, tokens);
     diags.append(&mut inner);
@@ -92,7 +114,7 @@ fn tokens_of<'src>(
     src: &'src str,
     range: Range<usize>,
     diags: &mut Vec<Diagnostic>,
-) -> std::vec::IntoIter<ParserInput<'src>> {
+) -> Vec<ParserInput<'src>> {
     let mut tokens = Vec::new();
     for item in lexer::lex(src, range) {
         match item {
@@ -112,7 +134,118 @@ fn tokens_of<'src>(
             }
         }
     }
-    tokens.into_iter()
+    tokens
+}
+
+thread_local! {
+    /// The nesting limit of the parse running on this thread, for template holes, which the
+    /// grammar parses from inside its actions.
+    static MAX_DEPTH: std::cell::Cell<usize> = std::cell::Cell::new(Limits::default().max_expr_depth);
+}
+
+/// Sets `MAX_DEPTH` for one parse and restores the previous value when dropped.
+struct DepthLimit(usize);
+
+impl DepthLimit {
+    fn set(max: usize) -> DepthLimit {
+        DepthLimit(MAX_DEPTH.with(|m| m.replace(max)))
+    }
+
+    fn get() -> usize {
+        MAX_DEPTH.with(std::cell::Cell::get)
+    }
+}
+
+impl Drop for DepthLimit {
+    fn drop(&mut self) {
+        MAX_DEPTH.with(|m| m.set(self.0));
+    }
+}
+
+/// Counts of one bracket level while estimating nesting.
+#[derive(Default)]
+struct Level {
+    /// Nesting operators (binary and prefix operators, `.`, `=>`, `if`, `has`, brackets
+    /// opened) seen in the current expression at this level.
+    ops: usize,
+    /// The deepest bracketed part closed in the current expression at this level.
+    child: usize,
+    /// The deepest expression already finished at this level (before a `,` or an item).
+    done: usize,
+}
+
+impl Level {
+    fn depth(&self) -> usize {
+        self.done.max(self.ops + self.child)
+    }
+
+    fn finish_expression(&mut self) {
+        self.done = self.depth();
+        self.ops = 0;
+        self.child = 0;
+    }
+}
+
+/// Where the tokens could build a tree (expression, type, test value) nested deeper than
+/// `max`, or `None`. An upper bound without recursion: within one bracket level, every
+/// operator may add a level (left-associative chains do), and a bracketed part adds its own
+/// depth; a `,` or an item keyword ends an expression, as no expression spans one.
+fn too_deep(tokens: &[ParserInput<'_>], max: usize) -> Option<Range<usize>> {
+    let mut levels: Vec<Level> = vec![Level::default()];
+    for (i, tok) in tokens.iter().enumerate() {
+        let Ok((l, tok, r)) = tok else { continue };
+        let prev = i.checked_sub(1).and_then(|p| tokens.get(p)).and_then(|t| t.as_ref().ok()).map(|t| &t.1);
+        let next = tokens.get(i + 1).and_then(|t| t.as_ref().ok()).map(|t| &t.1);
+        match tok {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                if let Some(top) = levels.last_mut() {
+                    top.ops += 1;
+                }
+                levels.push(Level::default());
+            }
+            // A stray closer at the outermost level is the parser's to report.
+            Token::RParen | Token::RBracket | Token::RBrace if levels.len() > 1 => {
+                let closed = levels.pop().map_or(0, |lv| lv.depth() + 1);
+                if let Some(top) = levels.last_mut() {
+                    top.child = top.child.max(closed);
+                }
+            }
+            Token::Comma => levels.last_mut().into_iter().for_each(Level::finish_expression),
+            t if nests(t) => levels.last_mut().into_iter().for_each(|top| top.ops += 1),
+            t if ends_expression(t, prev, next) => levels.last_mut().into_iter().for_each(Level::finish_expression),
+            _ => {}
+        }
+        // Each enclosing level adds its operators so far and its bracket.
+        let (here, enclosing) = levels.split_last().map_or((0, 0), |(last, rest)| (last.depth(), rest.iter().map(|lv| lv.ops + 1).sum()));
+        let outer: usize = enclosing;
+        if outer + here > max {
+            return Some(*l..*r);
+        }
+    }
+    None
+}
+
+/// Tokens that may add a level to the tree they are part of.
+fn nests(t: &Token<'_>) -> bool {
+    use Token as T;
+    matches!(
+        t,
+        T::And | T::Or | T::Not | T::In | T::Has | T::If | T::Then | T::Else | T::Dot | T::QuestionQuestion | T::EqEq | T::NotEq
+            | T::Lt | T::Le | T::Gt | T::Ge | T::Plus | T::Minus | T::Star | T::Slash | T::Percent | T::FatArrow
+    )
+}
+
+/// A keyword that starts an item or a part of one (so no expression spans it), unless it is
+/// used as a name: after `.` or `@`, or as a key or field name before `:` or `?`.
+fn ends_expression(t: &Token<'_>, prev: Option<&Token<'_>>, next: Option<&Token<'_>>) -> bool {
+    use Token as T;
+    let item_keyword = matches!(
+        t,
+        T::Policy | T::Version | T::Default | T::On | T::Error | T::Type | T::Tool | T::Request | T::Let | T::Fn | T::Builtin
+            | T::Rule | T::When | T::Because | T::Deny | T::Allow | T::Warn | T::Require | T::Approval | T::From | T::Redact
+            | T::Set | T::Fixture | T::Test | T::Expect | T::By | T::With
+    );
+    item_keyword && !matches!(prev, Some(T::Dot | T::At)) && !matches!(next, Some(T::Colon | T::Question))
 }
 
 fn lex_diagnostic(file: FileId, src: &str, err: LexError, at: Range<usize>) -> Diagnostic {

@@ -1,0 +1,44 @@
+//! Request bytes → decode + decide, on each example policy (compiled once). In: arbitrary
+//! bytes. Out: nothing; a panic, a hang, or a decision that breaks the fail-closed rule
+//! (an input error that does not yield the policy's `on error` outcome) is a finding.
+#![no_main]
+
+use gavel::{Backend, DecideOptions, Engine, Policy};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+const POLICIES: &[(&str, &str)] = &[
+    ("payments.pol", include_str!("../../examples/payments/policy.pol")),
+    ("messaging.pol", include_str!("../../examples/messaging/policy.pol")),
+    ("devops.pol", include_str!("../../examples/devops/policy.pol")),
+    ("data-export.pol", include_str!("../../examples/data-export/policy.pol")),
+    ("support.pol", include_str!("../../examples/support/policy.pol")),
+];
+
+fn engines() -> &'static Vec<(Policy, Engine)> {
+    static ENGINES: OnceLock<Vec<(Policy, Engine)>> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        POLICIES
+            .iter()
+            .map(|(name, text)| {
+                let policy = Policy::from_sources(&[(name, text)]).expect("the example policies compile");
+                let engine = policy.engine(Backend::Interpreter).expect("the interpreter is always available");
+                (policy, engine)
+            })
+            .collect()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    for (policy, engine) in engines() {
+        let d = engine.decide_with(data, DecideOptions { explain: true, now: Some(1_773_000_000.0) });
+        let input_error = d.errors.iter().any(|e| matches!(e, gavel::decision::DecisionError::Input { .. }));
+        if input_error {
+            let on_error_allows = policy.program().info.on_error == gavel::syntax::ast::DefaultEffect::Allow;
+            assert_eq!(d.is_allowed(), on_error_allows, "an input error must give the `on error` outcome: {:?}", d.errors);
+            assert!(d.decided_by.is_empty() && d.rules.is_empty());
+        }
+        let _ = d.to_json();
+        let _ = d.explain(policy);
+    }
+});

@@ -1,0 +1,200 @@
+//! Resource limits. In: a `Limits` (the defaults below, or the user's: builder options
+//! `Policy::from_sources_with` / `Policy::from_paths_with`, CLI flags `--max-*`). Out: the
+//! checks that enforce them on requests (`check_request`, before any JSON parsing) and the
+//! numbers the compiler enforces on policies (source size, expression nesting, size after
+//! inlining, regex program size).
+//!
+//! Exceeding a request limit is an input error: the decision fails closed (the policy's
+//! `on error` outcome, deny by default) with the limit's name and value in the error.
+//! Exceeding a policy limit is a compile error (codes E05xx) naming the limit and value,
+//! with a help on how to raise it. The limits keep every stage's work and memory bounded
+//! and keep every recursive stage (parser, checker, IR passes, bytecode compiler, drops)
+//! well inside the stack.
+
+use crate::input::InputError;
+
+/// Limits on what a policy and a request may contain. `Limits::default()` documents the
+/// defaults; every field can be raised or lowered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request, in bytes (default 1 MiB). CLI: `--max-request-bytes`.
+    pub max_request_bytes: usize,
+    /// Deepest nesting of JSON arrays and objects in a request, counting the request
+    /// object itself as 1 (default 64; at most 128 is effective, the JSON parser's own
+    /// recursion limit). CLI: `--max-json-depth`.
+    pub max_json_depth: usize,
+    /// Longest JSON string (values and keys) in a request, in bytes as written, escapes
+    /// included (default 256 KiB). CLI: `--max-string-bytes`.
+    pub max_string_bytes: usize,
+    /// Most elements in one JSON array, or members in one object, in a request (default
+    /// 10,000). CLI: `--max-list-len`.
+    pub max_list_len: usize,
+    /// Largest `.pol` source file, in bytes (default 1 MiB). CLI: `--max-source-bytes`.
+    pub max_source_bytes: usize,
+    /// Deepest nesting of one expression, type or test value as written, counting operators
+    /// and brackets (default 128). CLI: `--max-expr-depth`.
+    pub max_expr_depth: usize,
+    /// Deepest nesting of one expression once the `let`s and functions it uses are
+    /// expanded, and of declared types (default 512). CLI: `--max-compiled-depth`.
+    pub max_compiled_depth: usize,
+    /// Most nodes of one rule's expressions once `let`s and functions are expanded
+    /// (default 200,000): expansion can double a tree per `let`, so this bounds memory and
+    /// compile time. CLI: `--max-compiled-nodes`.
+    pub max_compiled_nodes: usize,
+    /// Largest compiled program of one regular expression, in bytes (default 1 MiB; the
+    /// `regex` crate's `size_limit`). CLI: `--max-regex-bytes`.
+    pub max_regex_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_request_bytes: 1 << 20,
+            max_json_depth: 64,
+            max_string_bytes: 256 << 10,
+            max_list_len: 10_000,
+            max_source_bytes: 1 << 20,
+            max_expr_depth: 128,
+            max_compiled_depth: 512,
+            max_compiled_nodes: 200_000,
+            max_regex_bytes: 1 << 20,
+        }
+    }
+}
+
+/// One open JSON array or object during the scan: its element count so far.
+struct Open {
+    elements: usize,
+}
+
+/// Checks a request's bytes against the request limits in one linear pass, without
+/// recursion or allocation beyond `max_json_depth` counters. Malformed JSON is left to the
+/// decoder to report; this only measures.
+pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
+    if bytes.len() > limits.max_request_bytes {
+        return Err(exceeded(
+            "max_request_bytes",
+            limits.max_request_bytes,
+            format!("{} bytes", bytes.len()),
+            format!("the request is {} bytes, more than `max_request_bytes` ({})", bytes.len(), limits.max_request_bytes),
+        ));
+    }
+    let mut open: Vec<Open> = Vec::new();
+    let mut string_start: Option<usize> = None;
+    let mut escaped = false;
+    for (at, &b) in bytes.iter().enumerate() {
+        if let Some(start) = string_start {
+            // The bytes of the string before this one (at its closing quote: its length).
+            if at - start > limits.max_string_bytes {
+                return Err(exceeded(
+                    "max_string_bytes",
+                    limits.max_string_bytes,
+                    format!("a string of more than {} bytes", limits.max_string_bytes),
+                    format!("a string in the request (at byte {start}) is longer than `max_string_bytes` ({} bytes)", limits.max_string_bytes),
+                ));
+            }
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                string_start = None;
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => continue,
+            b']' | b'}' => {
+                open.pop();
+                continue;
+            }
+            b',' => {
+                if let Some(top) = open.last_mut() {
+                    top.elements += 1;
+                    check_elements(top, limits)?;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        // A value (or key) starts or continues here: the enclosing container is not empty.
+        if let Some(top) = open.last_mut() {
+            if top.elements == 0 {
+                top.elements = 1;
+            }
+        }
+        match b {
+            b'"' => string_start = Some(at + 1),
+            b'[' | b'{' => {
+                if open.len() >= limits.max_json_depth {
+                    return Err(exceeded(
+                        "max_json_depth",
+                        limits.max_json_depth,
+                        format!("nesting deeper than {}", limits.max_json_depth),
+                        format!("the request nests arrays and objects deeper than `max_json_depth` ({}), at byte {at}", limits.max_json_depth),
+                    ));
+                }
+                open.push(Open { elements: 0 });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_elements(top: &Open, limits: &Limits) -> Result<(), InputError> {
+    if top.elements > limits.max_list_len {
+        return Err(exceeded(
+            "max_list_len",
+            limits.max_list_len,
+            format!("more than {} elements", limits.max_list_len),
+            format!("a list or object in the request has more than `max_list_len` ({}) elements", limits.max_list_len),
+        ));
+    }
+    Ok(())
+}
+
+/// The input error for an exceeded request limit: `expected` names the limit and value.
+fn exceeded(name: &str, value: usize, found: String, message: String) -> InputError {
+    InputError { path: String::new(), expected: format!("at most `{name}` ({value})"), found, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Limits {
+        Limits { max_request_bytes: 100, max_json_depth: 3, max_string_bytes: 5, max_list_len: 3, ..Limits::default() }
+    }
+
+    #[test]
+    fn within_limits_passes() {
+        assert!(check_request(br#"{"a": [1, 2, 3], "b": {"c": "12345"}}"#, &small()).is_ok());
+    }
+
+    #[test]
+    fn each_limit_names_itself() {
+        let cases: [(&[u8], &str); 4] = [
+            (&[b' '; 101], "max_request_bytes"),
+            (br#"{"a": [[[1]]]}"#, "max_json_depth"),
+            (br#"{"a": "123456"}"#, "max_string_bytes"),
+            (br#"{"a": [1, 2, 3, 4]}"#, "max_list_len"),
+        ];
+        for (bytes, name) in cases {
+            let e = check_request(bytes, &small()).expect_err(name);
+            assert!(e.message.contains(name) && e.expected.contains(name), "{name}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn brackets_and_escapes_inside_strings_do_not_count() {
+        assert!(check_request(br#"{"a": "[[[\""}"#, &small()).is_ok());
+        assert!(check_request(br#"{"k": "\\"}"#, &small()).is_ok());
+    }
+
+    #[test]
+    fn members_of_objects_count() {
+        assert!(check_request(br#"{"a": 1, "b": 2, "c": 3, "d": 4}"#, &small()).is_err());
+        assert!(check_request(br#"{"a": 1, "b": 2, "c": 3}"#, &small()).is_ok());
+    }
+}
