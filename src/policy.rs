@@ -504,6 +504,19 @@ fn compile(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Re
     }
 }
 
+/// The standard library's ASTs, parsed once per process with file ids `0..SOURCES.len()`
+/// (it is trusted and fixed, so the default limits apply).
+fn stdlib_asts() -> &'static [crate::syntax::ast::File] {
+    static ASTS: std::sync::OnceLock<Vec<crate::syntax::ast::File>> = std::sync::OnceLock::new();
+    ASTS.get_or_init(|| {
+        crate::stdlib::SOURCES
+            .iter()
+            .enumerate()
+            .map(|(i, (_, text))| crate::syntax::parse_with(FileId(i as u32), text, &Limits::default()).0)
+            .collect()
+    })
+}
+
 fn internal_compile_error() -> Diagnostics {
     let mut sources = SourceMap::new();
     let id = sources.add("<compiler>".to_string(), "");
@@ -516,39 +529,39 @@ fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) 
     let mut paths = Vec::new();
     let mut parsed = Vec::new();
     let mut diags = Vec::new();
-    for (name, text, path) in files {
-        let id = sources.add(name, text);
-        paths.push(path);
-        parsed.push((id, None));
-    }
+    // The standard library comes first, so its files have the same ids in every compilation
+    // and are parsed once per process.
     for (module, text) in crate::stdlib::SOURCES {
         let id = sources.add(format!("std/{module}.pol"), *text);
         paths.push(None);
         parsed.push((id, Some(module.to_string())));
     }
-    let asts: Vec<_> = parsed
+    for (name, text, path) in files {
+        let id = sources.add(name, text);
+        paths.push(path);
+        parsed.push((id, None));
+    }
+    let stdlib = stdlib_asts();
+    let user_asts: Vec<crate::syntax::ast::File> = parsed
         .iter()
-        .map(|(id, module)| {
+        .filter(|(_, module)| module.is_none())
+        .map(|(id, _)| {
             let text = &sources.get(*id).text;
             if text.len() > limits.max_source_bytes {
                 diags.push(diag::source_too_large(Span::new(*id, 0, 0), text.len(), limits.max_source_bytes));
                 return crate::syntax::ast::File::default();
             }
-            // The standard library is trusted and fixed: lowering the limit is for the user's text.
-            let file_limits = match module {
-                Some(_) => Limits { max_expr_depth: limits.max_expr_depth.max(Limits::default().max_expr_depth), ..*limits },
-                None => *limits,
-            };
-            let (ast, mut d) = crate::syntax::parse_with(*id, text, &file_limits);
+            let (ast, mut d) = crate::syntax::parse_with(*id, text, limits);
             diags.append(&mut d);
             ast
         })
         .collect();
+    let asts: Vec<&crate::syntax::ast::File> = stdlib.iter().chain(&user_asts).collect();
     // A file refused by a limit is left empty; checking it would only add follow-on errors.
     if diags.iter().any(|d| d.is_error() && d.code.starts_with("E05")) {
         return Err(Diagnostics { items: diags, sources });
     }
-    let files: Vec<ParsedFile<'_>> = parsed.iter().zip(&asts).map(|((id, module), ast)| ParsedFile { id: *id, ast, stdlib: module.clone() }).collect();
+    let files: Vec<ParsedFile<'_>> = parsed.iter().zip(asts).map(|((id, module), ast)| ParsedFile { id: *id, ast, stdlib: module.clone() }).collect();
     let (checked, mut check_diags) = check::check_with(&files, &sources, limits);
     diags.append(&mut check_diags);
     let checked = match checked {
