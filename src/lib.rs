@@ -4,7 +4,8 @@
 //! The pipeline, one module a stage: `syntax` (lexer, parser, AST) → `check` (names and
 //! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
-//! `diagnostics` reports errors; `policy` is the public API.
+//! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
+//! (docs/security.md); `policy` is the public API.
 
 pub mod bench;
 pub mod check;
