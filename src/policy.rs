@@ -43,7 +43,8 @@ struct Compiled {
     policy_ref: PolicyRef,
     tests: TestSuite,
     warnings: Vec<Diagnostic>,
-    /// The machine code of the conditions, compiled on the first `engine(Backend::Jit)`.
+    /// The machine code of the conditions: prepared on the first `engine(Backend::Jit)`,
+    /// each tool group compiled on its first request, shared by every JIT engine.
     #[cfg(feature = "jit")]
     jit: std::sync::OnceLock<Result<Arc<crate::jit::JitProgram>, String>>,
     limits: Limits,
@@ -134,7 +135,8 @@ impl Policy {
             Backend::Interpreter => Ok(Engine { inner: self.inner.clone(), #[cfg(feature = "jit")] jit: None }),
             #[cfg(feature = "jit")]
             Backend::Jit => {
-                let jit = self.inner.jit.get_or_init(|| crate::jit::JitProgram::compile(&self.inner.program).map(Arc::new).map_err(|e| e.to_string()));
+                // Cheap: each tool group's code is compiled on the group's first request.
+                let jit = self.inner.jit.get_or_init(|| crate::jit::JitProgram::new(&self.inner.program).map(Arc::new).map_err(|e| e.to_string()));
                 let jit = jit.clone().map_err(EngineError::JitFailed)?;
                 Ok(Engine { inner: self.inner.clone(), jit: Some(jit) })
             }
@@ -227,21 +229,18 @@ impl Engine {
     #[doc(hidden)]
     pub fn decide_frame(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
         let c = &*self.inner;
-        let mut scratch = Scratch::default();
         let held = self.jit_conditions(frame);
-        let outcomes: Vec<RuleOutcome> = self
-            .rules_for(frame)
-            .filter_map(|i| self.evaluate(i, frame, &mut scratch, explain, held.as_ref()))
-            .collect();
+        let outcomes: Vec<RuleOutcome> = with_scratch(|scratch| {
+            self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held.as_ref())).collect()
+        });
         decision::combine(&c.program, &c.sources, &c.policy_ref, &frame.tool_name, &outcomes, request)
     }
 
     /// How many of the request's rules fired or errored (for benchmarks of evaluation alone).
     #[doc(hidden)]
     pub fn count_held(&self, frame: &Frame) -> usize {
-        let mut scratch = Scratch::default();
         let held = self.jit_conditions(frame);
-        self.rules_for(frame).filter(|&i| self.evaluate(i, frame, &mut scratch, false, held.as_ref()).is_some()).count()
+        with_scratch(|scratch| self.rules_for(frame).filter(|&(pos, i)| self.evaluate(pos, i, frame, scratch, false, held.as_ref()).is_some()).count())
     }
 
     /// Decodes a request into a frame (for benchmarks of evaluation alone).
@@ -252,13 +251,13 @@ impl Engine {
 
     /// The JIT's condition results for the request's rules (`None` on the interpreter).
     #[cfg(feature = "jit")]
-    fn jit_conditions(&self, frame: &Frame) -> Option<JitHeld<'_>> {
+    fn jit_conditions(&self, frame: &Frame) -> Option<JitHeld> {
         let jit = self.jit.as_ref()?;
-        Some(jit.conditions(frame).map_err(|e| (e.span, e.message)))
+        Some(jit.conditions(&self.inner.program, frame).map_err(|e| (e.span, e.message)))
     }
 
     #[cfg(not(feature = "jit"))]
-    fn jit_conditions(&self, _frame: &Frame) -> Option<JitHeld<'_>> {
+    fn jit_conditions(&self, _frame: &Frame) -> Option<JitHeld> {
         None
     }
 
@@ -277,26 +276,25 @@ impl Engine {
         d
     }
 
-    /// The rules that apply to the request's tool, in source order.
-    fn rules_for<'f>(&'f self, frame: &'f Frame) -> Box<dyn Iterator<Item = u32> + 'f> {
+    /// The rules that apply to the request's tool, in source order, each with its position
+    /// in the tool's group (where the JIT put its result).
+    fn rules_for<'f>(&'f self, frame: &'f Frame) -> RulesFor<'f> {
         let c = &*self.inner;
         match frame.tool.and_then(|t| c.program.groups.declared.get_index(t)) {
-            Some((_, ids)) => Box::new(ids.iter().copied()),
-            None => Box::new(c.program.groups.undeclared.iter().copied().filter(move |&i| match &c.program.rules[i as usize].scope {
-                ir::ToolScope::All => true,
-                ir::ToolScope::Tools(ps) => ps.iter().any(|p| ir::pattern_matches(p, &frame.tool_name)),
-            })),
+            Some((_, ids)) => RulesFor::Declared(ids.iter().enumerate()),
+            None => RulesFor::Undeclared { ids: c.program.groups.undeclared.iter().enumerate(), rules: &c.program.rules, tool: &frame.tool_name },
         }
     }
 
-    /// Runs one rule; `None` when it neither fired nor errored.
-    fn evaluate(&self, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, jit: Option<&JitHeld<'_>>) -> Option<RuleOutcome> {
+    /// Runs one rule (at position `pos` of the request's group); `None` when it neither
+    /// fired nor errored.
+    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, jit: Option<&JitHeld>) -> Option<RuleOutcome> {
         let c = &*self.inner;
         let rule = &c.program.rules[index as usize];
         let code = c.module.rule(index as usize);
         let held = match (code.condition, jit) {
             (None, _) => Ok(true),
-            (Some(_), Some(jit)) => jit_held(jit, index),
+            (Some(_), Some(jit)) => jit_held(jit, pos, index),
             (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch),
         };
         let fails_closed = matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_));
@@ -397,22 +395,58 @@ fn is_literal(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '"' | '[' | '-')) || matches!(text, "true" | "false")
 }
 
+/// The rule ids of a request's tool group with their positions; see `Engine::rules_for`.
+enum RulesFor<'f> {
+    Declared(std::iter::Enumerate<std::slice::Iter<'f, u32>>),
+    /// The undeclared-tool group, filtered by the rules' tool patterns.
+    Undeclared { ids: std::iter::Enumerate<std::slice::Iter<'f, u32>>, rules: &'f [ir::Rule], tool: &'f str },
+}
+
+impl Iterator for RulesFor<'_> {
+    type Item = (usize, u32);
+
+    fn next(&mut self) -> Option<(usize, u32)> {
+        match self {
+            RulesFor::Declared(ids) => ids.next().map(|(pos, &i)| (pos, i)),
+            RulesFor::Undeclared { ids, rules, tool } => ids.map(|(pos, &i)| (pos, i)).find(|&(_, i)| match rules.get(i as usize).map(|r| &r.scope) {
+                Some(ir::ToolScope::All) => true,
+                Some(ir::ToolScope::Tools(ps)) => ps.iter().any(|p| ir::pattern_matches(p, tool)),
+                None => false,
+            }),
+        }
+    }
+}
+
+thread_local! {
+    /// The interpreter's working memory, reused by the decisions of this thread.
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with this thread's interpreter scratch (a fresh one if it is in use, e.g. by a
+/// decision nested in `f`), then puts it back for the next decision.
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    let mut scratch = SCRATCH.with(std::cell::Cell::take).unwrap_or_default();
+    let out = f(&mut scratch);
+    SCRATCH.with(|s| s.set(Some(scratch)));
+    out
+}
+
 /// The JIT's results for one request, or the reason it could not run.
 #[cfg(feature = "jit")]
-type JitHeld<'a> = Result<crate::jit::Conditions<'a>, (Span, String)>;
+type JitHeld = Result<crate::jit::Conditions, (Span, String)>;
 #[cfg(not(feature = "jit"))]
-type JitHeld<'a> = std::marker::PhantomData<&'a ()>;
+type JitHeld = ();
 
 #[cfg(feature = "jit")]
-fn jit_held(jit: &JitHeld<'_>, index: u32) -> Result<bool, vm::RuntimeError> {
+fn jit_held(jit: &JitHeld, pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
     match jit {
-        Ok(c) => c.held(index).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
+        Ok(c) => c.held_at(pos).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
         Err((span, message)) => Err(vm::RuntimeError { span: *span, message: message.clone() }),
     }
 }
 
 #[cfg(not(feature = "jit"))]
-fn jit_held(_: &JitHeld<'_>, index: u32) -> Result<bool, vm::RuntimeError> {
+fn jit_held(_: &JitHeld, _pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
     Err(vm::RuntimeError { span: Span::default(), message: format!("internal: no JIT for rule {index}") })
 }
 

@@ -1,8 +1,8 @@
 //! IR to cranelift IR. In: an `ir::Program` after the passes and its tool groups. Out: one
 //! machine-code function per tool group, `fn(rt, slots, results, mask)`, evaluating each
 //! rule of the group whose mask byte is set and writing 0 (false), 1 (true) or 2 (error)
-//! at the rule's position; rules shared by several groups get their own function
-//! `fn(rt, slots) -> u8`, called from each group, so they are compiled once.
+//! at the rule's position. Groups are compiled separately (lazily, see `JitProgram`), so a
+//! rule in several groups (`on *`) is compiled into each group that is requested.
 //!
 //! Representation: booleans are `i8`, numbers (durations, timestamps) `f64`; everything
 //! else (strings, enums, lists, records, maps, optionals) is a `*const Value`, handled by the
@@ -91,80 +91,39 @@ impl Tables {
         i as i64
     }
 
-    pub(super) fn into_shared(self, regexes: Vec<regex::Regex>) -> (Shared, Vec<Arc<Value>>) {
+    pub(super) fn into_shared(self) -> (Shared, Vec<Arc<Value>>) {
         let mut pool = self.pool;
         if let Some((t, f)) = self.t {
             pool.push(t);
             pool.push(f);
         }
-        (Shared { regexes, builtins: self.builtins, spans: self.spans }, pool)
+        (Shared { builtins: self.builtins, spans: self.spans }, pool)
     }
 }
 
-/// Compiles every group; returns each group's function id.
-pub(super) fn compile_groups(module: &mut JITModule, program: &ir::Program, groups: &[Vec<u32>], tables: &mut Tables) -> Result<Vec<FuncId>, JitError> {
-    let mut uses = vec![0u32; program.rules.len()];
-    for g in groups {
-        for &r in g {
-            if let Some(u) = uses.get_mut(r as usize) {
-                *u += 1;
-            }
-        }
-    }
+/// Compiles one group's function (every rule's condition inline); returns its id.
+pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group: &[u32], tables: &mut Tables) -> Result<FuncId, JitError> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
-    let mut shared_fns: HashMap<u32, FuncId> = HashMap::new();
-    for (r, &n) in uses.iter().enumerate() {
-        if n > 1 {
-            let rule = rule_at(program, r as u32)?;
-            let mut sig = module.make_signature();
-            sig.params.extend([AbiParam::new(PTR), AbiParam::new(PTR)]);
-            sig.returns.push(AbiParam::new(types::I8));
-            let id = module.declare_anonymous_function(&sig).map_err(backend)?;
-            ctx.func.signature = sig;
-            {
-                let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                let mut g = Gen::start(b, tables);
-                let (ok, failed) = (g.b.create_block(), g.b.create_block());
-                g.b.append_block_param(ok, types::I8);
-                g.rule_body(rule, program, ok, failed)?;
-                g.b.switch_to_block(ok);
-                let r = g.b.block_params(ok)[0];
-                g.b.ins().return_(&[r]);
-                g.b.switch_to_block(failed);
-                let two = g.b.ins().iconst(types::I8, 2);
-                g.b.ins().return_(&[two]);
-                g.finish(module);
-            }
-            module.define_function(id, &mut ctx).map_err(backend)?;
-            module.clear_context(&mut ctx);
-            shared_fns.insert(r as u32, id);
+    let mut sig = module.make_signature();
+    sig.params.extend([AbiParam::new(PTR); 4]);
+    let id = module.declare_anonymous_function(&sig).map_err(backend)?;
+    ctx.func.signature = sig;
+    {
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let mut g = Gen::start(b, tables);
+        let params = g.b.block_params(g.entry).to_vec();
+        let (results, mask) = (params[2], params[3]);
+        for (pos, &r) in group.iter().enumerate() {
+            let rule = rule_at(program, r)?;
+            g.group_rule(rule, program, pos as u32, results, mask)?;
         }
+        g.b.ins().return_(&[]);
+        g.finish(module);
     }
-    let mut ids = Vec::with_capacity(groups.len());
-    for group in groups {
-        let mut sig = module.make_signature();
-        sig.params.extend([AbiParam::new(PTR); 4]);
-        let id = module.declare_anonymous_function(&sig).map_err(backend)?;
-        ctx.func.signature = sig;
-        {
-            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let mut g = Gen::start(b, tables);
-            let params = g.b.block_params(g.entry).to_vec();
-            let (results, mask) = (params[2], params[3]);
-            for (pos, &r) in group.iter().enumerate() {
-                let rule = rule_at(program, r)?;
-                let shared = shared_fns.get(&r).map(|&f| module.declare_func_in_func(f, g.b.func));
-                g.group_rule(rule, program, pos as u32, results, mask, shared)?;
-            }
-            g.b.ins().return_(&[]);
-            g.finish(module);
-        }
-        module.define_function(id, &mut ctx).map_err(backend)?;
-        module.clear_context(&mut ctx);
-        ids.push(id);
-    }
-    Ok(ids)
+    module.define_function(id, &mut ctx).map_err(backend)?;
+    module.clear_context(&mut ctx);
+    Ok(id)
 }
 
 fn rule_at(program: &ir::Program, r: u32) -> Result<&ir::Rule, JitError> {
@@ -211,21 +170,13 @@ impl<'a, 't> Gen<'a, 't> {
     }
 
     /// In a group function: `if mask[pos] { results[pos] = rule() }`.
-    fn group_rule(&mut self, rule: &ir::Rule, program: &ir::Program, pos: u32, results: V, mask: V, shared: Option<cranelift_codegen::ir::FuncRef>) -> Result<(), JitError> {
+    fn group_rule(&mut self, rule: &ir::Rule, program: &ir::Program, pos: u32, results: V, mask: V) -> Result<(), JitError> {
         let (body, ok, failed, next) = (self.b.create_block(), self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.append_block_param(ok, types::I8);
         let wanted = self.b.ins().load(types::I8, MemFlagsData::trusted(), mask, pos as i32);
         self.b.ins().brif(wanted, body, &[], next, &[]);
         self.b.switch_to_block(body);
-        match shared {
-            Some(f) => {
-                let call = self.b.ins().call(f, &[self.rt, self.slots]);
-                let r = self.b.inst_results(call)[0];
-                let is_err = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
-                self.b.ins().brif(is_err, failed, &[], ok, &bargs(&[r]));
-            }
-            None => self.rule_body(rule, program, ok, failed)?,
-        }
+        self.rule_body(rule, program, ok, failed)?;
         self.b.switch_to_block(ok);
         let r = self.b.block_params(ok)[0];
         self.b.ins().store(MemFlagsData::trusted(), r, results, pos as i32);
@@ -505,6 +456,14 @@ impl<'a, 't> Gen<'a, 't> {
             return Ok(self.b.ins().icmp(cc, x, y));
         }
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
+        let against_const = |e: &Expr| matches!(e.kind, ExprKind::Const(Value::Str(_)));
+        if matches!(op, CmpOp::Eq | CmpOp::Ne) && (against_const(a) || against_const(b)) {
+            // `s == "EUR"`: a byte comparison, no dispatch on the operator.
+            let at = self.span(span);
+            let st = self.helper("equal", runtime::equal as *const () as usize, &[PTR, PTR, PTR, types::I32], &[types::I8], &[self.rt, x, y, at]).ok_or_else(|| unsupported(a, "compare"))?;
+            self.check_status(st);
+            return Ok(if op == CmpOp::Eq { st } else { self.b.ins().bxor_imm_s(st, 1) });
+        }
         let code = self.b.ins().iconst(types::I32, i64::from(runtime::cmp_code(op)));
         let at = self.span(span);
         let st = self.helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at]).ok_or_else(|| unsupported(a, "compare"))?;
@@ -586,6 +545,16 @@ impl<'a, 't> Gen<'a, 't> {
             if let Some(v) = inline {
                 return Ok((v, r));
             }
+        }
+        let predicate = matches!(builtin, Builtin::EndsWith | Builtin::StartsWith | Builtin::StrContains | Builtin::ListContains);
+        if let (true, Repr::Bool, [x, y]) = (predicate, r, args) {
+            let (x, y) = (self.expr_as(x, Repr::Ptr)?, self.expr_as(y, Repr::Ptr)?);
+            let idx = self.tables.builtin(builtin);
+            let bi = self.b.ins().iconst(types::I32, idx);
+            let at = self.span(e.span);
+            let st = self.helper("predicate2", runtime::predicate2 as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, bi, x, y, at]).ok_or_else(|| unsupported(e, "call"))?;
+            self.check_status(st);
+            return Ok((st, r));
         }
         let (addr, n) = self.pointer_array(args)?;
         let idx = self.tables.builtin(builtin);

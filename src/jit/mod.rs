@@ -1,6 +1,6 @@
 //! The Cranelift backend. In: an `ir::Program` after the passes (`Slot`s, no `FnCall`),
 //! and at decision time a decoded request `Frame`. Out: a `JitProgram` (machine code, one
-//! function per tool group) and, per request, which of the tool's rules' conditions hold:
+//! function per tool group, compiled on the group's first request) and, per request, which of the tool's rules' conditions hold:
 //! true, false, or a `RuntimeError` with the same span and message as the interpreter's.
 //!
 //! Only conditions run here; reasons, `set` values and traces of fired rules stay on the
@@ -19,7 +19,7 @@ use crate::value::Value;
 use crate::vm::RuntimeError;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Why a program could not be compiled to machine code.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,24 +43,40 @@ impl std::fmt::Display for JitError {
 
 impl std::error::Error for JitError {}
 
-/// A policy set's conditions in machine code. `Send + Sync`; frees its code when dropped.
+/// A policy set's conditions, compiled to machine code lazily: each tool group's function
+/// is compiled on the group's first request (thread-safely, once), so creating a
+/// `JitProgram` is cheap and a request pays only for its own group. `Send + Sync`; frees its
+/// code when dropped.
 pub struct JitProgram {
+    /// The host ISA, built once and shared by every group's module.
+    isa: cranelift_codegen::isa::OwnedTargetIsa,
+    /// One per declared tool (in `ToolGroups::declared` order), then the undeclared group.
+    groups: Vec<Group>,
+    /// Tool patterns of each undeclared-group rule, for the per-request mask.
+    undeclared_scopes: Vec<ir::ToolScope>,
+    regexes: Vec<regex::Regex>,
+    slot_count: usize,
+    rule_count: usize,
+}
+
+/// One tool group: its rule ids (in the program's order, so a rule's position here is its
+/// position in `ToolGroups`) and its machine code once compiled.
+struct Group {
+    rules: Vec<u32>,
+    code: OnceLock<Result<GroupCode, String>>,
+}
+
+/// A compiled group function with the tables it points into.
+struct GroupCode {
     code: runtime::Code,
     shared: runtime::Shared,
     /// Constants the code points into; kept alive (and unmoved) as long as the code.
     _pool: Vec<Arc<Value>>,
-    /// Rule ids of each group: one per declared tool (in `ToolGroups::declared` order), then
-    /// the undeclared-tool group.
-    groups: Vec<Vec<u32>>,
-    /// Tool patterns of each undeclared-group rule, for the per-request mask.
-    undeclared_scopes: Vec<ir::ToolScope>,
-    slot_count: usize,
 }
 
 /// The condition results of one request's group, as returned by `JitProgram::conditions`.
 /// Its working memory goes back to a per-thread cache when dropped.
-pub struct Conditions<'p> {
-    rules: &'p [u32],
+pub struct Conditions {
     scratch: JitScratch,
 }
 
@@ -69,18 +85,18 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Option<JitScratch>> = const { std::cell::Cell::new(None) };
 }
 
-impl Drop for Conditions<'_> {
+impl Drop for Conditions {
     fn drop(&mut self) {
         let scratch = std::mem::take(&mut self.scratch);
         SCRATCH.with(|s| s.set(Some(scratch)));
     }
 }
 
-impl Conditions<'_> {
-    /// Whether rule `index`'s condition held; `None` when the rule is not in the group or
-    /// was masked out (it does not apply to the request's tool).
-    pub fn held(&self, index: u32) -> Option<Result<bool, RuntimeError>> {
-        let pos = self.rules.binary_search(&index).ok()?;
+impl Conditions {
+    /// Whether the condition of the rule at position `pos` of the request's group held;
+    /// `None` when there is no such position or it was masked out (the rule does not apply
+    /// to the request's tool).
+    pub fn held_at(&self, pos: usize) -> Option<Result<bool, RuntimeError>> {
         if self.scratch.mask.get(pos) != Some(&1) {
             return None;
         }
@@ -99,31 +115,62 @@ impl Conditions<'_> {
 }
 
 impl JitProgram {
-    /// Compiles every rule condition of `program`, one function per tool group.
-    pub fn compile(program: &Program) -> Result<JitProgram, JitError> {
-        let mut module = new_module()?;
-        let mut groups: Vec<Vec<u32>> = program.groups.declared.values().cloned().collect();
-        groups.push(program.groups.undeclared.clone());
-        for g in &mut groups {
-            // `Conditions::held` looks rules up by binary search.
-            g.sort_unstable();
-            g.dedup();
-        }
-        let mut tables = codegen::Tables::default();
-        let ids = codegen::compile_groups(&mut module, program, &groups, &mut tables)?;
-        module.finalize_definitions().map_err(|e| JitError::Backend(e.to_string()))?;
-        let ptrs = ids.iter().map(|&id| module.get_finalized_function(id)).collect();
-        let (shared, pool) = tables.into_shared(program.regexes.clone());
-        let undeclared_scopes = groups.last().into_iter().flatten().filter_map(|&i| program.rules.get(i as usize)).map(|r| r.scope.clone()).collect();
-        Ok(JitProgram { code: runtime::Code::new(module, ptrs), shared, _pool: pool, groups, undeclared_scopes, slot_count: program.slots.len() })
+    /// Prepares `program` for lazy compilation: nothing is compiled until a group's first
+    /// request. `conditions` must be given the same program.
+    pub fn new(program: &Program) -> Result<JitProgram, JitError> {
+        let mut groups: Vec<Group> = program.groups.declared.values().map(|r| Group { rules: r.clone(), code: OnceLock::new() }).collect();
+        groups.push(Group { rules: program.groups.undeclared.clone(), code: OnceLock::new() });
+        let undeclared_scopes = program.groups.undeclared.iter().filter_map(|&i| program.rules.get(i as usize)).map(|r| r.scope.clone()).collect();
+        Ok(JitProgram {
+            isa: host_isa()?,
+            groups,
+            undeclared_scopes,
+            regexes: program.regexes.clone(),
+            slot_count: program.slots.len(),
+            rule_count: program.rules.len(),
+        })
     }
 
-    /// Evaluates the conditions of the rules that apply to the request's tool.
-    pub fn conditions(&self, frame: &Frame) -> Result<Conditions<'_>, RuntimeError> {
-        let mut scratch = SCRATCH.with(|s| s.take()).unwrap_or_default();
+    /// Compiles every group now (what `new` defers); for measuring the full compile time.
+    pub fn compile(program: &Program) -> Result<JitProgram, JitError> {
+        let jit = JitProgram::new(program)?;
+        for g in 0..jit.groups.len() {
+            jit.group_code(program, g).map_err(JitError::Internal)?;
+        }
+        Ok(jit)
+    }
+
+    /// Group `g`'s machine code, compiled on first use.
+    fn group_code(&self, program: &Program, g: usize) -> Result<&GroupCode, String> {
+        let group = self.groups.get(g).ok_or_else(|| format!("internal: no tool group {g}"))?;
+        let code = group.code.get_or_init(|| self.compile_group(program, &group.rules).map_err(|e| e.to_string()));
+        code.as_ref().map_err(|e| format!("internal: {e}"))
+    }
+
+    fn compile_group(&self, program: &Program, rules: &[u32]) -> Result<GroupCode, JitError> {
+        // The generated code indexes the frame's slots by the program's slot numbers.
+        if program.slots.len() != self.slot_count || program.rules.len() != self.rule_count {
+            return Err(JitError::Internal("the JIT was prepared for another program".into()));
+        }
+        let mut module = JITModule::new(JITBuilder::with_isa(self.isa.clone(), cranelift_module::default_libcall_names()));
+        let mut tables = codegen::Tables::default();
+        let id = codegen::compile_group(&mut module, program, rules, &mut tables)?;
+        module.finalize_definitions().map_err(|e| JitError::Backend(e.to_string()))?;
+        let ptr = module.get_finalized_function(id);
+        let (shared, pool) = tables.into_shared();
+        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len()), shared, _pool: pool })
+    }
+
+    /// Evaluates the conditions of the rules that apply to the request's tool, compiling
+    /// the tool's group first if this is its first request. `program` must be the one this
+    /// `JitProgram` was made from.
+    pub fn conditions(&self, program: &Program, frame: &Frame) -> Result<Conditions, RuntimeError> {
         let undeclared = self.groups.len().saturating_sub(1);
         let g = frame.tool.filter(|&t| t < undeclared).unwrap_or(undeclared);
-        let rules = self.groups.get(g).map_or(&[][..], Vec::as_slice);
+        let internal = |message| RuntimeError { span: Span::default(), message };
+        let code = self.group_code(program, g).map_err(internal)?;
+        let n = self.groups.get(g).map_or(0, |x| x.rules.len());
+        let mut scratch = SCRATCH.with(|s| s.take()).unwrap_or_default();
         scratch.mask.clear();
         if g == undeclared {
             let tool = frame.tool_name.as_str();
@@ -133,18 +180,19 @@ impl JitProgram {
                     ir::ToolScope::Tools(ps) => ps.iter().any(|p| ir::pattern_matches(p, tool)),
                 })
             }));
-        } else {
-            scratch.mask.resize(rules.len(), 1);
         }
-        self.code
-            .run(g, &self.shared, &frame.slots, self.slot_count, &mut scratch)
-            .map_err(|message| RuntimeError { span: Span::default(), message })?;
-        Ok(Conditions { rules, scratch })
+        // Both are the group's length; `resize` only guards the generated code's bounds.
+        scratch.mask.resize(n, if g == undeclared { 0 } else { 1 });
+        let mut conditions = Conditions { scratch };
+        code.code
+            .run(&code.shared, &self.regexes, &frame.slots, self.slot_count, &mut conditions.scratch)
+            .map_err(internal)?;
+        Ok(conditions)
     }
 }
 
-/// A JIT module for the host, with the flags TOOLCHAIN.md asks for.
-fn new_module() -> Result<JITModule, JitError> {
+/// The host ISA with the flags TOOLCHAIN.md asks for, tuned for compile speed.
+fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     let err = |e: &dyn std::fmt::Display| JitError::Backend(e.to_string());
     let mut flags = settings::builder();
     flags.set("use_colocated_libcalls", "false").map_err(|e| err(&e))?;
@@ -152,9 +200,8 @@ fn new_module() -> Result<JITModule, JitError> {
     flags.set("opt_level", "none").map_err(|e| err(&e))?;
     flags.set("enable_verifier", "false").map_err(|e| err(&e))?;
     flags.set("regalloc_algorithm", "single_pass").map_err(|e| err(&e))?;
-    let isa = cranelift_native::builder()
+    cranelift_native::builder()
         .map_err(|e| err(&e))?
         .finish(settings::Flags::new(flags))
-        .map_err(|e| err(&e))?;
-    Ok(JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names())))
+        .map_err(|e| err(&e))
 }

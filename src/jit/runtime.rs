@@ -19,7 +19,6 @@ use std::cell::RefCell;
 
 /// What the helpers read that does not change between calls.
 pub(super) struct Shared {
-    pub regexes: Vec<regex::Regex>,
     pub builtins: Vec<Builtin>,
     /// The span of each fallible expression; generated code passes an index into this.
     pub spans: Vec<Span>,
@@ -71,6 +70,7 @@ impl Arena {
 /// The state a group function runs against; generated code only passes its address along.
 pub(super) struct Rt<'a> {
     shared: &'a Shared,
+    regexes: &'a [regex::Regex],
     arena: RefCell<Arena>,
     /// The error of the rule being evaluated, set by the helper that failed.
     pending: RefCell<Option<RuntimeError>>,
@@ -93,10 +93,12 @@ pub struct JitScratch {
 /// `fn(rt, slots, results, mask)`: evaluates the group's rules whose mask byte is set.
 pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8);
 
-/// The finished machine code; owns the memory the group functions live in.
+/// One group's finished machine code; owns the memory the function lives in.
 pub(super) struct Code {
     module: Option<JITModule>,
-    groups: Vec<*const u8>,
+    func: *const u8,
+    /// The number of rules of the group: the length of its mask and results.
+    rules: usize,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again except to free
@@ -108,26 +110,30 @@ unsafe impl Send for Code {}
 unsafe impl Sync for Code {}
 
 impl Code {
-    pub(super) fn new(module: JITModule, groups: Vec<*const u8>) -> Code {
-        Code { module: Some(module), groups }
+    /// `func` is a finalized function of `module` with the `GroupFn` signature, compiled
+    /// for a group of `rules` rules.
+    pub(super) fn new(module: JITModule, func: *const u8, rules: usize) -> Code {
+        Code { module: Some(module), func, rules }
     }
 
-    /// Runs group `g` on `slots` (exactly the program's slot count), for the rules whose
+    /// Runs the group on `slots` (exactly the program's slot count), for the rules whose
     /// `scratch.mask` byte is 1; fills `scratch.results` (0 false, 1 true, 2 error) and
     /// `scratch.errors`.
-    pub(super) fn run(&self, g: usize, shared: &Shared, slots: &[Value], expected_slots: usize, scratch: &mut JitScratch) -> Result<(), String> {
-        let Some(&ptr) = self.groups.get(g) else {
-            return Err(format!("internal: no compiled group {g}"));
-        };
+    pub(super) fn run(&self, shared: &Shared, regexes: &[regex::Regex], slots: &[Value], expected_slots: usize, scratch: &mut JitScratch) -> Result<(), String> {
+        let ptr = self.func;
         if slots.len() != expected_slots {
             return Err(format!("internal: frame has {} slots, the program {expected_slots}", slots.len()));
         }
         let n = scratch.mask.len();
+        if n != self.rules {
+            return Err(format!("internal: mask of {n} rules for a group of {}", self.rules));
+        }
         scratch.results.clear();
         scratch.results.resize(n, 0);
         scratch.errors.clear();
         let rt = Rt {
             shared,
+            regexes,
             arena: RefCell::new(std::mem::take(&mut scratch.arena)),
             pending: RefCell::new(None),
             errors: RefCell::new(std::mem::take(&mut scratch.errors)),
@@ -136,8 +142,7 @@ impl Code {
         // SAFETY: `ptr` is a finalized function of `self.module` (alive: `self` is borrowed)
         // compiled with exactly the `GroupFn` signature. The generated code reads slot `i`
         // only for `i < expected_slots == slots.len()`, and mask and results bytes only for
-        // positions below the group's length, which is `n` for both (the caller sized the
-        // mask from the group). `rt` outlives the call; the `'static` in the pointer type is
+        // positions below the group's length `self.rules`, which is `n` for both (checked). `rt` outlives the call; the `'static` in the pointer type is
         // erased at the boundary and helpers never keep a reference past their return.
         unsafe {
             let f: GroupFn = std::mem::transmute::<*const u8, GroupFn>(ptr);
@@ -157,9 +162,9 @@ impl Code {
 
 impl Drop for Code {
     fn drop(&mut self) {
-        self.groups.clear();
+        self.func = std::ptr::null();
         if let Some(module) = self.module.take() {
-            // SAFETY: the code pointers were only reachable through `self.groups` (just
+            // SAFETY: the code pointer was only reachable through `self.func` (just
             // cleared) and `run`, which borrows `self`; with `&mut self` no call is running.
             unsafe { module.free_memory() };
         }
@@ -310,15 +315,19 @@ pub(super) extern "C" fn index(r: *const Rt<'static>, a: *const Value, b: *const
     rt.give(at, res)
 }
 
+/// The `n` pointers at `items`.
+fn pointers<'p>(items: *const *const Value, n: u32) -> &'p [*const Value] {
+    if n == 0 || items.is_null() {
+        return &[];
+    }
+    // SAFETY: generated code (or `predicate2`, from a local array) passes the address of
+    // `n` initialized value pointers that stay in place until the helper returns.
+    unsafe { std::slice::from_raw_parts(items, n as usize) }
+}
+
 /// The `n` pointers at `items`, as values.
 fn gather(items: *const *const Value, n: u32) -> Option<Vec<Value>> {
-    if n == 0 {
-        return Some(Vec::new());
-    }
-    // SAFETY: generated code passes the address of a stack slot holding exactly `n`
-    // initialized value pointers.
-    let ptrs = unsafe { std::slice::from_raw_parts(items, n as usize) };
-    ptrs.iter().map(|&p| val(p).cloned()).collect()
+    pointers(items, n).iter().map(|&p| val(p).cloned()).collect()
 }
 
 pub(super) extern "C" fn make_list(r: *const Rt<'static>, items: *const *const Value, n: u32, at: u32) -> *const Value {
@@ -329,26 +338,70 @@ pub(super) extern "C" fn make_list(r: *const Rt<'static>, items: *const *const V
 
 pub(super) extern "C" fn call(r: *const Rt<'static>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> *const Value {
     let rt = rt(r);
-    let Some(&b) = rt.shared.builtins.get(builtin as usize) else {
-        return rt.give(at, Err(exec::internal(format_args!("no builtin {builtin}"))));
-    };
-    let res = {
-        let mut args = rt.args.borrow_mut();
-        args.clear();
-        match gather(items, n) {
-            Some(v) => {
-                args.extend(v);
-                builtins::call(b, &args)
-            }
-            None => Err(missing(at)),
-        }
-    };
+    let res = call_builtin(rt, builtin, items, n, at);
     rt.give(at, res)
+}
+
+/// Calls a builtin on the `n` values at `items`, gathered into the reused argument buffer.
+fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> Result<Value, Fault> {
+    let Some(&b) = rt.shared.builtins.get(builtin as usize) else {
+        return Err(exec::internal(format_args!("no builtin {builtin}")));
+    };
+    let ptrs = pointers(items, n);
+    let mut args = rt.args.borrow_mut();
+    args.clear();
+    for &p in ptrs {
+        args.push(val(p).ok_or_else(|| missing(at))?.clone());
+    }
+    let res = builtins::call(b, &args);
+    args.clear();
+    res
+}
+
+/// A boolean builtin of two arguments, borrowing them (no clones, nothing allocated) for
+/// the common string and list predicates: 0 / 1, or 2 with the pending error set.
+pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
+    let rt = rt(r);
+    let fast = match (rt.shared.builtins.get(builtin as usize), val(a), val(b)) {
+        (Some(Builtin::EndsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some(s.ends_with(&**x)),
+        (Some(Builtin::StartsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some(s.starts_with(&**x)),
+        (Some(Builtin::StrContains), Some(Value::Str(s)), Some(Value::Str(x))) => Some(s.contains(&**x)),
+        (Some(Builtin::ListContains), Some(Value::List(items)), Some(x)) => Some(items.contains(x)),
+        _ => None,
+    };
+    if let Some(x) = fast {
+        return u8::from(x);
+    }
+    // Anything else (other shapes, errors) goes the general way, for identical messages.
+    let items = [a, b];
+    match call_builtin(rt, builtin, items.as_ptr(), 2, at) {
+        Ok(Value::Bool(x)) => u8::from(x),
+        Ok(other) => {
+            rt.fail(at, exec::internal(format_args!("a predicate gave a {}", exec::shape(&other))));
+            2
+        }
+        Err(f) => {
+            rt.fail(at, f);
+            2
+        }
+    }
+}
+
+/// `a == b` on values (strings compare their bytes; nothing is allocated): 0 / 1, or 2
+/// with the pending error set when an operand is missing.
+pub(super) extern "C" fn equal(r: *const Rt<'static>, a: *const Value, b: *const Value, at: u32) -> u8 {
+    match (val(a), val(b)) {
+        (Some(a), Some(b)) => u8::from(a == b),
+        _ => {
+            rt(r).fail(at, missing(at));
+            2
+        }
+    }
 }
 
 fn subject<'v>(rt: &Rt<'_>, re: u32, s: *const Value, at: u32) -> Option<(&'v str, usize)> {
     match val(s) {
-        Some(Value::Str(text)) if (re as usize) < rt.shared.regexes.len() => Some((text, re as usize)),
+        Some(Value::Str(text)) if (re as usize) < rt.regexes.len() => Some((text, re as usize)),
         Some(Value::Str(_)) => {
             rt.fail(at, exec::internal(format_args!("no regex {re}")));
             None
@@ -368,7 +421,7 @@ fn subject<'v>(rt: &Rt<'_>, re: u32, s: *const Value, at: u32) -> Option<(&'v st
 pub(super) extern "C" fn regex_match(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> u8 {
     let rt = rt(r);
     match subject(rt, re, s, at) {
-        Some((text, i)) => u8::from(rt.shared.regexes.get(i).is_some_and(|re| re.is_match(text))),
+        Some((text, i)) => u8::from(rt.regexes.get(i).is_some_and(|re| re.is_match(text))),
         None => 2,
     }
 }
@@ -377,7 +430,7 @@ pub(super) extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s: *cons
     let rt = rt(r);
     match subject(rt, re, s, at) {
         Some((text, i)) => {
-            let found: Vec<Value> = rt.shared.regexes.get(i).map(|re| re.find_iter(text).map(|m| Value::str(m.as_str())).collect()).unwrap_or_default();
+            let found: Vec<Value> = rt.regexes.get(i).map(|re| re.find_iter(text).map(|m| Value::str(m.as_str())).collect()).unwrap_or_default();
             rt.alloc(Value::List(found.into()))
         }
         None => std::ptr::null(),
