@@ -177,12 +177,25 @@ impl Engine {
             Ok(f) => f,
             Err(failure) => return decision::input_failure(&c.program, &c.policy_ref, &failure),
         };
+        self.decide_frame(&frame, options.explain, request)
+    }
+
+    /// Decides an already decoded request (for benchmarks of evaluation alone).
+    #[doc(hidden)]
+    pub fn decide_frame(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
+        let c = &*self.inner;
         let mut scratch = Scratch::default();
         let outcomes: Vec<RuleOutcome> = self
-            .rules_for(&frame)
-            .filter_map(|i| self.evaluate(i, &frame, &mut scratch, options.explain))
+            .rules_for(frame)
+            .filter_map(|i| self.evaluate(i, frame, &mut scratch, explain))
             .collect();
         decision::combine(&c.program, &c.sources, &c.policy_ref, &frame.tool_name, &outcomes, request)
+    }
+
+    /// Decodes a request into a frame (for benchmarks of evaluation alone).
+    #[doc(hidden)]
+    pub fn decode(&self, request: &[u8], now: f64) -> Option<Frame> {
+        self.inner.decoder.decode(request, now).ok()
     }
 
     /// The rules that apply to the request's tool, in source order.
