@@ -1,0 +1,126 @@
+//! The side-by-side benchmarks. In: the scenarios of `gavel_peers::scenario`. Out: criterion
+//! groups `eval_<scenario>`, `json_<scenario>` and `compile_<scenario>`, one function per
+//! engine, then the ratio tables printed from criterion's estimates.
+//!
+//! Before anything is timed, every engine must give the same answers on the scenario's check
+//! requests (`Setup::check_agreement`); the run stops if one does not.
+//!
+//! - eval only: the input is already in the engine's own value type (Gavel: a decoded frame;
+//!   Cedar: a `Request`; regorus: a `Value` set as the VM's input; CEL: a `Context` binding the
+//!   request; floor: the serde-derived struct), and the engine produces its decision.
+//! - from JSON bytes: the same, starting from the request's bytes.
+//! - compile: from policy text to an engine ready to decide.
+
+use criterion::Criterion;
+use gavel_peers::engines::{self, Cel, NOW};
+use gavel_peers::floor::FloorRequest;
+use gavel_peers::scenario::{timed_request, SCENARIOS};
+use gavel_peers::{report, Setup};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn main() {
+    // Short settings so the whole run (54 benchmarks) takes a few minutes; `-- --measurement-time N`
+    // on the command line overrides them.
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+        .configure_from_args();
+    for scenario in SCENARIOS {
+        let mut setup = Setup::new(scenario).unwrap_or_else(|e| panic!("{}: an engine did not compile: {e}", scenario.name));
+        if let Err(e) = setup.check_agreement() {
+            eprintln!("error: the engines disagree, nothing timed: {e}");
+            std::process::exit(1);
+        }
+        if let Some(why) = &setup.jit_missing {
+            eprintln!("note: Gavel JIT columns skipped: {why}");
+        }
+        eval_only(&mut c, &mut setup);
+        from_json(&mut c, &mut setup);
+        compile(&mut c, &setup);
+    }
+    c.final_summary();
+    println!("\n{}", report::tables(&report::criterion_dir()));
+}
+
+fn eval_only(c: &mut Criterion, s: &mut Setup) {
+    let request = timed_request();
+    let mut g = c.benchmark_group(format!("eval_{}", s.scenario.name));
+
+    let frame = s.interp.decode(&request, NOW).expect("the timed request decodes");
+    g.bench_function("gavel_interp", |b| b.iter(|| s.interp.decide_frame(black_box(&frame), false, &request)));
+    if let Some(jit) = &s.jit {
+        g.bench_function("gavel_jit", |b| b.iter(|| jit.decide_frame(black_box(&frame), false, &request)));
+    }
+
+    let cedar_request = s.cedar.request_from_json(&request).expect("the timed request converts for Cedar");
+    g.bench_function("cedar", |b| b.iter(|| s.cedar.decide(black_box(&cedar_request))));
+
+    let input = engines::rego_input(&request).expect("the timed request converts for regorus");
+    let rego = &mut s.rego;
+    g.bench_function("regorus_rvm", |b| b.iter(|| engines::rego_decide(rego, black_box(input.clone()))));
+
+    let ctx = s.cel.context_from_json(&request).expect("the timed request converts for CEL");
+    g.bench_function("cel", |b| b.iter(|| s.cel.decide(black_box(&ctx)).len()));
+
+    let parsed: FloorRequest = serde_json::from_slice(&request).expect("the timed request deserializes");
+    let mut fired = Vec::with_capacity(4);
+    g.bench_function(report::FLOOR_EVAL, |b| b.iter(|| (s.floor)(black_box(&parsed), &mut fired)));
+    g.finish();
+}
+
+fn from_json(c: &mut Criterion, s: &mut Setup) {
+    let request = timed_request();
+    let opts = engines::gavel_options();
+    let mut g = c.benchmark_group(format!("json_{}", s.scenario.name));
+
+    g.bench_function("gavel_interp", |b| b.iter(|| s.interp.decide_with(black_box(&request), opts)));
+    if let Some(jit) = &s.jit {
+        g.bench_function("gavel_jit", |b| b.iter(|| jit.decide_with(black_box(&request), opts)));
+    }
+    g.bench_function("cedar", |b| {
+        b.iter(|| {
+            let r = s.cedar.request_from_json(black_box(&request)).expect("converts for Cedar");
+            s.cedar.decide(&r)
+        })
+    });
+    let rego = &mut s.rego;
+    g.bench_function("regorus_rvm", |b| {
+        b.iter(|| engines::rego_decide(rego, engines::rego_input(black_box(&request)).expect("converts for regorus")))
+    });
+    g.bench_function("cel", |b| {
+        b.iter(|| {
+            let ctx = s.cel.context_from_json(black_box(&request)).expect("converts for CEL");
+            s.cel.decide(&ctx).len()
+        })
+    });
+    let mut fired = Vec::with_capacity(4);
+    g.bench_function(report::FLOOR_JSON, |b| {
+        b.iter(|| {
+            let parsed: FloorRequest = serde_json::from_slice(black_box(&request)).expect("deserializes");
+            (s.floor)(&parsed, &mut fired)
+        })
+    });
+    g.bench_function(report::SERDE_VALUE, |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&request)).expect("parses"))
+    });
+    g.finish();
+}
+
+fn compile(c: &mut Criterion, s: &Setup) {
+    let mut g = c.benchmark_group(format!("compile_{}", s.scenario.name));
+    g.sample_size(10);
+    g.bench_function("gavel_interp", |b| {
+        b.iter(|| engines::gavel_compile(black_box(&s.gavel_source)).map(|p| p.engine(gavel::Backend::Interpreter).is_ok()))
+    });
+    if s.jit.is_some() {
+        g.bench_function("gavel_jit", |b| {
+            b.iter(|| engines::gavel_compile(black_box(&s.gavel_source)).map(|p| p.engine(gavel::Backend::Jit).is_ok()))
+        });
+    }
+    g.bench_function("cedar", |b| b.iter(|| engines::Cedar::compile(black_box(&s.cedar_source)).is_ok()));
+    g.bench_function("regorus_rvm", |b| b.iter(|| engines::rego_compile(black_box(&s.rego_source)).is_ok()));
+    g.bench_function("cel", |b| b.iter(|| Cel::compile(black_box(&s.cel_sources)).is_ok()));
+    g.finish();
+}
