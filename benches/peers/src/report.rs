@@ -1,6 +1,6 @@
 //! The ratio table. In: criterion's estimates (`<criterion dir>/<group>/<bench>/new/estimates.json`)
-//! written by `benches/peers.rs`. Out: two Markdown tables — medians, and ratios of each
-//! peer's and floor's median to Gavel's — printed at the end of the bench run and by the
+//! written by `benches/peers.rs`. Out: two Markdown tables — medians, and ratios (each peer
+//! against Gavel, Gavel against each floor) — printed at the end of the bench run and by the
 //! `ratios` binary (which only reads, so it can reprint the last run's table).
 
 use crate::scenario::SCENARIOS;
@@ -89,8 +89,10 @@ pub fn tables(dir: &Path) -> String {
             out.push('\n');
         }
     }
-    out.push_str("\nRatios: each cell is that column's median ÷ Gavel's median (above 1×: Gavel is faster by that factor; below 1×: Gavel is slower). \"Floor\" is the hand-written Rust function over a struct for eval only, and serde into the struct plus that function from JSON bytes.\n\n");
-    out.push_str("| measure | scenario | Gavel | vs Cedar | vs regorus RVM | vs CEL | vs fastest peer | vs floor | vs serde_json::Value |\n");
+    out.push_str("\nRatios. Against peers: the peer's median ÷ Gavel's (how many times faster Gavel is; below 1×, slower). ");
+    out.push_str("Against floors: Gavel's median ÷ the floor's (Gavel's cost in floors; 1× is at the floor, below 1× beats it). ");
+    out.push_str("The floor is the hand-written Rust function over a struct for eval only, and serde into the struct plus that function from JSON bytes.\n\n");
+    out.push_str("| measure | scenario | Gavel | Cedar ÷ Gavel | regorus ÷ Gavel | CEL ÷ Gavel | fastest peer ÷ Gavel | Gavel ÷ floor | Gavel ÷ serde_json::Value |\n");
     out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (prefix, title) in MEASURES {
         for s in SCENARIOS {
@@ -98,7 +100,8 @@ pub fn tables(dir: &Path) -> String {
             let m = |b: &str| median_ns(dir, &group, b);
             for (gavel, gavel_title) in &ENGINES[..2] {
                 let Some(g) = m(gavel) else { continue };
-                let ratio = |other: Option<f64>| cell(other.map(|o| o / g), format_ratio);
+                let speedup = |other: Option<f64>| cell(other.map(|o| o / g), format_ratio);
+                let cost = |floor: Option<f64>| cell(floor.map(|f| g / f), format_ratio);
                 let peers: Vec<Option<f64>> = PEERS.iter().map(|p| m(p)).collect();
                 let fastest = peers.iter().flatten().copied().reduce(f64::min);
                 let floor = match prefix {
@@ -111,12 +114,12 @@ pub fn tables(dir: &Path) -> String {
                     out,
                     "| {title} | {} | {gavel_title} | {} | {} | {} | {} | {} | {} |",
                     s.name.replace('_', " "),
-                    ratio(peers[0]),
-                    ratio(peers[1]),
-                    ratio(peers[2]),
-                    ratio(fastest),
-                    ratio(floor),
-                    ratio(serde_value),
+                    speedup(peers[0]),
+                    speedup(peers[1]),
+                    speedup(peers[2]),
+                    speedup(fastest),
+                    cost(floor),
+                    cost(serde_value),
                 );
             }
         }
