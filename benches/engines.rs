@@ -2,7 +2,8 @@
 //! 1 rule, 100 rules over 20 tools and 1,000 rules over 100 tools, and one request for one
 //! tool (no rule fires, so every rule of the tool is evaluated). Out: criterion timings,
 //! eval only (from a decoded frame / a deserialized struct) and end to end from JSON bytes,
-//! plus the JIT compile time of 10 to 10,000 rules.
+//! plus the JIT compile time of 10 to 10,000 rules: all groups eagerly (`jit_compile`) and
+//! what a JIT engine pays lazily up to its first decision (`jit_first_request`).
 //!
 //! Run: `cargo bench --bench engines`.
 
@@ -147,6 +148,23 @@ fn compile_time(c: &mut Criterion) {
         let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
         g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
             b.iter(|| gavel::jit::JitProgram::compile(p.program()).expect("compiles"))
+        });
+    }
+    g.finish();
+    // What a JIT engine actually pays: preparing the program (lazy) plus compiling and
+    // running the one tool group of the first request (N/10 tools, 10 rules each).
+    let mut g = c.benchmark_group("jit_first_request");
+    g.sample_size(10);
+    for rules in [10, 100, 1000, 10_000] {
+        let s = set(rules, (rules / 10).max(1));
+        let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
+        let interp = policy.engine(Backend::Interpreter).expect("interpreter");
+        let frame = interp.decode(&request_for((rules / 10).max(1)), 1_764_064_800.0).expect("valid request");
+        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
+            b.iter(|| {
+                let jit = gavel::jit::JitProgram::new(p.program()).expect("prepares");
+                jit.conditions(p.program(), &frame).map(|c| c.held_at(0).is_some()).expect("runs")
+            })
         });
     }
     g.finish();
