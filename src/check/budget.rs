@@ -101,28 +101,10 @@ pub(super) fn measure(e: &ir::Expr, max_nodes: usize) -> Size {
                 stack.extend(args.iter().map(|a| (a, inner)));
                 stack.push((body, inner));
             }
-            _ => stack.extend(children(x).into_iter().map(|c| (c, depth + 1))),
+            _ => stack.extend(ir::passes::children(x).into_iter().map(|c| (c, depth + 1))),
         }
     }
     size
-}
-
-fn children(e: &ir::Expr) -> Vec<&ir::Expr> {
-    match &e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => vec![],
-        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => vec![x],
-        ExprKind::Regex { subject, .. } => vec![subject],
-        ExprKind::Let { value: a, body: b, .. }
-        | ExprKind::And(a, b)
-        | ExprKind::Or(a, b)
-        | ExprKind::Compare(_, a, b)
-        | ExprKind::Arith(_, a, b)
-        | ExprKind::Coalesce(a, b)
-        | ExprKind::Index(a, b)
-        | ExprKind::Quant { list: a, body: b, .. } => vec![a, b],
-        ExprKind::If(c, a, b) => vec![c, a, b],
-        ExprKind::List(items) | ExprKind::Call(_, items) | ExprKind::FnCall { args: items, .. } => items.iter().collect(),
-    }
 }
 
 /// The diagnostics for a checked rule whose expressions, expanded, exceed the limits.

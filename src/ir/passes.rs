@@ -84,7 +84,8 @@ pub fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
     }
 }
 
-fn children(e: &Expr) -> Vec<&Expr> {
+/// The direct sub-expressions of `e` (not entering function bodies).
+pub fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
         ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => vec![],
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => vec![x],
