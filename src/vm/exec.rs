@@ -18,6 +18,11 @@ pub(crate) fn internal(what: impl std::fmt::Display) -> Fault {
     Cow::Owned(format!("internal: {what}"))
 }
 
+/// `values[i]`, or an internal error naming what was missing.
+fn fetch<'v>(values: &'v [Value], i: u32, what: &str) -> Result<&'v Value, Fault> {
+    values.get(i as usize).ok_or_else(|| internal(format_args!("no {what} {i}")))
+}
+
 /// A value's kind, for internal error messages.
 pub(crate) fn shape(v: &Value) -> &'static str {
     match v {
@@ -153,28 +158,16 @@ impl<'a> Machine<'a> {
     fn step(&mut self, op: Op, at: u32) -> Result<Option<u32>, Fault> {
         match op {
             Op::Const(i) => {
-                let v = self
-                    .module
-                    .pool
-                    .get(i as usize)
-                    .ok_or_else(|| internal(format_args!("no constant {i}")))?;
-                self.push(v.clone());
+                let v = fetch(&self.module.pool, i, "constant")?.clone();
+                self.push(v);
             }
             Op::Slot(i) => {
-                let v = self
-                    .frame
-                    .slots
-                    .get(i as usize)
-                    .ok_or_else(|| internal(format_args!("no slot {i} in the frame")))?;
-                self.push(v.clone());
+                let v = fetch(&self.frame.slots, i, "slot")?.clone();
+                self.push(v);
             }
             Op::Local(i) => {
-                let v = self
-                    .scratch
-                    .locals
-                    .get(i as usize)
-                    .ok_or_else(|| internal(format_args!("no local {i}")))?;
-                self.push(v.clone());
+                let v = fetch(&self.scratch.locals, i, "local")?.clone();
+                self.push(v);
             }
             Op::StoreLocal(i) => {
                 let v = self.pop()?;
