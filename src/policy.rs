@@ -348,12 +348,8 @@ impl Engine {
         let c = &*self.inner;
         let mut entries = Vec::new();
         let _ = c.module.run(chunk, frame, scratch, Some(&mut entries));
-        let labelled = labelled_spans(rule, &c.sources);
-        let mut types: Vec<(Span, crate::types::Type)> = Vec::new();
-        if let Some(cond) = &rule.condition {
-            ir::passes::visit(cond, &mut |e| types.push((e.span, e.ty.clone())));
-        }
-        let type_at = |span: Span| types.iter().find(|(s, _)| *s == span).map(|(_, t)| t.clone());
+        let nodes = condition_nodes(rule, &c.sources);
+        let node_at = |span: Span| nodes.iter().find(|n| n.0 == span);
         let mut seen: Vec<(Span, Value)> = Vec::new();
         for e in entries.into_iter().filter(|e| rule.span.contains(e.span)) {
             match seen.iter_mut().find(|(s, _)| *s == e.span) {
@@ -365,26 +361,25 @@ impl Engine {
         seen.into_iter()
             .map(|(span, value)| TraceJson {
                 expr: c.sources.slice(span).to_string(),
-                value: decision::value_to_json(&value, type_at(span).as_ref()),
+                value: decision::value_to_json(&value, node_at(span).map(|n| &n.1)),
                 span: decision::SpanJson::new(span, &c.sources),
-                label: labelled.contains(&span),
+                label: nodes.iter().any(|n| n.0 == span && n.2),
             })
             .collect()
     }
 }
 
-/// Spans of the condition's nodes worth a label in explanations: values read or computed
-/// (inputs, locals, calls, named constants, ...), not literals, comparisons or connectives.
-fn labelled_spans(rule: &ir::Rule, sources: &SourceMap) -> Vec<Span> {
+/// Each node of the condition: its span, its type (to print values, e.g. timestamps) and
+/// whether it is worth a label in explanations: a value read or computed (inputs, locals,
+/// calls, named constants, ...), not a literal, a comparison or a connective.
+fn condition_nodes(rule: &ir::Rule, sources: &SourceMap) -> Vec<(Span, crate::types::Type, bool)> {
     use ir::ExprKind as K;
     let mut out = Vec::new();
     if let Some(c) = &rule.condition {
         ir::passes::visit(c, &mut |e| {
             let connective = matches!(e.kind, K::And(..) | K::Or(..) | K::Not(_) | K::Has(_) | K::Compare(..) | K::List(_));
             let literal = matches!(e.kind, K::Const(_)) && is_literal(sources.slice(e.span));
-            if !connective && !literal {
-                out.push(e.span);
-            }
+            out.push((e.span, e.ty.clone(), !connective && !literal));
         });
     }
     out

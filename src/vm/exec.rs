@@ -84,13 +84,13 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// The span of instruction `at` (the default span if the side table lacks it).
+    fn span_at(&self, at: u32) -> crate::span::Span {
+        self.code.spans.get(at as usize).copied().unwrap_or_default()
+    }
+
     fn error(&self, at: u32, fault: Fault) -> RuntimeError {
-        let span = self
-            .code
-            .spans
-            .get(at as usize)
-            .copied()
-            .unwrap_or_default();
+        let span = self.span_at(at);
         RuntimeError {
             span,
             message: fault.into_owned(),
@@ -307,6 +307,7 @@ impl<'a> Machine<'a> {
     }
 
     fn record(&mut self, at: u32) -> Result<(), Fault> {
+        let span = self.span_at(at);
         let Some(trace) = self.trace.as_deref_mut() else {
             return Ok(());
         };
@@ -316,12 +317,6 @@ impl<'a> Machine<'a> {
             .last()
             .cloned()
             .ok_or_else(|| internal("stack underflow"))?;
-        let span = self
-            .code
-            .spans
-            .get(at as usize)
-            .copied()
-            .unwrap_or_default();
         trace.push(TraceEntry { span, value });
         Ok(())
     }
