@@ -4,16 +4,22 @@
 
 use indexmap::IndexMap;
 use std::fmt;
+use smol_str::SmolStr;
 use std::sync::Arc;
 
+/// `repr(u8)` gives the layout the JIT reads directly: the tag in the first byte and the
+/// payload at its alignment (`Num` at byte 8, `Bool` at byte 1); see `jit::codegen`.
+/// Strings are `SmolStr`: up to 23 bytes inline (no allocation, no shared reference count
+/// between threads), longer ones behind a shared `Arc`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[repr(u8)]
 pub enum Value {
     /// An optional field that is not there, a map key or list index that is not there.
     #[default]
     Absent,
     Bool(bool),
     Num(f64),
-    Str(Arc<str>),
+    Str(SmolStr),
     List(Arc<[Value]>),
     /// Field values in the order of the record type's declaration.
     Record(Arc<[Value]>),
@@ -22,7 +28,7 @@ pub enum Value {
 
 impl Value {
     pub fn str(s: &str) -> Value {
-        Value::Str(Arc::from(s))
+        Value::Str(SmolStr::new(s))
     }
 
     pub fn as_bool(&self) -> Option<bool> {

@@ -4,6 +4,7 @@
 //! enclosing slot needs it. Type mismatches are recorded and the value skipped, so decoding
 //! goes on; only malformed JSON stops it (the `Err` of the serde calls).
 
+use smol_str::SmolStr;
 use super::errors::{self, Found, Path};
 use super::tree::{FieldNode, Kind, Node, RecordNode};
 use super::InputError;
@@ -157,7 +158,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
         let node = self.node;
         Ok(match &node.kind {
-            Kind::String if node.build => Value::Str(Arc::from(s)),
+            Kind::String if node.build => Value::Str(SmolStr::new(s)),
             Kind::String => Value::Absent,
             Kind::Enum(values) => match values.iter().find(|v| &***v == s) {
                 Some(v) => Value::Str(v.clone()),

@@ -4,6 +4,7 @@
 //! one pass; `args` is decoded in place when `tool` came first, else kept as a borrowed raw
 //! slice and decoded once the tool is known.
 
+use smol_str::SmolStr;
 use super::decode::{self, absent_record, drain_seq, report_missing, Seen, Sink, StrSeed};
 use super::errors::{self, Found, Path};
 use super::tree::{FieldNode, Node, RecordNode};
@@ -14,7 +15,6 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 /// Decodes requests for one compiled policy. Immutable once built, so shared by threads.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub struct Decoder {
     tools: Vec<Node>,
     tool_index: HashMap<Box<str>, usize>,
     /// Declared tool names, shared so the `tool` slot costs no allocation for them.
-    tool_names: Vec<Arc<str>>,
+    tool_names: Vec<SmolStr>,
     tool_slots: Vec<usize>,
     time_slots: Vec<usize>,
     slot_count: usize,
@@ -63,7 +63,7 @@ impl Decoder {
             envelope,
             tools,
             tool_index: schema.tools.keys().enumerate().map(|(i, name)| (name.as_str().into(), i)).collect(),
-            tool_names: schema.tools.keys().map(|name| Arc::from(name.as_str())).collect(),
+            tool_names: schema.tools.keys().map(SmolStr::new).collect(),
             tool_slots,
             time_slots,
             slot_count: slots.len(),
@@ -160,7 +160,7 @@ impl Decoder {
         if !self.tool_slots.is_empty() && tool_read {
             let name = match frame.tool.and_then(|i| self.tool_names.get(i)) {
                 Some(name) => name.clone(),
-                None => Arc::from(frame.tool_name.as_str()),
+                None => SmolStr::new(&frame.tool_name),
             };
             for &i in &self.tool_slots {
                 if let Some(slot) = frame.slots.get_mut(i) {

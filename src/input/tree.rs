@@ -3,9 +3,9 @@
 //! kind, how to word errors about it, which slots it fills and whether a `Value` must be
 //! built there. Built once per compiled policy; decoding only walks it.
 
+use smol_str::SmolStr;
 use crate::types::{FieldType, Type};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Records with more fields than this get a hash index; smaller ones are scanned, which is
 /// faster for the handful of fields most records have.
@@ -35,7 +35,7 @@ pub(super) enum Kind {
     String,
     Timestamp,
     /// The declared values, shared so a decoded enum costs no allocation.
-    Enum(Vec<Arc<str>>),
+    Enum(Vec<SmolStr>),
     List(Box<Node>),
     Map(Box<Node>),
     Record(RecordNode),
@@ -107,7 +107,7 @@ impl Node {
             Type::String => Kind::String,
             Type::Duration => Kind::Duration,
             Type::Timestamp => Kind::Timestamp,
-            Type::Enum(values) => Kind::Enum(values.iter().map(|v| Arc::from(v.as_str())).collect()),
+            Type::Enum(values) => Kind::Enum(values.iter().map(|v| SmolStr::new(v)).collect()),
             Type::List(elem) => Kind::List(Box::new(Node::new(elem, false))),
             Type::Map(elem) => Kind::Map(Box::new(Node::new(elem, false))),
             Type::Record(rec) => Kind::Record(RecordNode::new(&rec.fields)),

@@ -12,7 +12,6 @@ mod net;
 mod pii;
 
 use crate::value::Value;
-use std::sync::Arc;
 
 /// A function of the standard library implemented in Rust, declared in a stdlib file as
 /// `builtin fn NAME(params) -> T`. The checker takes the types from that declaration; the
@@ -71,7 +70,7 @@ fn str_to_list(args: &[Value], f: fn(&str) -> Vec<String>) -> Result<Value, Stri
     Ok(Value::List(
         items
             .into_iter()
-            .map(|s| Value::Str(Arc::from(s)))
+            .map(|s| Value::Str(s.into()))
             .collect(),
     ))
 }

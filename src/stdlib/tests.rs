@@ -135,7 +135,7 @@ fn natives_check_their_arguments_instead_of_panicking() {
     let cards = &NATIVES[native_index("pii.card_numbers").unwrap() as usize];
     assert_eq!(
         (cards.f)(&[Value::str("x 4111111111111111")]),
-        Ok(Value::List(Arc::from(vec![Value::str("4111111111111111")])))
+        Ok(Value::List(std::sync::Arc::from(vec![Value::str("4111111111111111")])))
     );
 }
 

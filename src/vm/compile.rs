@@ -3,13 +3,13 @@
 //! a fast version and a traced version with a `Trace` after every IR node, so tracing costs
 //! nothing when it is off.
 
+use smol_str::SmolStr;
 use super::op::{Code, Op};
 use super::{Chunk, ChunkId, Module, ReasonCode, RuleCode};
 use crate::ir::{self, Expr, ExprKind, QuantKind, ReasonPart};
 use crate::span::Span;
 use crate::value::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Scalars are deduplicated in the pool (both code versions share it); lists, records and
 /// maps are rare constants and are stored as they come.
@@ -18,7 +18,7 @@ enum PoolKey {
     Absent,
     Bool(bool),
     Num(u64),
-    Str(Arc<str>),
+    Str(SmolStr),
 }
 
 #[derive(Default)]
