@@ -95,6 +95,12 @@ fn hand_written(set: &[Vec<Spec>], req: &Request) -> bool {
     })
 }
 
+/// The floor from JSON bytes: serde into the struct, then the hand-written function.
+fn hand_written_from_json(specs: &[Vec<Spec>], request: &[u8]) -> bool {
+    let r: Request = serde_json::from_slice(request).expect("valid");
+    hand_written(specs, &r)
+}
+
 const REQUEST: &str = r#"{"tool": "t7", "args": {"amount": 50, "currency": "USD", "recipient": "bob@acme.com"}}"#;
 
 fn request_for(tools: usize) -> Vec<u8> {
@@ -116,8 +122,8 @@ fn engines(c: &mut Criterion) {
         assert_eq!(interp.decide_frame(&frame, false, &req).to_json(), jit.decide_frame(&frame, false, &req).to_json());
 
         let mut g = c.benchmark_group(format!("eval/{name}"));
-        g.bench_function("interpreter", |b| b.iter(|| interp.count_held(black_box(&frame))));
-        g.bench_function("jit", |b| b.iter(|| jit.count_held(black_box(&frame))));
+        g.bench_function("interpreter", |b| b.iter(|| interp.verdict_frame(black_box(&frame)).outcome()));
+        g.bench_function("jit", |b| b.iter(|| jit.verdict_frame(black_box(&frame)).outcome()));
         g.bench_function("hand_written", |b| b.iter(|| hand_written(&s.specs, black_box(&typed))));
         g.finish();
 
@@ -126,16 +132,18 @@ fn engines(c: &mut Criterion) {
         g.bench_function("jit", |b| b.iter(|| jit.decide_frame(black_box(&frame), false, &req)));
         g.finish();
 
+        // The fast path from JSON bytes against serde into a struct plus the function.
+        let mut g = c.benchmark_group(format!("verdict/{name}"));
+        g.bench_function("interpreter", |b| b.iter(|| interp.verdict(black_box(&req), Some(now)).outcome()));
+        g.bench_function("jit", |b| b.iter(|| jit.verdict(black_box(&req), Some(now)).outcome()));
+        g.bench_function("hand_written", |b| b.iter(|| hand_written_from_json(&s.specs, black_box(&req))));
+        g.finish();
+
         let options = DecideOptions { explain: false, now: Some(now) };
         let mut g = c.benchmark_group(format!("json/{name}"));
         g.bench_function("interpreter", |b| b.iter(|| interp.decide_with(black_box(&req), options)));
         g.bench_function("jit", |b| b.iter(|| jit.decide_with(black_box(&req), options)));
-        g.bench_function("hand_written", |b| {
-            b.iter(|| {
-                let r: Request = serde_json::from_slice(black_box(&req)).expect("valid");
-                hand_written(&s.specs, &r)
-            })
-        });
+        g.bench_function("hand_written", |b| b.iter(|| hand_written_from_json(&s.specs, black_box(&req))));
         g.finish();
     }
 }

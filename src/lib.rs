@@ -25,7 +25,7 @@ pub mod decision;
 pub mod policy;
 pub mod testing;
 
-pub use decision::Decision;
+pub use decision::{Decision, Outcome, Verdict};
 pub use diagnostics::Diagnostics;
 pub use limits::Limits;
 pub use policy::{Backend, DecideOptions, Engine, EngineError, Policy};

@@ -79,29 +79,11 @@ pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
             format!("the request is {} bytes, more than `max_request_bytes` ({})", bytes.len(), limits.max_request_bytes),
         ));
     }
-    let mut open: Vec<Open> = Vec::new();
-    let mut string_start: Option<usize> = None;
-    let mut escaped = false;
-    for (at, &b) in bytes.iter().enumerate() {
-        if let Some(start) = string_start {
-            // The bytes of the string before this one (at its closing quote: its length).
-            if at - start > limits.max_string_bytes {
-                return Err(exceeded(
-                    "max_string_bytes",
-                    limits.max_string_bytes,
-                    format!("a string of more than {} bytes", limits.max_string_bytes),
-                    format!("a string in the request (at byte {start}) is longer than `max_string_bytes` ({} bytes)", limits.max_string_bytes),
-                ));
-            }
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                string_start = None;
-            }
-            continue;
-        }
+    // Deeper nesting than this is rare in requests and moves the counters to the heap.
+    let mut open: smallvec::SmallVec<[Open; 16]> = smallvec::SmallVec::new();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        at += 1;
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => continue,
             b']' | b'}' => {
@@ -124,14 +106,14 @@ pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
             }
         }
         match b {
-            b'"' => string_start = Some(at + 1),
+            b'"' => at = string_end(bytes, at, limits)?,
             b'[' | b'{' => {
                 if open.len() >= limits.max_json_depth {
                     return Err(exceeded(
                         "max_json_depth",
                         limits.max_json_depth,
                         format!("nesting deeper than {}", limits.max_json_depth),
-                        format!("the request nests arrays and objects deeper than `max_json_depth` ({}), at byte {at}", limits.max_json_depth),
+                        format!("the request nests arrays and objects deeper than `max_json_depth` ({}), at byte {}", limits.max_json_depth, at - 1),
                     ));
                 }
                 open.push(Open { elements: 0 });
@@ -140,6 +122,29 @@ pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
         }
     }
     Ok(())
+}
+
+/// The index after the closing quote of the string whose contents start at `start` (the
+/// end of the bytes when it is not closed), checking its length in bytes as written.
+fn string_end(bytes: &[u8], start: usize, limits: &Limits) -> Result<usize, InputError> {
+    let mut at = start;
+    let end = loop {
+        match bytes.get(at..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+            // An escape: the next byte is part of it, whatever it is.
+            Some(k) if bytes.get(at + k) == Some(&b'\\') => at += k + 2,
+            Some(k) => break at + k,
+            None => break bytes.len(),
+        }
+    };
+    if end - start > limits.max_string_bytes {
+        return Err(exceeded(
+            "max_string_bytes",
+            limits.max_string_bytes,
+            format!("a string of more than {} bytes", limits.max_string_bytes),
+            format!("a string in the request (at byte {start}) is longer than `max_string_bytes` ({} bytes)", limits.max_string_bytes),
+        ));
+    }
+    Ok(end + 1)
 }
 
 fn check_elements(top: &Open, limits: &Limits) -> Result<(), InputError> {

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::check::{self, ParsedFile, TestSuite};
-use crate::decision::{self, Decision, PolicyRef, RuleOutcome, TraceJson};
+use crate::decision::{self, Decision, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::input::{Decoder, Frame, InputError, InputFailure};
 use crate::limits::Limits;
@@ -41,6 +41,8 @@ struct Compiled {
     /// The path each source file was read from (`None` for in-memory and stdlib sources).
     paths: Vec<Option<PathBuf>>,
     policy_ref: PolicyRef,
+    /// Each rule's span with lines and columns, resolved once for every decision to copy.
+    rule_spans: Vec<SpanJson>,
     tests: TestSuite,
     warnings: Vec<Diagnostic>,
     /// The machine code of the conditions: prepared on the first `engine(Backend::Jit)`,
@@ -218,29 +220,74 @@ impl Engine {
             return decision::input_failure(&c.program, &c.policy_ref, &InputFailure { tool_name: None, errors: vec![e] });
         }
         let now = options.now.unwrap_or_else(now_seconds);
-        let frame = match c.decoder.decode(request, now) {
-            Ok(f) => f,
-            Err(failure) => return decision::input_failure(&c.program, &c.policy_ref, &failure),
-        };
-        self.decide_frame(&frame, options.explain, request)
+        with_workspace(|w| match c.decoder.decode_into(request, now, &mut w.frame) {
+            Ok(()) => self.decide_in(&w.frame, &mut w.scratch, options.explain, request),
+            Err(failure) => decision::input_failure(&c.program, &c.policy_ref, &failure),
+        })
     }
 
     /// Decides an already decoded request (for benchmarks of evaluation alone).
     #[doc(hidden)]
     pub fn decide_frame(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
-        let c = &*self.inner;
-        let held = self.jit_conditions(frame);
-        let outcomes: Vec<RuleOutcome> = with_scratch(|scratch| {
-            self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held.as_ref())).collect()
-        });
-        decision::combine(&c.program, &c.sources, &c.policy_ref, &frame.tool_name, &outcomes, request)
+        with_workspace(|w| self.decide_in(frame, &mut w.scratch, explain, request))
     }
 
-    /// How many of the request's rules fired or errored (for benchmarks of evaluation alone).
-    #[doc(hidden)]
-    pub fn count_held(&self, frame: &Frame) -> usize {
+    fn decide_in(&self, frame: &Frame, scratch: &mut Scratch, explain: bool, request: &[u8]) -> Decision {
+        let c = &*self.inner;
         let held = self.jit_conditions(frame);
-        with_scratch(|scratch| self.rules_for(frame).filter(|&(pos, i)| self.evaluate(pos, i, frame, scratch, false, held.as_ref()).is_some()).count())
+        let outcomes: Vec<RuleOutcome> = self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held.as_ref())).collect();
+        decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &frame.tool_name, &outcomes, request)
+    }
+
+    /// The fast path (PRODUCT.md §3): the outcome of one request and the rules that made
+    /// it, without reasons, explanations or modified arguments, allocating nothing when the
+    /// request is valid, its rules run without error and at most 8 fire (strings the rules
+    /// read are stored inline up to 23 bytes). The outcome is always the one `decide_with`
+    /// gives for the same request and time; ask `decide_with` for the rest. `now` is the
+    /// evaluation time when the request has no `time` (`None`: the clock). Fails closed
+    /// like `decide_with`.
+    pub fn verdict(&self, request: &[u8], now: Option<f64>) -> Verdict<'_> {
+        let program = &self.inner.program;
+        fail_closed(|| self.verdict_unguarded(request, now), |_| Verdict::failed(program, Outcome::Deny))
+    }
+
+    fn verdict_unguarded(&self, request: &[u8], now: Option<f64>) -> Verdict<'_> {
+        let c = &*self.inner;
+        let invalid = || Verdict::failed(&c.program, decision::on_error_outcome(&c.program));
+        if crate::limits::check_request(request, &c.limits).is_err() {
+            return invalid();
+        }
+        let now = now.unwrap_or_else(now_seconds);
+        with_workspace(|w| match c.decoder.decode_into(request, now, &mut w.frame) {
+            Ok(()) => self.verdict_in(&w.frame, &mut w.scratch),
+            Err(_) => invalid(),
+        })
+    }
+
+    /// The verdict for an already decoded request (for benchmarks of evaluation alone).
+    #[doc(hidden)]
+    pub fn verdict_frame(&self, frame: &Frame) -> Verdict<'_> {
+        with_workspace(|w| self.verdict_in(frame, &mut w.scratch))
+    }
+
+    fn verdict_in(&self, frame: &Frame, scratch: &mut Scratch) -> Verdict<'_> {
+        let c = &*self.inner;
+        let held = self.jit_conditions(frame);
+        let mut fired = smallvec::SmallVec::new();
+        let mut errors = false;
+        for (pos, i) in self.rules_for(frame) {
+            match self.held(pos, i, frame, scratch, held.as_ref()) {
+                Ok(true) => fired.push(i),
+                Ok(false) => {}
+                Err(_) => {
+                    errors = true;
+                    if c.program.rules.get(i as usize).is_some_and(fails_closed) {
+                        fired.push(i);
+                    }
+                }
+            }
+        }
+        Verdict::new(&c.program, fired, errors)
     }
 
     /// Decodes a request into a frame (for benchmarks of evaluation alone).
@@ -292,16 +339,10 @@ impl Engine {
         let c = &*self.inner;
         let rule = &c.program.rules[index as usize];
         let code = c.module.rule(index as usize);
-        let held = match (code.condition, jit) {
-            (None, _) => Ok(true),
-            (Some(_), Some(jit)) => jit_held(jit, pos, index),
-            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch),
-        };
-        let fails_closed = matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_));
-        let mut outcome = match held {
+        let mut outcome = match self.held(pos, index, frame, scratch, jit) {
             Ok(false) => return None,
             Ok(true) => RuleOutcome { rule: index, fired: true, error: None, reason: None, set_value: None, trace: None },
-            Err(e) => RuleOutcome { rule: index, fired: fails_closed, error: Some((e.span, e.message)), reason: None, set_value: None, trace: None },
+            Err(e) => RuleOutcome { rule: index, fired: fails_closed(rule), error: Some((e.span, e.message)), reason: None, set_value: None, trace: None },
         };
         if let (Some(chunk), true) = (code.set_value, outcome.fired) {
             match c.module.run(chunk, frame, scratch, None) {
@@ -319,6 +360,16 @@ impl Engine {
             }
         }
         Some(outcome)
+    }
+
+    /// Whether the condition of rule `index` (at position `pos` of the request's group) holds.
+    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, jit: Option<&JitHeld>) -> Result<bool, vm::RuntimeError> {
+        let c = &*self.inner;
+        match (c.module.rule(index as usize).condition, jit) {
+            (None, _) => Ok(true),
+            (Some(_), Some(jit)) => jit_held(jit, pos, index),
+            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch),
+        }
     }
 
     /// The rule's `because` text with its holes filled (timestamps as RFC 3339).
@@ -412,17 +463,29 @@ impl Iterator for RulesFor<'_> {
     }
 }
 
-thread_local! {
-    /// The interpreter's working memory, reused by the decisions of this thread.
-    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+/// A rule that errors counts as fired when its effect is a deny or an approval (fail closed).
+fn fails_closed(rule: &ir::Rule) -> bool {
+    matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_))
 }
 
-/// Runs `f` with this thread's interpreter scratch (a fresh one if it is in use, e.g. by a
-/// decision nested in `f`), then puts it back for the next decision.
-fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
-    let mut scratch = SCRATCH.with(std::cell::Cell::take).unwrap_or_default();
-    let out = f(&mut scratch);
-    SCRATCH.with(|s| s.set(Some(scratch)));
+/// The working memory of one decision: the decoded request and the interpreter's scratch.
+#[derive(Default)]
+struct Workspace {
+    frame: Frame,
+    scratch: Scratch,
+}
+
+thread_local! {
+    /// Reused by the decisions of this thread, so deciding need not allocate.
+    static WORKSPACE: std::cell::Cell<Option<Workspace>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with this thread's workspace (a fresh one if it is in use, e.g. by a decision
+/// nested in `f`), then puts it back for the next decision.
+fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
+    let mut workspace = WORKSPACE.with(std::cell::Cell::take).unwrap_or_default();
+    let out = f(&mut workspace);
+    WORKSPACE.with(|s| s.set(Some(workspace)));
     out
 }
 
@@ -447,7 +510,7 @@ fn jit_held(_: &JitHeld, _pos: usize, index: u32) -> Result<bool, vm::RuntimeErr
 
 /// Runs `decide`; a panic inside it becomes `on_fault(message)`. The last line of defence:
 /// the engine has no known panic, but a decision must come out whatever happens.
-fn fail_closed(decide: impl FnOnce() -> Decision, on_fault: impl FnOnce(&str) -> Decision) -> Decision {
+fn fail_closed<T>(decide: impl FnOnce() -> T, on_fault: impl FnOnce(&str) -> T) -> T {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decide)) {
         Ok(d) => d,
         Err(payload) => {
@@ -601,6 +664,7 @@ fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) 
     ir::passes::run_all(&mut program);
     let module = vm::compile(&program);
     let decoder = Decoder::new(&program.schema, &program.slots);
+    let rule_spans = program.rules.iter().map(|r| SpanJson::new(r.span, &sources)).collect();
     let policy_ref = PolicyRef { name: program.info.name.clone(), version: program.info.version.clone(), digest };
     Ok(Policy {
         inner: Arc::new(Compiled {
@@ -610,6 +674,7 @@ fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) 
             sources,
             paths,
             policy_ref,
+            rule_spans,
             tests: checked.tests,
             warnings: diags,
             limits: *limits,

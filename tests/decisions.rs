@@ -41,7 +41,7 @@ fn check(policy: &Policy, backend: Backend, case: &Value) -> Vec<String> {
     // A fixed clock, so cases without `time` are repeatable.
     let d = engine.decide_with(&request, DecideOptions { explain: true, now: Some(1_764_064_800.0) }).to_json();
     let exp = &case["expect"];
-    let mut bad = Vec::new();
+    let mut bad = verdict_disagrees(&engine.verdict(&request, Some(1_764_064_800.0)), &d);
     let ids = |key: &str| -> Vec<String> {
         d[key].as_array().into_iter().flatten().filter_map(|r| r.get("id").or(r.get("rule")).and_then(Value::as_str).map(str::to_string)).collect()
     };
@@ -110,6 +110,32 @@ fn check(policy: &Policy, backend: Backend, case: &Value) -> Vec<String> {
         if !d["errors"].as_array().into_iter().flatten().any(|e| e["path"] == path.as_str()) {
             bad.push(format!("no input error at {path}: {}", d["errors"]));
         }
+    }
+    bad
+}
+
+/// The fast path's verdict must say what the full decision says.
+fn verdict_disagrees(v: &gavel::Verdict<'_>, d: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let ids = |key: &str, field: &str| -> Vec<String> { d[key].as_array().into_iter().flatten().filter_map(|r| r[field].as_str().map(str::to_string)).collect() };
+    if d["decision"] != v.outcome().as_str() {
+        bad.push(format!("verdict {:?}, decision {}", v.outcome(), d["decision"]));
+    }
+    let decided: Vec<String> = d["decided_by"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
+    if v.decided_by().collect::<Vec<_>>() != decided {
+        bad.push(format!("verdict decided_by {:?}, decision {decided:?}", v.decided_by().collect::<Vec<_>>()));
+    }
+    if v.fired().collect::<Vec<_>>() != ids("rules", "id") {
+        bad.push(format!("verdict fired {:?}, decision {:?}", v.fired().collect::<Vec<_>>(), ids("rules", "id")));
+    }
+    // A `set` whose value fails is found only by the full decision, which the verdict
+    // announces with `modifies_args`.
+    let errors = !d["errors"].as_array().is_none_or(Vec::is_empty);
+    if v.has_errors() != errors && !(errors && v.modifies_args()) {
+        bad.push(format!("verdict has_errors {}, decision errors {}", v.has_errors(), d["errors"]));
+    }
+    if !d["args"].is_null() && !v.modifies_args() {
+        bad.push("the decision modifies args, the verdict does not say so".to_string());
     }
     bad
 }

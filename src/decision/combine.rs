@@ -4,7 +4,7 @@
 
 use super::{json::value_to_json, Approval, Decision, DecisionError, FiredRule, Modification, Outcome, PolicyRef, SpanJson, TraceJson, Warning};
 use crate::input::InputFailure;
-use crate::ir::{ArgPath, Effect, Program};
+use crate::ir::{ArgPath, Effect, Program, Rule};
 use crate::span::{SourceMap, Span};
 use crate::syntax::ast::DefaultEffect;
 use crate::value::Value;
@@ -22,25 +22,49 @@ pub struct RuleOutcome {
     pub trace: Option<Vec<TraceJson>>,
 }
 
-pub fn combine(program: &Program, sources: &SourceMap, policy: &PolicyRef, tool: &str, outcomes: &[RuleOutcome], request: &[u8]) -> Decision {
+/// The outcome the fired rules give (LANGUAGE.md §4): an enforced deny wins, then an
+/// enforced approval, then an enforced allow or the default. The one place this order is
+/// written; both the full decision and the verdict use it.
+pub fn outcome_of(program: &Program, fired: impl Iterator<Item = u32> + Clone) -> Outcome {
+    let any = |outcome: Outcome| fired.clone().any(|i| program.rules.get(i as usize).is_some_and(|r| decides(r, outcome)));
+    if any(Outcome::Deny) {
+        Outcome::Deny
+    } else if any(Outcome::RequireApproval) {
+        Outcome::RequireApproval
+    } else if any(Outcome::Allow) || program.info.default == DefaultEffect::Allow {
+        Outcome::Allow
+    } else {
+        Outcome::Deny
+    }
+}
+
+/// Whether `rule`, having fired, is one of the rules that made `outcome`.
+pub fn decides(rule: &Rule, outcome: Outcome) -> bool {
+    rule.enforced
+        && match outcome {
+            Outcome::Deny => matches!(rule.effect, Effect::Deny),
+            Outcome::RequireApproval => matches!(rule.effect, Effect::RequireApproval(_)),
+            Outcome::Allow => matches!(rule.effect, Effect::Allow),
+        }
+}
+
+/// Whether `rule`, having fired, changes the arguments of an allowed or approved call.
+pub fn modifies(rule: &Rule) -> bool {
+    rule.enforced && matches!(rule.effect, Effect::Redact(_) | Effect::Set(..))
+}
+
+/// The full decision. `rule_spans` holds each rule's span, resolved once per policy.
+pub fn combine(program: &Program, sources: &SourceMap, rule_spans: &[SpanJson], policy: &PolicyRef, tool: &str, outcomes: &[RuleOutcome], request: &[u8]) -> Decision {
     let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
     let fired: Vec<&RuleOutcome> = outcomes.iter().filter(|o| o.fired).collect();
-    let enforced = |pred: fn(&Effect) -> bool| -> Vec<&RuleOutcome> { fired.iter().copied().filter(|o| rule(o).enforced && pred(&rule(o).effect)).collect() };
-    let denies = enforced(|e| matches!(e, Effect::Deny));
-    let approvals = enforced(|e| matches!(e, Effect::RequireApproval(_)));
-    let allows = enforced(|e| matches!(e, Effect::Allow));
-    let (decision, deciders) = if !denies.is_empty() {
-        (Outcome::Deny, denies)
-    } else if !approvals.is_empty() {
-        (Outcome::RequireApproval, approvals.clone())
-    } else if !allows.is_empty() || program.info.default == DefaultEffect::Allow {
-        (Outcome::Allow, allows)
-    } else {
-        (Outcome::Deny, Vec::new())
-    };
-    let modifiers = if decision == Outcome::Deny { Vec::new() } else { enforced(|e| matches!(e, Effect::Redact(_) | Effect::Set(..))) };
+    let decision = outcome_of(program, fired.iter().map(|o| o.rule));
+    let deciders: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| decides(rule(o), decision)).collect();
+    // Every enforced approval that fired is listed, even under a deny.
+    let approvals: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| decides(rule(o), Outcome::RequireApproval)).collect();
+    let modifiers: Vec<&RuleOutcome> = if decision == Outcome::Deny { Vec::new() } else { fired.iter().copied().filter(|o| modifies(rule(o))).collect() };
     let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, request, &modifiers) };
     let args = (!modifications.is_empty()).then_some(args).flatten();
+    let span_of = |o: &RuleOutcome| rule_spans.get(o.rule as usize).cloned().unwrap_or_else(|| SpanJson::new(rule(o).span, sources));
     Decision {
         decision,
         tool: tool.to_string(),
@@ -54,7 +78,7 @@ pub fn combine(program: &Program, sources: &SourceMap, policy: &PolicyRef, tool:
                 enforced: rule(o).enforced,
                 reason: o.reason.clone(),
                 annotations: rule(o).annotations.clone(),
-                span: SpanJson::new(rule(o).span, sources),
+                span: span_of(o),
                 trace: o.trace.clone(),
             })
             .collect(),
@@ -71,7 +95,7 @@ pub fn combine(program: &Program, sources: &SourceMap, policy: &PolicyRef, tool:
             .collect(),
         modifications,
         args,
-        warnings: enforced(|e| matches!(e, Effect::Warn)).iter().map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
+        warnings: fired.iter().filter(|o| rule(o).enforced && matches!(rule(o).effect, Effect::Warn)).map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
         errors: outcomes
             .iter()
             .filter_map(|o| o.error.as_ref().map(|(span, message)| DecisionError::Rule { rule: rule(o).id.clone(), span: SpanJson::new(*span, sources), message: message.clone() }))
@@ -79,13 +103,18 @@ pub fn combine(program: &Program, sources: &SourceMap, policy: &PolicyRef, tool:
     }
 }
 
+/// The policy's `on error` choice, for a request that could not be decoded.
+pub fn on_error_outcome(program: &Program) -> Outcome {
+    match program.info.on_error {
+        DefaultEffect::Allow => Outcome::Allow,
+        DefaultEffect::Deny => Outcome::Deny,
+    }
+}
+
 /// The decision for a request that could not be decoded: the policy's `on error` choice.
 pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailure) -> Decision {
     Decision {
-        decision: match program.info.on_error {
-            DefaultEffect::Allow => Outcome::Allow,
-            DefaultEffect::Deny => Outcome::Deny,
-        },
+        decision: on_error_outcome(program),
         tool: failure.tool_name.clone().unwrap_or_default(),
         policy: policy.clone(),
         decided_by: Vec::new(),

@@ -5,8 +5,10 @@
 mod combine;
 mod explain;
 mod json;
+mod verdict;
 
-pub use combine::{combine, input_failure, RuleOutcome};
+pub use combine::{combine, input_failure, on_error_outcome, RuleOutcome};
+pub use verdict::Verdict;
 pub use explain::explain;
 pub use json::value_to_json;
 

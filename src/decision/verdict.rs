@@ -1,0 +1,82 @@
+//! Verdicts: the fast path's result (PRODUCT.md §3, "the fast path allocates nothing for a
+//! request that is simply allowed or denied"). In: the rules of the request's tool that
+//! fired, from a backend. Out: the outcome and the rules that made it, borrowed from the
+//! compiled program: no reasons, traces, spans or modified arguments, so nothing is
+//! allocated. `Engine::decide_with` gives the full `Decision` of the same request.
+
+use super::combine::{decides, modifies, outcome_of};
+use super::Outcome;
+use crate::ir::Program;
+use smallvec::SmallVec;
+
+/// Fired rules kept inline; a request firing more spills to the heap.
+const INLINE_RULES: usize = 8;
+
+/// The outcome of a request and the rules that made it.
+#[derive(Clone, Debug)]
+pub struct Verdict<'p> {
+    outcome: Outcome,
+    program: &'p Program,
+    /// Rule indices of every rule that fired (shadow rules too), in source order.
+    fired: SmallVec<[u32; INLINE_RULES]>,
+    errors: bool,
+}
+
+impl<'p> Verdict<'p> {
+    /// Combines the fired rules (indices into `program.rules`, in source order) exactly as
+    /// the full decision does; `errors` says whether a rule failed or the input was invalid.
+    pub(crate) fn new(program: &'p Program, fired: SmallVec<[u32; INLINE_RULES]>, errors: bool) -> Verdict<'p> {
+        let outcome = outcome_of(program, fired.iter().copied());
+        Verdict { outcome, program, fired, errors }
+    }
+
+    /// The verdict when no rule could run: the given outcome (the policy's `on error`
+    /// choice, or deny for an internal fault), with errors.
+    pub(crate) fn failed(program: &'p Program, outcome: Outcome) -> Verdict<'p> {
+        Verdict { outcome, program, fired: SmallVec::new(), errors: true }
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+
+    pub fn is_denied(&self) -> bool {
+        self.outcome == Outcome::Deny
+    }
+
+    pub fn needs_approval(&self) -> bool {
+        self.outcome == Outcome::RequireApproval
+    }
+
+    /// The ids of the rules that made the outcome (`decided_by` of the full decision).
+    pub fn decided_by(&self) -> impl Iterator<Item = &'p str> + '_ {
+        let outcome = self.outcome;
+        self.rules().filter(move |r| decides(r, outcome)).map(|r| r.id.as_str())
+    }
+
+    /// The ids of every rule that fired, shadow rules included, in source order.
+    pub fn fired(&self) -> impl Iterator<Item = &'p str> + '_ {
+        self.rules().map(|r| r.id.as_str())
+    }
+
+    /// A rule failed (it is in `fired` when it fails closed) or the request was invalid:
+    /// the full decision lists the errors.
+    pub fn has_errors(&self) -> bool {
+        self.errors
+    }
+
+    /// The call is allowed or approved with a `redact` or `set` rule fired: the full
+    /// decision carries the modified arguments to run the call with.
+    pub fn modifies_args(&self) -> bool {
+        self.outcome != Outcome::Deny && self.rules().any(modifies)
+    }
+
+    fn rules(&self) -> impl Iterator<Item = &'p crate::ir::Rule> + '_ {
+        let program = self.program;
+        self.fired.iter().filter_map(move |&i| program.rules.get(i as usize))
+    }
+}
