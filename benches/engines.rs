@@ -5,7 +5,10 @@
 //! plus the JIT compile time of 10 to 10,000 rules: all groups eagerly (`jit_compile`) and
 //! what a JIT engine pays lazily up to its first decision (`jit_first_request`).
 //!
-//! Run: `cargo bench --bench engines`.
+//! And the scaling table: decision time against rule count (10 to 10,000) and request size
+//! (1 KB to 1 MB), both backends.
+//!
+//! Run: `cargo bench --bench engines` (one part: `cargo bench --bench engines -- scaling_`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gavel::{Backend, DecideOptions, Policy};
@@ -178,6 +181,58 @@ fn compile_time(c: &mut Criterion) {
     g.finish();
 }
 
+/// How decision time grows: with the rule count (rules spread over tools, 10 per tool, vs all
+/// on the called tool) and with the request's size (a long list argument), both backends,
+/// on the fast path from JSON bytes.
+fn scaling(c: &mut Criterion) {
+    let now = Some(1_764_064_800.0);
+    for (layout, per_tool) in [("spread_10_per_tool", true), ("all_on_one_tool", false)] {
+        let mut g = c.benchmark_group(format!("scaling_rules_{layout}"));
+        g.sample_size(20);
+        for rules in [10, 100, 1000, 10_000] {
+            let tools = if per_tool { rules / 10 } else { 1 };
+            let policy = Policy::from_sources(&[("bench.pol", &set(rules, tools).source)]).expect("bench policy compiles");
+            let req = request_for(tools);
+            for backend in [Backend::Interpreter, Backend::Jit] {
+                let engine = policy.engine(backend).expect("backend");
+                assert!(engine.verdict(&req, now).is_allowed());
+                g.bench_with_input(BenchmarkId::new(format!("{backend:?}"), rules), &req, |b, r| b.iter(|| engine.verdict(black_box(r), now).outcome()));
+            }
+        }
+        g.finish();
+    }
+    let policy = Policy::from_sources(&[("size.pol", SIZE_POLICY)]).expect("size policy compiles");
+    let mut g = c.benchmark_group("scaling_request_size");
+    g.sample_size(20);
+    for kib in [1, 10, 100, 1000] {
+        let req = mail_request(kib * 1000);
+        for backend in [Backend::Interpreter, Backend::Jit] {
+            let engine = policy.engine(backend).expect("backend");
+            assert!(engine.verdict(&req, now).is_allowed(), "{kib} KB: {:?}", engine.decide_json(&req).map(|d| d.to_json()));
+            g.bench_with_input(BenchmarkId::new(format!("{backend:?}"), format!("{kib}KB")), &req, |b, r| b.iter(|| engine.verdict(black_box(r), now).outcome()));
+        }
+        g.bench_with_input(BenchmarkId::new("serde_json_value", format!("{kib}KB")), &req, |b, r| {
+            b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(r)).map(|v| v.is_object()))
+        });
+    }
+    g.finish();
+}
+
+/// Every recipient is read: the rule looks for one external address in the whole list.
+const SIZE_POLICY: &str = r#"policy size
+version "1"
+default allow
+tool mail.send(to: list<string>, subject: string)
+rule external: on mail.send deny when to.any(a => not a.ends_with("@acme.example"))
+"#;
+
+/// A `mail.send` request of about `bytes` bytes: internal addresses of ~100 bytes each.
+fn mail_request(bytes: usize) -> Vec<u8> {
+    let n = (bytes / 102).max(1);
+    let to: Vec<String> = (0..n).map(|i| format!("{:0>85}@acme.example", i)).collect();
+    serde_json::to_vec(&serde_json::json!({"tool": "mail.send", "args": {"to": to, "subject": "quarterly numbers"}})).expect("serializes")
+}
+
 fn config() -> Criterion {
     Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(2))
 }
@@ -185,6 +240,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = engines, compile_time
+    targets = engines, compile_time, scaling
 }
 criterion_main!(benches);

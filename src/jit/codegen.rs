@@ -153,6 +153,7 @@ struct Gen<'a, 't> {
     fail: Block,
     locals: HashMap<u32, (Variable, Repr)>,
     sigs: HashMap<&'static str, SigRef>,
+    layout: runtime::ScalarLayout,
 }
 
 impl<'a, 't> Gen<'a, 't> {
@@ -161,7 +162,7 @@ impl<'a, 't> Gen<'a, 't> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), sigs: HashMap::new() }
+        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), sigs: HashMap::new(), layout: runtime::scalar_layout() }
     }
 
     fn finish(mut self, module: &JITModule) {
@@ -269,6 +270,23 @@ impl<'a, 't> Gen<'a, 't> {
         })
     }
 
+    /// A slot's value (`p` points into the frame, never null) as `r`. Numbers and booleans
+    /// are read inline, as `num` and `boolean` would: the payload when the tag matches,
+    /// else NaN or false (absent optional fields are handled before, by `??` or `has`).
+    fn slot_as(&mut self, p: V, r: Repr, e: &Expr) -> Result<V, JitError> {
+        let flags = MemFlagsData::trusted();
+        let (want_tag, offset, ty) = match r {
+            Repr::Num => (self.layout.num_tag, self.layout.num_offset, types::F64),
+            Repr::Bool => (self.layout.bool_tag, self.layout.bool_offset, types::I8),
+            _ => return self.coerce(p, Repr::Ptr, r, e),
+        };
+        let tag = self.b.ins().load(types::I8, flags, p, 0);
+        let matches = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(want_tag));
+        let payload = self.b.ins().load(ty, flags, p, offset);
+        let otherwise = if r == Repr::Num { self.b.ins().f64const(f64::NAN) } else { self.b.ins().iconst(types::I8, 0) };
+        Ok(self.b.ins().select(matches, payload, otherwise))
+    }
+
     fn expr_as(&mut self, e: &Expr, want: Repr) -> Result<V, JitError> {
         let (v, r) = self.expr(e)?;
         self.coerce(v, r, want, e)
@@ -282,7 +300,7 @@ impl<'a, 't> Gen<'a, 't> {
             ExprKind::Slot(i) => {
                 let offset = i64::from(*i) * std::mem::size_of::<Value>() as i64;
                 let p = self.b.ins().iadd_imm_s(self.slots, offset);
-                return Ok((self.coerce(p, Repr::Ptr, r, e)?, r));
+                return Ok((self.slot_as(p, r, e)?, r));
             }
             ExprKind::Local(i) => {
                 let (var, lr) = *self.locals.get(i).ok_or_else(|| unsupported(e, "a local that is not bound"))?;

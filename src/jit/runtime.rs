@@ -214,6 +214,30 @@ fn missing(at: u32) -> Fault {
     exec::internal(format_args!("missing operand at {at}"))
 }
 
+/// Where generated code finds a number or a boolean inside a `Value` without calling `num`
+/// or `boolean`: `Value` is `repr(u8)`, so its first byte is the variant's tag and each
+/// payload sits at a fixed offset. Measured here from real values rather than assumed.
+pub(super) struct ScalarLayout {
+    pub num_tag: u8,
+    pub num_offset: i32,
+    pub bool_tag: u8,
+    pub bool_offset: i32,
+}
+
+pub(super) fn scalar_layout() -> ScalarLayout {
+    fn tag(v: &Value) -> u8 {
+        // SAFETY: `Value` is `repr(u8)`: its first byte is always the initialized tag.
+        unsafe { *(v as *const Value).cast::<u8>() }
+    }
+    fn offset<T>(v: &Value, field: &T) -> i32 {
+        (field as *const T as usize - v as *const Value as usize) as i32
+    }
+    let (n, b) = (Value::Num(0.0), Value::Bool(false));
+    let num_offset = if let Value::Num(x) = &n { offset(&n, x) } else { 0 };
+    let bool_offset = if let Value::Bool(x) = &b { offset(&b, x) } else { 0 };
+    ScalarLayout { num_tag: tag(&n), num_offset, bool_tag: tag(&b), bool_offset }
+}
+
 pub(super) extern "C" fn num(v: *const Value) -> f64 {
     val(v).and_then(Value::as_num).unwrap_or(f64::NAN)
 }

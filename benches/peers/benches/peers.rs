@@ -5,6 +5,9 @@
 //! Before anything is timed, every engine must give the same answers on the scenario's check
 //! requests (`Setup::check_agreement`); the run stops if one does not.
 //!
+//! Gavel is timed on its fast path (`Engine::verdict`: the outcome and the rules that made
+//! it, as the peers return), and its full `Decision` is checked for agreement too.
+//!
 //! - eval only: the input is already in the engine's own value type (Gavel: a decoded frame;
 //!   Cedar: a `Request`; regorus: a `Value` set as the VM's input; CEL: a `Context` binding the
 //!   request; floor: the serde-derived struct), and the engine produces its decision.
@@ -49,9 +52,9 @@ fn eval_only(c: &mut Criterion, s: &mut Setup) {
     let mut g = c.benchmark_group(format!("eval_{}", s.scenario.name));
 
     let frame = s.interp.decode(&request, NOW).expect("the timed request decodes");
-    g.bench_function("gavel_interp", |b| b.iter(|| s.interp.decide_frame(black_box(&frame), false, &request)));
+    g.bench_function("gavel_interp", |b| b.iter(|| s.interp.verdict_frame(black_box(&frame)).decided_by().count()));
     if let Some(jit) = &s.jit {
-        g.bench_function("gavel_jit", |b| b.iter(|| jit.decide_frame(black_box(&frame), false, &request)));
+        g.bench_function("gavel_jit", |b| b.iter(|| jit.verdict_frame(black_box(&frame)).decided_by().count()));
     }
 
     let cedar_request = s.cedar.request_from_json(&request).expect("the timed request converts for Cedar");
@@ -72,12 +75,12 @@ fn eval_only(c: &mut Criterion, s: &mut Setup) {
 
 fn from_json(c: &mut Criterion, s: &mut Setup) {
     let request = timed_request();
-    let opts = engines::gavel_options();
     let mut g = c.benchmark_group(format!("json_{}", s.scenario.name));
 
-    g.bench_function("gavel_interp", |b| b.iter(|| s.interp.decide_with(black_box(&request), opts)));
+    let now = Some(NOW);
+    g.bench_function("gavel_interp", |b| b.iter(|| s.interp.verdict(black_box(&request), now).decided_by().count()));
     if let Some(jit) = &s.jit {
-        g.bench_function("gavel_jit", |b| b.iter(|| jit.decide_with(black_box(&request), opts)));
+        g.bench_function("gavel_jit", |b| b.iter(|| jit.verdict(black_box(&request), now).decided_by().count()));
     }
     g.bench_function("cedar", |b| {
         b.iter(|| {

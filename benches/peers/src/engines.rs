@@ -46,6 +46,11 @@ pub fn gavel_answer(d: &gavel::Decision) -> Answer {
     Answer::new(d.is_denied(), if d.is_denied() { d.decided_by.clone() } else { Vec::new() })
 }
 
+/// The fast path's answer (what the benchmarks time): the outcome and the deciding rules.
+pub fn gavel_verdict_answer(v: &gavel::Verdict<'_>) -> Answer {
+    Answer::new(v.is_denied(), if v.is_denied() { v.decided_by().map(str::to_string).collect() } else { Vec::new() })
+}
+
 // ---------------------------------------------------------------------------------------
 // Cedar: the tool is the action, the arguments are the context, a `permit` is the default.
 
