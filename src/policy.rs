@@ -234,8 +234,8 @@ impl Engine {
 
     fn decide_in(&self, frame: &Frame, scratch: &mut Scratch, explain: bool, request: &[u8]) -> Decision {
         let c = &*self.inner;
-        let held = self.jit_conditions(frame);
-        let outcomes: Vec<RuleOutcome> = self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held.as_ref())).collect();
+        let outcomes: Vec<RuleOutcome> =
+            self.with_jit(frame, |held| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held)).collect());
         decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &frame.tool_name, &outcomes, request)
     }
 
@@ -272,21 +272,22 @@ impl Engine {
 
     fn verdict_in(&self, frame: &Frame, scratch: &mut Scratch) -> Verdict<'_> {
         let c = &*self.inner;
-        let held = self.jit_conditions(frame);
         let mut fired = smallvec::SmallVec::new();
         let mut errors = false;
-        for (pos, i) in self.rules_for(frame) {
-            match self.held(pos, i, frame, scratch, held.as_ref()) {
-                Ok(true) => fired.push(i),
-                Ok(false) => {}
-                Err(_) => {
-                    errors = true;
-                    if c.program.rules.get(i as usize).is_some_and(fails_closed) {
-                        fired.push(i);
+        self.with_jit(frame, |held| {
+            for (pos, i) in self.rules_for(frame) {
+                match self.held(pos, i, frame, scratch, held) {
+                    Ok(true) => fired.push(i),
+                    Ok(false) => {}
+                    Err(_) => {
+                        errors = true;
+                        if c.program.rules.get(i as usize).is_some_and(fails_closed) {
+                            fired.push(i);
+                        }
                     }
                 }
             }
-        }
+        });
         Verdict::new(&c.program, fired, errors)
     }
 
@@ -296,16 +297,15 @@ impl Engine {
         self.inner.decoder.decode(request, now).ok()
     }
 
-    /// The JIT's condition results for the request's rules (`None` on the interpreter).
-    #[cfg(feature = "jit")]
-    fn jit_conditions(&self, frame: &Frame) -> Option<JitHeld> {
-        let jit = self.jit.as_ref()?;
-        Some(jit.conditions(&self.inner.program, frame).map_err(|e| (e.span, e.message)))
-    }
-
-    #[cfg(not(feature = "jit"))]
-    fn jit_conditions(&self, _frame: &Frame) -> Option<JitHeld> {
-        None
+    /// Runs `f` with the JIT's condition results for the request's rules (`None` on the
+    /// interpreter).
+    fn with_jit<T>(&self, frame: &Frame, f: impl FnOnce(Option<&JitHeld<'_>>) -> T) -> T {
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            return jit.with_conditions(&self.inner.program, frame, |held| f(Some(&held)));
+        }
+        let _ = frame;
+        f(None)
     }
 
     /// The decision for a request whose evaluation failed inside the engine: always `deny`,
@@ -335,7 +335,7 @@ impl Engine {
 
     /// Runs one rule (at position `pos` of the request's group); `None` when it neither
     /// fired nor errored.
-    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, jit: Option<&JitHeld>) -> Option<RuleOutcome> {
+    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, jit: Option<&JitHeld<'_>>) -> Option<RuleOutcome> {
         let c = &*self.inner;
         let rule = &c.program.rules[index as usize];
         let code = c.module.rule(index as usize);
@@ -363,7 +363,7 @@ impl Engine {
     }
 
     /// Whether the condition of rule `index` (at position `pos` of the request's group) holds.
-    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, jit: Option<&JitHeld>) -> Result<bool, vm::RuntimeError> {
+    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, jit: Option<&JitHeld<'_>>) -> Result<bool, vm::RuntimeError> {
         let c = &*self.inner;
         match (c.module.rule(index as usize).condition, jit) {
             (None, _) => Ok(true),
@@ -491,20 +491,20 @@ fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
 
 /// The JIT's results for one request, or the reason it could not run.
 #[cfg(feature = "jit")]
-type JitHeld = Result<crate::jit::Conditions, (Span, String)>;
+type JitHeld<'c> = Result<&'c crate::jit::Conditions, vm::RuntimeError>;
 #[cfg(not(feature = "jit"))]
-type JitHeld = ();
+type JitHeld<'c> = std::marker::PhantomData<&'c ()>;
 
 #[cfg(feature = "jit")]
-fn jit_held(jit: &JitHeld, pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
+fn jit_held(jit: &JitHeld<'_>, pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
     match jit {
         Ok(c) => c.held_at(pos).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
-        Err((span, message)) => Err(vm::RuntimeError { span: *span, message: message.clone() }),
+        Err(e) => Err(e.clone()),
     }
 }
 
 #[cfg(not(feature = "jit"))]
-fn jit_held(_: &JitHeld, _pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
+fn jit_held(_: &JitHeld<'_>, _pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
     Err(vm::RuntimeError { span: Span::default(), message: format!("internal: no JIT for rule {index}") })
 }
 

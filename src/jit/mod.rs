@@ -74,22 +74,16 @@ struct GroupCode {
     _pool: Vec<Arc<Value>>,
 }
 
-/// The condition results of one request's group, as returned by `JitProgram::conditions`.
-/// Its working memory goes back to a per-thread cache when dropped.
+/// The condition results of one request's group, lent by `JitProgram::with_conditions`.
+#[derive(Default)]
 pub struct Conditions {
     scratch: JitScratch,
 }
 
 thread_local! {
-    /// Working memory of the last decision on this thread, so deciding need not allocate.
-    static SCRATCH: std::cell::Cell<Option<JitScratch>> = const { std::cell::Cell::new(None) };
-}
-
-impl Drop for Conditions {
-    fn drop(&mut self) {
-        let scratch = std::mem::take(&mut self.scratch);
-        SCRATCH.with(|s| s.set(Some(scratch)));
-    }
+    /// The results and working memory of this thread's decisions, reused in place (not
+    /// moved in and out), so deciding neither allocates nor copies them.
+    static CONDITIONS: std::cell::RefCell<Conditions> = std::cell::RefCell::new(Conditions::default());
 }
 
 impl Conditions {
@@ -162,15 +156,30 @@ impl JitProgram {
     }
 
     /// Evaluates the conditions of the rules that apply to the request's tool, compiling
-    /// the tool's group first if this is its first request. `program` must be the one this
-    /// `JitProgram` was made from.
-    pub fn conditions(&self, program: &Program, frame: &Frame) -> Result<Conditions, RuntimeError> {
+    /// the tool's group first if this is its first request, and gives the results to `f`.
+    /// `program` must be the one this `JitProgram` was made from.
+    pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
+        CONDITIONS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut conditions) => {
+                let done = self.run(program, frame, &mut conditions);
+                f(done.map(|()| &*conditions))
+            }
+            // Only when `f` itself decides on this thread: that nested decision gets its own.
+            Err(_) => {
+                let mut conditions = Conditions::default();
+                let done = self.run(program, frame, &mut conditions);
+                f(done.map(|()| &conditions))
+            }
+        })
+    }
+
+    fn run(&self, program: &Program, frame: &Frame, conditions: &mut Conditions) -> Result<(), RuntimeError> {
         let undeclared = self.groups.len().saturating_sub(1);
         let g = frame.tool.filter(|&t| t < undeclared).unwrap_or(undeclared);
         let internal = |message| RuntimeError { span: Span::default(), message };
         let code = self.group_code(program, g).map_err(internal)?;
         let n = self.groups.get(g).map_or(0, |x| x.rules.len());
-        let mut scratch = SCRATCH.with(|s| s.take()).unwrap_or_default();
+        let scratch = &mut conditions.scratch;
         scratch.mask.clear();
         if g == undeclared {
             let tool = frame.tool_name.as_str();
@@ -183,11 +192,7 @@ impl JitProgram {
         }
         // Both are the group's length; `resize` only guards the generated code's bounds.
         scratch.mask.resize(n, if g == undeclared { 0 } else { 1 });
-        let mut conditions = Conditions { scratch };
-        code.code
-            .run(&code.shared, &self.regexes, &frame.slots, self.slot_count, &mut conditions.scratch)
-            .map_err(internal)?;
-        Ok(conditions)
+        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, scratch).map_err(internal)
     }
 }
 
