@@ -23,6 +23,7 @@ pub mod vm;
 pub mod jit;
 pub mod decision;
 pub mod policy;
+pub mod reuse;
 pub mod testing;
 
 pub use decision::{Decision, Outcome, Verdict};

@@ -477,16 +477,11 @@ struct Workspace {
 
 thread_local! {
     /// Reused by the decisions of this thread, so deciding need not allocate.
-    static WORKSPACE: std::cell::Cell<Option<Workspace>> = const { std::cell::Cell::new(None) };
+    static WORKSPACE: std::cell::RefCell<Workspace> = std::cell::RefCell::new(Workspace::default());
 }
 
-/// Runs `f` with this thread's workspace (a fresh one if it is in use, e.g. by a decision
-/// nested in `f`), then puts it back for the next decision.
 fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
-    let mut workspace = WORKSPACE.with(std::cell::Cell::take).unwrap_or_default();
-    let out = f(&mut workspace);
-    WORKSPACE.with(|s| s.set(Some(workspace)));
-    out
+    crate::reuse::with_reused(&WORKSPACE, f)
 }
 
 /// The JIT's results for one request, or the reason it could not run.

@@ -159,17 +159,9 @@ impl JitProgram {
     /// the tool's group first if this is its first request, and gives the results to `f`.
     /// `program` must be the one this `JitProgram` was made from.
     pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
-        CONDITIONS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut conditions) => {
-                let done = self.run(program, frame, &mut conditions);
-                f(done.map(|()| &*conditions))
-            }
-            // Only when `f` itself decides on this thread: that nested decision gets its own.
-            Err(_) => {
-                let mut conditions = Conditions::default();
-                let done = self.run(program, frame, &mut conditions);
-                f(done.map(|()| &conditions))
-            }
+        crate::reuse::with_reused(&CONDITIONS, |conditions| {
+            let done = self.run(program, frame, conditions);
+            f(done.map(|()| &*conditions))
         })
     }
 
