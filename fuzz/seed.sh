@@ -1,10 +1,21 @@
 #!/bin/sh
-# Seeds the fuzz corpora from the example policies and requests (run from fuzz/).
+# Seeds the fuzz corpora from the example policies, requests and cases (run from fuzz/).
+# The request targets get each `requests/*.json` and the `request` object of each
+# `cases/*.json` (extracted with jq when it is installed).
 set -e
-mkdir -p corpus/policy_text corpus/request corpus/policy_structured
+mkdir -p corpus/policy_text corpus/request corpus/policy_structured corpus/request_engines
 for d in ../examples/*/; do
   n=$(basename "$d")
   cp "$d/policy.pol" "corpus/policy_text/$n-policy.pol"
   cp "$d/tests.pol" "corpus/policy_text/$n-tests.pol"
-  for r in "$d"/requests/*.json; do cp "$r" "corpus/request/$n-$(basename "$r")"; done
+  for r in "$d"/requests/*.json; do
+    cp "$r" "corpus/request/$n-$(basename "$r")"
+    cp "$r" "corpus/request_engines/$n-$(basename "$r")"
+  done
+  if command -v jq >/dev/null 2>&1; then
+    for c in "$d"/cases/*.json; do
+      jq -c '.request' "$c" > "corpus/request_engines/$n-case-$(basename "$c")"
+      cp "corpus/request_engines/$n-case-$(basename "$c")" "corpus/request/$n-case-$(basename "$c")"
+    done
+  fi
 done

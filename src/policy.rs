@@ -18,7 +18,7 @@
 use crate::check::{self, ParsedFile, TestSuite};
 use crate::decision::{self, Decision, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
-use crate::input::{Decoder, Frame, InputError, InputFailure};
+use crate::input::{Decoder, Frame, InputFailure};
 use crate::limits::Limits;
 use crate::ir::{self, Effect, Program};
 use crate::span::{FileId, SourceMap, Span};
@@ -98,14 +98,19 @@ impl Policy {
     /// `from_paths` with the given limits, both at compile time and for every decision.
     pub fn from_paths_with<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<Policy, Diagnostics> {
         let mut files: Vec<(String, String, Option<PathBuf>)> = Vec::new();
+        let mut too_large: Vec<TooLarge> = Vec::new();
         let mut errors = SourceMap::new();
         let mut diags = Vec::new();
         for p in paths {
             let p = p.as_ref();
-            if let Err(msg) = read_path(p, &mut files) {
+            if let Err(msg) = read_path(p, limits, &mut files, &mut too_large) {
                 let id = errors.add(p.display().to_string(), "");
                 diags.push(diag::unreadable_path(Span::new(id, 0, 0), &p.display().to_string(), &msg));
             }
+        }
+        for t in too_large {
+            let id = errors.add(t.path.display().to_string(), "");
+            diags.push(diag::source_too_large(Span::new(id, 0, 0), t.size, limits.max_source_bytes));
         }
         if files.is_empty() && diags.is_empty() {
             let id = errors.add(paths.first().map_or(String::from("."), |p| p.as_ref().display().to_string()), "");
@@ -309,17 +314,13 @@ impl Engine {
     }
 
     /// The decision for a request whose evaluation failed inside the engine: always `deny`,
-    /// whatever `on error` says, as nothing about the request is known to be valid.
+    /// whatever `on error` says, as nothing about the request is known to be valid; the
+    /// fault is an `internal` error (not an input error: the request may be fine).
     fn internal_fault(&self, message: &str) -> Decision {
         let c = &*self.inner;
-        let error = InputError {
-            path: String::new(),
-            expected: "a decision".into(),
-            found: "internal error".into(),
-            message: format!("internal error: {message}; the request is denied"),
-        };
-        let mut d = decision::input_failure(&c.program, &c.policy_ref, &InputFailure { tool_name: None, errors: vec![error] });
+        let mut d = decision::input_failure(&c.program, &c.policy_ref, &InputFailure { tool_name: None, errors: Vec::new() });
         d.decision = decision::Outcome::Deny;
+        d.errors = vec![decision::DecisionError::Internal { message: format!("internal error: {message}; the request is denied") }];
         d
     }
 
@@ -523,24 +524,62 @@ fn now_seconds() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Adds `path` (a `.pol` file, or a directory read recursively) to `files`.
-fn read_path(path: &Path, files: &mut Vec<(String, String, Option<PathBuf>)>) -> Result<(), String> {
+/// A policy file refused by `max_source_bytes` before (or while) reading it.
+struct TooLarge {
+    path: PathBuf,
+    /// Its size in bytes, as far as known (at least the limit plus one).
+    size: usize,
+}
+
+/// Adds `path` (a `.pol` file, or a directory read recursively) to `files`; a file over
+/// `limits.max_source_bytes` goes to `too_large` instead, without being read.
+fn read_path(path: &Path, limits: &Limits, files: &mut Vec<(String, String, Option<PathBuf>)>, too_large: &mut Vec<TooLarge>) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.is_dir() {
         let mut found = Vec::new();
         collect_dir(path, &mut found).map_err(|e| e.to_string())?;
         found.sort();
         for f in found {
-            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
             let name = f.strip_prefix(path).unwrap_or(&f).display().to_string();
-            files.push((name, text, Some(f)));
+            match read_policy_file(&f, limits.max_source_bytes).map_err(|e| format!("{}: {e}", f.display()))? {
+                PolicyFile::Text(text) => files.push((name, text, Some(f))),
+                PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
+            }
         }
     } else {
-        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        files.push((name, text, Some(path.to_path_buf())));
+        match read_policy_file(path, limits.max_source_bytes)? {
+            PolicyFile::Text(text) => files.push((name, text, Some(path.to_path_buf()))),
+            PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
+        }
     }
     Ok(())
+}
+
+/// One policy file: its text, or its size when that is over the limit.
+enum PolicyFile {
+    Text(String),
+    TooLarge(usize),
+}
+
+/// Reads a policy file of at most `max_bytes`. The size comes from the file's metadata
+/// first, so a huge file is refused without reading it; the read itself stops one byte past
+/// the limit too, as the file may grow in between (or, like a device, report no size).
+fn read_policy_file(path: &Path, max_bytes: usize) -> Result<PolicyFile, String> {
+    use std::io::Read;
+    let declared = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let over = |size: u64| size > u64::try_from(max_bytes).unwrap_or(u64::MAX);
+    if over(declared) {
+        return Ok(PolicyFile::TooLarge(usize::try_from(declared).unwrap_or(usize::MAX)));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    let bound = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(bound).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if over(bytes.len() as u64) {
+        return Ok(PolicyFile::TooLarge(bytes.len()));
+    }
+    String::from_utf8(bytes).map(PolicyFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
 }
 
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -690,8 +729,12 @@ mod tests {
         let engine = policy.engine(Backend::Interpreter).expect("interpreter");
         let d = fail_closed(|| panic!("injected fault"), |m| engine.internal_fault(m));
         assert!(d.is_denied());
-        let text = serde_json::to_string(&d.errors).unwrap_or_default();
-        assert!(text.contains("internal error: injected fault"), "{text}");
+        assert!(d.decided_by.is_empty() && d.rules.is_empty());
+        assert_eq!(
+            d.to_json()["errors"],
+            serde_json::json!([{ "kind": "internal", "message": "internal error: injected fault; the request is denied" }])
+        );
+        assert!(d.explain(&policy).contains("an internal error stopped the decision"), "{}", d.explain(&policy));
         // Without a fault, the same engine decides normally.
         assert!(engine.decide_with(br#"{"tool": "t", "args": {"x": 1}}"#, DecideOptions::default()).is_allowed());
     }

@@ -187,6 +187,48 @@ fn oversized_sources_are_refused() {
     assert!(compile(&body).is_ok());
 }
 
+/// Compiles the files at `paths` (from disk) with `max_source_bytes` set to `limit`.
+fn compile_paths(paths: &[&std::path::Path], limit: usize) -> Result<Policy, Diagnostics> {
+    Policy::from_paths_with(paths, &Limits { max_source_bytes: limit, ..Limits::default() })
+}
+
+#[test]
+fn oversized_source_files_are_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let small = dir.path().join("small.pol");
+    std::fs::write(&small, format!("{HEADER}rule r: on t deny when x > 1\n")).expect("write");
+    let big = dir.path().join("big.pol");
+    std::fs::write(&big, format!("{HEADER}// {}\n", "x".repeat(2000))).expect("write");
+    let big_size = std::fs::metadata(&big).expect("metadata").len();
+    assert!(compile_paths(&[&small], 1000).is_ok());
+    let (codes, text) = errors(compile_paths(&[&small, &big], 1000));
+    assert_eq!(codes, ["E0501"], "{text}");
+    assert!(text.contains(&format!("the file is {big_size} bytes, more than `max_source_bytes` (1000)")), "{text}");
+    assert!(text.contains(&big.display().to_string()), "the error names the file's path:\n{text}");
+    assert_limit_error(compile_paths(&[&big], 1000), "E0501", "max_source_bytes");
+
+    // A sparse file of 64 GiB: reading it first would take that much memory; its size is
+    // known from its metadata, so it is refused at once.
+    let huge = dir.path().join("huge.pol");
+    std::fs::File::create(&huge).and_then(|f| f.set_len(1 << 36)).expect("a sparse file");
+    let (codes, text) = errors(compile_paths(&[&huge], 1 << 20));
+    assert_eq!(codes, ["E0501"], "{text}");
+    assert!(text.contains(&format!("the file is {} bytes", 1u64 << 36)), "{text}");
+}
+
+#[test]
+fn oversized_files_found_in_directories_are_refused() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(dir.path().join("a.pol"), format!("{HEADER}rule r: on t deny when x > 1\n")).expect("write");
+    let nested = dir.path().join("nested");
+    std::fs::create_dir(&nested).expect("mkdir");
+    let big = nested.join("big.pol");
+    std::fs::File::create(&big).and_then(|f| f.set_len(1 << 36)).expect("a sparse file");
+    let (codes, text) = errors(compile_paths(&[dir.path()], 1 << 20));
+    assert_eq!(codes, ["E0501"], "{text}");
+    assert!(text.contains(&big.display().to_string()), "the error names the nested file:\n{text}");
+}
+
 #[test]
 fn oversized_regexes_are_refused() {
     let body = "rule r: on t deny when (s ?? \"\").matches(\"\\\\w{1000}\\\\w{1000}\")\n";

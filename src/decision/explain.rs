@@ -13,7 +13,9 @@ pub fn explain(d: &Decision, sources: &SourceMap) -> String {
     let tool = if d.tool.is_empty() { "(no tool)".to_string() } else { d.tool.clone() };
     let _ = writeln!(out, "{}: {} (policy {} {})", d.decision.as_str().to_uppercase(), tool, d.policy.name, d.policy.version);
     if d.decided_by.is_empty() {
-        let why = if d.errors.iter().any(|e| matches!(e, DecisionError::Input { .. })) {
+        let why = if d.errors.iter().any(|e| matches!(e, DecisionError::Internal { .. })) {
+            "an internal error stopped the decision, so the request is denied (fail closed)"
+        } else if d.errors.iter().any(|e| matches!(e, DecisionError::Input { .. })) {
             "the request is invalid, so no rule ran (fail closed)"
         } else if d.is_denied() {
             "no rule allowed it and the policy is `default deny`"
@@ -47,6 +49,9 @@ pub fn explain(d: &Decision, sources: &SourceMap) -> String {
             }
             DecisionError::Rule { rule, span, message } => {
                 let _ = writeln!(out, "rule error in {rule} at {}:{}:{}: {message}", span.file, span.line, span.column);
+            }
+            DecisionError::Internal { message } => {
+                let _ = writeln!(out, "{message}");
             }
         }
     }

@@ -144,12 +144,15 @@ pub struct Warning {
     pub reason: Option<String>,
 }
 
-/// An input error (the request does not fit the declarations) or a rule error.
+/// An input error (the request does not fit the declarations), a rule error, or an
+/// internal error (a fault inside the engine, caught at its boundary; the decision is then
+/// `deny` whatever `on error` says).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecisionError {
     Input { path: String, expected: String, found: String, message: String },
     Rule { rule: String, span: SpanJson, message: String },
+    Internal { message: String },
 }
 
 impl From<&InputError> for DecisionError {

@@ -1,0 +1,52 @@
+//! Request bytes → decide on the interpreter and on the JIT, for each example policy
+//! (compiled once, one engine of each backend shared by every input). In: arbitrary bytes.
+//! Out: nothing; a panic, a hang, or two backends whose decision JSON differs (decision,
+//! rules, reasons, args, errors with spans, explanation traces) is a finding.
+#![no_main]
+
+use gavel::{Backend, DecideOptions, Engine, Policy};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+const POLICIES: &[(&str, &str)] = &[
+    ("payments.pol", include_str!("../../examples/payments/policy.pol")),
+    ("messaging.pol", include_str!("../../examples/messaging/policy.pol")),
+    ("devops.pol", include_str!("../../examples/devops/policy.pol")),
+    ("data-export.pol", include_str!("../../examples/data-export/policy.pol")),
+    ("support.pol", include_str!("../../examples/support/policy.pol")),
+];
+
+/// A fixed clock, so a request without `time` decides the same on both engines.
+const NOW: f64 = 1_773_000_000.0;
+
+struct Engines {
+    name: &'static str,
+    interpreter: Engine,
+    jit: Engine,
+}
+
+fn engines() -> &'static Vec<Engines> {
+    static ENGINES: OnceLock<Vec<Engines>> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        POLICIES
+            .iter()
+            .map(|(name, text)| {
+                let policy = Policy::from_sources(&[(name, text)]).expect("the example policies compile");
+                let interpreter = policy.engine(Backend::Interpreter).expect("the interpreter is always available");
+                let jit = policy.engine(Backend::Jit).expect("the fuzz build has the `jit` feature and the examples compile");
+                Engines { name, interpreter, jit }
+            })
+            .collect()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    for e in engines() {
+        for explain in [false, true] {
+            let options = DecideOptions { explain, now: Some(NOW) };
+            let on_interpreter = e.interpreter.decide_with(data, options).to_json();
+            let on_jit = e.jit.decide_with(data, options).to_json();
+            assert_eq!(on_interpreter, on_jit, "the backends disagree on {} (explain: {explain})", e.name);
+        }
+    }
+});
