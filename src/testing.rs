@@ -114,8 +114,10 @@ impl TestRun<'_> {
                     let bytes = request.to_string();
                     let d = self.engine.decide_with(bytes.as_bytes(), DecideOptions { explain: true, now: None });
                     for e in &d.errors {
-                        if let crate::decision::DecisionError::Input { message, .. } = e {
-                            self.failures.push(format!("the request is invalid: {message}"));
+                        match e {
+                            crate::decision::DecisionError::Input { message, .. } => self.failures.push(format!("the request is invalid: {message}")),
+                            crate::decision::DecisionError::Internal { message } => self.failures.push(format!("the engine failed: {message}")),
+                            crate::decision::DecisionError::Rule { .. } => {}
                         }
                     }
                     self.fired.extend(d.rules.iter().map(|r| r.id.clone()));
