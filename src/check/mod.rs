@@ -141,6 +141,9 @@ struct Checker<'a> {
     fn_stack: Vec<(String, String, Span)>,
     /// Nesting and work so far against the limits (see `budget.rs`).
     budget: budget::Budget,
+    /// The arguments in scope for each list of matched tools (by index in `tools`), built
+    /// once: most rules of a set share their tools with others.
+    scopes: HashMap<Vec<usize>, (std::rc::Rc<IndexMap<String, FieldType>>, Vec<String>)>,
 }
 
 impl<'a> Checker<'a> {
@@ -163,6 +166,7 @@ impl<'a> Checker<'a> {
             regex_ids: HashMap::new(),
             fn_stack: Vec::new(),
             budget: budget::Budget::new(Limits::default()),
+            scopes: HashMap::new(),
         }
     }
 

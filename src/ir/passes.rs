@@ -42,7 +42,11 @@ pub fn for_each_root(rule: &mut Rule, mut f: impl FnMut(&mut Expr)) {
 /// Function bodies inside `FnCall` are not entered (they have their own locals).
 pub fn map(e: Expr, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
     let Expr { kind, ty, span } = e;
-    let mut m = |x: Box<Expr>| Box::new(map(*x, f));
+    // Each child is rebuilt in its own box: a pass allocates only the nodes it adds.
+    let mut m = |mut x: Box<Expr>| {
+        *x = map(std::mem::replace(&mut *x, placeholder()), f);
+        x
+    };
     let kind = match kind {
         k @ (ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_)) => k,
         ExprKind::Let { local, value, body } => ExprKind::Let { local, value: m(value), body: m(body) },
@@ -73,7 +77,7 @@ pub fn any_node(e: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
     if pred(e) {
         return true;
     }
-    children(e).into_iter().any(|c| any_node(c, pred))
+    children(e).any(|c| any_node(c, pred))
 }
 
 /// Calls `f` on every node of `e` (not entering function bodies), parents first.
@@ -84,12 +88,13 @@ pub fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
     }
 }
 
-/// The direct sub-expressions of `e` (not entering function bodies).
-pub fn children(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => vec![],
-        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => vec![x],
-        ExprKind::Regex { subject, .. } => vec![subject],
+/// The direct sub-expressions of `e` (not entering function bodies), in order; without
+/// allocating, as the checker's budget and the passes call this for every node.
+pub fn children(e: &Expr) -> impl Iterator<Item = &Expr> {
+    let (fixed, items): ([Option<&Expr>; 3], &[Expr]) = match &e.kind {
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => ([None, None, None], &[]),
+        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => ([Some(x), None, None], &[]),
+        ExprKind::Regex { subject, .. } => ([Some(subject), None, None], &[]),
         ExprKind::Let { value: a, body: b, .. }
         | ExprKind::And(a, b)
         | ExprKind::Or(a, b)
@@ -97,10 +102,11 @@ pub fn children(e: &Expr) -> Vec<&Expr> {
         | ExprKind::Arith(_, a, b)
         | ExprKind::Coalesce(a, b)
         | ExprKind::Index(a, b)
-        | ExprKind::Quant { list: a, body: b, .. } => vec![a, b],
-        ExprKind::If(c, a, b) => vec![c, a, b],
-        ExprKind::List(items) | ExprKind::Call(_, items) | ExprKind::FnCall { args: items, .. } => items.iter().collect(),
-    }
+        | ExprKind::Quant { list: a, body: b, .. } => ([Some(a), Some(b), None], &[]),
+        ExprKind::If(c, a, b) => ([Some(c), Some(a), Some(b)], &[]),
+        ExprKind::List(items) | ExprKind::Call(_, items) | ExprKind::FnCall { args: items, .. } => ([None, None, None], items),
+    };
+    fixed.into_iter().flatten().chain(items)
 }
 
 /// Renumbers the locals of `e` by `offset` (used when a `let` or a function body is placed
@@ -241,19 +247,33 @@ pub fn assign_slots(program: &mut Program) {
 /// For each declared tool, the rules that apply to it; and the rules that may apply to an
 /// undeclared tool (those not reading `args`).
 pub fn group_rules(program: &Program) -> ToolGroups {
-    let applies = |rule: &Rule, tool: &str| match &rule.scope {
-        ToolScope::All => true,
-        ToolScope::Tools(ps) => ps.iter().any(|p| super::pattern_matches(p, tool)),
-    };
-    let declared = program
-        .schema
-        .tools
-        .keys()
-        .map(|tool| {
-            let ids = (0..program.rules.len() as u32).filter(|&i| applies(&program.rules[i as usize], tool)).collect();
-            (tool.clone(), ids)
-        })
-        .collect();
+    let tools = &program.schema.tools;
+    let mut ids: Vec<Vec<u32>> = vec![Vec::new(); tools.len()];
+    // Rules in source order, so each tool's ids come out sorted. A pattern without `*`
+    // names one tool: looked up rather than compared with every tool.
+    for (i, rule) in (0u32..).zip(&program.rules) {
+        let mut hits: Vec<usize> = Vec::new();
+        match &rule.scope {
+            ToolScope::All => hits.extend(0..tools.len()),
+            ToolScope::Tools(ps) => {
+                for p in ps {
+                    if p.ends_with('*') {
+                        hits.extend(tools.keys().enumerate().filter(|(_, t)| super::pattern_matches(p, t)).map(|(t, _)| t));
+                    } else {
+                        hits.extend(tools.get_index_of(p.as_str()));
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        for t in hits {
+            if let Some(group) = ids.get_mut(t) {
+                group.push(i);
+            }
+        }
+    }
+    let declared = tools.keys().cloned().zip(ids).collect();
     let undeclared = (0..program.rules.len() as u32).filter(|&i| !program.rules[i as usize].reads_args).collect();
     ToolGroups { declared, undeclared }
 }
