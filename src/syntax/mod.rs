@@ -115,7 +115,8 @@ fn tokens_of<'src>(
     range: Range<usize>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ParserInput<'src>> {
-    let mut tokens = Vec::new();
+    // About one token per four bytes of policy text: one allocation instead of a dozen.
+    let mut tokens = Vec::with_capacity(range.len() / 4);
     for item in lexer::lex(src, range) {
         match item {
             Ok(tok) => tokens.push(Ok(tok)),
