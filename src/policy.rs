@@ -526,6 +526,9 @@ static COMPILE_WORKER: std::sync::Mutex<Option<CompileWorker>> = std::sync::Mute
 struct CompileWorker {
     jobs: std::sync::mpsc::Sender<CompileJob>,
     results: std::sync::mpsc::Receiver<Result<Policy, Diagnostics>>,
+    /// The process that started the thread: a child made by `fork` has the channels but
+    /// not the thread, and would wait forever for its answer.
+    process: u32,
 }
 
 impl CompileWorker {
@@ -543,7 +546,7 @@ impl CompileWorker {
             }
         };
         std::thread::Builder::new().name("gavel-compile".into()).stack_size(COMPILE_STACK_BYTES).spawn(serve).ok()?;
-        Some(CompileWorker { jobs, results })
+        Some(CompileWorker { jobs, results, process: std::process::id() })
     }
 }
 
@@ -560,7 +563,7 @@ fn compile(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Re
 }
 
 fn compile_on_worker(worker: &mut Option<CompileWorker>, job: CompileJob) -> Result<Policy, Diagnostics> {
-    if worker.is_none() {
+    if worker.as_ref().is_none_or(|w| w.process != std::process::id()) {
         *worker = CompileWorker::spawn();
     }
     let Some(w) = worker.as_ref() else { return compile_on_new_thread(job) };

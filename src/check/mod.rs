@@ -143,8 +143,12 @@ struct Checker<'a> {
     budget: budget::Budget,
     /// The arguments in scope for each list of matched tools (by index in `tools`), built
     /// once: most rules of a set share their tools with others.
-    scopes: HashMap<Vec<usize>, (std::rc::Rc<IndexMap<String, FieldType>>, Vec<String>)>,
+    scopes: HashMap<Vec<usize>, ArgScope>,
 }
+
+/// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
+/// the names of the arguments only some of those tools have.
+type ArgScope = (std::rc::Rc<IndexMap<String, FieldType>>, Vec<String>);
 
 impl<'a> Checker<'a> {
     fn new(sources: &'a SourceMap) -> Checker<'a> {

@@ -116,7 +116,7 @@ impl<'a> Checker<'a> {
 
     /// The arguments all the tools at `matched` (indexes in `tools`) have with the same
     /// type, and the names of those only some of them have.
-    fn common_args(&self, matched: &[usize]) -> (Rc<IndexMap<String, FieldType>>, Vec<String>) {
+    fn common_args(&self, matched: &[usize]) -> super::ArgScope {
         let matched: Vec<&Vec<FieldType>> = matched.iter().filter_map(|&i| self.tools.get_index(i)).map(|(_, (params, _))| params).collect();
         let mut common: IndexMap<String, FieldType> = IndexMap::new();
         let mut partial = Vec::new();
