@@ -612,21 +612,85 @@ fn digest(files: &[(String, String, Option<PathBuf>)]) -> String {
 /// and this makes the bound independent of the caller's thread (2 MiB for test threads).
 const COMPILE_STACK_BYTES: usize = 256 << 20;
 
-/// Compiles on a thread of its own with `COMPILE_STACK_BYTES` of stack (reserved, touched
-/// only as used); on this thread if no thread can be started.
+/// One compilation, run on a thread with `COMPILE_STACK_BYTES` of stack.
+type CompileJob = Box<dyn FnOnce() -> Result<Policy, Diagnostics> + Send>;
+
+/// A compile thread kept between compilations: starting and ending a thread with a big
+/// stack costs about as much as compiling a small policy set. One compilation at a time
+/// uses it; others meanwhile get a thread of their own, so they still run in parallel.
+static COMPILE_WORKER: std::sync::Mutex<Option<CompileWorker>> = std::sync::Mutex::new(None);
+
+struct CompileWorker {
+    jobs: std::sync::mpsc::Sender<CompileJob>,
+    results: std::sync::mpsc::Receiver<Result<Policy, Diagnostics>>,
+    /// The process that started the thread: a child made by `fork` has the channels but
+    /// not the thread, and would wait forever for its answer.
+    process: u32,
+}
+
+impl CompileWorker {
+    /// `None` if no thread can be started.
+    fn spawn() -> Option<CompileWorker> {
+        let (jobs, job_rx) = std::sync::mpsc::channel::<CompileJob>();
+        let (result_tx, results) = std::sync::mpsc::channel();
+        let serve = move || {
+            for job in job_rx {
+                // A panicking compilation is reported, and the thread serves the next one.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| Err(internal_compile_error()));
+                if result_tx.send(result).is_err() {
+                    break;
+                }
+            }
+        };
+        std::thread::Builder::new().name("gavel-compile".into()).stack_size(COMPILE_STACK_BYTES).spawn(serve).ok()?;
+        Some(CompileWorker { jobs, results, process: std::process::id() })
+    }
+}
+
+/// Compiles on a thread with `COMPILE_STACK_BYTES` of stack: the kept compile thread when
+/// it is free, a thread of its own otherwise; on this thread if no thread can be started.
 fn compile(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
     let limits = *limits;
-    let shared = std::sync::Mutex::new(Some(files));
-    let take = || shared.lock().ok().and_then(|mut f| f.take()).unwrap_or_default();
+    let job: CompileJob = Box::new(move || compile_here(files, &limits));
+    match COMPILE_WORKER.try_lock() {
+        Ok(mut worker) => compile_on_worker(&mut worker, job),
+        // Busy with another compilation (or poisoned, which the kept thread never causes).
+        Err(_) => compile_on_new_thread(job),
+    }
+}
+
+fn compile_on_worker(worker: &mut Option<CompileWorker>, job: CompileJob) -> Result<Policy, Diagnostics> {
+    if worker.as_ref().is_none_or(|w| w.process != std::process::id()) {
+        *worker = CompileWorker::spawn();
+    }
+    let Some(w) = worker.as_ref() else { return compile_on_new_thread(job) };
+    if let Err(std::sync::mpsc::SendError(job)) = w.jobs.send(job) {
+        // The thread is gone: forget it, start another next time.
+        *worker = None;
+        return compile_on_new_thread(job);
+    }
+    match w.results.recv() {
+        Ok(result) => result,
+        Err(_) => {
+            *worker = None;
+            Err(internal_compile_error())
+        }
+    }
+}
+
+/// Runs `job` on a thread of its own; on this thread if no thread can be started.
+fn compile_on_new_thread(job: CompileJob) -> Result<Policy, Diagnostics> {
+    let shared = std::sync::Mutex::new(Some(job));
+    let take = || shared.lock().ok().and_then(|mut j| j.take());
     let spawned = std::thread::scope(|s| {
-        let worker = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(s, || compile_here(take(), &limits));
+        let worker = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(s, || take().map(|job| job()));
         worker.ok().map(|w| w.join())
     });
     match spawned {
-        Some(Ok(result)) => result,
+        Some(Ok(Some(result))) => result,
         // The compiler panicked: report it rather than unwinding into the caller.
-        Some(Err(_)) => Err(internal_compile_error()),
-        None => compile_here(take(), &limits),
+        Some(Ok(None) | Err(_)) => Err(internal_compile_error()),
+        None => take().map_or_else(|| Err(internal_compile_error()), |job| job()),
     }
 }
 

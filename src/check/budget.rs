@@ -101,7 +101,7 @@ pub(super) fn measure(e: &ir::Expr, max_nodes: usize) -> Size {
                 stack.extend(args.iter().map(|a| (a, inner)));
                 stack.push((body, inner));
             }
-            _ => stack.extend(ir::passes::children(x).into_iter().map(|c| (c, depth + 1))),
+            _ => stack.extend(ir::passes::children(x).map(|c| (c, depth + 1))),
         }
     }
     size

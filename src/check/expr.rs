@@ -19,7 +19,8 @@ pub(super) struct Ctx<'a> {
     /// The namespace for `let`s and functions: `""` (the user's) or a stdlib module.
     pub ns: String,
     /// Arguments in scope by bare name (`None`: not in a tool scope).
-    pub args: Option<IndexMap<String, FieldType>>,
+    /// Shared by the rules scoped to the same tools (see `Checker::scope_args`).
+    pub args: Option<std::rc::Rc<IndexMap<String, FieldType>>>,
     /// Arguments of some but not all tools in scope (to explain why they are not usable).
     pub partial_args: Vec<String>,
     pub block_lets: Vec<&'a ast::LetDecl>,

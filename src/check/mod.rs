@@ -141,7 +141,14 @@ struct Checker<'a> {
     fn_stack: Vec<(String, String, Span)>,
     /// Nesting and work so far against the limits (see `budget.rs`).
     budget: budget::Budget,
+    /// The arguments in scope for each list of matched tools (by index in `tools`), built
+    /// once: most rules of a set share their tools with others.
+    scopes: HashMap<Vec<usize>, ArgScope>,
 }
+
+/// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
+/// the names of the arguments only some of those tools have.
+type ArgScope = (std::rc::Rc<IndexMap<String, FieldType>>, Vec<String>);
 
 impl<'a> Checker<'a> {
     fn new(sources: &'a SourceMap) -> Checker<'a> {
@@ -163,6 +170,7 @@ impl<'a> Checker<'a> {
             regex_ids: HashMap::new(),
             fn_stack: Vec::new(),
             budget: budget::Budget::new(Limits::default()),
+            scopes: HashMap::new(),
         }
     }
 

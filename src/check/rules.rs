@@ -7,6 +7,7 @@ use crate::ir::{self, ArgPath, Effect, ExprKind, ReasonPart, ToolScope};
 use crate::syntax::ast::{self, EffectKind};
 use crate::types::{FieldType, Type};
 use indexmap::IndexMap;
+use std::rc::Rc;
 
 const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
 const MODES: &[&str] = &["shadow", "enforce"];
@@ -83,20 +84,40 @@ impl<'a> Checker<'a> {
 
     /// Puts into scope the arguments every matched declared tool has with the same type.
     fn scope_args(&mut self, patterns: &[ast::ToolPattern], cx: &mut Ctx<'a>) {
-        let mut matched: Vec<&Vec<FieldType>> = Vec::new();
+        let mut matched: Vec<usize> = Vec::new();
         for p in patterns {
             if p.text.trim_end_matches('*').contains('*') {
                 self.diags.push(diag::bad_tool_pattern(*p.span, &p.text));
                 continue;
             }
-            let hits: Vec<&Vec<FieldType>> =
-                self.tools.iter().filter(|(name, _)| ir::pattern_matches(&p.text, name)).map(|(_, (params, _))| params).collect();
-            if hits.is_empty() {
+            let before = matched.len();
+            // A pattern without `*` names one tool: looked up rather than compared with each.
+            if p.text.ends_with('*') {
+                matched.extend(self.tools.keys().enumerate().filter(|(_, name)| ir::pattern_matches(&p.text, name)).map(|(i, _)| i));
+            } else {
+                matched.extend(self.tools.get_index_of(p.text.as_str()));
+            }
+            if matched.len() == before {
                 let suggestion = diag::did_you_mean(&p.text, self.tools.keys().map(String::as_str)).map(str::to_string);
                 self.diags.push(diag::unknown_tool(*p.span, &p.text, suggestion.as_deref()));
             }
-            matched.extend(hits);
         }
+        let (common, partial) = match self.scopes.get(&matched) {
+            Some(scope) => scope.clone(),
+            None => {
+                let scope = self.common_args(&matched);
+                self.scopes.insert(matched, scope.clone());
+                scope
+            }
+        };
+        cx.args = Some(common);
+        cx.partial_args = partial;
+    }
+
+    /// The arguments all the tools at `matched` (indexes in `tools`) have with the same
+    /// type, and the names of those only some of them have.
+    fn common_args(&self, matched: &[usize]) -> super::ArgScope {
+        let matched: Vec<&Vec<FieldType>> = matched.iter().filter_map(|&i| self.tools.get_index(i)).map(|(_, (params, _))| params).collect();
         let mut common: IndexMap<String, FieldType> = IndexMap::new();
         let mut partial = Vec::new();
         if let Some((first, rest)) = matched.split_first() {
@@ -113,8 +134,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        cx.args = Some(common);
-        cx.partial_args = partial;
+        (Rc::new(common), partial)
     }
 
     fn annotations(&mut self, anns: &[ast::Annotation]) -> IndexMap<String, String> {

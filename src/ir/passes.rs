@@ -11,7 +11,7 @@ pub fn run_all(program: &mut Program) {
     for rule in &mut program.rules {
         let mut next = rule.locals;
         for_each_root(rule, |e| {
-            *e = fold(inline_calls(std::mem::replace(e, placeholder()), &mut next));
+            *e = fold(inline_calls(take(e), &mut next));
         });
         rule.locals = next;
     }
@@ -40,32 +40,46 @@ pub fn for_each_root(rule: &mut Rule, mut f: impl FnMut(&mut Expr)) {
 
 /// Rebuilds `e` bottom-up: `f` sees each node after its children were rebuilt.
 /// Function bodies inside `FnCall` are not entered (they have their own locals).
-pub fn map(e: Expr, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
-    let Expr { kind, ty, span } = e;
-    let mut m = |x: Box<Expr>| Box::new(map(*x, f));
-    let kind = match kind {
-        k @ (ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_)) => k,
-        ExprKind::Let { local, value, body } => ExprKind::Let { local, value: m(value), body: m(body) },
-        ExprKind::Not(x) => ExprKind::Not(m(x)),
-        ExprKind::Neg(x) => ExprKind::Neg(m(x)),
-        ExprKind::And(a, b) => ExprKind::And(m(a), m(b)),
-        ExprKind::Or(a, b) => ExprKind::Or(m(a), m(b)),
-        ExprKind::Compare(op, a, b) => ExprKind::Compare(op, m(a), m(b)),
-        ExprKind::Arith(op, a, b) => ExprKind::Arith(op, m(a), m(b)),
-        ExprKind::Coalesce(a, b) => ExprKind::Coalesce(m(a), m(b)),
-        ExprKind::Has(x) => ExprKind::Has(m(x)),
-        ExprKind::If(c, a, b) => ExprKind::If(m(c), m(a), m(b)),
-        ExprKind::Field(x, i) => ExprKind::Field(m(x), i),
-        ExprKind::Index(a, b) => ExprKind::Index(m(a), m(b)),
-        ExprKind::List(items) => ExprKind::List(items.into_iter().map(|x| map(x, f)).collect()),
-        ExprKind::Call(b, args) => ExprKind::Call(b, args.into_iter().map(|x| map(x, f)).collect()),
-        ExprKind::Regex { op, subject, regex } => ExprKind::Regex { op, subject: m(subject), regex },
-        ExprKind::Quant { kind, local, list, body } => ExprKind::Quant { kind, local, list: m(list), body: m(body) },
-        ExprKind::FnCall { name, body, params, locals, args } => {
-            ExprKind::FnCall { name, body, params, locals, args: args.into_iter().map(|x| map(x, f)).collect() }
+pub fn map(mut e: Expr, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
+    map_mut(&mut e, &mut |x| *x = f(take(x)));
+    e
+}
+
+/// `map` in place: `f` changes each node, after its children, where it stands. The passes
+/// use this so that nodes they leave alone are neither moved nor reallocated.
+pub fn map_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
+    for_each_child_mut(e, &mut |c| map_mut(c, f));
+    f(e);
+}
+
+/// Calls `f` on the direct sub-expressions of `e`, in the order of `children`.
+fn for_each_child_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
+    match &mut e.kind {
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => {}
+        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) | ExprKind::Regex { subject: x, .. } => f(x),
+        ExprKind::Let { value: a, body: b, .. }
+        | ExprKind::And(a, b)
+        | ExprKind::Or(a, b)
+        | ExprKind::Compare(_, a, b)
+        | ExprKind::Arith(_, a, b)
+        | ExprKind::Coalesce(a, b)
+        | ExprKind::Index(a, b)
+        | ExprKind::Quant { list: a, body: b, .. } => {
+            f(a);
+            f(b);
         }
-    };
-    f(Expr { kind, ty, span })
+        ExprKind::If(c, a, b) => {
+            f(c);
+            f(a);
+            f(b);
+        }
+        ExprKind::List(items) | ExprKind::Call(_, items) | ExprKind::FnCall { args: items, .. } => items.iter_mut().for_each(f),
+    }
+}
+
+/// Takes the node out of `e`, leaving a placeholder that allocates nothing.
+fn take(e: &mut Expr) -> Expr {
+    std::mem::replace(e, placeholder())
 }
 
 /// Whether any node of `e` (not entering function bodies) satisfies `pred`.
@@ -73,7 +87,7 @@ pub fn any_node(e: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
     if pred(e) {
         return true;
     }
-    children(e).into_iter().any(|c| any_node(c, pred))
+    children(e).any(|c| any_node(c, pred))
 }
 
 /// Calls `f` on every node of `e` (not entering function bodies), parents first.
@@ -84,12 +98,13 @@ pub fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
     }
 }
 
-/// The direct sub-expressions of `e` (not entering function bodies).
-pub fn children(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => vec![],
-        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => vec![x],
-        ExprKind::Regex { subject, .. } => vec![subject],
+/// The direct sub-expressions of `e` (not entering function bodies), in order; without
+/// allocating, as the checker's budget and the passes call this for every node.
+pub fn children(e: &Expr) -> impl Iterator<Item = &Expr> {
+    let (fixed, items): ([Option<&Expr>; 3], &[Expr]) = match &e.kind {
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => ([None, None, None], &[]),
+        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => ([Some(x), None, None], &[]),
+        ExprKind::Regex { subject, .. } => ([Some(subject), None, None], &[]),
         ExprKind::Let { value: a, body: b, .. }
         | ExprKind::And(a, b)
         | ExprKind::Or(a, b)
@@ -97,51 +112,66 @@ pub fn children(e: &Expr) -> Vec<&Expr> {
         | ExprKind::Arith(_, a, b)
         | ExprKind::Coalesce(a, b)
         | ExprKind::Index(a, b)
-        | ExprKind::Quant { list: a, body: b, .. } => vec![a, b],
-        ExprKind::If(c, a, b) => vec![c, a, b],
-        ExprKind::List(items) | ExprKind::Call(_, items) | ExprKind::FnCall { args: items, .. } => items.iter().collect(),
-    }
+        | ExprKind::Quant { list: a, body: b, .. } => ([Some(a), Some(b), None], &[]),
+        ExprKind::If(c, a, b) => ([Some(c), Some(a), Some(b)], &[]),
+        ExprKind::List(items) | ExprKind::Call(_, items) | ExprKind::FnCall { args: items, .. } => ([None, None, None], items),
+    };
+    fixed.into_iter().flatten().chain(items)
 }
 
 /// Renumbers the locals of `e` by `offset` (used when a `let` or a function body is placed
 /// inside a rule that already uses locals `0..offset`).
-pub fn shift_locals(e: Expr, offset: u32) -> Expr {
+pub fn shift_locals(mut e: Expr, offset: u32) -> Expr {
     if offset == 0 {
         return e;
     }
-    map(e, &mut |mut x| {
-        match &mut x.kind {
-            ExprKind::Local(l) | ExprKind::Let { local: l, .. } | ExprKind::Quant { local: l, .. } => *l += offset,
-            _ => {}
-        }
-        x
-    })
+    map_mut(&mut e, &mut |x| match &mut x.kind {
+        ExprKind::Local(l) | ExprKind::Let { local: l, .. } | ExprKind::Quant { local: l, .. } => *l += offset,
+        _ => {}
+    });
+    e
 }
 
 /// Replaces each call of a user function by its body, its parameters bound with `Let` to
 /// fresh locals starting at `*next`.
-pub fn inline_calls(e: Expr, next: &mut u32) -> Expr {
-    map(e, &mut |x| match x.kind {
-        ExprKind::FnCall { body, locals, args, .. } => {
-            let base = *next;
-            *next += locals;
-            let body = inline_calls(shift_locals(Arc::unwrap_or_clone(body), base), next);
-            let (ty, span) = (x.ty.clone(), x.span);
-            let mut out = Expr { kind: body.kind, ty: ty.clone(), span };
-            for (i, arg) in args.into_iter().enumerate().rev() {
-                out = Expr { kind: ExprKind::Let { local: base + i as u32, value: Box::new(arg), body: Box::new(out) }, ty: ty.clone(), span };
-            }
-            out
+pub fn inline_calls(mut e: Expr, next: &mut u32) -> Expr {
+    map_mut(&mut e, &mut |x| {
+        if matches!(x.kind, ExprKind::FnCall { .. }) {
+            *x = inline_call(take(x), next);
         }
-        kind => Expr { kind, ..x },
-    })
+    });
+    e
+}
+
+/// One call (its arguments already inlined) as its body under one `Let` per parameter.
+fn inline_call(x: Expr, next: &mut u32) -> Expr {
+    let ExprKind::FnCall { body, locals, args, .. } = x.kind else { return x };
+    let base = *next;
+    *next += locals;
+    let body = inline_calls(shift_locals(Arc::unwrap_or_clone(body), base), next);
+    let (ty, span) = (x.ty, x.span);
+    let mut out = Expr { kind: body.kind, ty: ty.clone(), span };
+    for (i, arg) in args.into_iter().enumerate().rev() {
+        out = Expr { kind: ExprKind::Let { local: base + i as u32, value: Box::new(arg), body: Box::new(out) }, ty: ty.clone(), span };
+    }
+    out
 }
 
 /// Evaluates at compile time what does not depend on the request: literals, operators on
 /// constants, short-circuits decided by a constant. Anything that could fail at run time
 /// (division by zero, non-finite results) is left for run time, so it errors there.
-pub fn fold(e: Expr) -> Expr {
-    map(e, &mut fold_node)
+pub fn fold(mut e: Expr) -> Expr {
+    map_mut(&mut e, &mut |x| {
+        // Only these kinds fold; the others stay where they are.
+        let foldable = matches!(
+            x.kind,
+            ExprKind::Not(_) | ExprKind::Neg(_) | ExprKind::And(..) | ExprKind::Or(..) | ExprKind::If(..) | ExprKind::Compare(..) | ExprKind::Arith(..) | ExprKind::List(_)
+        );
+        if foldable {
+            *x = fold_node(take(x));
+        }
+    });
+    e
 }
 
 fn fold_node(e: Expr) -> Expr {
@@ -223,15 +253,14 @@ pub fn assign_slots(program: &mut Program) {
     let mut slots: Vec<Vec<String>> = Vec::new();
     for rule in &mut program.rules {
         for_each_root(rule, |e| {
-            *e = map(std::mem::replace(e, placeholder()), &mut |x| match x.kind {
-                ExprKind::Input(path) => {
-                    let i = slots.iter().position(|s| *s == path).unwrap_or_else(|| {
-                        slots.push(path);
+            map_mut(e, &mut |x| {
+                if let ExprKind::Input(path) = &mut x.kind {
+                    let i = slots.iter().position(|s| s == path).unwrap_or_else(|| {
+                        slots.push(std::mem::take(path));
                         slots.len() - 1
                     });
-                    Expr { kind: ExprKind::Slot(i as u32), ..x }
+                    x.kind = ExprKind::Slot(i as u32);
                 }
-                kind => Expr { kind, ..x },
             });
         });
     }
@@ -241,19 +270,33 @@ pub fn assign_slots(program: &mut Program) {
 /// For each declared tool, the rules that apply to it; and the rules that may apply to an
 /// undeclared tool (those not reading `args`).
 pub fn group_rules(program: &Program) -> ToolGroups {
-    let applies = |rule: &Rule, tool: &str| match &rule.scope {
-        ToolScope::All => true,
-        ToolScope::Tools(ps) => ps.iter().any(|p| super::pattern_matches(p, tool)),
-    };
-    let declared = program
-        .schema
-        .tools
-        .keys()
-        .map(|tool| {
-            let ids = (0..program.rules.len() as u32).filter(|&i| applies(&program.rules[i as usize], tool)).collect();
-            (tool.clone(), ids)
-        })
-        .collect();
+    let tools = &program.schema.tools;
+    let mut ids: Vec<Vec<u32>> = vec![Vec::new(); tools.len()];
+    // Rules in source order, so each tool's ids come out sorted. A pattern without `*`
+    // names one tool: looked up rather than compared with every tool.
+    for (i, rule) in (0u32..).zip(&program.rules) {
+        let mut hits: Vec<usize> = Vec::new();
+        match &rule.scope {
+            ToolScope::All => hits.extend(0..tools.len()),
+            ToolScope::Tools(ps) => {
+                for p in ps {
+                    if p.ends_with('*') {
+                        hits.extend(tools.keys().enumerate().filter(|(_, t)| super::pattern_matches(p, t)).map(|(t, _)| t));
+                    } else {
+                        hits.extend(tools.get_index_of(p.as_str()));
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        for t in hits {
+            if let Some(group) = ids.get_mut(t) {
+                group.push(i);
+            }
+        }
+    }
+    let declared = tools.keys().cloned().zip(ids).collect();
     let undeclared = (0..program.rules.len() as u32).filter(|&i| !program.rules[i as usize].reads_args).collect();
     ToolGroups { declared, undeclared }
 }
