@@ -107,7 +107,7 @@ impl Node {
             Type::String => Kind::String,
             Type::Duration => Kind::Duration,
             Type::Timestamp => Kind::Timestamp,
-            Type::Enum(values) => Kind::Enum(values.iter().map(|v| SmolStr::new(v)).collect()),
+            Type::Enum(values) => Kind::Enum(values.iter().map(SmolStr::new).collect()),
             Type::List(elem) => Kind::List(Box::new(Node::new(elem, false))),
             Type::Map(elem) => Kind::Map(Box::new(Node::new(elem, false))),
             Type::Record(rec) => Kind::Record(RecordNode::new(&rec.fields)),
