@@ -79,6 +79,22 @@ pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
             format!("the request is {} bytes, more than `max_request_bytes` ({})", bytes.len(), limits.max_request_bytes),
         ));
     }
+    if within_limits_by_size(bytes, limits) {
+        return Ok(());
+    }
+    scan_request(bytes, limits)
+}
+
+/// A cheap proof that no structural limit can be exceeded, for typical requests: no string
+/// is longer than the whole request; a container of `n` elements takes at least `2n - 1`
+/// bytes; and nesting `d` deep takes `d` opening brackets, counted anywhere (in strings too).
+fn within_limits_by_size(bytes: &[u8], limits: &Limits) -> bool {
+    let brackets = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    bytes.len() <= limits.max_string_bytes && bytes.len() < 2 * limits.max_list_len + 1 && brackets <= limits.max_json_depth
+}
+
+/// The full pass: every string's length, every container's elements, the nesting depth.
+fn scan_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
     // Deeper nesting than this is rare in requests and moves the counters to the heap.
     let mut open: smallvec::SmallVec<[Open; 16]> = smallvec::SmallVec::new();
     let mut at = 0;
@@ -188,6 +204,28 @@ mod tests {
         for (bytes, name) in cases {
             let e = check_request(bytes, &small()).expect_err(name);
             assert!(e.message.contains(name) && e.expected.contains(name), "{name}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn the_size_shortcut_agrees_with_the_full_scan() {
+        let requests: [&[u8]; 8] = [
+            br#"{"a": [1, 2, 3], "b": {"c": "12345"}}"#,
+            br#"{"a": [1, 2, 3, 4]}"#,
+            br#"[1,2,3,4]"#,
+            br#"{"a": [[1]]}"#,
+            br#"{"a": [[[1]]]}"#,
+            br#"{"a": "123456"}"#,
+            br#"{"k": "[[[[[[[[[["}"#,
+            b"",
+        ];
+        for limits in [small(), Limits { max_list_len: 4, max_json_depth: 4, max_string_bytes: 40, ..Limits::default() }] {
+            for r in requests {
+                if within_limits_by_size(r, &limits) {
+                    assert!(scan_request(r, &limits).is_ok(), "{}", String::from_utf8_lossy(r));
+                }
+                assert_eq!(check_request(r, &limits).is_ok(), scan_request(r, &limits).is_ok(), "{}", String::from_utf8_lossy(r));
+            }
         }
     }
 
