@@ -251,6 +251,15 @@ impl Engine {
     /// gives for the same request and time; ask `decide_with` for the rest. `now` is the
     /// evaluation time when the request has no `time` (`None`: the clock). Fails closed
     /// like `decide_with`.
+    ///
+    /// ```
+    /// let src = "policy p\nversion \"1\"\ndefault allow\ntool t(x: number)\nrule big: on t deny when x > 10\n";
+    /// let policy = gavel::Policy::from_sources(&[("p.pol", src)]).expect("the policy compiles");
+    /// let engine = policy.engine(gavel::Backend::Interpreter).expect("the interpreter is always available");
+    /// let verdict = engine.verdict(br#"{"tool": "t", "args": {"x": 50}}"#, None);
+    /// assert!(verdict.is_denied());
+    /// assert_eq!(verdict.decided_by().collect::<Vec<_>>(), ["big"]);
+    /// ```
     pub fn verdict(&self, request: &[u8], now: Option<f64>) -> Verdict<'_> {
         let program = &self.inner.program;
         fail_closed(|| self.verdict_unguarded(request, now), |_| Verdict::failed(program, Outcome::Deny))
