@@ -221,13 +221,23 @@ impl Engine {
 
     fn decide_unguarded(&self, request: &[u8], options: DecideOptions) -> Decision {
         let c = &*self.inner;
+        self.decode_then(request, options.now, |frame, scratch| self.decide_in(frame, scratch, options.explain, request), |failure| {
+            decision::input_failure(&c.program, &c.policy_ref, &failure)
+        })
+    }
+
+    /// Checks the request against the limits and decodes it into this thread's workspace,
+    /// then gives the frame to `decoded`, or the input errors to `invalid`: the one way both
+    /// the full decision and the fast path read a request.
+    fn decode_then<T>(&self, request: &[u8], now: Option<f64>, decoded: impl FnOnce(&Frame, &mut Scratch) -> T, invalid: impl FnOnce(InputFailure) -> T) -> T {
+        let c = &*self.inner;
         if let Err(e) = crate::limits::check_request(request, &c.limits) {
-            return decision::input_failure(&c.program, &c.policy_ref, &InputFailure { tool_name: None, errors: vec![e] });
+            return invalid(InputFailure { tool_name: None, errors: vec![e] });
         }
-        let now = options.now.unwrap_or_else(now_seconds);
+        let now = now.unwrap_or_else(now_seconds);
         with_workspace(|w| match c.decoder.decode_into(request, now, &mut w.frame) {
-            Ok(()) => self.decide_in(&w.frame, &mut w.scratch, options.explain, request),
-            Err(failure) => decision::input_failure(&c.program, &c.policy_ref, &failure),
+            Ok(()) => decoded(&w.frame, &mut w.scratch),
+            Err(failure) => invalid(failure),
         })
     }
 
@@ -266,15 +276,9 @@ impl Engine {
     }
 
     fn verdict_unguarded(&self, request: &[u8], now: Option<f64>) -> Verdict<'_> {
-        let c = &*self.inner;
-        let invalid = || Verdict::failed(&c.program, decision::on_error_outcome(&c.program));
-        if crate::limits::check_request(request, &c.limits).is_err() {
-            return invalid();
-        }
-        let now = now.unwrap_or_else(now_seconds);
-        with_workspace(|w| match c.decoder.decode_into(request, now, &mut w.frame) {
-            Ok(()) => self.verdict_in(&w.frame, &mut w.scratch),
-            Err(_) => invalid(),
+        let program = &self.inner.program;
+        self.decode_then(request, now, |frame, scratch| self.verdict_in(frame, scratch), |_| {
+            Verdict::failed(program, decision::on_error_outcome(program))
         })
     }
 
