@@ -7,13 +7,9 @@ use gavel::{Backend, DecideOptions, Engine, Policy};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
-const POLICIES: &[(&str, &str)] = &[
-    ("payments.pol", include_str!("../../examples/payments/policy.pol")),
-    ("messaging.pol", include_str!("../../examples/messaging/policy.pol")),
-    ("devops.pol", include_str!("../../examples/devops/policy.pol")),
-    ("data-export.pol", include_str!("../../examples/data-export/policy.pol")),
-    ("support.pol", include_str!("../../examples/support/policy.pol")),
-];
+#[path = "examples.rs"]
+mod examples;
+use examples::POLICIES;
 
 fn engines() -> &'static Vec<(Policy, Engine)> {
     static ENGINES: OnceLock<Vec<(Policy, Engine)>> = OnceLock::new();
