@@ -16,11 +16,11 @@
 //! ```
 
 use crate::check::{self, ParsedFile, TestSuite};
-use crate::decision::{self, Decision, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
+use crate::decision::{self, fails_closed, Decision, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::input::{Decoder, Frame, InputFailure};
 use crate::limits::Limits;
-use crate::ir::{self, Effect, Program};
+use crate::ir::{self, Program};
 use crate::span::{FileId, SourceMap, Span};
 use crate::value::Value;
 use crate::vm::{self, Module, Scratch};
@@ -289,24 +289,19 @@ impl Engine {
     }
 
     fn verdict_in(&self, frame: &Frame, scratch: &mut Scratch) -> Verdict<'_> {
-        let c = &*self.inner;
-        let mut fired = smallvec::SmallVec::new();
-        let mut errors = false;
-        self.with_jit(frame, |held| {
-            for (pos, i) in self.rules_for(frame) {
-                match self.held(pos, i, frame, scratch, held) {
-                    Ok(true) => fired.push(i),
-                    Ok(false) => {}
-                    Err(_) => {
-                        errors = true;
-                        if c.program.rules.get(i as usize).is_some_and(fails_closed) {
-                            fired.push(i);
-                        }
-                    }
-                }
+        let mut verdict = Verdict::collecting(&self.inner.program);
+        self.with_jit(frame, |held| match held.and_then(jit_hits) {
+            // The JIT's results name only the rules that held or failed: no walk of the rest.
+            Some(hits) => {
+                // Positions are below the group's length (the JIT sized its results to it);
+                // an id past the rules would be ignored by `Verdict`, never panic.
+                let ids = self.group_of(frame).0;
+                hits.for_each(|(pos, r)| verdict.note(ids.get(pos).copied().unwrap_or(u32::MAX), r));
             }
+            None => self.rules_for(frame).for_each(|(pos, i)| verdict.note(i, self.held(pos, i, frame, scratch, held))),
         });
-        Verdict::new(&c.program, fired, errors)
+        verdict.settle();
+        verdict
     }
 
     /// Decodes a request into a frame (for benchmarks of evaluation alone).
@@ -337,13 +332,24 @@ impl Engine {
         d
     }
 
+    /// The rule ids of the request's tool group in source order (a rule's position here is
+    /// where the JIT puts its result), and whether it is the undeclared-tool group, whose
+    /// rules apply by their tool patterns.
+    fn group_of(&self, frame: &Frame) -> (&[u32], bool) {
+        let groups = &self.inner.program.groups;
+        match frame.tool.and_then(|t| groups.declared.get_index(t)) {
+            Some((_, ids)) => (ids, false),
+            None => (&groups.undeclared, true),
+        }
+    }
+
     /// The rules that apply to the request's tool, in source order, each with its position
     /// in the tool's group (where the JIT put its result).
     fn rules_for<'f>(&'f self, frame: &'f Frame) -> RulesFor<'f> {
         let c = &*self.inner;
-        match frame.tool.and_then(|t| c.program.groups.declared.get_index(t)) {
-            Some((_, ids)) => RulesFor::Declared(ids.iter().enumerate()),
-            None => RulesFor::Undeclared { ids: c.program.groups.undeclared.iter().enumerate(), rules: &c.program.rules, tool: &frame.tool_name },
+        match self.group_of(frame) {
+            (ids, false) => RulesFor::Declared(ids.iter().enumerate()),
+            (ids, true) => RulesFor::Undeclared { ids: ids.iter().enumerate(), rules: &c.program.rules, tool: &frame.tool_name },
         }
     }
 
@@ -477,10 +483,6 @@ impl Iterator for RulesFor<'_> {
     }
 }
 
-/// A rule that errors counts as fired when its effect is a deny or an approval (fail closed).
-fn fails_closed(rule: &ir::Rule) -> bool {
-    matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_))
-}
 
 /// The working memory of one decision: the decoded request and the interpreter's scratch.
 #[derive(Default)]
@@ -510,6 +512,17 @@ fn jit_held(jit: &JitHeld<'_>, pos: usize, index: u32) -> Result<bool, vm::Runti
         Ok(c) => c.held_at(pos).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
         Err(e) => Err(e.clone()),
     }
+}
+
+/// The rules of the request's group that held or failed, by position, when the JIT ran.
+#[cfg(feature = "jit")]
+fn jit_hits<'c>(jit: &'c JitHeld<'_>) -> Option<impl Iterator<Item = (usize, Result<bool, vm::RuntimeError>)> + 'c> {
+    jit.as_ref().ok().map(|c| c.hits())
+}
+
+#[cfg(not(feature = "jit"))]
+fn jit_hits(_: &JitHeld<'_>) -> Option<std::iter::Empty<(usize, Result<bool, vm::RuntimeError>)>> {
+    None
 }
 
 #[cfg(not(feature = "jit"))]

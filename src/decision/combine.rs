@@ -48,6 +48,12 @@ pub fn decides(rule: &Rule, outcome: Outcome) -> bool {
         }
 }
 
+/// Whether `rule` counts as fired when its condition fails: denies and approvals do (fail
+/// closed), so an error never lets a call through that the rule would have stopped.
+pub fn fails_closed(rule: &Rule) -> bool {
+    matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_))
+}
+
 /// Whether `rule`, having fired, changes the arguments of an allowed or approved call.
 pub fn modifies(rule: &Rule) -> bool {
     rule.enforced && matches!(rule.effect, Effect::Redact(_) | Effect::Set(..))

@@ -7,7 +7,7 @@ mod explain;
 mod json;
 mod verdict;
 
-pub use combine::{combine, input_failure, on_error_outcome, RuleOutcome};
+pub use combine::{combine, fails_closed, input_failure, on_error_outcome, RuleOutcome};
 pub use verdict::Verdict;
 pub use explain::explain;
 pub use json::value_to_json;

@@ -4,7 +4,7 @@
 //! compiled program: no reasons, traces, spans or modified arguments, so nothing is
 //! allocated. `Engine::decide_with` gives the full `Decision` of the same request.
 
-use super::combine::{decides, modifies, outcome_of};
+use super::combine::{decides, fails_closed, modifies, outcome_of};
 use super::Outcome;
 use crate::ir::Program;
 use smallvec::SmallVec;
@@ -23,11 +23,30 @@ pub struct Verdict<'p> {
 }
 
 impl<'p> Verdict<'p> {
-    /// Combines the fired rules (indices into `program.rules`, in source order) exactly as
-    /// the full decision does; `errors` says whether a rule failed or the input was invalid.
-    pub(crate) fn new(program: &'p Program, fired: SmallVec<[u32; INLINE_RULES]>, errors: bool) -> Verdict<'p> {
-        let outcome = outcome_of(program, fired.iter().copied());
-        Verdict { outcome, program, fired, errors }
+    /// An empty verdict to `note` the request's rules into, in source order, before
+    /// `settle` combines them.
+    pub(crate) fn collecting(program: &'p Program) -> Verdict<'p> {
+        Verdict { outcome: Outcome::Deny, program, fired: SmallVec::new(), errors: false }
+    }
+
+    /// Notes what rule `rule` (an index into `program.rules`) did: held, did not, or failed
+    /// (then it fired if it fails closed, as in the full decision).
+    pub(crate) fn note<E>(&mut self, rule: u32, held: Result<bool, E>) {
+        match held {
+            Ok(true) => self.fired.push(rule),
+            Ok(false) => {}
+            Err(_) => {
+                self.errors = true;
+                if self.program.rules.get(rule as usize).is_some_and(fails_closed) {
+                    self.fired.push(rule);
+                }
+            }
+        }
+    }
+
+    /// Combines the noted rules exactly as the full decision does.
+    pub(crate) fn settle(&mut self) {
+        self.outcome = outcome_of(self.program, self.fired.iter().copied());
     }
 
     /// The verdict when no rule could run: the given outcome (the policy's `on error`

@@ -1,7 +1,8 @@
 //! IR to cranelift IR. In: an `ir::Program` after the passes and its tool groups. Out: one
-//! machine-code function per tool group, `fn(rt, slots, results, mask)`, evaluating each
-//! rule of the group whose mask byte is set and writing 0 (false), 1 (true) or 2 (error)
-//! at the rule's position. Groups are compiled separately (lazily, see `JitProgram`), so a
+//! machine-code function per tool group, `fn(rt, slots, results, mask) -> any`, evaluating
+//! each rule of the group (of the undeclared-tool group: each whose mask byte is set),
+//! writing 0 (false), 1 (true) or 2 (error) at the rule's position and returning the OR of
+//! what it wrote, so a caller can skip reading the results when nothing held. Groups are compiled separately (lazily, see `JitProgram`), so a
 //! rule in several groups (`on *`) is compiled into each group that is requested.
 //!
 //! Representation: booleans are `i8`, numbers (durations, timestamps) `f64`; everything
@@ -69,6 +70,18 @@ impl Tables {
         addr
     }
 
+    /// The address of a pooled copy of `text`'s bytes, which never move: the copy is a
+    /// `Value` behind an `Arc`, and a `SmolStr`'s bytes live inline in it or on the heap.
+    fn constant_str(&mut self, text: &smol_str::SmolStr) -> i64 {
+        let a = Arc::new(Value::Str(text.clone()));
+        let addr = match &*a {
+            Value::Str(s) => s.as_ptr() as i64,
+            _ => 0,
+        };
+        self.pool.push(a);
+        addr
+    }
+
     fn bools(&mut self) -> (i64, i64) {
         let (t, f) = self.t.get_or_insert_with(|| (Arc::new(Value::Bool(true)), Arc::new(Value::Bool(false))));
         (Arc::as_ptr(t) as i64, Arc::as_ptr(f) as i64)
@@ -101,12 +114,14 @@ impl Tables {
     }
 }
 
-/// Compiles one group's function (every rule's condition inline); returns its id.
-pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group: &[u32], tables: &mut Tables) -> Result<FuncId, JitError> {
+/// Compiles one group's function (every rule's condition inline), reading the mask only
+/// when `masked`; returns its id.
+pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group: &[u32], masked: bool, tables: &mut Tables) -> Result<FuncId, JitError> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut sig = module.make_signature();
     sig.params.extend([AbiParam::new(PTR); 4]);
+    sig.returns.push(AbiParam::new(types::I8));
     let id = module.declare_anonymous_function(&sig).map_err(backend)?;
     ctx.func.signature = sig;
     {
@@ -114,11 +129,15 @@ pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group
         let mut g = Gen::start(b, tables);
         let params = g.b.block_params(g.entry).to_vec();
         let (results, mask) = (params[2], params[3]);
+        let any = g.b.declare_var(types::I8);
+        let zero = g.b.ins().iconst(types::I8, 0);
+        g.b.def_var(any, zero);
         for (pos, &r) in group.iter().enumerate() {
             let rule = rule_at(program, r)?;
-            g.group_rule(rule, program, pos as u32, results, mask)?;
+            g.group_rule(rule, program, pos as u32, results, masked.then_some(mask), any)?;
         }
-        g.b.ins().return_(&[]);
+        let any = g.b.use_var(any);
+        g.b.ins().return_(&[any]);
         g.finish(module);
     }
     module.define_function(id, &mut ctx).map_err(backend)?;
@@ -170,26 +189,43 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.finalize(module.isa().frontend_config());
     }
 
-    /// In a group function: `if mask[pos] { results[pos] = rule() }`.
-    fn group_rule(&mut self, rule: &ir::Rule, program: &ir::Program, pos: u32, results: V, mask: V) -> Result<(), JitError> {
+    /// In a group function: `results[pos] = rule(); any |= results[pos]`, only if
+    /// `mask[pos]` when there is a mask.
+    fn group_rule(&mut self, rule: &ir::Rule, program: &ir::Program, pos: u32, results: V, mask: Option<V>, any: Variable) -> Result<(), JitError> {
         let (body, ok, failed, next) = (self.b.create_block(), self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.append_block_param(ok, types::I8);
-        let wanted = self.b.ins().load(types::I8, MemFlagsData::trusted(), mask, pos as i32);
-        self.b.ins().brif(wanted, body, &[], next, &[]);
+        match mask {
+            Some(mask) => {
+                let wanted = self.b.ins().load(types::I8, MemFlagsData::trusted(), mask, pos as i32);
+                self.b.ins().brif(wanted, body, &[], next, &[]);
+            }
+            None => {
+                self.b.ins().jump(body, &[]);
+            }
+        }
         self.b.switch_to_block(body);
         self.rule_body(rule, program, ok, failed)?;
         self.b.switch_to_block(ok);
         let r = self.b.block_params(ok)[0];
         self.b.ins().store(MemFlagsData::trusted(), r, results, pos as i32);
+        self.merge_any(any, r);
         self.b.ins().jump(next, &[]);
         self.b.switch_to_block(failed);
         let p = self.b.ins().iconst(types::I32, i64::from(pos));
         self.helper("rule_failed", runtime::rule_failed as *const () as usize, &[PTR, types::I32], &[], &[self.rt, p]);
         let two = self.b.ins().iconst(types::I8, 2);
         self.b.ins().store(MemFlagsData::trusted(), two, results, pos as i32);
+        self.merge_any(any, two);
         self.b.ins().jump(next, &[]);
         self.b.switch_to_block(next);
         Ok(())
+    }
+
+    /// `any |= r`.
+    fn merge_any(&mut self, any: Variable, r: V) {
+        let old = self.b.use_var(any);
+        let new = self.b.ins().bor(old, r);
+        self.b.def_var(any, new);
     }
 
     /// Evaluates a rule's condition; jumps to `ok(held)` or to `failed`.
@@ -381,10 +417,7 @@ impl<'a, 't> Gen<'a, 't> {
             }
             ExprKind::Field(a, i) => {
                 let p = self.expr_as(a, Repr::Ptr)?;
-                let i = self.b.ins().iconst(types::I32, i64::from(*i));
-                let at = self.span(e.span);
-                let f = self.helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, i, at]).ok_or_else(|| unsupported(e, "field"))?;
-                self.check_ptr(f);
+                let f = self.field(p, *i, e)?;
                 self.coerce(f, Repr::Ptr, r, e)?
             }
             ExprKind::Index(a, b) => {
@@ -427,6 +460,60 @@ impl<'a, 't> Gen<'a, 't> {
             }
         };
         Ok((v, r))
+    }
+
+    /// Field `i` of the record at `p`: its address computed inline when `p` is a record
+    /// with that field (the `RecordLayout`), else the `field` helper, which also reports
+    /// errors.
+    fn field(&mut self, p: V, i: u32, e: &Expr) -> Result<V, JitError> {
+        let (slow, join) = (self.b.create_block(), self.b.create_block());
+        self.b.append_block_param(join, PTR);
+        if let Some(rec) = &self.layout.record {
+            let (tag_check, len_check, fast) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+            let (tag, ptr_offset, len_offset, data_offset) = (rec.tag, rec.ptr_offset, rec.len_offset, rec.data_offset);
+            let flags = MemFlagsData::trusted();
+            self.b.ins().brif(p, tag_check, &[], slow, &[]);
+            self.b.switch_to_block(tag_check);
+            let t = self.b.ins().load(types::I8, flags, p, 0);
+            let is_record = self.b.ins().icmp_imm_u(IntCC::Equal, t, i64::from(tag));
+            self.b.ins().brif(is_record, len_check, &[], slow, &[]);
+            self.b.switch_to_block(len_check);
+            let len = self.b.ins().load(PTR, flags, p, len_offset);
+            let has = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, len, i64::from(i));
+            self.b.ins().brif(has, fast, &[], slow, &[]);
+            self.b.switch_to_block(fast);
+            let data = self.b.ins().load(PTR, flags, p, ptr_offset);
+            let at = data_offset + i64::from(i) * std::mem::size_of::<Value>() as i64;
+            let addr = self.b.ins().iadd_imm_s(data, at);
+            self.b.ins().jump(join, &bargs(&[addr]));
+        } else {
+            self.b.ins().jump(slow, &[]);
+        }
+        self.b.switch_to_block(slow);
+        let idx = self.b.ins().iconst(types::I32, i64::from(i));
+        let at = self.span(e.span);
+        let f = self.helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, idx, at]).ok_or_else(|| unsupported(e, "field"))?;
+        self.check_ptr(f);
+        self.b.ins().jump(join, &bargs(&[f]));
+        self.b.switch_to_block(join);
+        Ok(self.b.block_params(join)[0])
+    }
+
+    /// `s op "constant"` (`runtime::STR_*`) through `str_test`, which compares bytes;
+    /// `None` when `needle` is not a constant string.
+    fn str_test(&mut self, op: u32, s: &Expr, needle: &Expr, span: Span) -> Result<Option<V>, JitError> {
+        let ExprKind::Const(Value::Str(text)) = &needle.kind else { return Ok(None) };
+        let len = text.len() as i64;
+        // The pooled copy's bytes stay in place as long as the code (`Tables::pool`).
+        let addr = self.tables.constant_str(text);
+        let x = self.expr_as(s, Repr::Ptr)?;
+        let (opv, bytes, n) = (self.b.ins().iconst(types::I32, i64::from(op)), self.b.ins().iconst(PTR, addr), self.b.ins().iconst(PTR, len));
+        let at = self.span(span);
+        let st = self
+            .helper("str_test", runtime::str_test as *const () as usize, &[PTR, types::I32, PTR, PTR, PTR, types::I32], &[types::I8], &[self.rt, opv, x, bytes, n, at])
+            .ok_or_else(|| unsupported(s, "string test"))?;
+        self.check_status(st);
+        Ok(Some(st))
     }
 
     fn constant(&mut self, c: &Value, r: Repr) -> (V, Repr) {
@@ -473,15 +560,17 @@ impl<'a, 't> Gen<'a, 't> {
             let cc = if op == CmpOp::Eq { IntCC::Equal } else { IntCC::NotEqual };
             return Ok(self.b.ins().icmp(cc, x, y));
         }
-        let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
-        let against_const = |e: &Expr| matches!(e.kind, ExprKind::Const(Value::Str(_)));
-        if matches!(op, CmpOp::Eq | CmpOp::Ne) && (against_const(a) || against_const(b)) {
+        if matches!(op, CmpOp::Eq | CmpOp::Ne) {
             // `s == "EUR"`: a byte comparison, no dispatch on the operator.
-            let at = self.span(span);
-            let st = self.helper("equal", runtime::equal as *const () as usize, &[PTR, PTR, PTR, types::I32], &[types::I8], &[self.rt, x, y, at]).ok_or_else(|| unsupported(a, "compare"))?;
-            self.check_status(st);
-            return Ok(if op == CmpOp::Eq { st } else { self.b.ins().bxor_imm_s(st, 1) });
+            let eq = match self.str_test(runtime::STR_EQ, a, b, span)? {
+                Some(st) => Some(st),
+                None => self.str_test(runtime::STR_EQ, b, a, span)?,
+            };
+            if let Some(st) = eq {
+                return Ok(if op == CmpOp::Eq { st } else { self.b.ins().bxor_imm_s(st, 1) });
+            }
         }
+        let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(runtime::cmp_code(op)));
         let at = self.span(span);
         let st = self.helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at]).ok_or_else(|| unsupported(a, "compare"))?;
@@ -562,6 +651,17 @@ impl<'a, 't> Gen<'a, 't> {
             };
             if let Some(v) = inline {
                 return Ok((v, r));
+            }
+        }
+        let str_op = match builtin {
+            Builtin::StartsWith => Some(runtime::STR_STARTS),
+            Builtin::EndsWith => Some(runtime::STR_ENDS),
+            Builtin::StrContains => Some(runtime::STR_CONTAINS),
+            _ => None,
+        };
+        if let (Some(op), Repr::Bool, [x, y]) = (str_op, r, args) {
+            if let Some(st) = self.str_test(op, x, y, e.span)? {
+                return Ok((st, r));
             }
         }
         let predicate = matches!(builtin, Builtin::EndsWith | Builtin::StartsWith | Builtin::StrContains | Builtin::ListContains);

@@ -63,6 +63,8 @@ pub struct JitProgram {
 /// position in `ToolGroups`) and its machine code once compiled.
 struct Group {
     rules: Vec<u32>,
+    /// The undeclared-tool group: its rules apply by tool pattern, so its code reads a mask.
+    masked: bool,
     code: OnceLock<Result<GroupCode, String>>,
 }
 
@@ -78,6 +80,8 @@ struct GroupCode {
 #[derive(Default)]
 pub struct Conditions {
     scratch: JitScratch,
+    /// The group ran with a mask (the undeclared-tool group): unmasked rules did not run.
+    masked: bool,
 }
 
 thread_local! {
@@ -91,19 +95,27 @@ impl Conditions {
     /// `None` when there is no such position or it was masked out (the rule does not apply
     /// to the request's tool).
     pub fn held_at(&self, pos: usize) -> Option<Result<bool, RuntimeError>> {
-        if self.scratch.mask.get(pos) != Some(&1) {
+        if self.masked && self.scratch.mask.get(pos) != Some(&1) {
             return None;
         }
-        match self.scratch.results.get(pos)? {
-            0 => Some(Ok(false)),
-            1 => Some(Ok(true)),
-            _ => Some(Err(self
+        Some(self.result(pos, *self.scratch.results.get(pos)?))
+    }
+
+    /// The positions of the rules whose condition held or failed, in order, with the
+    /// result; every other rule of the group did not hold or did not apply.
+    pub fn hits(&self) -> impl Iterator<Item = (usize, Result<bool, RuntimeError>)> + '_ {
+        let results = if self.scratch.any == 0 { &[][..] } else { &self.scratch.results[..] };
+        results.iter().enumerate().filter(|(_, &r)| r != 0).map(|(pos, &r)| (pos, self.result(pos, r)))
+    }
+
+    fn result(&self, pos: usize, byte: u8) -> Result<bool, RuntimeError> {
+        match byte {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self
                 .scratch
-                .errors
-                .iter()
-                .find(|(p, _)| *p as usize == pos)
-                .map(|(_, e)| e.clone())
-                .unwrap_or_else(|| RuntimeError { span: Span::default(), message: "internal: rule failed without an error".into() }))),
+                .error_at(pos)
+                .unwrap_or_else(|| RuntimeError { span: Span::default(), message: "internal: rule failed without an error".into() })),
         }
     }
 }
@@ -112,8 +124,8 @@ impl JitProgram {
     /// Prepares `program` for lazy compilation: nothing is compiled until a group's first
     /// request. `conditions` must be given the same program.
     pub fn new(program: &Program) -> Result<JitProgram, JitError> {
-        let mut groups: Vec<Group> = program.groups.declared.values().map(|r| Group { rules: r.clone(), code: OnceLock::new() }).collect();
-        groups.push(Group { rules: program.groups.undeclared.clone(), code: OnceLock::new() });
+        let mut groups: Vec<Group> = program.groups.declared.values().map(|r| Group { rules: r.clone(), masked: false, code: OnceLock::new() }).collect();
+        groups.push(Group { rules: program.groups.undeclared.clone(), masked: true, code: OnceLock::new() });
         let undeclared_scopes = program.groups.undeclared.iter().filter_map(|&i| program.rules.get(i as usize)).map(|r| r.scope.clone()).collect();
         Ok(JitProgram {
             isa: host_isa()?,
@@ -137,22 +149,22 @@ impl JitProgram {
     /// Group `g`'s machine code, compiled on first use.
     fn group_code(&self, program: &Program, g: usize) -> Result<&GroupCode, String> {
         let group = self.groups.get(g).ok_or_else(|| format!("internal: no tool group {g}"))?;
-        let code = group.code.get_or_init(|| self.compile_group(program, &group.rules).map_err(|e| e.to_string()));
+        let code = group.code.get_or_init(|| self.compile_group(program, &group.rules, group.masked).map_err(|e| e.to_string()));
         code.as_ref().map_err(|e| format!("internal: {e}"))
     }
 
-    fn compile_group(&self, program: &Program, rules: &[u32]) -> Result<GroupCode, JitError> {
+    fn compile_group(&self, program: &Program, rules: &[u32], masked: bool) -> Result<GroupCode, JitError> {
         // The generated code indexes the frame's slots by the program's slot numbers.
         if program.slots.len() != self.slot_count || program.rules.len() != self.rule_count {
             return Err(JitError::Internal("the JIT was prepared for another program".into()));
         }
         let mut module = JITModule::new(JITBuilder::with_isa(self.isa.clone(), cranelift_module::default_libcall_names()));
         let mut tables = codegen::Tables::default();
-        let id = codegen::compile_group(&mut module, program, rules, &mut tables)?;
+        let id = codegen::compile_group(&mut module, program, rules, masked, &mut tables)?;
         module.finalize_definitions().map_err(|e| JitError::Backend(e.to_string()))?;
         let ptr = module.get_finalized_function(id);
         let (shared, pool) = tables.into_shared();
-        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len()), shared, _pool: pool })
+        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len(), masked), shared, _pool: pool })
     }
 
     /// Evaluates the conditions of the rules that apply to the request's tool, compiling
@@ -170,11 +182,11 @@ impl JitProgram {
         let g = frame.tool.filter(|&t| t < undeclared).unwrap_or(undeclared);
         let internal = |message| RuntimeError { span: Span::default(), message };
         let code = self.group_code(program, g).map_err(internal)?;
-        let n = self.groups.get(g).map_or(0, |x| x.rules.len());
+        conditions.masked = g == undeclared;
         let scratch = &mut conditions.scratch;
-        scratch.mask.clear();
-        if g == undeclared {
+        if conditions.masked {
             let tool = frame.tool_name.as_str();
+            scratch.mask.clear();
             scratch.mask.extend(self.undeclared_scopes.iter().map(|s| {
                 u8::from(match s {
                     ir::ToolScope::All => true,
@@ -182,8 +194,6 @@ impl JitProgram {
                 })
             }));
         }
-        // Both are the group's length; `resize` only guards the generated code's bounds.
-        scratch.mask.resize(n, if g == undeclared { 0 } else { 1 });
         code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, scratch).map_err(internal)
     }
 }

@@ -68,9 +68,18 @@ impl Arena {
 }
 
 /// The state a group function runs against; generated code only passes its address along.
+/// Built per call from three references, so calling costs no setup.
 pub(super) struct Rt<'a> {
     shared: &'a Shared,
     regexes: &'a [regex::Regex],
+    state: &'a RtState,
+}
+
+/// What helpers write during a call: kept in the thread's `JitScratch` between calls, so a
+/// call neither allocates nor moves buffers once warm. The `RefCell`s are borrowed only
+/// inside one helper at a time (helpers do not call back into generated code).
+#[derive(Default)]
+struct RtState {
     arena: RefCell<Arena>,
     /// The error of the rule being evaluated, set by the helper that failed.
     pending: RefCell<Option<RuntimeError>>,
@@ -83,22 +92,34 @@ pub(super) struct Rt<'a> {
 /// Working memory reused across decisions.
 #[derive(Default)]
 pub struct JitScratch {
-    arena: Arena,
+    state: RtState,
+    /// One byte per rule of the group: 0 false, 1 true, 2 error.
     pub(super) results: Vec<u8>,
-    pub(super) errors: Vec<(u32, RuntimeError)>,
+    /// For the undeclared-tool group only: 1 for each rule whose tool patterns match.
     pub(super) mask: Vec<u8>,
-    args: Vec<Value>,
+    /// The OR of `results`: 0 when no rule held or failed.
+    pub(super) any: u8,
 }
 
-/// `fn(rt, slots, results, mask)`: evaluates the group's rules whose mask byte is set.
-pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8);
+impl JitScratch {
+    /// The error of the rule at position `pos`, if it failed.
+    pub(super) fn error_at(&self, pos: usize) -> Option<RuntimeError> {
+        self.state.errors.borrow().iter().find(|(p, _)| *p as usize == pos).map(|(_, e)| e.clone())
+    }
+}
+
+/// `fn(rt, slots, results, mask) -> any`: evaluates the group's rules (for a masked group,
+/// those whose mask byte is set) and returns the OR of the results it wrote.
+pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8) -> u8;
 
 /// One group's finished machine code; owns the memory the function lives in.
 pub(super) struct Code {
     module: Option<JITModule>,
     func: *const u8,
-    /// The number of rules of the group: the length of its mask and results.
+    /// The number of rules of the group: the length of its results (and mask).
     rules: usize,
+    /// Compiled to read a mask (the undeclared-tool group).
+    masked: bool,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again except to free
@@ -111,51 +132,41 @@ unsafe impl Sync for Code {}
 
 impl Code {
     /// `func` is a finalized function of `module` with the `GroupFn` signature, compiled
-    /// for a group of `rules` rules.
-    pub(super) fn new(module: JITModule, func: *const u8, rules: usize) -> Code {
-        Code { module: Some(module), func, rules }
+    /// for a group of `rules` rules, reading a mask when `masked`.
+    pub(super) fn new(module: JITModule, func: *const u8, rules: usize, masked: bool) -> Code {
+        Code { module: Some(module), func, rules, masked }
     }
 
-    /// Runs the group on `slots` (exactly the program's slot count), for the rules whose
-    /// `scratch.mask` byte is 1; fills `scratch.results` (0 false, 1 true, 2 error) and
-    /// `scratch.errors`.
+    /// Runs the group on `slots` (exactly the program's slot count), for every rule or,
+    /// when masked, the rules whose `scratch.mask` byte is 1; fills `scratch.results` (0
+    /// false, 1 true, 2 error), `scratch.any` and the errors.
     pub(super) fn run(&self, shared: &Shared, regexes: &[regex::Regex], slots: &[Value], expected_slots: usize, scratch: &mut JitScratch) -> Result<(), String> {
         let ptr = self.func;
         if slots.len() != expected_slots {
             return Err(format!("internal: frame has {} slots, the program {expected_slots}", slots.len()));
         }
-        let n = scratch.mask.len();
-        if n != self.rules {
-            return Err(format!("internal: mask of {n} rules for a group of {}", self.rules));
+        let n = self.rules;
+        if self.masked && scratch.mask.len() != n {
+            return Err(format!("internal: mask of {} rules for a group of {n}", scratch.mask.len()));
         }
+        // Unmasked groups write every position; a masked group's skipped rules read 0.
         scratch.results.clear();
         scratch.results.resize(n, 0);
-        scratch.errors.clear();
-        let rt = Rt {
-            shared,
-            regexes,
-            arena: RefCell::new(std::mem::take(&mut scratch.arena)),
-            pending: RefCell::new(None),
-            errors: RefCell::new(std::mem::take(&mut scratch.errors)),
-            args: RefCell::new(std::mem::take(&mut scratch.args)),
-        };
+        scratch.state.errors.get_mut().clear();
+        let rt = Rt { shared, regexes, state: &scratch.state };
         // SAFETY: `ptr` is a finalized function of `self.module` (alive: `self` is borrowed)
         // compiled with exactly the `GroupFn` signature. The generated code reads slot `i`
-        // only for `i < expected_slots == slots.len()`, and mask and results bytes only for
-        // positions below the group's length `self.rules`, which is `n` for both (checked). `rt` outlives the call; the `'static` in the pointer type is
-        // erased at the boundary and helpers never keep a reference past their return.
-        unsafe {
+        // only for `i < expected_slots == slots.len()`, results bytes only below the group's
+        // length `n == results.len()`, and mask bytes (below `n == mask.len()`, checked) only
+        // when compiled as masked. `rt` outlives the call; the `'static` in the pointer type
+        // is erased at the boundary and helpers never keep a reference past their return.
+        let any = unsafe {
             let f: GroupFn = std::mem::transmute::<*const u8, GroupFn>(ptr);
             let rt_ptr = (&rt as *const Rt<'_>).cast::<Rt<'static>>();
-            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr());
-        }
-        let mut arena = rt.arena.into_inner();
-        arena.reset();
-        scratch.arena = arena;
-        scratch.errors = rt.errors.into_inner();
-        let mut args = rt.args.into_inner();
-        args.clear();
-        scratch.args = args;
+            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr())
+        };
+        scratch.any = any;
+        scratch.state.arena.get_mut().reset();
         Ok(())
     }
 }
@@ -185,11 +196,11 @@ impl Rt<'_> {
     }
 
     fn fail(&self, at: u32, fault: Fault) {
-        *self.pending.borrow_mut() = Some(RuntimeError { span: self.span(at), message: fault.into_owned() });
+        *self.state.pending.borrow_mut() = Some(RuntimeError { span: self.span(at), message: fault.into_owned() });
     }
 
     fn alloc(&self, v: Value) -> *const Value {
-        self.arena.borrow_mut().alloc(v)
+        self.state.arena.borrow_mut().alloc(v)
     }
 
     /// A helper's result: the value in the arena, or null with the pending error set.
@@ -215,27 +226,68 @@ fn missing(at: u32) -> Fault {
 }
 
 /// Where generated code finds a number or a boolean inside a `Value` without calling `num`
-/// or `boolean`: `Value` is `repr(u8)`, so its first byte is the variant's tag and each
-/// payload sits at a fixed offset. Measured here from real values rather than assumed.
+/// or `boolean`, and a record's fields without calling `field`: `Value` is `repr(u8)`, so
+/// its first byte is the variant's tag and each payload sits at a fixed offset. Measured
+/// here from real values rather than assumed.
 pub(super) struct ScalarLayout {
     pub num_tag: u8,
     pub num_offset: i32,
     pub bool_tag: u8,
     pub bool_offset: i32,
+    /// `None` if the measurement was not conclusive (then fields go through `field`).
+    pub record: Option<RecordLayout>,
+}
+
+/// A `Value::Record(Arc<[Value]>)`: field `i` is at `*(v + ptr_offset) + data_offset +
+/// i * size_of::<Value>()`, for `i < *(v + len_offset)`.
+pub(super) struct RecordLayout {
+    pub tag: u8,
+    pub ptr_offset: i32,
+    pub len_offset: i32,
+    pub data_offset: i64,
+}
+
+fn tag(v: &Value) -> u8 {
+    // SAFETY: `Value` is `repr(u8)`: its first byte is always the initialized tag.
+    unsafe { *(v as *const Value).cast::<u8>() }
+}
+
+fn offset<T>(v: &Value, field: &T) -> i32 {
+    (field as *const T as usize - v as *const Value as usize) as i32
 }
 
 pub(super) fn scalar_layout() -> ScalarLayout {
-    fn tag(v: &Value) -> u8 {
-        // SAFETY: `Value` is `repr(u8)`: its first byte is always the initialized tag.
-        unsafe { *(v as *const Value).cast::<u8>() }
-    }
-    fn offset<T>(v: &Value, field: &T) -> i32 {
-        (field as *const T as usize - v as *const Value as usize) as i32
-    }
     let (n, b) = (Value::Num(0.0), Value::Bool(false));
     let num_offset = if let Value::Num(x) = &n { offset(&n, x) } else { 0 };
     let bool_offset = if let Value::Bool(x) = &b { offset(&b, x) } else { 0 };
-    ScalarLayout { num_tag: tag(&n), num_offset, bool_tag: tag(&b), bool_offset }
+    ScalarLayout { num_tag: tag(&n), num_offset, bool_tag: tag(&b), bool_offset, record: record_layout() }
+}
+
+/// Finds which word of a record's `Arc<[Value]>` is the length and which the pointer (the
+/// order inside a slice pointer is not specified) by decoding one of known length.
+fn record_layout() -> Option<RecordLayout> {
+    const LEN: usize = 3;
+    let fields: std::sync::Arc<[Value]> = vec![Value::Absent; LEN].into();
+    let data = fields.as_ptr() as usize;
+    let r = Value::Record(fields);
+    let Value::Record(arc) = &r else { return None };
+    let at = offset(&r, arc);
+    // SAFETY: an `Arc<[Value]>` is two initialized machine words (pointer and length, in an
+    // unspecified order), at `at` inside `r`, which is alive for this whole function.
+    let words: [usize; 2] = unsafe { std::ptr::read_unaligned((arc as *const std::sync::Arc<[Value]>).cast::<[usize; 2]>()) };
+    let (ptr_word, len_word) = match words {
+        [p, LEN] if p != LEN => (0_usize, 1_usize),
+        [LEN, p] if p != LEN => (1, 0),
+        _ => return None,
+    };
+    let data_offset = data.checked_sub(words[ptr_word])?;
+    let word = std::mem::size_of::<usize>() as i32;
+    (data_offset <= 64).then(|| RecordLayout {
+        tag: tag(&r),
+        ptr_offset: at + word * ptr_word as i32,
+        len_offset: at + word * len_word as i32,
+        data_offset: data_offset as i64,
+    })
 }
 
 pub(super) extern "C" fn num(v: *const Value) -> f64 {
@@ -274,11 +326,11 @@ pub(super) extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
 /// Moves the pending error to the group's errors, for the rule at `pos`.
 pub(super) extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
     let rt = rt(r);
-    let err = rt.pending.borrow_mut().take().unwrap_or(RuntimeError {
+    let err = rt.state.pending.borrow_mut().take().unwrap_or(RuntimeError {
         span: Span::default(),
         message: "internal: rule failed without an error".into(),
     });
-    rt.errors.borrow_mut().push((pos, err));
+    rt.state.errors.borrow_mut().push((pos, err));
 }
 
 const CMP: [CmpOp; 6] = [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge];
@@ -372,7 +424,7 @@ fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, a
         return Err(exec::internal(format_args!("no builtin {builtin}")));
     };
     let ptrs = pointers(items, n);
-    let mut args = rt.args.borrow_mut();
+    let mut args = rt.state.args.borrow_mut();
     args.clear();
     for &p in ptrs {
         args.push(val(p).ok_or_else(|| missing(at))?.clone());
@@ -398,7 +450,57 @@ pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin: u32, a: *con
     }
     // Anything else (other shapes, errors) goes the general way, for identical messages.
     let items = [a, b];
-    match call_builtin(rt, builtin, items.as_ptr(), 2, at) {
+    predicate_status(rt, at, call_builtin(rt, builtin, items.as_ptr(), 2, at))
+}
+
+/// The string tests `str_test` makes against a constant: the codes generated code passes.
+pub(super) const STR_EQ: u32 = 0;
+pub(super) const STR_STARTS: u32 = 1;
+pub(super) const STR_ENDS: u32 = 2;
+pub(super) const STR_CONTAINS: u32 = 3;
+
+/// `s == needle`, `s.starts_with(needle)`, `s.ends_with(needle)` or `needle in s`, for a
+/// constant `needle` whose bytes (`len` of them, valid UTF-8) the constant pool keeps in
+/// place: the bytes compared directly, without dispatch on the builtin or the constant's
+/// shape. 0 / 1, or 2 with the pending error set. A subject that is not a string goes the
+/// interpreter's way, for identical results and messages.
+pub(super) extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Value, needle: *const u8, len: usize, at: u32) -> u8 {
+    // SAFETY: generated code passes the address and length of a constant string's bytes,
+    // owned by the pool of the group's code, which outlives every call.
+    let needle = if len == 0 || needle.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(needle, len) } };
+    match val(s) {
+        Some(Value::Str(s)) => {
+            let s = s.as_bytes();
+            u8::from(match op {
+                STR_EQ => s == needle,
+                STR_STARTS => s.starts_with(needle),
+                STR_ENDS => s.ends_with(needle),
+                _ => memchr::memmem::find(s, needle).is_some(),
+            })
+        }
+        other => str_test_slow(rt(r), op, other, needle, at),
+    }
+}
+
+#[cold]
+fn str_test_slow(rt: &Rt<'_>, op: u32, s: Option<&Value>, needle: &[u8], at: u32) -> u8 {
+    let (Some(s), Ok(needle)) = (s, std::str::from_utf8(needle)) else {
+        rt.fail(at, missing(at));
+        return 2;
+    };
+    let needle = Value::str(needle);
+    let builtin = match op {
+        STR_EQ => return u8::from(*s == needle),
+        STR_STARTS => Builtin::StartsWith,
+        STR_ENDS => Builtin::EndsWith,
+        _ => Builtin::StrContains,
+    };
+    predicate_status(rt, at, builtins::call(builtin, &[s.clone(), needle]))
+}
+
+/// A predicate's result as a status: 0 / 1, or 2 with the pending error set.
+fn predicate_status(rt: &Rt<'_>, at: u32, result: Result<Value, Fault>) -> u8 {
+    match result {
         Ok(Value::Bool(x)) => u8::from(x),
         Ok(other) => {
             rt.fail(at, exec::internal(format_args!("a predicate gave a {}", exec::shape(&other))));
@@ -406,18 +508,6 @@ pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin: u32, a: *con
         }
         Err(f) => {
             rt.fail(at, f);
-            2
-        }
-    }
-}
-
-/// `a == b` on values (strings compare their bytes; nothing is allocated): 0 / 1, or 2
-/// with the pending error set when an operand is missing.
-pub(super) extern "C" fn equal(r: *const Rt<'static>, a: *const Value, b: *const Value, at: u32) -> u8 {
-    match (val(a), val(b)) {
-        (Some(a), Some(b)) => u8::from(a == b),
-        _ => {
-            rt(r).fail(at, missing(at));
             2
         }
     }
@@ -482,5 +572,30 @@ pub(super) extern "C" fn list_item(v: *const Value, i: i64) -> *const Value {
     match val(v) {
         Some(Value::List(items)) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(std::ptr::null(), |x| x as *const Value),
         _ => std::ptr::null(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout generated code relies on reads the same fields as Rust does.
+    #[test]
+    fn measured_record_layout_finds_each_field() {
+        let rec = scalar_layout().record.expect("a record layout on this host");
+        let fields: std::sync::Arc<[Value]> = vec![Value::Num(1.0), Value::Bool(true)].into();
+        let v = Value::Record(fields.clone());
+        let base = (&v as *const Value).cast::<u8>();
+        // SAFETY: the offsets were measured on a `Value::Record`, and `v` is one.
+        let (data, len) = unsafe {
+            (
+                std::ptr::read_unaligned(base.add(rec.ptr_offset as usize).cast::<usize>()),
+                std::ptr::read_unaligned(base.add(rec.len_offset as usize).cast::<usize>()),
+            )
+        };
+        assert_eq!(tag(&v), rec.tag);
+        assert_eq!(len, 2);
+        let second = data + rec.data_offset as usize + std::mem::size_of::<Value>();
+        assert_eq!(second, &fields[1] as *const Value as usize);
     }
 }
