@@ -221,7 +221,7 @@ impl Engine {
 
     fn decide_unguarded(&self, request: &[u8], options: DecideOptions) -> Decision {
         let c = &*self.inner;
-        self.decode_then(request, options.now, |frame, scratch| self.decide_in(frame, scratch, options.explain, request), |failure| {
+        self.decode_then(request, options.now, |frame| self.decide_in(frame, options.explain, request), |failure| {
             decision::input_failure(&c.program, &c.policy_ref, &failure)
         })
     }
@@ -229,14 +229,14 @@ impl Engine {
     /// Checks the request against the limits and decodes it into this thread's workspace,
     /// then gives the frame to `decoded`, or the input errors to `invalid`: the one way both
     /// the full decision and the fast path read a request.
-    fn decode_then<T>(&self, request: &[u8], now: Option<f64>, decoded: impl FnOnce(&Frame, &mut Scratch) -> T, invalid: impl FnOnce(InputFailure) -> T) -> T {
+    fn decode_then<T>(&self, request: &[u8], now: Option<f64>, decoded: impl FnOnce(&Frame) -> T, invalid: impl FnOnce(InputFailure) -> T) -> T {
         let c = &*self.inner;
         if let Err(e) = crate::limits::check_request(request, &c.limits) {
             return invalid(InputFailure { tool_name: None, errors: vec![e] });
         }
         let now = now.unwrap_or_else(now_seconds);
-        with_workspace(|w| match c.decoder.decode_into(request, now, &mut w.frame) {
-            Ok(()) => decoded(&w.frame, &mut w.scratch),
+        crate::reuse::with_reused(&FRAME, |frame| match c.decoder.decode_into(request, now, frame) {
+            Ok(()) => decoded(frame),
             Err(failure) => invalid(failure),
         })
     }
@@ -244,13 +244,14 @@ impl Engine {
     /// Decides an already decoded request (for benchmarks of evaluation alone).
     #[doc(hidden)]
     pub fn decide_frame(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
-        with_workspace(|w| self.decide_in(frame, &mut w.scratch, explain, request))
+        self.decide_in(frame, explain, request)
     }
 
-    fn decide_in(&self, frame: &Frame, scratch: &mut Scratch, explain: bool, request: &[u8]) -> Decision {
+    fn decide_in(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
         let c = &*self.inner;
-        let outcomes: Vec<RuleOutcome> =
-            self.with_jit(frame, |held| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held)).collect());
+        let outcomes: Vec<RuleOutcome> = with_scratch(|scratch| {
+            self.with_jit(frame, |held| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held)).collect())
+        });
         decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &frame.tool_name, &outcomes, request)
     }
 
@@ -277,7 +278,7 @@ impl Engine {
 
     fn verdict_unguarded(&self, request: &[u8], now: Option<f64>) -> Verdict<'_> {
         let program = &self.inner.program;
-        self.decode_then(request, now, |frame, scratch| self.verdict_in(frame, scratch), |_| {
+        self.decode_then(request, now, |frame| self.verdict_in(frame), |_| {
             Verdict::failed(program, decision::on_error_outcome(program))
         })
     }
@@ -285,10 +286,10 @@ impl Engine {
     /// The verdict for an already decoded request (for benchmarks of evaluation alone).
     #[doc(hidden)]
     pub fn verdict_frame(&self, frame: &Frame) -> Verdict<'_> {
-        with_workspace(|w| self.verdict_in(frame, &mut w.scratch))
+        self.verdict_in(frame)
     }
 
-    fn verdict_in(&self, frame: &Frame, scratch: &mut Scratch) -> Verdict<'_> {
+    fn verdict_in(&self, frame: &Frame) -> Verdict<'_> {
         let mut verdict = Verdict::collecting(&self.inner.program);
         self.with_jit(frame, |held| match held.and_then(jit_hits) {
             // The JIT's results name only the rules that held or failed: no walk of the rest.
@@ -298,7 +299,7 @@ impl Engine {
                 let ids = self.group_of(frame).0;
                 hits.for_each(|(pos, r)| verdict.note(ids.get(pos).copied().unwrap_or(u32::MAX), r));
             }
-            None => self.rules_for(frame).for_each(|(pos, i)| verdict.note(i, self.held(pos, i, frame, scratch, held))),
+            None => with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| verdict.note(i, self.held(pos, i, frame, scratch, held)))),
         });
         verdict.settle();
         verdict
@@ -484,20 +485,16 @@ impl Iterator for RulesFor<'_> {
 }
 
 
-/// The working memory of one decision: the decoded request and the interpreter's scratch.
-#[derive(Default)]
-struct Workspace {
-    frame: Frame,
-    scratch: Scratch,
-}
-
 thread_local! {
-    /// Reused by the decisions of this thread, so deciding need not allocate.
-    static WORKSPACE: std::cell::RefCell<Workspace> = std::cell::RefCell::new(Workspace::default());
+    /// The decoded request of this thread's decision, reused so decoding need not allocate.
+    static FRAME: std::cell::RefCell<Frame> = std::cell::RefCell::new(Frame::default());
+    /// The interpreter's stacks, kept apart from the frame so that a JIT decision, which
+    /// needs none, does not borrow them.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
-    crate::reuse::with_reused(&WORKSPACE, f)
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    crate::reuse::with_reused(&SCRATCH, f)
 }
 
 /// The JIT's results for one request, or the reason it could not run.
