@@ -59,6 +59,8 @@ impl Arena {
         }
     }
 
+    /// Cheap when nothing was allocated, as in most calls: inlined, the loop runs 0 times.
+    #[inline]
     fn reset(&mut self) {
         for c in &mut self.chunks[..self.used] {
             c.clear();
