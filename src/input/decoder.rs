@@ -7,13 +7,12 @@
 use smol_str::SmolStr;
 use super::decode::{self, absent_record, drain_seq, report_missing, Seen, Sink, StrSeed};
 use super::errors::{self, Found, Path};
-use super::tree::{FieldNode, Node, RecordNode};
+use super::tree::{FieldNode, NameIndex, Node, RecordNode};
 use super::{Frame, InputError, InputFailure, InputPath, RequestSchema};
 use crate::value::{format_number, Value};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 /// Decodes requests for one compiled policy. Immutable once built, so shared by threads.
@@ -23,7 +22,7 @@ pub struct Decoder {
     envelope: RecordNode,
     /// The `args` of each declared tool, in `RequestSchema::tools` order.
     tools: Vec<Node>,
-    tool_index: HashMap<Box<str>, usize>,
+    tool_index: NameIndex,
     /// Declared tool names, shared so the `tool` slot costs no allocation for them.
     tool_names: Vec<SmolStr>,
     tool_slots: Vec<usize>,
@@ -62,7 +61,7 @@ impl Decoder {
         Decoder {
             envelope,
             tools,
-            tool_index: schema.tools.keys().enumerate().map(|(i, name)| (name.as_str().into(), i)).collect(),
+            tool_index: NameIndex::new(schema.tools.keys().map(String::as_str)),
             tool_names: schema.tools.keys().map(SmolStr::new).collect(),
             tool_slots,
             time_slots,
@@ -254,8 +253,8 @@ impl Top<'_, '_> {
             Ok(name) => {
                 self.tool_name.push_str(&name);
                 *self.tool_read = true;
-                match self.dec.tool_index.get(&*name) {
-                    Some(&i) => ToolSeen::Declared(i),
+                match self.dec.tool_index.get(&name) {
+                    Some(i) => ToolSeen::Declared(i),
                     None => ToolSeen::Undeclared,
                 }
             }

@@ -6,6 +6,7 @@
 use smol_str::SmolStr;
 use crate::types::{FieldType, Type};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Records with more fields than this get a hash index; smaller ones are scanned, which is
 /// faster for the handful of fields most records have.
@@ -46,8 +47,11 @@ pub(super) enum Kind {
 #[derive(Debug)]
 pub(super) struct RecordNode {
     pub fields: Vec<FieldNode>,
-    /// Name -> field index, only for large records.
-    index: Option<HashMap<Box<str>, usize>>,
+    index: NameIndex,
+    /// Bit `i` set for each required field `i < 64`, and whether any later one is required:
+    /// lets a complete record skip the search for missing fields.
+    pub required_low: u64,
+    pub required_high: bool,
 }
 
 #[derive(Debug)]
@@ -62,17 +66,17 @@ impl RecordNode {
             .iter()
             .map(|f| FieldNode { name: f.name.as_str().into(), node: Node::new(&f.ty, f.optional) })
             .collect();
-        let index = (fields.len() > LINEAR_LOOKUP_MAX)
-            .then(|| fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect());
-        RecordNode { fields, index }
+        let index = NameIndex::new(fields.iter().map(|f| &*f.name));
+        let required = |f: &&FieldNode| !f.node.optional;
+        let required_low = fields.iter().take(64).enumerate().filter(|(_, f)| required(f)).fold(0u64, |m, (i, _)| m | 1 << i);
+        let required_high = fields.iter().skip(64).any(|f| required(&f));
+        RecordNode { fields, index, required_low, required_high }
     }
 
     /// The declared field called `name`, with its index.
     pub fn find(&self, name: &str) -> Option<(usize, &FieldNode)> {
-        match &self.index {
-            Some(index) => index.get(name).and_then(|&i| self.fields.get(i).map(|f| (i, f))),
-            None => self.fields.iter().enumerate().find(|(_, f)| &*f.name == name),
-        }
+        let i = self.index.get(name)?;
+        self.fields.get(i).map(|f| (i, f))
     }
 
     fn find_mut(&mut self, name: &str) -> Option<&mut FieldNode> {
@@ -177,5 +181,77 @@ fn must_be(ty: &Type) -> String {
         },
         Type::Optional(inner) => must_be(inner),
         Type::Any => "any value".into(),
+    }
+}
+
+/// Names to their positions, looked up once per key of every request. A few names are
+/// scanned, comparing lengths and first bytes before any `memcmp`; more get a hash table
+/// with a cheap word-at-a-time hash instead of SipHash: the table holds only the policy's
+/// names, so a request's key can at worst probe its own bucket, not flood the table.
+#[derive(Debug)]
+pub(super) struct NameIndex {
+    names: Vec<Box<str>>,
+    table: Option<HashMap<Box<str>, usize, BuildHasherDefault<WordHasher>>>,
+}
+
+impl NameIndex {
+    pub fn new<'a>(names: impl Iterator<Item = &'a str>) -> NameIndex {
+        let names: Vec<Box<str>> = names.map(Box::from).collect();
+        let table = (names.len() > LINEAR_LOOKUP_MAX).then(|| names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
+        NameIndex { names, table }
+    }
+
+    /// The position of `name` (names are unique: declared fields and tools).
+    pub fn get(&self, name: &str) -> Option<usize> {
+        match &self.table {
+            Some(table) => table.get(name).copied(),
+            None => self.names.iter().position(|n| same_name(n, name)),
+        }
+    }
+}
+
+/// String equality with the cheap rejections first: most keys differ in length or first byte.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
+/// FxHash's word step with splitmix64's finalizer, so both the bucket bits (low) and the
+/// tag bits (high) of the hash depend on every byte.
+#[derive(Default)]
+pub(super) struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(word);
+            self.add(u64::from_le_bytes(buf));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            if let Some(head) = buf.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
     }
 }
