@@ -1,0 +1,371 @@
+//! The decoder's fast path. In: the request text (already valid UTF-8), the decode trees and
+//! a frame reset for this request. Out: `Some(envelope)` with the frame's slots filled, when
+//! the request is well-formed, valid and plain; `None` as soon as anything needs a word
+//! from the full decoder: an input error, malformed JSON, a string with escapes, `args`
+//! before `tool` or missing, nesting deeper than `MAX_DEPTH`. The full decoder then decodes
+//! the request from the start, so every error message, path and rule for odd requests stays
+//! its own; this path only has to agree with it on the requests it accepts.
+//!
+//! Why a second path: driving serde's `Deserializer` through visitors costs about as much as
+//! serde-deriving a struct, and the decision also has to be cheaper than that. Scanning the
+//! bytes directly against the decode tree reads each declared value once, validates the
+//! skipped ones with a plain loop, and builds nothing that no slot reads.
+
+use super::decode::{parse_timestamp, Seen};
+use super::decoder::Decoder;
+use super::tree::{Kind, Node, RecordNode};
+use crate::value::Value;
+use indexmap::IndexMap;
+use smol_str::SmolStr;
+use std::sync::Arc;
+
+/// Deeper nesting goes to the full decoder, which enforces serde_json's own limit (128).
+const MAX_DEPTH: usize = 100;
+
+/// What the envelope said besides the slots.
+pub(super) struct FastEnvelope<'t> {
+    pub tool_name: &'t str,
+    /// Index of the declared tool, `None` for an undeclared one.
+    pub tool: Option<usize>,
+    pub time: Option<f64>,
+}
+
+/// Decodes `text` into `slots` (all `Value::Absent` on entry), or gives up with `None`.
+pub(super) fn decode<'t>(dec: &Decoder, text: &'t str, slots: &mut [Value]) -> Option<FastEnvelope<'t>> {
+    let mut cur = Cursor { bytes: text.as_bytes(), at: 0 };
+    let mut out = Out { slots };
+    let envelope = envelope(dec, &mut cur, &mut out)?;
+    cur.skip_ws();
+    (cur.at == cur.bytes.len()).then_some(envelope)
+}
+
+/// The top-level object: `tool` first, then `args`; `time` and the declared envelope
+/// fields anywhere; anything else skipped.
+fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<FastEnvelope<'t>> {
+    let mut env = FastEnvelope { tool_name: "", tool: None, time: None };
+    let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
+    let mut seen = Seen::new(dec.envelope().fields.len());
+    cur.object(|cur, key| {
+        match key {
+            "tool" => {
+                if std::mem::replace(&mut tool_seen, true) {
+                    return None;
+                }
+                env.tool_name = cur.string()?;
+                env.tool = dec.tool_index(env.tool_name);
+            }
+            "args" => {
+                // `args` before `tool`, or twice: the full decoder handles it.
+                if !tool_seen || std::mem::replace(&mut args_seen, true) {
+                    return None;
+                }
+                match env.tool.and_then(|i| dec.tool_node(i)) {
+                    // `null` args mean missing ones: left to the full decoder.
+                    Some(node) if cur.peek() == Some(b'{') => {
+                        value(node, cur, out, 1)?;
+                    }
+                    Some(_) => return None,
+                    // An undeclared tool's args are not read.
+                    None => cur.skip_value(1)?,
+                }
+            }
+            "time" => {
+                if std::mem::replace(&mut time_seen, true) {
+                    return None;
+                }
+                if cur.peek() == Some(b'n') {
+                    cur.literal(b"null")?;
+                } else {
+                    env.time = Some(parse_timestamp(cur.string()?)?);
+                }
+            }
+            _ => match dec.envelope().find(key) {
+                Some((i, field)) => {
+                    if !seen.insert(i) {
+                        return None;
+                    }
+                    value(&field.node, cur, out, 1)?;
+                }
+                None => cur.skip_value(1)?,
+            },
+        }
+        Some(())
+    })?;
+    // A missing `tool` or `args`, or a missing declared field, is for the full decoder.
+    let complete = tool_seen && (args_seen || env.tool.is_none()) && seen.has_required(dec.envelope());
+    complete.then_some(env)
+}
+
+/// Where decoded values go.
+struct Out<'s> {
+    slots: &'s mut [Value],
+}
+
+impl Out<'_> {
+    fn fill(&mut self, node: &Node, value: &Value) {
+        for &i in &node.slots {
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = value.clone();
+            }
+        }
+    }
+}
+
+/// The value at `node`: validated, its slots filled, returned when an enclosing slot needs
+/// it (`Value::Absent` otherwise).
+fn value(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let value = match cur.peek()? {
+        b'n' if node.optional => {
+            cur.literal(b"null")?;
+            Value::Absent
+        }
+        _ => typed(node, cur, out, depth)?,
+    };
+    if !node.slots.is_empty() {
+        out.fill(node, &value);
+    }
+    Some(value)
+}
+
+/// A present, non-null value of the node's kind; `None` for any other kind.
+fn typed(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+    Some(match &node.kind {
+        Kind::Bool => Value::Bool(match cur.peek()? {
+            b't' => cur.literal(b"true").map(|()| true)?,
+            _ => cur.literal(b"false").map(|()| false)?,
+        }),
+        Kind::Number | Kind::Duration => Value::Num(cur.number()?),
+        Kind::String if node.build => Value::Str(SmolStr::new(cur.string()?)),
+        Kind::String => {
+            cur.string()?;
+            Value::Absent
+        }
+        Kind::Enum(values) => {
+            let s = cur.string()?;
+            Value::Str(values.iter().find(|v| v.as_str() == s)?.clone())
+        }
+        Kind::Timestamp => Value::Num(parse_timestamp(cur.string()?)?),
+        Kind::List(elem) => list(elem, node.build, cur, out, depth)?,
+        Kind::Map(elem) => map(elem, node.build, cur, out, depth)?,
+        Kind::Record(rec) => record(rec, node.build, cur, out, depth)?,
+        Kind::Any => {
+            cur.skip_value(depth)?;
+            Value::Absent
+        }
+    })
+}
+
+fn list(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+    let mut items = Vec::new();
+    cur.array(|cur| {
+        let item = value(elem, cur, out, depth + 1)?;
+        if build {
+            items.push(item);
+        }
+        Some(())
+    })?;
+    Some(if build { Value::List(items.into()) } else { Value::Absent })
+}
+
+/// A record: declared fields decoded, others skipped; a duplicate or a missing required
+/// field gives up (the full decoder reports it).
+fn record(rec: &RecordNode, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+    let mut seen = Seen::new(rec.fields.len());
+    let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
+    cur.object(|cur, key| {
+        let Some((i, field)) = rec.find(key) else { return cur.skip_value(depth + 1) };
+        if !seen.insert(i) {
+            return None;
+        }
+        let v = value(&field.node, cur, out, depth + 1)?;
+        if let Some(slot) = values.get_mut(i) {
+            *slot = v;
+        }
+        Some(())
+    })?;
+    if !seen.has_required(rec) {
+        return None;
+    }
+    Some(if build { Value::Record(values.into()) } else { Value::Absent })
+}
+
+/// A map: every value decoded; a repeated key gives up.
+fn map(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+    let mut built: IndexMap<Arc<str>, Value> = IndexMap::new();
+    let mut keys: Vec<&str> = Vec::new();
+    cur.object(|cur, key| {
+        if build && built.contains_key(key) {
+            return None;
+        }
+        let v = value(elem, cur, out, depth + 1)?;
+        if build {
+            built.insert(Arc::from(key), v);
+        } else {
+            keys.push(key);
+        }
+        Some(())
+    })?;
+    keys.sort_unstable();
+    if keys.windows(2).any(|w| w.first() == w.get(1)) {
+        return None;
+    }
+    Some(if build { Value::Map(Arc::new(built)) } else { Value::Absent })
+}
+
+/// A position in the request's bytes, with strict JSON (RFC 8259) readers that give up
+/// (`None`) on anything malformed, and also on escapes, which they leave to serde_json.
+struct Cursor<'t> {
+    bytes: &'t [u8],
+    at: usize,
+}
+
+impl<'t> Cursor<'t> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next non-whitespace byte, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.skip_ws();
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// A string without escapes, borrowed from the request.
+    fn string(&mut self) -> Option<&'t str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let rest = self.bytes.get(start..)?;
+        // Control characters must be escaped in JSON; escapes go to the full decoder.
+        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.at = start + len + 1;
+        // The whole request is valid UTF-8 and `"` is never inside a multi-byte character,
+        // so this slice is too; the check is kept rather than trusted.
+        std::str::from_utf8(rest.get(..len)?).ok()
+    }
+
+    /// A number, read as serde_json reads it: short unsigned integers directly (exact, as
+    /// serde_json's `u64 as f64`), any other number by serde_json itself.
+    fn number(&mut self) -> Option<f64> {
+        self.skip_ws();
+        let start = self.at;
+        self.skip_number()?;
+        let token = self.bytes.get(start..self.at)?;
+        if token.len() <= 15 && token.iter().all(u8::is_ascii_digit) {
+            return Some(token.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64);
+        }
+        serde_json::from_slice::<f64>(token).ok()
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn skip_number(&mut self) -> Option<()> {
+        if self.bytes.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        match self.bytes.get(self.at)? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            self.some_digits()?;
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
+                self.at += 1;
+            }
+            self.some_digits()?;
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        let start = self.at;
+        self.digits();
+        (self.at > start).then_some(())
+    }
+
+    /// An object: `member` is called with each key, the cursor on its value, and must
+    /// consume the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'t str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            member(self, key)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array: `element` is called with the cursor on each element and must consume it.
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Any value, validated and skipped.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|cur, _| cur.skip_value(depth + 1)),
+            b'[' => self.array(|cur| cur.skip_value(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.skip_number(),
+        }
+    }
+}
