@@ -32,7 +32,7 @@ pub(super) struct FastEnvelope<'t> {
 
 /// Decodes `text` into `slots` (all `Value::Absent` on entry), or gives up with `None`.
 pub(super) fn decode<'t>(dec: &Decoder, text: &'t str, slots: &mut [Value]) -> Option<FastEnvelope<'t>> {
-    let mut cur = Cursor { bytes: text.as_bytes(), at: 0 };
+    let mut cur = Cursor { text, bytes: text.as_bytes(), at: 0 };
     let mut out = Out { slots };
     let envelope = envelope(dec, &mut cur, &mut out)?;
     cur.skip_ws();
@@ -218,8 +218,23 @@ fn map(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) 
 /// A position in the request's bytes, with strict JSON (RFC 8259) readers that give up
 /// (`None`) on anything malformed, and also on escapes, which they leave to serde_json.
 struct Cursor<'t> {
+    text: &'t str,
+    /// The same, as bytes.
     bytes: &'t [u8],
     at: usize,
+}
+
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// A mask with the high bit set in the bytes of `word` that are `"`, `\` or below 0x20
+/// (exact up to the first such byte, which is all that is used): the classic "has zero
+/// byte" and "has byte below n" tricks, so a string is scanned eight bytes at a time.
+fn string_stops(word: u64) -> u64 {
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
+    (zero_in(quote) | zero_in(backslash) | (word.wrapping_sub(ONES * 0x20) & !word)) & HIGHS
 }
 
 impl<'t> Cursor<'t> {
@@ -249,16 +264,29 @@ impl<'t> Cursor<'t> {
     fn string(&mut self) -> Option<&'t str> {
         self.eat(b'"')?;
         let start = self.at;
-        let rest = self.bytes.get(start..)?;
+        let end = self.string_end(start)?;
         // Control characters must be escaped in JSON; escapes go to the full decoder.
-        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest.get(len) != Some(&b'"') {
+        if self.bytes.get(end) != Some(&b'"') {
             return None;
         }
-        self.at = start + len + 1;
-        // The whole request is valid UTF-8 and `"` is never inside a multi-byte character,
-        // so this slice is too; the check is kept rather than trusted.
-        std::str::from_utf8(rest.get(..len)?).ok()
+        self.at = end + 1;
+        // `"` is never inside a multi-byte character, so this is on character boundaries.
+        self.text.get(start..end)
+    }
+
+    /// The index of the first `"`, `\\` or control character from `at`.
+    fn string_end(&self, mut at: usize) -> Option<usize> {
+        while let Some(chunk) = self.bytes.get(at..at + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let stops = string_stops(u64::from_le_bytes(word));
+            if stops != 0 {
+                return Some(at + (stops.trailing_zeros() / 8) as usize);
+            }
+            at += 8;
+        }
+        let rest = self.bytes.get(at..)?;
+        rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|k| at + k)
     }
 
     /// A number, read as serde_json reads it: short unsigned integers directly (exact, as
@@ -366,6 +394,30 @@ impl<'t> Cursor<'t> {
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
             _ => self.skip_number(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_ends_are_found_eight_bytes_at_a_time_as_one_at_a_time() {
+        let stops = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        // Every byte value at every position of a word, after every kind of byte before it.
+        for before in [b'a', 0x1f, 0x20, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'] {
+            for at in 0..12 {
+                for b in 0..=255u8 {
+                    let mut bytes = vec![before; 12];
+                    bytes[at] = b;
+                    bytes.push(b'"');
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    let cur = Cursor { text: &text, bytes: text.as_bytes(), at: 0 };
+                    let expected = text.bytes().position(stops);
+                    assert_eq!(cur.string_end(0), expected, "{:?}", text.as_bytes());
+                }
+            }
         }
     }
 }
