@@ -343,7 +343,7 @@ impl<'de, 'a> Visitor<'de> for FieldKey<'a> {
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(self.0.find(s))
+        Ok(self.0.find(s.as_bytes()))
     }
 }
 

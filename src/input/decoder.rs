@@ -185,7 +185,7 @@ impl Decoder {
 
     /// The index of the declared tool called `name`.
     pub(super) fn tool_index(&self, name: &str) -> Option<usize> {
-        self.tool_index.get(name)
+        self.tool_index.get(name.as_bytes())
     }
 
     /// The `args` node of declared tool `i`.
@@ -291,7 +291,7 @@ impl Top<'_, '_> {
             Ok(name) => {
                 self.tool_name.push_str(&name);
                 *self.tool_read = true;
-                match self.dec.tool_index.get(&name) {
+                match self.dec.tool_index.get(name.as_bytes()) {
                     Some(i) => ToolSeen::Declared(i),
                     None => ToolSeen::Undeclared,
                 }
@@ -448,7 +448,7 @@ impl<'de, 'a> Visitor<'de> for EnvKeySeed<'a> {
             "tool" => EnvKey::Tool,
             "args" => EnvKey::Args,
             "time" => EnvKey::Time,
-            _ => match self.0.find(s) {
+            _ => match self.0.find(s.as_bytes()) {
                 Some((i, field)) => EnvKey::Field(i, field),
                 None => EnvKey::Other,
             },

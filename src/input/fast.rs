@@ -47,14 +47,14 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
     let mut seen = Seen::new(dec.envelope().fields.len());
     cur.object(|cur, key| {
         match key {
-            "tool" => {
+            b"tool" => {
                 if std::mem::replace(&mut tool_seen, true) {
                     return None;
                 }
                 env.tool_name = cur.string()?;
                 env.tool = dec.tool_index(env.tool_name);
             }
-            "args" => {
+            b"args" => {
                 // `args` before `tool`, or twice: the full decoder handles it.
                 if !tool_seen || std::mem::replace(&mut args_seen, true) {
                     return None;
@@ -62,14 +62,14 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                 match env.tool.and_then(|i| dec.tool_node(i)) {
                     // `null` args mean missing ones: left to the full decoder.
                     Some(node) if cur.peek() == Some(b'{') => {
-                        value(node, cur, out, 1)?;
+                        value(node, false, cur, out, 1)?;
                     }
                     Some(_) => return None,
                     // An undeclared tool's args are not read.
                     None => cur.skip_value(1)?,
                 }
             }
-            "time" => {
+            b"time" => {
                 if std::mem::replace(&mut time_seen, true) {
                     return None;
                 }
@@ -84,7 +84,7 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                     if !seen.insert(i) {
                         return None;
                     }
-                    value(&field.node, cur, out, 1)?;
+                    value(&field.node, false, cur, out, 1)?;
                 }
                 None => cur.skip_value(1)?,
             },
@@ -102,18 +102,26 @@ struct Out<'s> {
 }
 
 impl Out<'_> {
-    fn fill(&mut self, node: &Node, value: &Value) {
-        for &i in &node.slots {
+    /// Stores `value` in the node's slots, and returns it when `keep` (an enclosing value is
+    /// being built). The last slot takes the value itself, so a string costs no copy.
+    fn fill(&mut self, node: &Node, value: Value, keep: bool) -> Value {
+        let Some((&last, others)) = node.slots.split_last() else { return value };
+        for &i in others {
             if let Some(slot) = self.slots.get_mut(i) {
                 *slot = value.clone();
             }
         }
+        let (stored, returned) = if keep { (value.clone(), value) } else { (value, Value::Absent) };
+        if let Some(slot) = self.slots.get_mut(last) {
+            *slot = stored;
+        }
+        returned
     }
 }
 
-/// The value at `node`: validated, its slots filled, returned when an enclosing slot needs
-/// it (`Value::Absent` otherwise).
-fn value(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+/// The value at `node`: validated, its slots filled, returned when `keep` says an enclosing
+/// value is being built (`Value::Absent` otherwise).
+fn value(node: &Node, keep: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -124,10 +132,7 @@ fn value(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<V
         }
         _ => typed(node, cur, out, depth)?,
     };
-    if !node.slots.is_empty() {
-        out.fill(node, &value);
-    }
-    Some(value)
+    Some(out.fill(node, value, keep))
 }
 
 /// A present, non-null value of the node's kind; `None` for any other kind.
@@ -140,12 +145,12 @@ fn typed(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<V
         Kind::Number | Kind::Duration => Value::Num(cur.number()?),
         Kind::String if node.build => Value::Str(SmolStr::new(cur.string()?)),
         Kind::String => {
-            cur.string()?;
+            cur.string_span()?;
             Value::Absent
         }
         Kind::Enum(values) => {
-            let s = cur.string()?;
-            Value::Str(values.iter().find(|v| v.as_str() == s)?.clone())
+            let s = cur.string_bytes()?;
+            Value::Str(values.iter().find(|v| v.as_bytes() == s)?.clone())
         }
         Kind::Timestamp => Value::Num(parse_timestamp(cur.string()?)?),
         Kind::List(elem) => list(elem, node.build, cur, out, depth)?,
@@ -161,7 +166,7 @@ fn typed(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<V
 fn list(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
     let mut items = Vec::new();
     cur.array(|cur| {
-        let item = value(elem, cur, out, depth + 1)?;
+        let item = value(elem, build, cur, out, depth + 1)?;
         if build {
             items.push(item);
         }
@@ -180,7 +185,7 @@ fn record(rec: &RecordNode, build: bool, cur: &mut Cursor, out: &mut Out, depth:
         if !seen.insert(i) {
             return None;
         }
-        let v = value(&field.node, cur, out, depth + 1)?;
+        let v = value(&field.node, build, cur, out, depth + 1)?;
         if let Some(slot) = values.get_mut(i) {
             *slot = v;
         }
@@ -195,14 +200,14 @@ fn record(rec: &RecordNode, build: bool, cur: &mut Cursor, out: &mut Out, depth:
 /// A map: every value decoded; a repeated key gives up.
 fn map(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
     let mut built: IndexMap<Arc<str>, Value> = IndexMap::new();
-    let mut keys: Vec<&str> = Vec::new();
+    let mut keys: Vec<&[u8]> = Vec::new();
     cur.object(|cur, key| {
-        if build && built.contains_key(key) {
+        if build && std::str::from_utf8(key).map_or(true, |k| built.contains_key(k)) {
             return None;
         }
-        let v = value(elem, cur, out, depth + 1)?;
+        let v = value(elem, build, cur, out, depth + 1)?;
         if build {
-            built.insert(Arc::from(key), v);
+            built.insert(Arc::from(std::str::from_utf8(key).ok()?), v);
         } else {
             keys.push(key);
         }
@@ -239,7 +244,11 @@ fn string_stops(word: u64) -> u64 {
 
 impl<'t> Cursor<'t> {
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.at) {
+        // Most tokens follow one another directly: one compare rules out all whitespace.
+        while let Some(&b) = self.bytes.get(self.at) {
+            if b > b' ' || !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return;
+            }
             self.at += 1;
         }
     }
@@ -262,6 +271,19 @@ impl<'t> Cursor<'t> {
 
     /// A string without escapes, borrowed from the request.
     fn string(&mut self) -> Option<&'t str> {
+        let (start, end) = self.string_span()?;
+        // `"` is never inside a multi-byte character, so this is on character boundaries.
+        self.text.get(start..end)
+    }
+
+    /// The same as bytes, for keys and skipped strings: no character boundary checks.
+    fn string_bytes(&mut self) -> Option<&'t [u8]> {
+        let (start, end) = self.string_span()?;
+        self.bytes.get(start..end)
+    }
+
+    /// Where the contents of the string at the cursor start and end.
+    fn string_span(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.at;
         let end = self.string_end(start)?;
@@ -270,8 +292,7 @@ impl<'t> Cursor<'t> {
             return None;
         }
         self.at = end + 1;
-        // `"` is never inside a multi-byte character, so this is on character boundaries.
-        self.text.get(start..end)
+        Some((start, end))
     }
 
     /// The index of the first `"`, `\\` or control character from `at`.
@@ -340,14 +361,14 @@ impl<'t> Cursor<'t> {
 
     /// An object: `member` is called with each key, the cursor on its value, and must
     /// consume the value.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'t str) -> Option<()>) -> Option<()> {
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'t [u8]) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
         }
         loop {
-            let key = self.string()?;
+            let key = self.string_bytes()?;
             self.eat(b':')?;
             member(self, key)?;
             match self.peek()? {
@@ -387,7 +408,7 @@ impl<'t> Cursor<'t> {
             return None;
         }
         match self.peek()? {
-            b'"' => self.string().map(drop),
+            b'"' => self.string_span().map(drop),
             b'{' => self.object(|cur, _| cur.skip_value(depth + 1)),
             b'[' => self.array(|cur| cur.skip_value(depth + 1)),
             b't' => self.literal(b"true"),

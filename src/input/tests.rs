@@ -646,3 +646,21 @@ proptest::proptest! {
         assert_agree(&decoder(), &bytes);
     }
 }
+
+#[test]
+fn name_lookups_tell_apart_names_that_share_length_and_prefix() {
+    use super::tree::NameIndex;
+    let few = ["recipient_a", "recipient_b", "id", "idx", "", "a_name_longer_than_seven"];
+    let many: Vec<String> = (0..40).map(|i| format!("svc{i:03}.call")).collect();
+    let long = format!("abcdefg{}", "x".repeat(256));
+    let long_names = ["abcdefg", long.as_str()];
+    for names in [few.to_vec(), many.iter().map(String::as_str).collect(), long_names.to_vec()] {
+        let index = NameIndex::new(names.iter().copied());
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(index.get(name.as_bytes()), Some(i), "{name}");
+        }
+        for absent in ["recipient_c", "i", "svc040.call", "svc000.cal", "abcdefgx", "abcdef"] {
+            assert_eq!(index.get(absent.as_bytes()), None, "{absent}");
+        }
+    }
+}

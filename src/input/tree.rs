@@ -74,7 +74,7 @@ impl RecordNode {
     }
 
     /// The declared field called `name`, with its index.
-    pub fn find(&self, name: &str) -> Option<(usize, &FieldNode)> {
+    pub fn find(&self, name: &[u8]) -> Option<(usize, &FieldNode)> {
         let i = self.index.get(name)?;
         self.fields.get(i).map(|f| (i, f))
     }
@@ -185,34 +185,43 @@ fn must_be(ty: &Type) -> String {
 }
 
 /// Names to their positions, looked up once per key of every request. A few names are
-/// scanned, comparing lengths and first bytes before any `memcmp`; more get a hash table
-/// with a cheap word-at-a-time hash instead of SipHash: the table holds only the policy's
-/// names, so a request's key can at worst probe its own bucket, not flood the table.
+/// scanned by a one-word summary (length and first seven bytes), so a mismatch costs one
+/// compare and a match of a short name needs no other; more names get a hash table with a
+/// cheap word-at-a-time hash instead of SipHash: the table holds only the policy's names,
+/// so a request's key can at worst probe its own bucket, not flood the table.
 #[derive(Debug)]
 pub(super) struct NameIndex {
-    names: Vec<Box<str>>,
-    table: Option<HashMap<Box<str>, usize, BuildHasherDefault<WordHasher>>>,
+    names: Vec<Box<[u8]>>,
+    summaries: Vec<u64>,
+    table: Option<HashMap<Box<[u8]>, usize, BuildHasherDefault<WordHasher>>>,
 }
 
 impl NameIndex {
     pub fn new<'a>(names: impl Iterator<Item = &'a str>) -> NameIndex {
-        let names: Vec<Box<str>> = names.map(Box::from).collect();
+        let names: Vec<Box<[u8]>> = names.map(|n| Box::from(n.as_bytes())).collect();
+        let summaries = names.iter().map(|n| summary(n)).collect();
         let table = (names.len() > LINEAR_LOOKUP_MAX).then(|| names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
-        NameIndex { names, table }
+        NameIndex { names, summaries, table }
     }
 
     /// The position of `name` (names are unique: declared fields and tools).
-    pub fn get(&self, name: &str) -> Option<usize> {
-        match &self.table {
-            Some(table) => table.get(name).copied(),
-            None => self.names.iter().position(|n| same_name(n, name)),
+    pub fn get(&self, name: &[u8]) -> Option<usize> {
+        if let Some(table) = &self.table {
+            return table.get(name).copied();
         }
+        let wanted = summary(name);
+        // Names of up to seven bytes are whole in their summary; longer ones may share it.
+        let rest_matches = |n: &[u8]| n.len() == name.len() && (name.len() <= 7 || n.get(7..) == name.get(7..));
+        self.summaries
+            .iter()
+            .zip(&self.names)
+            .position(|(&s, n)| s == wanted && rest_matches(n))
     }
 }
 
-/// String equality with the cheap rejections first: most keys differ in length or first byte.
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+/// A name's length (low byte) and first seven bytes, in one word.
+fn summary(name: &[u8]) -> u64 {
+    name.iter().take(7).enumerate().fold(name.len() as u64 & 0xff, |s, (i, &b)| s | u64::from(b) << (8 * (i + 1)))
 }
 
 /// FxHash's word step with splitmix64's finalizer, so both the bucket bits (low) and the
