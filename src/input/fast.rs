@@ -13,7 +13,7 @@
 
 use super::decode::{parse_timestamp, Seen};
 use super::decoder::Decoder;
-use super::tree::{Kind, Node, RecordNode};
+use super::tree::{Key, Kind, Node, RecordNode};
 use crate::value::Value;
 use indexmap::IndexMap;
 use smol_str::SmolStr;
@@ -46,7 +46,7 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
     let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
     let mut seen = Seen::new(dec.envelope().fields.len());
     cur.object(|cur, key| {
-        match key {
+        match key.bytes {
             b"tool" => {
                 if std::mem::replace(&mut tool_seen, true) {
                     return None;
@@ -62,7 +62,7 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                 match env.tool.and_then(|i| dec.tool_node(i)) {
                     // `null` args mean missing ones: left to the full decoder.
                     Some(node) if cur.peek() == Some(b'{') => {
-                        value(node, false, cur, out, 1)?;
+                        value(node, cur, out, 1)?;
                     }
                     Some(_) => return None,
                     // An undeclared tool's args are not read.
@@ -79,12 +79,12 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                     env.time = Some(parse_timestamp(cur.string()?)?);
                 }
             }
-            _ => match dec.envelope().find(key) {
+            _ => match dec.envelope().find_key(key) {
                 Some((i, field)) => {
                     if !seen.insert(i) {
                         return None;
                     }
-                    value(&field.node, false, cur, out, 1)?;
+                    value(&field.node, cur, out, 1)?;
                 }
                 None => cur.skip_value(1)?,
             },
@@ -102,26 +102,68 @@ struct Out<'s> {
 }
 
 impl Out<'_> {
-    /// Stores `value` in the node's slots, and returns it when `keep` (an enclosing value is
-    /// being built). The last slot takes the value itself, so a string costs no copy.
-    fn fill(&mut self, node: &Node, value: Value, keep: bool) -> Value {
-        let Some((&last, others)) = node.slots.split_last() else { return value };
+    /// Stores `value` in the node's slots; the last slot takes the value itself.
+    fn put(&mut self, node: &Node, value: Value) {
+        let Some((&last, others)) = node.slots.split_last() else { return };
         for &i in others {
             if let Some(slot) = self.slots.get_mut(i) {
                 *slot = value.clone();
             }
         }
-        let (stored, returned) = if keep { (value.clone(), value) } else { (value, Value::Absent) };
         if let Some(slot) = self.slots.get_mut(last) {
-            *slot = stored;
+            *slot = value;
         }
-        returned
+    }
+
+    /// Stores a copy of `value` in the node's slots.
+    fn copy(&mut self, node: &Node, value: &Value) {
+        for &i in &node.slots {
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = value.clone();
+            }
+        }
     }
 }
 
-/// The value at `node`: validated, its slots filled, returned when `keep` says an enclosing
-/// value is being built (`Value::Absent` otherwise).
-fn value(node: &Node, keep: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
+/// The value at `node`, which no enclosing value keeps: validated and written straight into
+/// its slots (each slot belongs to one node and starts absent, so `null` writes nothing).
+/// Scalars never travel through a returned `Value`: moving the enum through several frames
+/// cost more than decoding it.
+fn value(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let first = cur.peek()?;
+    if first == b'n' && node.optional {
+        return cur.literal(b"null");
+    }
+    match &node.kind {
+        Kind::Bool => {
+            let b = boolean(first, cur)?;
+            out.put(node, Value::Bool(b));
+        }
+        Kind::Number | Kind::Duration => {
+            let n = cur.number()?;
+            out.put(node, Value::Num(n));
+        }
+        Kind::String if node.build => {
+            let s = cur.string()?;
+            out.put(node, Value::Str(SmolStr::new(s)));
+        }
+        Kind::String => {
+            cur.string_span()?;
+        }
+        _ => {
+            let v = typed(node, cur, out, depth)?;
+            out.put(node, v);
+        }
+    }
+    Some(())
+}
+
+/// The same for a value an enclosing list, record or map keeps: returned, and copied into
+/// its slots.
+fn kept(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -132,16 +174,23 @@ fn value(node: &Node, keep: bool, cur: &mut Cursor, out: &mut Out, depth: usize)
         }
         _ => typed(node, cur, out, depth)?,
     };
-    Some(out.fill(node, value, keep))
+    if !node.slots.is_empty() {
+        out.copy(node, &value);
+    }
+    Some(value)
+}
+
+fn boolean(first: u8, cur: &mut Cursor) -> Option<bool> {
+    match first {
+        b't' => cur.literal(b"true").map(|()| true),
+        _ => cur.literal(b"false").map(|()| false),
+    }
 }
 
 /// A present, non-null value of the node's kind; `None` for any other kind.
 fn typed(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
     Some(match &node.kind {
-        Kind::Bool => Value::Bool(match cur.peek()? {
-            b't' => cur.literal(b"true").map(|()| true)?,
-            _ => cur.literal(b"false").map(|()| false)?,
-        }),
+        Kind::Bool => Value::Bool(boolean(cur.peek()?, cur)?),
         Kind::Number | Kind::Duration => Value::Num(cur.number()?),
         Kind::String if node.build => Value::Str(SmolStr::new(cur.string()?)),
         Kind::String => {
@@ -166,9 +215,10 @@ fn typed(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<V
 fn list(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<Value> {
     let mut items = Vec::new();
     cur.array(|cur| {
-        let item = value(elem, build, cur, out, depth + 1)?;
         if build {
-            items.push(item);
+            items.push(kept(elem, cur, out, depth + 1)?);
+        } else {
+            value(elem, cur, out, depth + 1)?;
         }
         Some(())
     })?;
@@ -181,13 +231,17 @@ fn record(rec: &RecordNode, build: bool, cur: &mut Cursor, out: &mut Out, depth:
     let mut seen = Seen::new(rec.fields.len());
     let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
     cur.object(|cur, key| {
-        let Some((i, field)) = rec.find(key) else { return cur.skip_value(depth + 1) };
+        let Some((i, field)) = rec.find_key(key) else { return cur.skip_value(depth + 1) };
         if !seen.insert(i) {
             return None;
         }
-        let v = value(&field.node, build, cur, out, depth + 1)?;
-        if let Some(slot) = values.get_mut(i) {
-            *slot = v;
+        if build {
+            let v = kept(&field.node, cur, out, depth + 1)?;
+            if let Some(slot) = values.get_mut(i) {
+                *slot = v;
+            }
+        } else {
+            value(&field.node, cur, out, depth + 1)?;
         }
         Some(())
     })?;
@@ -202,13 +256,15 @@ fn map(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) 
     let mut built: IndexMap<Arc<str>, Value> = IndexMap::new();
     let mut keys: Vec<&[u8]> = Vec::new();
     cur.object(|cur, key| {
+        let key = key.bytes;
         if build && std::str::from_utf8(key).map_or(true, |k| built.contains_key(k)) {
             return None;
         }
-        let v = value(elem, build, cur, out, depth + 1)?;
         if build {
+            let v = kept(elem, cur, out, depth + 1)?;
             built.insert(Arc::from(std::str::from_utf8(key).ok()?), v);
         } else {
+            value(elem, cur, out, depth + 1)?;
             keys.push(key);
         }
         Some(())
@@ -243,6 +299,7 @@ fn string_stops(word: u64) -> u64 {
 }
 
 impl<'t> Cursor<'t> {
+    #[inline(always)]
     fn skip_ws(&mut self) {
         // Most tokens follow one another directly: one compare rules out all whitespace.
         while let Some(&b) = self.bytes.get(self.at) {
@@ -254,6 +311,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// The next non-whitespace byte, not consumed.
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes.get(self.at).copied()
@@ -276,13 +334,31 @@ impl<'t> Cursor<'t> {
         self.text.get(start..end)
     }
 
-    /// The same as bytes, for keys and skipped strings: no character boundary checks.
+    /// The same as bytes: no character boundary checks.
     fn string_bytes(&mut self) -> Option<&'t [u8]> {
         let (start, end) = self.string_span()?;
         self.bytes.get(start..end)
     }
 
+    /// An object's key, summarized from one load of the request's bytes when there are
+    /// eight from its start (there are, but for a key at the very end of a malformed request).
+    fn key(&mut self) -> Option<Key<'t>> {
+        let (start, end) = self.string_span()?;
+        let bytes = self.bytes.get(start..end)?;
+        Some(match self.word_at(start) {
+            Some(word) => Key::from_word(bytes, word),
+            None => Key::new(bytes),
+        })
+    }
+
+    fn word_at(&self, at: usize) -> Option<u64> {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(self.bytes.get(at..at + 8)?);
+        Some(u64::from_le_bytes(word))
+    }
+
     /// Where the contents of the string at the cursor start and end.
+    #[inline(always)]
     fn string_span(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.at;
@@ -296,11 +372,10 @@ impl<'t> Cursor<'t> {
     }
 
     /// The index of the first `"`, `\\` or control character from `at`.
+    #[inline(always)]
     fn string_end(&self, mut at: usize) -> Option<usize> {
-        while let Some(chunk) = self.bytes.get(at..at + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let stops = string_stops(u64::from_le_bytes(word));
+        while let Some(word) = self.word_at(at) {
+            let stops = string_stops(word);
             if stops != 0 {
                 return Some(at + (stops.trailing_zeros() / 8) as usize);
             }
@@ -361,14 +436,14 @@ impl<'t> Cursor<'t> {
 
     /// An object: `member` is called with each key, the cursor on its value, and must
     /// consume the value.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'t [u8]) -> Option<()>) -> Option<()> {
+    fn object(&mut self, mut member: impl FnMut(&mut Self, Key<'t>) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
         }
         loop {
-            let key = self.string_bytes()?;
+            let key = self.key()?;
             self.eat(b':')?;
             member(self, key)?;
             match self.peek()? {

@@ -664,3 +664,17 @@ fn name_lookups_tell_apart_names_that_share_length_and_prefix() {
         }
     }
 }
+
+#[test]
+fn a_key_summarized_from_a_word_of_the_request_is_the_same_summary() {
+    use super::tree::Key;
+    let text = b"abcdefghijklmnop\"\xff";
+    for start in 0..8 {
+        for len in 0..=9 {
+            let bytes = &text[start..start + len];
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&text[start..start + 8]);
+            assert_eq!(Key::from_word(bytes, u64::from_le_bytes(word)).summary, Key::new(bytes).summary, "{start} {len}");
+        }
+    }
+}

@@ -75,7 +75,11 @@ impl RecordNode {
 
     /// The declared field called `name`, with its index.
     pub fn find(&self, name: &[u8]) -> Option<(usize, &FieldNode)> {
-        let i = self.index.get(name)?;
+        self.find_key(Key::new(name))
+    }
+
+    pub fn find_key(&self, key: Key) -> Option<(usize, &FieldNode)> {
+        let i = self.index.get_key(key)?;
         self.fields.get(i).map(|f| (i, f))
     }
 
@@ -206,10 +210,15 @@ impl NameIndex {
 
     /// The position of `name` (names are unique: declared fields and tools).
     pub fn get(&self, name: &[u8]) -> Option<usize> {
+        self.get_key(Key::new(name))
+    }
+
+    /// The same for a name whose summary is known.
+    pub fn get_key(&self, key: Key) -> Option<usize> {
+        let Key { bytes: name, summary: wanted } = key;
         if let Some(table) = &self.table {
             return table.get(name).copied();
         }
-        let wanted = summary(name);
         // Names of up to seven bytes are whole in their summary; longer ones may share it.
         let rest_matches = |n: &[u8]| n.len() == name.len() && (name.len() <= 7 || n.get(7..) == name.get(7..));
         self.summaries
@@ -222,6 +231,26 @@ impl NameIndex {
 /// A name's length (low byte) and first seven bytes, in one word.
 fn summary(name: &[u8]) -> u64 {
     name.iter().take(7).enumerate().fold(name.len() as u64 & 0xff, |s, (i, &b)| s | u64::from(b) << (8 * (i + 1)))
+}
+
+/// A key to look up, with its summary (which the fast path reads from the request in one
+/// load instead of byte by byte).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Key<'a> {
+    pub bytes: &'a [u8],
+    pub summary: u64,
+}
+
+impl<'a> Key<'a> {
+    pub fn new(bytes: &'a [u8]) -> Key<'a> {
+        Key { bytes, summary: summary(bytes) }
+    }
+
+    /// The key whose bytes start the eight-byte little-endian `word`.
+    pub fn from_word(bytes: &'a [u8], word: u64) -> Key<'a> {
+        let mask = if bytes.len() >= 7 { (1u64 << 56) - 1 } else { (1u64 << (8 * bytes.len())) - 1 };
+        Key { bytes, summary: (word & mask) << 8 | (bytes.len() as u64 & 0xff) }
+    }
 }
 
 /// FxHash's word step with splitmix64's finalizer, so both the bucket bits (low) and the
