@@ -576,7 +576,7 @@ fn corpus() -> Vec<(String, bool)> {
         format!(r#"{{"tool": "payments.transfer", {AGENT}}}"#),
         format!(r#"{{"tool": "payments.transfer", "tool": "x", {AGENT}, "args": {GOOD_ARGS}}}"#),
         format!(r#"{{"tool": "x", {AGENT}, "time": "yesterday"}}"#),
-        format!(r#"{{"tool": "x", "agent": {{"trust": "root", "id": "a"}}}}"#),
+        r#"{"tool": "x", "agent": {"trust": "root", "id": "a"}}"#.to_string(),
         format!(r#"{{"tool": "x", {AGENT}, "context": {{"k": "v", "k": "w"}}}}"#),
         format!(r#"{{"tool": "x", {AGENT}}} x"#),
         format!(r#"{{"tool": "x", {AGENT}, "other": "tab	inside"}}"#),
