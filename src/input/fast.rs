@@ -13,7 +13,7 @@
 
 use super::decode::{parse_timestamp, Seen};
 use super::decoder::Decoder;
-use super::tree::{Key, Kind, Node, RecordNode};
+use super::tree::{summary, Key, Kind, Node, RecordNode};
 use crate::value::Value;
 use indexmap::IndexMap;
 use smol_str::SmolStr;
@@ -21,6 +21,11 @@ use std::sync::Arc;
 
 /// Deeper nesting goes to the full decoder, which enforces serde_json's own limit (128).
 const MAX_DEPTH: usize = 100;
+
+/// The envelope's own keys, by summary (whole, as they are shorter than eight bytes).
+const TOOL: u64 = summary(b"tool");
+const ARGS: u64 = summary(b"args");
+const TIME: u64 = summary(b"time");
 
 /// What the envelope said besides the slots.
 pub(super) struct FastEnvelope<'t> {
@@ -46,15 +51,17 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
     let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
     let mut seen = Seen::new(dec.envelope().fields.len());
     cur.object(|cur, key| {
-        match key.bytes {
-            b"tool" => {
+        // The length check keeps a long key that merely starts like these from matching.
+        let own = if key.bytes.len() == 4 { key.summary } else { 0 };
+        match own {
+            TOOL => {
                 if std::mem::replace(&mut tool_seen, true) {
                     return None;
                 }
                 env.tool_name = cur.string()?;
                 env.tool = dec.tool_index(env.tool_name);
             }
-            b"args" => {
+            ARGS => {
                 // `args` before `tool`, or twice: the full decoder handles it.
                 if !tool_seen || std::mem::replace(&mut args_seen, true) {
                     return None;
@@ -69,7 +76,7 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                     None => cur.skip_value(1)?,
                 }
             }
-            b"time" => {
+            TIME => {
                 if std::mem::replace(&mut time_seen, true) {
                     return None;
                 }
@@ -457,6 +464,28 @@ impl<'t> Cursor<'t> {
         }
     }
 
+    /// An object nobody reads, validated and skipped: its keys need no summaries.
+    fn skip_object(&mut self, depth: usize) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            self.string_span()?;
+            self.eat(b':')?;
+            self.skip_value(depth + 1)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// An array: `element` is called with the cursor on each element and must consume it.
     fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.eat(b'[')?;
@@ -484,7 +513,7 @@ impl<'t> Cursor<'t> {
         }
         match self.peek()? {
             b'"' => self.string_span().map(drop),
-            b'{' => self.object(|cur, _| cur.skip_value(depth + 1)),
+            b'{' => self.skip_object(depth),
             b'[' => self.array(|cur| cur.skip_value(depth + 1)),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),

@@ -220,7 +220,8 @@ impl NameIndex {
             return table.get(name).copied();
         }
         // Names of up to seven bytes are whole in their summary; longer ones may share it.
-        let rest_matches = |n: &[u8]| n.len() == name.len() && (name.len() <= 7 || n.get(7..) == name.get(7..));
+        // An inline loop: the tails are short, and a `memcmp` call costs more than they do.
+        let rest_matches = |n: &[u8]| n.len() == name.len() && n.iter().zip(name).skip(7).all(|(a, b)| a == b);
         self.summaries
             .iter()
             .zip(&self.names)
@@ -228,9 +229,16 @@ impl NameIndex {
     }
 }
 
-/// A name's length (low byte) and first seven bytes, in one word.
-fn summary(name: &[u8]) -> u64 {
-    name.iter().take(7).enumerate().fold(name.len() as u64 & 0xff, |s, (i, &b)| s | u64::from(b) << (8 * (i + 1)))
+/// A name's length (low byte) and first seven bytes, in one word; names of up to seven
+/// bytes are whole in it.
+pub(super) const fn summary(name: &[u8]) -> u64 {
+    let mut s = name.len() as u64 & 0xff;
+    let mut i = 0;
+    while i < name.len() && i < 7 {
+        s |= (name[i] as u64) << (8 * (i + 1));
+        i += 1;
+    }
+    s
 }
 
 /// A key to look up, with its summary (which the fast path reads from the request in one
