@@ -105,8 +105,13 @@ impl Decoder {
     }
 
     fn reset(&self, frame: &mut Frame, now: f64) {
-        frame.slots.clear();
-        frame.slots.resize(self.slot_count, Value::Absent);
+        // A reused frame already has its slots: overwrite them rather than drop and rebuild.
+        if frame.slots.len() == self.slot_count {
+            frame.slots.fill(Value::Absent);
+        } else {
+            frame.slots.clear();
+            frame.slots.resize(self.slot_count, Value::Absent);
+        }
         frame.tool_name.clear();
         frame.tool = None;
         frame.time = now;
