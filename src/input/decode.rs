@@ -72,6 +72,12 @@ impl Seen {
         }
     }
 
+    /// Whether every required field of `rec` has been seen, without looking at each field
+    /// when the record has at most 64 fields.
+    pub fn has_required(&self, rec: &RecordNode) -> bool {
+        self.low & rec.required_low == rec.required_low && !rec.required_high
+    }
+
     pub fn contains(&self, i: usize) -> bool {
         if i < 64 {
             self.low & (1u64 << i) != 0
@@ -259,6 +265,9 @@ pub(super) fn decode_record<'de, A: MapAccess<'de>>(
 }
 
 pub(super) fn report_missing(rec: &RecordNode, seen: &Seen, sink: &mut Sink, path: &Path) {
+    if seen.has_required(rec) {
+        return;
+    }
     for (i, field) in rec.fields.iter().enumerate() {
         if !field.node.optional && !seen.contains(i) {
             sink.error(errors::missing(&Path::Key(path, &field.name), &field.node.expected));
@@ -334,7 +343,7 @@ impl<'de, 'a> Visitor<'de> for FieldKey<'a> {
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(self.0.find(s))
+        Ok(self.0.find(s.as_bytes()))
     }
 }
 

@@ -1,19 +1,20 @@
 //! The request decoder. In: the policy's `RequestSchema` and slot paths (once, at
 //! `Decoder::new`), then each request's JSON bytes. Out: a `Frame` (tool, time, one value
-//! per slot) or an `InputFailure` listing every input error. The envelope is scanned in
-//! one pass; `args` is decoded in place when `tool` came first, else kept as a borrowed raw
-//! slice and decoded once the tool is known.
+//! per slot) or an `InputFailure` listing every input error. A plain valid request is
+//! read by the fast path (`fast`); any other is decoded from the start by the full decoder:
+//! the envelope is scanned in one pass; `args` is decoded in place when `tool` came first,
+//! else kept as a borrowed raw slice and decoded once the tool is known.
 
 use smol_str::SmolStr;
 use super::decode::{self, absent_record, drain_seq, report_missing, Seen, Sink, StrSeed};
 use super::errors::{self, Found, Path};
-use super::tree::{FieldNode, Node, RecordNode};
+use super::fast;
+use super::tree::{FieldNode, NameIndex, Node, RecordNode};
 use super::{Frame, InputError, InputFailure, InputPath, RequestSchema};
 use crate::value::{format_number, Value};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 /// Decodes requests for one compiled policy. Immutable once built, so shared by threads.
@@ -23,7 +24,7 @@ pub struct Decoder {
     envelope: RecordNode,
     /// The `args` of each declared tool, in `RequestSchema::tools` order.
     tools: Vec<Node>,
-    tool_index: HashMap<Box<str>, usize>,
+    tool_index: NameIndex,
     /// Declared tool names, shared so the `tool` slot costs no allocation for them.
     tool_names: Vec<SmolStr>,
     tool_slots: Vec<usize>,
@@ -62,7 +63,7 @@ impl Decoder {
         Decoder {
             envelope,
             tools,
-            tool_index: schema.tools.keys().enumerate().map(|(i, name)| (name.as_str().into(), i)).collect(),
+            tool_index: NameIndex::new(schema.tools.keys().map(String::as_str)),
             tool_names: schema.tools.keys().map(SmolStr::new).collect(),
             tool_slots,
             time_slots,
@@ -79,11 +80,7 @@ impl Decoder {
     /// Same, reusing `frame`'s allocations (slots vector, tool_name string). On failure the
     /// frame's contents are unspecified.
     pub fn decode_into(&self, bytes: &[u8], now: f64, frame: &mut Frame) -> Result<(), InputFailure> {
-        frame.slots.clear();
-        frame.slots.resize(self.slot_count, Value::Absent);
-        frame.tool_name.clear();
-        frame.tool = None;
-        frame.time = now;
+        self.reset(frame, now);
 
         // Checked once up front so strings need no further UTF-8 checks, including the
         // skipped ones serde_json would not look at.
@@ -92,6 +89,36 @@ impl Decoder {
             Err(e) => return Err(single_failure(None, errors::malformed(&utf8_message(bytes, &e)))),
         };
 
+        // Plain valid requests take the fast path; anything else is decoded again from the
+        // start by the full decoder below, which words every error.
+        if let Some(envelope) = fast::decode(self, text, &mut frame.slots) {
+            frame.tool_name.push_str(envelope.tool_name);
+            frame.tool = envelope.tool;
+            if let Some(time) = envelope.time {
+                frame.time = time;
+            }
+            self.fill_special_slots(frame, true);
+            return Ok(());
+        }
+        self.reset(frame, now);
+        self.decode_full(text, frame)
+    }
+
+    fn reset(&self, frame: &mut Frame, now: f64) {
+        // A reused frame already has its slots: overwrite them rather than drop and rebuild.
+        if frame.slots.len() == self.slot_count {
+            frame.slots.fill(Value::Absent);
+        } else {
+            frame.slots.clear();
+            frame.slots.resize(self.slot_count, Value::Absent);
+        }
+        frame.tool_name.clear();
+        frame.tool = None;
+        frame.time = now;
+    }
+
+    /// The full decoder: serde_json drives the decode tree and every input error is found.
+    fn decode_full(&self, text: &str, frame: &mut Frame) -> Result<(), InputFailure> {
         let mut errors = Vec::new();
         let mut tool_read = false;
         let outcome = {
@@ -154,6 +181,21 @@ impl Decoder {
             ArgsSeen::Handled => {}
         }
         Ok(Some(envelope))
+    }
+
+    /// The declared `request { ... }` fields.
+    pub(super) fn envelope(&self) -> &RecordNode {
+        &self.envelope
+    }
+
+    /// The index of the declared tool called `name`.
+    pub(super) fn tool_index(&self, name: &str) -> Option<usize> {
+        self.tool_index.get(name.as_bytes())
+    }
+
+    /// The `args` node of declared tool `i`.
+    pub(super) fn tool_node(&self, i: usize) -> Option<&Node> {
+        self.tools.get(i)
     }
 
     fn fill_special_slots(&self, frame: &mut Frame, tool_read: bool) {
@@ -254,8 +296,8 @@ impl Top<'_, '_> {
             Ok(name) => {
                 self.tool_name.push_str(&name);
                 *self.tool_read = true;
-                match self.dec.tool_index.get(&*name) {
-                    Some(&i) => ToolSeen::Declared(i),
+                match self.dec.tool_index.get(name.as_bytes()) {
+                    Some(i) => ToolSeen::Declared(i),
                     None => ToolSeen::Undeclared,
                 }
             }
@@ -411,7 +453,7 @@ impl<'de, 'a> Visitor<'de> for EnvKeySeed<'a> {
             "tool" => EnvKey::Tool,
             "args" => EnvKey::Args,
             "time" => EnvKey::Time,
-            _ => match self.0.find(s) {
+            _ => match self.0.find(s.as_bytes()) {
                 Some((i, field)) => EnvKey::Field(i, field),
                 None => EnvKey::Other,
             },
@@ -452,5 +494,31 @@ impl<'de> Visitor<'de> for ArgsSeed<'_, '_> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let seed = decode::NodeSeed { node: self.node, sink: self.sink, path: Path::Key(&Path::Root, "args") };
         seed.deserialize(d).map(drop)
+    }
+}
+
+#[cfg(test)]
+impl Decoder {
+    /// The fast path alone: the frame when it accepted the request.
+    pub(super) fn decode_fast_only(&self, bytes: &[u8], now: f64) -> Option<Frame> {
+        let mut frame = Frame::default();
+        self.reset(&mut frame, now);
+        let text = std::str::from_utf8(bytes).ok()?;
+        let envelope = fast::decode(self, text, &mut frame.slots)?;
+        frame.tool_name.push_str(envelope.tool_name);
+        frame.tool = envelope.tool;
+        frame.time = envelope.time.unwrap_or(now);
+        self.fill_special_slots(&mut frame, true);
+        Some(frame)
+    }
+
+    /// The full decoder alone.
+    pub(super) fn decode_full_only(&self, bytes: &[u8], now: f64) -> Result<Frame, InputFailure> {
+        let mut frame = Frame::default();
+        self.reset(&mut frame, now);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.decode_full(text, &mut frame).map(|()| frame),
+            Err(e) => Err(single_failure(None, errors::malformed(&utf8_message(bytes, &e)))),
+        }
     }
 }

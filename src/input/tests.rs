@@ -541,3 +541,140 @@ fn records_with_many_fields_find_fields_and_duplicates() {
     assert_eq!(failure.errors.len(), 1);
     assert_eq!(failure.errors[0].path, "args.f69");
 }
+
+// ---------- the fast path agrees with the full decoder ----------
+
+/// Requests the fast path must accept, and variants of them it must hand over.
+fn corpus() -> Vec<(String, bool)> {
+    let forms = format!(
+        r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a", "b"],
+        "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2", "note": "ignored"}}],
+        "tags": {{"b": 1, "a": 2.5}}}}}}"#
+    );
+    let plain = [
+        transfer(GOOD_ARGS),
+        transfer(r#"{"amount": -1.5e2, "currency": "EUR", "memo": null, "delay": 0.25, "at": "2024-01-01T00:00:01.25Z",
+            "recipient": {"country": "DE", "extra": [1, {"x": [true, false, null]}], "name": "Bob", "iban": null}}"#),
+        transfer(r#"{"amount": 12345678901234567890, "currency": "", "recipient": {"name": "Émile ✓", "country": "FR"}, "memo": "a memo longer than twenty-three bytes"}"#),
+        forms,
+        format!(r#" {{ "time" : "2025-06-01T12:00:00+02:00" , "tool":"forms.submit","args":{{"fields":[]}}, {AGENT}, "user": {{"name": "ana"}}, "context": {{"k": "v"}} }} "#),
+        format!(r#"{{"tool": "unknown.tool", "args": {{"anything": [1, 2]}}, {AGENT}, "other": {{"deep": [[[0]]]}}}}"#),
+        format!(r#"{{"tool": "unknown.tool", {AGENT}, "time": null}}"#),
+        String::from_utf8(REQUEST_330.to_vec()).unwrap_or_default(),
+    ];
+    let handed_over = [
+        // Errors of every kind, escapes, odd orders and malformed JSON.
+        transfer(r#"{"amount": "25000", "currency": "USD", "recipient": {"name": "Acme", "country": "FR"}}"#),
+        transfer(r#"{"amount": 1, "currency": "USD"}"#),
+        transfer(r#"{"amount": 1, "amount": 2, "currency": "USD", "recipient": {"name": "Acme", "country": "FR"}}"#),
+        transfer(r#"{"amount": 1, "currency": "U\u0053D", "recipient": {"name": "Acme", "country": "FR"}}"#),
+        transfer(r#"{"amount": 1e999, "currency": "USD", "recipient": {"name": "Acme", "country": "FR"}}"#),
+        transfer(r#"{"amount": 01, "currency": "USD", "recipient": {"name": "Acme", "country": "FR"}}"#),
+        transfer(r#"{"amount": 1, "currency": "USD", "recipient": {"name": "Acme", "country": "FR"},}"#),
+        transfer("null"),
+        format!(r#"{{"args": {GOOD_ARGS}, "tool": "payments.transfer", {AGENT}}}"#),
+        format!(r#"{{"tool": "payments.transfer", {AGENT}}}"#),
+        format!(r#"{{"tool": "payments.transfer", "tool": "x", {AGENT}, "args": {GOOD_ARGS}}}"#),
+        format!(r#"{{"tool": "x", {AGENT}, "time": "yesterday"}}"#),
+        r#"{"tool": "x", "agent": {"trust": "root", "id": "a"}}"#.to_string(),
+        format!(r#"{{"tool": "x", {AGENT}, "context": {{"k": "v", "k": "w"}}}}"#),
+        format!(r#"{{"tool": "x", {AGENT}}} x"#),
+        format!(r#"{{"tool": "x", {AGENT}, "other": "tab	inside"}}"#),
+        format!(r#"{{"tool": "x", {AGENT}, "other": {}}}"#, "[".repeat(120) + &"]".repeat(120)),
+        "[1, 2]".to_string(),
+        String::new(),
+    ];
+    plain.into_iter().map(|r| (r, true)).chain(handed_over.into_iter().map(|r| (r, false))).collect()
+}
+
+const REQUEST_330: &[u8] = br#"{"tool":"payments.transfer","args":{"amount":25000,"currency":"EUR","recipient":{"name":"acct-9912","country":"DE"},"memo":"invoice 2026-118 for consulting"},"agent":{"id":"pay-agent-7","trust":"medium"},"user":{"name":"u-ana","role":"finance"},"workspace":"acme-finance","environment":"prod","context":{}}"#;
+
+/// The fast path accepts only what the full decoder accepts, with the same frame.
+fn assert_agree(dec: &Decoder, bytes: &[u8]) -> bool {
+    let full = dec.decode_full_only(bytes, NOW);
+    let public = dec.decode(bytes, NOW);
+    match (&full, &public) {
+        (Ok(a), Ok(b)) => assert_same_frame(a, b, bytes),
+        (Err(a), Err(b)) => assert_eq!(a, b, "{}", String::from_utf8_lossy(bytes)),
+        _ => panic!("the decoders disagree on {}: {full:?} / {public:?}", String::from_utf8_lossy(bytes)),
+    }
+    let Some(fast) = dec.decode_fast_only(bytes, NOW) else { return false };
+    match &full {
+        Ok(full) => assert_same_frame(full, &fast, bytes),
+        Err(e) => panic!("the fast path accepted {} but the full decoder says {e:?}", String::from_utf8_lossy(bytes)),
+    }
+    true
+}
+
+fn assert_same_frame(a: &Frame, b: &Frame, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert_eq!(a.slots, b.slots, "{text}");
+    assert_eq!((&a.tool_name, a.tool), (&b.tool_name, b.tool), "{text}");
+    assert_eq!(a.time.to_bits(), b.time.to_bits(), "{text}");
+}
+
+#[test]
+fn the_fast_path_takes_plain_requests_and_hands_over_the_rest() {
+    let dec = decoder();
+    for (request, plain) in corpus() {
+        assert_eq!(assert_agree(&dec, request.as_bytes()), plain, "{request}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Edited requests: whatever the fast path accepts, the full decoder accepts the same way.
+    #[test]
+    fn the_fast_path_agrees_with_the_full_decoder(
+        pick in 0usize..100,
+        edits in proptest::collection::vec((0usize..1000, 0u8..3, 0usize..24), 1..4),
+    ) {
+        const ALPHABET: &[u8] = br#"{}[]:,"\ 0123456789-+.eEtrufalsn"#;
+        let requests = corpus();
+        let mut bytes = requests[pick % requests.len()].0.clone().into_bytes();
+        for (at, op, k) in edits {
+            let at = if bytes.is_empty() { 0 } else { at % bytes.len() };
+            let byte = ALPHABET[k % ALPHABET.len()];
+            match op {
+                0 if !bytes.is_empty() => { bytes.remove(at); }
+                1 => bytes.insert(at, byte),
+                _ if !bytes.is_empty() => bytes[at] = byte,
+                _ => {}
+            }
+        }
+        assert_agree(&decoder(), &bytes);
+    }
+}
+
+#[test]
+fn name_lookups_tell_apart_names_that_share_length_and_prefix() {
+    use super::tree::NameIndex;
+    let few = ["recipient_a", "recipient_b", "id", "idx", "", "a_name_longer_than_seven"];
+    let many: Vec<String> = (0..40).map(|i| format!("svc{i:03}.call")).collect();
+    let long = format!("abcdefg{}", "x".repeat(256));
+    let long_names = ["abcdefg", long.as_str()];
+    for names in [few.to_vec(), many.iter().map(String::as_str).collect(), long_names.to_vec()] {
+        let index = NameIndex::new(names.iter().copied());
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(index.get(name.as_bytes()), Some(i), "{name}");
+        }
+        for absent in ["recipient_c", "i", "svc040.call", "svc000.cal", "abcdefgx", "abcdef"] {
+            assert_eq!(index.get(absent.as_bytes()), None, "{absent}");
+        }
+    }
+}
+
+#[test]
+fn a_key_summarized_from_a_word_of_the_request_is_the_same_summary() {
+    use super::tree::Key;
+    let text = b"abcdefghijklmnop\"\xff";
+    for start in 0..8 {
+        for len in 0..=9 {
+            let bytes = &text[start..start + len];
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&text[start..start + 8]);
+            assert_eq!(Key::from_word(bytes, u64::from_le_bytes(word)).summary, Key::new(bytes).summary, "{start} {len}");
+        }
+    }
+}

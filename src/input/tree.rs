@@ -6,6 +6,7 @@
 use smol_str::SmolStr;
 use crate::types::{FieldType, Type};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Records with more fields than this get a hash index; smaller ones are scanned, which is
 /// faster for the handful of fields most records have.
@@ -46,8 +47,11 @@ pub(super) enum Kind {
 #[derive(Debug)]
 pub(super) struct RecordNode {
     pub fields: Vec<FieldNode>,
-    /// Name -> field index, only for large records.
-    index: Option<HashMap<Box<str>, usize>>,
+    index: NameIndex,
+    /// Bit `i` set for each required field `i < 64`, and whether any later one is required:
+    /// lets a complete record skip the search for missing fields.
+    pub required_low: u64,
+    pub required_high: bool,
 }
 
 #[derive(Debug)]
@@ -62,17 +66,21 @@ impl RecordNode {
             .iter()
             .map(|f| FieldNode { name: f.name.as_str().into(), node: Node::new(&f.ty, f.optional) })
             .collect();
-        let index = (fields.len() > LINEAR_LOOKUP_MAX)
-            .then(|| fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect());
-        RecordNode { fields, index }
+        let index = NameIndex::new(fields.iter().map(|f| &*f.name));
+        let required = |f: &&FieldNode| !f.node.optional;
+        let required_low = fields.iter().take(64).enumerate().filter(|(_, f)| required(f)).fold(0u64, |m, (i, _)| m | 1 << i);
+        let required_high = fields.iter().skip(64).any(|f| required(&f));
+        RecordNode { fields, index, required_low, required_high }
     }
 
     /// The declared field called `name`, with its index.
-    pub fn find(&self, name: &str) -> Option<(usize, &FieldNode)> {
-        match &self.index {
-            Some(index) => index.get(name).and_then(|&i| self.fields.get(i).map(|f| (i, f))),
-            None => self.fields.iter().enumerate().find(|(_, f)| &*f.name == name),
-        }
+    pub fn find(&self, name: &[u8]) -> Option<(usize, &FieldNode)> {
+        self.find_key(Key::new(name))
+    }
+
+    pub fn find_key(&self, key: Key) -> Option<(usize, &FieldNode)> {
+        let i = self.index.get_key(key)?;
+        self.fields.get(i).map(|f| (i, f))
     }
 
     fn find_mut(&mut self, name: &str) -> Option<&mut FieldNode> {
@@ -177,5 +185,119 @@ fn must_be(ty: &Type) -> String {
         },
         Type::Optional(inner) => must_be(inner),
         Type::Any => "any value".into(),
+    }
+}
+
+/// Names to their positions, looked up once per key of every request. A few names are
+/// scanned by a one-word summary (length and first seven bytes), so a mismatch costs one
+/// compare and a match of a short name needs no other; more names get a hash table with a
+/// cheap word-at-a-time hash instead of SipHash: the table holds only the policy's names,
+/// so a request's key can at worst probe its own bucket, not flood the table.
+#[derive(Debug)]
+pub(super) struct NameIndex {
+    names: Vec<Box<[u8]>>,
+    summaries: Vec<u64>,
+    table: Option<HashMap<Box<[u8]>, usize, BuildHasherDefault<WordHasher>>>,
+}
+
+impl NameIndex {
+    pub fn new<'a>(names: impl Iterator<Item = &'a str>) -> NameIndex {
+        let names: Vec<Box<[u8]>> = names.map(|n| Box::from(n.as_bytes())).collect();
+        let summaries = names.iter().map(|n| summary(n)).collect();
+        let table = (names.len() > LINEAR_LOOKUP_MAX).then(|| names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
+        NameIndex { names, summaries, table }
+    }
+
+    /// The position of `name` (names are unique: declared fields and tools).
+    pub fn get(&self, name: &[u8]) -> Option<usize> {
+        self.get_key(Key::new(name))
+    }
+
+    /// The same for a name whose summary is known.
+    pub fn get_key(&self, key: Key) -> Option<usize> {
+        let Key { bytes: name, summary: wanted } = key;
+        if let Some(table) = &self.table {
+            return table.get(name).copied();
+        }
+        // Names of up to seven bytes are whole in their summary; longer ones may share it.
+        // An inline loop: the tails are short, and a `memcmp` call costs more than they do.
+        let rest_matches = |n: &[u8]| n.len() == name.len() && n.iter().zip(name).skip(7).all(|(a, b)| a == b);
+        self.summaries
+            .iter()
+            .zip(&self.names)
+            .position(|(&s, n)| s == wanted && rest_matches(n))
+    }
+}
+
+/// A name's length (low byte) and first seven bytes, in one word; names of up to seven
+/// bytes are whole in it.
+pub(super) const fn summary(name: &[u8]) -> u64 {
+    let mut s = name.len() as u64 & 0xff;
+    let mut i = 0;
+    while i < name.len() && i < 7 {
+        s |= (name[i] as u64) << (8 * (i + 1));
+        i += 1;
+    }
+    s
+}
+
+/// A key to look up, with its summary (which the fast path reads from the request in one
+/// load instead of byte by byte).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Key<'a> {
+    pub bytes: &'a [u8],
+    pub summary: u64,
+}
+
+impl<'a> Key<'a> {
+    pub fn new(bytes: &'a [u8]) -> Key<'a> {
+        Key { bytes, summary: summary(bytes) }
+    }
+
+    /// The key whose bytes start the eight-byte little-endian `word`.
+    pub fn from_word(bytes: &'a [u8], word: u64) -> Key<'a> {
+        let mask = if bytes.len() >= 7 { (1u64 << 56) - 1 } else { (1u64 << (8 * bytes.len())) - 1 };
+        Key { bytes, summary: (word & mask) << 8 | (bytes.len() as u64 & 0xff) }
+    }
+}
+
+/// FxHash's word step with splitmix64's finalizer, so both the bucket bits (low) and the
+/// tag bits (high) of the hash depend on every byte.
+#[derive(Default)]
+pub(super) struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(word);
+            self.add(u64::from_le_bytes(buf));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            if let Some(head) = buf.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
     }
 }
