@@ -58,6 +58,7 @@ pub(super) struct Tables {
     pub pool: Vec<Arc<Value>>,
     pub spans: Vec<Span>,
     pub builtins: Vec<Builtin>,
+    pub finders: Vec<memchr::memmem::Finder<'static>>,
     span_index: HashMap<Span, u32>,
     t: Option<(Arc<Value>, Arc<Value>)>,
 }
@@ -110,7 +111,7 @@ impl Tables {
             pool.push(t);
             pool.push(f);
         }
-        (Shared { builtins: self.builtins, spans: self.spans }, pool)
+        (Shared { builtins: self.builtins, spans: self.spans, finders: self.finders }, pool)
     }
 }
 
@@ -503,6 +504,9 @@ impl<'a, 't> Gen<'a, 't> {
     /// `None` when `needle` is not a constant string.
     fn str_test(&mut self, op: u32, s: &Expr, needle: &Expr, span: Span) -> Result<Option<V>, JitError> {
         let ExprKind::Const(Value::Str(text)) = &needle.kind else { return Ok(None) };
+        if op == runtime::STR_CONTAINS {
+            return self.str_find(s, text, span).map(Some);
+        }
         let len = text.len() as i64;
         // The pooled copy's bytes stay in place as long as the code (`Tables::pool`).
         let addr = self.tables.constant_str(text);
@@ -514,6 +518,20 @@ impl<'a, 't> Gen<'a, 't> {
             .ok_or_else(|| unsupported(s, "string test"))?;
         self.check_status(st);
         Ok(Some(st))
+    }
+
+    /// `needle in s` through `str_find`, with the searcher built here, once.
+    fn str_find(&mut self, s: &Expr, needle: &str, span: Span) -> Result<V, JitError> {
+        let index = self.tables.finders.len() as i64;
+        self.tables.finders.push(memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
+        let x = self.expr_as(s, Repr::Ptr)?;
+        let finder = self.b.ins().iconst(types::I32, index);
+        let at = self.span(span);
+        let st = self
+            .helper("str_find", runtime::str_find as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[types::I8], &[self.rt, x, finder, at])
+            .ok_or_else(|| unsupported(s, "string search"))?;
+        self.check_status(st);
+        Ok(st)
     }
 
     fn constant(&mut self, c: &Value, r: Repr) -> (V, Repr) {

@@ -20,6 +20,9 @@ use std::cell::RefCell;
 /// What the helpers read that does not change between calls.
 pub(super) struct Shared {
     pub builtins: Vec<Builtin>,
+    /// Substring searchers for `contains` with a constant needle, built once at compile
+    /// time (building one per call cost more than the search).
+    pub finders: Vec<memchr::memmem::Finder<'static>>,
     /// The span of each fallible expression; generated code passes an index into this.
     pub spans: Vec<Span>,
 }
@@ -461,7 +464,8 @@ pub(super) const STR_STARTS: u32 = 1;
 pub(super) const STR_ENDS: u32 = 2;
 pub(super) const STR_CONTAINS: u32 = 3;
 
-/// `s == needle`, `s.starts_with(needle)`, `s.ends_with(needle)` or `needle in s`, for a
+/// `s == needle`, `s.starts_with(needle)`, `s.ends_with(needle)` or (when generated code
+/// has no prebuilt searcher, see `str_find`) `needle in s`, for a
 /// constant `needle` whose bytes (`len` of them, valid UTF-8) the constant pool keeps in
 /// place: the bytes compared directly, without dispatch on the builtin or the constant's
 /// shape. 0 / 1, or 2 with the pending error set. A subject that is not a string goes the
@@ -481,6 +485,20 @@ pub(super) extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Valu
             })
         }
         other => str_test_slow(rt(r), op, other, needle, at),
+    }
+}
+
+/// `needle in s` for a constant needle, with the searcher `Shared::finders[finder]` built
+/// at compile time: 0 / 1, or 2 with the pending error set.
+pub(super) extern "C" fn str_find(r: *const Rt<'static>, s: *const Value, finder: u32, at: u32) -> u8 {
+    let rt = rt(r);
+    let Some(finder) = rt.shared.finders.get(finder as usize) else {
+        rt.fail(at, exec::internal(format_args!("no searcher {finder}")));
+        return 2;
+    };
+    match val(s) {
+        Some(Value::Str(s)) => u8::from(finder.find(s.as_bytes()).is_some()),
+        other => str_test_slow(rt, STR_CONTAINS, other, finder.needle(), at),
     }
 }
 
