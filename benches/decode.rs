@@ -2,8 +2,8 @@
 //! into a serde-derived struct plus a hand-written function of the same rules. In: the peer
 //! benchmark's timed request (~330 bytes: `payments.transfer` with a record argument, plus
 //! an envelope no rule reads) and two policy sets, one rule and five rules over two tools
-//! (three on the called tool). Out: criterion timings of the floor, `Engine::verdict` on the
-//! interpreter, the decoder alone (into a reused frame, as `verdict` does, and through
+//! (three on the called tool). Out: criterion timings of the floor, `Engine::verdict` on
+//! both backends, the decoder alone (into a reused frame, as `verdict` does, and through
 //! `Engine::decode`, which allocates a frame) and `limits::check_request` alone.
 //!
 //! Run: `cargo bench --bench decode` then `scripts/criterion-medians '^decode_'`.
@@ -116,21 +116,25 @@ fn decode(c: &mut Criterion) {
     for (name, set) in [("1_rule", one_rule()), ("5_rules", five_rules())] {
         let policy = Policy::from_sources(&[("decode.pol", &source(&set))]).expect("bench policy compiles");
         let interp = policy.engine(Backend::Interpreter).expect("interpreter");
+        let jit = policy.engine(Backend::Jit).expect("jit");
         let program = policy.program();
         let decoder = Decoder::new(&program.schema, &program.slots);
         let mut frame = Frame::default();
         assert!(floor(&set, req));
         assert!(interp.verdict(req, Some(NOW)).is_denied());
+        assert!(jit.verdict(req, Some(NOW)).is_denied());
         assert!(decoder.decode_into(req, NOW, &mut frame).is_ok());
 
         // Not under `--profile-time`, where it would mix the floor into the verdict's profile.
         if !std::env::args().any(|a| a == "--profile-time") {
-            interleaved(name, || floor(&set, black_box(req)), || interp.verdict(black_box(req), Some(NOW)).is_denied());
+            interleaved(name, "interp", || floor(&set, black_box(req)), || interp.verdict(black_box(req), Some(NOW)).is_denied());
+            interleaved(name, "jit", || floor(&set, black_box(req)), || jit.verdict(black_box(req), Some(NOW)).is_denied());
         }
 
         let mut g = c.benchmark_group(format!("decode_{name}"));
         g.bench_function("floor_serde_struct", |b| b.iter(|| floor(&set, black_box(req))));
         g.bench_function("verdict_interp", |b| b.iter(|| interp.verdict(black_box(req), Some(NOW)).is_denied()));
+        g.bench_function("verdict_jit", |b| b.iter(|| jit.verdict(black_box(req), Some(NOW)).is_denied()));
         g.bench_function("decode_into", |b| b.iter(|| decoder.decode_into(black_box(req), NOW, &mut frame).is_ok()));
         g.bench_function("engine_decode", |b| b.iter(|| interp.decode(black_box(req), NOW).is_some()));
         g.bench_function("check_request", |b| b.iter(|| gavel::limits::check_request(black_box(req), &limits).is_ok()));
@@ -141,7 +145,7 @@ fn decode(c: &mut Criterion) {
 /// The floor and the verdict timed in alternating batches, so that both see the same
 /// machine: on a shared machine whose speed drifts between criterion's groups, the median
 /// of the per-round ratios is steadier than two separate medians. Printed, not asserted.
-fn interleaved(name: &str, mut floor: impl FnMut() -> bool, mut verdict: impl FnMut() -> bool) {
+fn interleaved(name: &str, backend: &str, mut floor: impl FnMut() -> bool, mut verdict: impl FnMut() -> bool) {
     const ROUNDS: usize = 31;
     const BATCH: u32 = 20_000;
     let time = |f: &mut dyn FnMut() -> bool| {
@@ -160,7 +164,7 @@ fn interleaved(name: &str, mut floor: impl FnMut() -> bool, mut verdict: impl Fn
     let mut floors: Vec<f64> = rounds.iter().map(|r| r.0).collect();
     let mut verdicts: Vec<f64> = rounds.iter().map(|r| r.1).collect();
     println!(
-        "interleaved {name}: floor {:.0} ns, verdict_interp {:.0} ns, verdict/floor {:.2} (median of {ROUNDS} rounds)",
+        "interleaved {name}: floor {:.0} ns, verdict_{backend} {:.0} ns, verdict/floor {:.2} (median of {ROUNDS} rounds)",
         median(&mut floors),
         median(&mut verdicts),
         median(&mut ratios)

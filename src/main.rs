@@ -248,17 +248,21 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
             return 2;
         }
     };
-    let reader = std::io::BufReader::new(file);
+    let mut reader = std::io::BufReader::new(file);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    for (n, line) in reader.split(b'\n').enumerate() {
-        let line = match line {
-            Ok(l) => l,
+    // One line buffer for the whole file: reading a line allocates nothing once warm.
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
             Err(e) => {
-                eprintln!("error: reading `{input}` line {}: {e}", n + 1);
+                eprintln!("error: reading `{input}` line {n}: {e}");
                 return 2;
             }
-        };
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
