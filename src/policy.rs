@@ -226,7 +226,7 @@ impl Engine {
         })
     }
 
-    /// Checks the request against the limits and decodes it into this thread's workspace,
+    /// Checks the request against the limits and decodes it into this thread's frame,
     /// then gives the frame to `decoded`, or the input errors to `invalid`: the one way both
     /// the full decision and the fast path read a request.
     fn decode_then<T>(&self, request: &[u8], now: Option<f64>, decoded: impl FnOnce(&Frame) -> T, invalid: impl FnOnce(InputFailure) -> T) -> T {
@@ -483,7 +483,6 @@ impl Iterator for RulesFor<'_> {
         }
     }
 }
-
 
 thread_local! {
     /// The decoded request of this thread's decision, reused so decoding need not allocate.
