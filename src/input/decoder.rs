@@ -91,17 +91,24 @@ impl Decoder {
 
         // Plain valid requests take the fast path; anything else is decoded again from the
         // start by the full decoder below, which words every error.
-        if let Some(envelope) = fast::decode(self, text, &mut frame.slots) {
-            frame.tool_name.push_str(envelope.tool_name);
-            frame.tool = envelope.tool;
-            if let Some(time) = envelope.time {
-                frame.time = time;
-            }
-            self.fill_special_slots(frame, true);
+        if self.decode_fast(text, frame) {
             return Ok(());
         }
         self.reset(frame, now);
         self.decode_full(text, frame)
+    }
+
+    /// The fast path into a frame just `reset`: true when it accepted the request, with the
+    /// frame complete; false leaves the frame to reset again.
+    fn decode_fast(&self, text: &str, frame: &mut Frame) -> bool {
+        let Some(envelope) = fast::decode(self, text, &mut frame.slots) else { return false };
+        frame.tool_name.push_str(envelope.tool_name);
+        frame.tool = envelope.tool;
+        if let Some(time) = envelope.time {
+            frame.time = time;
+        }
+        self.fill_special_slots(frame, true);
+        true
     }
 
     fn reset(&self, frame: &mut Frame, now: f64) {
@@ -504,12 +511,7 @@ impl Decoder {
         let mut frame = Frame::default();
         self.reset(&mut frame, now);
         let text = std::str::from_utf8(bytes).ok()?;
-        let envelope = fast::decode(self, text, &mut frame.slots)?;
-        frame.tool_name.push_str(envelope.tool_name);
-        frame.tool = envelope.tool;
-        frame.time = envelope.time.unwrap_or(now);
-        self.fill_special_slots(&mut frame, true);
-        Some(frame)
+        self.decode_fast(text, &mut frame).then_some(frame)
     }
 
     /// The full decoder alone.

@@ -441,69 +441,49 @@ impl<'t> Cursor<'t> {
         (self.at > start).then_some(())
     }
 
-    /// An object: `member` is called with each key, the cursor on its value, and must
-    /// consume the value.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, Key<'t>) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
+    /// `open close` or `open item (, item)* close`: `item` is called with the cursor on
+    /// each item and must consume it.
+    fn delimited(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.at += 1;
             return Some(());
         }
         loop {
-            let key = self.key()?;
-            self.eat(b':')?;
-            member(self, key)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b'}' => {
+                b if b == close => {
                     self.at += 1;
                     return Some(());
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// An object: `member` is called with each key, the cursor on its value, and must
+    /// consume the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, Key<'t>) -> Option<()>) -> Option<()> {
+        self.delimited(b'{', b'}', |cur| {
+            let key = cur.key()?;
+            cur.eat(b':')?;
+            member(cur, key)
+        })
     }
 
     /// An object nobody reads, validated and skipped: its keys need no summaries.
     fn skip_object(&mut self, depth: usize) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            self.string_span()?;
-            self.eat(b':')?;
-            self.skip_value(depth + 1)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.delimited(b'{', b'}', |cur| {
+            cur.string_span()?;
+            cur.eat(b':')?;
+            cur.skip_value(depth + 1)
+        })
     }
 
     /// An array: `element` is called with the cursor on each element and must consume it.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            element(self)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.delimited(b'[', b']', element)
     }
 
     /// Any value, validated and skipped.

@@ -464,8 +464,8 @@ pub(super) const STR_STARTS: u32 = 1;
 pub(super) const STR_ENDS: u32 = 2;
 pub(super) const STR_CONTAINS: u32 = 3;
 
-/// `s == needle`, `s.starts_with(needle)`, `s.ends_with(needle)` or (when generated code
-/// has no prebuilt searcher, see `str_find`) `needle in s`, for a
+/// `s == needle`, `s.starts_with(needle)` or `s.ends_with(needle)` (`op`: `STR_EQ`,
+/// `STR_STARTS`, `STR_ENDS`; `needle in s` is `str_find`), for a
 /// constant `needle` whose bytes (`len` of them, valid UTF-8) the constant pool keeps in
 /// place: the bytes compared directly, without dispatch on the builtin or the constant's
 /// shape. 0 / 1, or 2 with the pending error set. A subject that is not a string goes the
@@ -480,8 +480,7 @@ pub(super) extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Valu
             u8::from(match op {
                 STR_EQ => s == needle,
                 STR_STARTS => s.starts_with(needle),
-                STR_ENDS => s.ends_with(needle),
-                _ => memchr::memmem::find(s, needle).is_some(),
+                _ => s.ends_with(needle),
             })
         }
         other => str_test_slow(rt(r), op, other, needle, at),
