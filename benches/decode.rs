@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo bench --bench decode` then `scripts/criterion-medians '^decode_'`.
 
+mod common;
+
+use common::interleaved;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gavel::input::{Decoder, Frame};
 use gavel::{Backend, Limits, Policy};
@@ -125,11 +128,8 @@ fn decode(c: &mut Criterion) {
         assert!(jit.verdict(req, Some(NOW)).is_denied());
         assert!(decoder.decode_into(req, NOW, &mut frame).is_ok());
 
-        // Not under `--profile-time`, where it would mix the floor into the verdict's profile.
-        if !std::env::args().any(|a| a == "--profile-time") {
-            interleaved(name, "interp", || floor(&set, black_box(req)), || interp.verdict(black_box(req), Some(NOW)).is_denied());
-            interleaved(name, "jit", || floor(&set, black_box(req)), || jit.verdict(black_box(req), Some(NOW)).is_denied());
-        }
+        interleaved(name, "verdict_interp", || floor(&set, black_box(req)), || interp.verdict(black_box(req), Some(NOW)).is_denied());
+        interleaved(name, "verdict_jit", || floor(&set, black_box(req)), || jit.verdict(black_box(req), Some(NOW)).is_denied());
 
         let mut g = c.benchmark_group(format!("decode_{name}"));
         g.bench_function("floor_serde_struct", |b| b.iter(|| floor(&set, black_box(req))));
@@ -140,35 +140,6 @@ fn decode(c: &mut Criterion) {
         g.bench_function("check_request", |b| b.iter(|| gavel::limits::check_request(black_box(req), &limits).is_ok()));
         g.finish();
     }
-}
-
-/// The floor and the verdict timed in alternating batches, so that both see the same
-/// machine: on a shared machine whose speed drifts between criterion's groups, the median
-/// of the per-round ratios is steadier than two separate medians. Printed, not asserted.
-fn interleaved(name: &str, backend: &str, mut floor: impl FnMut() -> bool, mut verdict: impl FnMut() -> bool) {
-    const ROUNDS: usize = 31;
-    const BATCH: u32 = 20_000;
-    let time = |f: &mut dyn FnMut() -> bool| {
-        let start = std::time::Instant::now();
-        for _ in 0..BATCH {
-            black_box(f());
-        }
-        start.elapsed().as_nanos() as f64 / f64::from(BATCH)
-    };
-    let rounds: Vec<(f64, f64)> = (0..ROUNDS).map(|_| (time(&mut floor), time(&mut verdict))).collect();
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let mut ratios: Vec<f64> = rounds.iter().map(|(f, v)| v / f).collect();
-    let mut floors: Vec<f64> = rounds.iter().map(|r| r.0).collect();
-    let mut verdicts: Vec<f64> = rounds.iter().map(|r| r.1).collect();
-    println!(
-        "interleaved {name}: floor {:.0} ns, verdict_{backend} {:.0} ns, verdict/floor {:.2} (median of {ROUNDS} rounds)",
-        median(&mut floors),
-        median(&mut verdicts),
-        median(&mut ratios)
-    );
 }
 
 fn config() -> Criterion {

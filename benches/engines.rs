@@ -10,6 +10,9 @@
 //!
 //! Run: `cargo bench --bench engines` (one part: `cargo bench --bench engines -- scaling_`).
 
+mod common;
+
+use common::interleaved;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gavel::{Backend, DecideOptions, Policy};
 use serde::Deserialize;
@@ -124,6 +127,7 @@ fn engines(c: &mut Criterion) {
         assert!(!hand_written(&s.specs, &typed));
         assert_eq!(interp.decide_frame(&frame, false, &req).to_json(), jit.decide_frame(&frame, false, &req).to_json());
 
+        interleaved(&format!("eval/{name}"), "jit", || hand_written(&s.specs, black_box(&typed)), || jit.verdict_frame(black_box(&frame)).is_denied());
         let mut g = c.benchmark_group(format!("eval/{name}"));
         g.bench_function("interpreter", |b| b.iter(|| interp.verdict_frame(black_box(&frame)).outcome()));
         g.bench_function("jit", |b| b.iter(|| jit.verdict_frame(black_box(&frame)).outcome()));

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::check::{self, ParsedFile, TestSuite};
-use crate::decision::{self, fails_closed, Decision, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
+use crate::decision::{self, fails_closed, Decision, Fired, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::input::{Decoder, Frame, InputFailure};
 use crate::limits::Limits;
@@ -290,19 +290,18 @@ impl Engine {
     }
 
     fn verdict_in(&self, frame: &Frame) -> Verdict<'_> {
-        let mut verdict = Verdict::collecting(&self.inner.program);
-        self.with_jit(frame, |held| match held.and_then(jit_hits) {
-            // The JIT's results name only the rules that held or failed: no walk of the rest.
-            Some(hits) => {
-                // Positions are below the group's length (the JIT sized its results to it);
-                // an id past the rules would be ignored by `Verdict`, never panic.
-                let ids = self.group_of(frame).0;
-                hits.for_each(|(pos, r)| verdict.note(ids.get(pos).copied().unwrap_or(u32::MAX), r));
+        let program = &self.inner.program;
+        let mut fired = Fired::default();
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &self.jit {
+            // The JIT notes only the rules that held or failed: no walk of the rest.
+            if !jit.note_fired(program, frame, &mut fired) {
+                self.rules_for(frame).for_each(|(_, i)| fired.note(program, i, Err(())));
             }
-            None => with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| verdict.note(i, self.held(pos, i, frame, scratch, held)))),
-        });
-        verdict.settle();
-        verdict
+            return Verdict::new(program, &mut fired);
+        }
+        with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, None))));
+        Verdict::new(program, &mut fired)
     }
 
     /// Decodes a request into a frame (for benchmarks of evaluation alone).
@@ -508,17 +507,6 @@ fn jit_held(jit: &JitHeld<'_>, pos: usize, index: u32) -> Result<bool, vm::Runti
         Ok(c) => c.held_at(pos).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
         Err(e) => Err(e.clone()),
     }
-}
-
-/// The rules of the request's group that held or failed, by position, when the JIT ran.
-#[cfg(feature = "jit")]
-fn jit_hits<'c>(jit: &'c JitHeld<'_>) -> Option<impl Iterator<Item = (usize, Result<bool, vm::RuntimeError>)> + 'c> {
-    jit.as_ref().ok().map(|c| c.hits())
-}
-
-#[cfg(not(feature = "jit"))]
-fn jit_hits(_: &JitHeld<'_>) -> Option<std::iter::Empty<(usize, Result<bool, vm::RuntimeError>)>> {
-    None
 }
 
 #[cfg(not(feature = "jit"))]

@@ -7,6 +7,7 @@ use std::thread::LocalKey;
 
 /// Runs `f` with this thread's `T` from `key`; with a fresh `T` when it is already lent
 /// (a decision made from inside `f` on the same thread) or the thread is shutting down.
+#[inline(always)] // keeps `f`'s captures in registers on the decision path
 pub fn with_reused<T: Default, R>(key: &'static LocalKey<RefCell<T>>, f: impl FnOnce(&mut T) -> R) -> R {
     let mut f = Some(f);
     let lent = key.try_with(|cell| cell.try_borrow_mut().ok().map(|mut t| f.take().map(|f| f(&mut t))));

@@ -25,13 +25,22 @@ pub struct RuleOutcome {
 /// The outcome the fired rules give (LANGUAGE.md §4): an enforced deny wins, then an
 /// enforced approval, then an enforced allow or the default. The one place this order is
 /// written; both the full decision and the verdict use it.
-pub fn outcome_of(program: &Program, fired: impl Iterator<Item = u32> + Clone) -> Outcome {
-    let any = |outcome: Outcome| fired.clone().any(|i| program.rules.get(i as usize).is_some_and(|r| decides(r, outcome)));
-    if any(Outcome::Deny) {
+#[inline]
+pub fn outcome_of(program: &Program, fired: impl Iterator<Item = u32>) -> Outcome {
+    // One pass, noting which enforced effects fired: the verdict's hot path calls this.
+    let (mut deny, mut approval, mut allow) = (false, false, false);
+    for made in fired.filter_map(|i| program.rules.get(i as usize).and_then(outcome_made_by)) {
+        match made {
+            Outcome::Deny => deny = true,
+            Outcome::RequireApproval => approval = true,
+            Outcome::Allow => allow = true,
+        }
+    }
+    if deny {
         Outcome::Deny
-    } else if any(Outcome::RequireApproval) {
+    } else if approval {
         Outcome::RequireApproval
-    } else if any(Outcome::Allow) || program.info.default == DefaultEffect::Allow {
+    } else if allow || program.info.default == DefaultEffect::Allow {
         Outcome::Allow
     } else {
         Outcome::Deny
@@ -40,12 +49,20 @@ pub fn outcome_of(program: &Program, fired: impl Iterator<Item = u32> + Clone) -
 
 /// Whether `rule`, having fired, is one of the rules that made `outcome`.
 pub fn decides(rule: &Rule, outcome: Outcome) -> bool {
-    rule.enforced
-        && match outcome {
-            Outcome::Deny => matches!(rule.effect, Effect::Deny),
-            Outcome::RequireApproval => matches!(rule.effect, Effect::RequireApproval(_)),
-            Outcome::Allow => matches!(rule.effect, Effect::Allow),
-        }
+    outcome_made_by(rule) == Some(outcome)
+}
+
+/// The outcome `rule` stands for when it fires: none for shadow rules and for effects that
+/// do not decide (`warn`, `redact`, `set`).
+#[inline]
+fn outcome_made_by(rule: &Rule) -> Option<Outcome> {
+    match rule.effect {
+        _ if !rule.enforced => None,
+        Effect::Deny => Some(Outcome::Deny),
+        Effect::RequireApproval(_) => Some(Outcome::RequireApproval),
+        Effect::Allow => Some(Outcome::Allow),
+        _ => None,
+    }
 }
 
 /// Whether `rule` counts as fired when its condition fails: denies and approvals do (fail

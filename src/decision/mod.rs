@@ -9,6 +9,7 @@ mod verdict;
 
 pub use combine::{combine, fails_closed, input_failure, on_error_outcome, RuleOutcome};
 pub use verdict::Verdict;
+pub(crate) use verdict::Fired;
 pub use explain::explain;
 pub use json::value_to_json;
 

@@ -22,31 +22,44 @@ pub struct Verdict<'p> {
     errors: bool,
 }
 
-impl<'p> Verdict<'p> {
-    /// An empty verdict to `note` the request's rules into, in source order, before
-    /// `settle` combines them.
-    pub(crate) fn collecting(program: &'p Program) -> Verdict<'p> {
-        Verdict { outcome: Outcome::Deny, program, fired: SmallVec::new(), errors: false }
-    }
+/// The rules of a request that fired, noted in source order by a backend; `Verdict::new`
+/// combines them.
+#[derive(Default)]
+pub(crate) struct Fired {
+    rules: SmallVec<[u32; INLINE_RULES]>,
+    errors: bool,
+}
 
+impl Fired {
     /// Notes what rule `rule` (an index into `program.rules`) did: held, did not, or failed
     /// (then it fired if it fails closed, as in the full decision).
-    pub(crate) fn note<E>(&mut self, rule: u32, held: Result<bool, E>) {
+    #[inline]
+    pub(crate) fn note<E>(&mut self, program: &Program, rule: u32, held: Result<bool, E>) {
         match held {
-            Ok(true) => self.fired.push(rule),
+            Ok(true) => self.rules.push(rule),
             Ok(false) => {}
             Err(_) => {
                 self.errors = true;
-                if self.program.rules.get(rule as usize).is_some_and(fails_closed) {
-                    self.fired.push(rule);
+                if program.rules.get(rule as usize).is_some_and(fails_closed) {
+                    self.rules.push(rule);
                 }
             }
         }
     }
+}
 
-    /// Combines the noted rules exactly as the full decision does.
-    pub(crate) fn settle(&mut self) {
-        self.outcome = outcome_of(self.program, self.fired.iter().copied());
+impl<'p> Verdict<'p> {
+    /// Combines the fired rules exactly as the full decision does, taking them out of
+    /// `fired`.
+    #[inline]
+    pub(crate) fn new(program: &'p Program, fired: &mut Fired) -> Verdict<'p> {
+        // Built in one expression, so the result is written once, where the caller wants it;
+        // when nothing fired (most requests), from constants: copying a just-written
+        // `SmallVec` costs a store-forwarding stall, about a third of a 1-rule verdict.
+        if fired.rules.is_empty() && !fired.errors {
+            return Verdict { outcome: outcome_of(program, std::iter::empty()), program, fired: SmallVec::new(), errors: false };
+        }
+        Verdict { outcome: outcome_of(program, fired.rules.iter().copied()), program, fired: std::mem::take(&mut fired.rules), errors: fired.errors }
     }
 
     /// The verdict when no rule could run: the given outcome (the policy's `on error`

@@ -12,6 +12,7 @@ mod runtime;
 
 pub use runtime::JitScratch;
 
+use crate::decision::Fired;
 use crate::input::Frame;
 use crate::ir::{self, Program};
 use crate::span::Span;
@@ -101,13 +102,6 @@ impl Conditions {
         Some(self.result(pos, *self.scratch.results.get(pos)?))
     }
 
-    /// The positions of the rules whose condition held or failed, in order, with the
-    /// result; every other rule of the group did not hold or did not apply.
-    pub fn hits(&self) -> impl Iterator<Item = (usize, Result<bool, RuntimeError>)> + '_ {
-        let results = if self.scratch.any == 0 { &[][..] } else { &self.scratch.results[..] };
-        results.iter().enumerate().filter(|(_, &r)| r != 0).map(|(pos, &r)| (pos, self.result(pos, r)))
-    }
-
     fn result(&self, pos: usize, byte: u8) -> Result<bool, RuntimeError> {
         match byte {
             0 => Ok(false),
@@ -147,6 +141,7 @@ impl JitProgram {
     }
 
     /// Group `g`'s machine code, compiled on first use.
+    #[inline]
     fn group_code(&self, program: &Program, g: usize) -> Result<&GroupCode, String> {
         let group = self.groups.get(g).ok_or_else(|| format!("internal: no tool group {g}"))?;
         let code = group.code.get_or_init(|| self.compile_group(program, &group.rules, group.masked).map_err(|e| e.to_string()));
@@ -173,11 +168,30 @@ impl JitProgram {
     pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
         crate::reuse::with_reused(&CONDITIONS, |conditions| {
             let done = self.run(program, frame, conditions);
-            f(done.map(|()| &*conditions))
+            f(done.map(|_| &*conditions))
         })
     }
 
-    fn run(&self, program: &Program, frame: &Frame, conditions: &mut Conditions) -> Result<(), RuntimeError> {
+    /// The fast path's use of the JIT: notes into `fired` the rules of the request's group
+    /// whose condition held or failed, without walking the rest. False when the group could
+    /// not run (then nothing was noted).
+    pub(crate) fn note_fired(&self, program: &Program, frame: &Frame, fired: &mut Fired) -> bool {
+        crate::reuse::with_reused(&CONDITIONS, |conditions| {
+            let Ok(ids) = self.run(program, frame, conditions) else { return false };
+            let scratch = &conditions.scratch;
+            if scratch.any != 0 {
+                // The results are sized to the group, so each has its id.
+                for (&byte, &id) in scratch.results.iter().zip(ids).filter(|(&b, _)| b != 0) {
+                    fired.note(program, id, if byte == 1 { Ok(true) } else { Err(()) });
+                }
+            }
+            true
+        })
+    }
+
+    /// Runs the request's group into `conditions`; gives the group's rule ids.
+    #[inline]
+    fn run(&self, program: &Program, frame: &Frame, conditions: &mut Conditions) -> Result<&[u32], RuntimeError> {
         let undeclared = self.groups.len().saturating_sub(1);
         let g = frame.tool.filter(|&t| t < undeclared).unwrap_or(undeclared);
         let internal = |message| RuntimeError { span: Span::default(), message };
@@ -194,7 +208,8 @@ impl JitProgram {
                 })
             }));
         }
-        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, scratch).map_err(internal)
+        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, scratch).map_err(internal)?;
+        Ok(self.groups.get(g).map_or(&[], |group| &group.rules))
     }
 }
 

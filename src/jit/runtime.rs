@@ -145,6 +145,7 @@ impl Code {
     /// Runs the group on `slots` (exactly the program's slot count), for every rule or,
     /// when masked, the rules whose `scratch.mask` byte is 1; fills `scratch.results` (0
     /// false, 1 true, 2 error), `scratch.any` and the errors.
+    #[inline]
     pub(super) fn run(&self, shared: &Shared, regexes: &[regex::Regex], slots: &[Value], expected_slots: usize, scratch: &mut JitScratch) -> Result<(), String> {
         let ptr = self.func;
         if slots.len() != expected_slots {
@@ -154,9 +155,14 @@ impl Code {
         if self.masked && scratch.mask.len() != n {
             return Err(format!("internal: mask of {} rules for a group of {n}", scratch.mask.len()));
         }
-        // Unmasked groups write every position; a masked group's skipped rules read 0.
-        scratch.results.clear();
-        scratch.results.resize(n, 0);
+        // Unmasked groups write every position, so reused results need no clearing; a
+        // masked group's skipped rules must read 0.
+        if scratch.results.len() != n {
+            scratch.results.clear();
+            scratch.results.resize(n, 0);
+        } else if self.masked {
+            scratch.results.fill(0);
+        }
         scratch.state.errors.get_mut().clear();
         let rt = Rt { shared, regexes, state: &scratch.state };
         // SAFETY: `ptr` is a finalized function of `self.module` (alive: `self` is borrowed)
