@@ -327,21 +327,24 @@ impl Engine {
     /// assert_eq!(line, serde_json::to_vec(&engine.decide_with(request, options)).unwrap());
     /// ```
     pub fn write_decision(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) {
+        self.write_decision_from_template(request, options, out);
+    }
+
+    /// `write_decision`, saying whether the JSON came from the template (for tests that
+    /// each kind of request takes the path meant for it).
+    pub(crate) fn write_decision_from_template(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) -> bool {
         let start = out.len();
-        let fault = fail_closed(
-            || {
-                self.write_unguarded(request, options, out);
-                None
-            },
-            |message| Some(message.to_string()),
-        );
-        if let Some(message) = fault {
-            out.truncate(start);
-            write_json(out, &self.internal_fault(&message));
+        match fail_closed(|| Ok(self.write_unguarded(request, options, out)), |message| Err(message.to_string())) {
+            Ok(from_template) => from_template,
+            Err(message) => {
+                out.truncate(start);
+                write_json(out, &self.internal_fault(&message));
+                false
+            }
         }
     }
 
-    fn write_unguarded(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) {
+    fn write_unguarded(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) -> bool {
         let c = &*self.inner;
         let full = match (&c.template, options.explain) {
             (Some(template), false) => self.decode_then(request, options.now, |frame| self.write_frame(template, frame, request, out), |failure| {
@@ -349,8 +352,12 @@ impl Engine {
             }),
             _ => Some(self.decide_unguarded(request, options)),
         };
-        if let Some(d) = full {
-            write_json(out, &d);
+        match full {
+            Some(d) => {
+                write_json(out, &d);
+                false
+            }
+            None => true,
         }
     }
 

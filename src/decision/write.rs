@@ -137,3 +137,107 @@ fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     // Writing strings, options and unit enum variants into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{Backend, DecideOptions, Policy};
+
+    /// Each kind of decision: `default` is replaced by `default allow` or `default deny`.
+    const POLICY: &str = r#"policy writer
+version "1.0 \"q\""
+default DEFAULT
+on error deny
+
+tool t.send(to: string, body: string, n: number)
+tool t.read(path: string)
+
+@severity("high")
+@owner("sec \"team\"\\ \n ü")
+rule bad_body:
+  on t.send
+  deny when body.contains("bad")
+  because "body {body} to {to}: \"q\" \\ back\nline é ✓ 😀"
+
+@mode("shadow")
+rule shadow_big: on t.send deny when n > 100 because "shadow {n}"
+
+rule needs_ok: on t.send require approval from "ops", "sec\"lead" when n > 10 because "n is {n}"
+
+rule second_approval: on t.send require approval when n > 50
+
+rule warn_big: on t.send warn when n > 5 because "warn {n}"
+
+rule read_tmp: on t.read allow when path.starts_with("/tmp")
+
+rule send_small: on t.send allow when n < 1000
+
+rule redact_secret: on t.send redact body when body.contains("secret")
+
+rule ratio: on t.send deny when 100 / n > 1000 because "ratio"
+
+rule odd_tools: on odd.* warn because "odd tool {tool}"
+"#;
+
+    /// The requests, with whether `write_decision` should write them from the template.
+    const REQUESTS: &[(&str, bool)] = &[
+        // No rule fired (the default decides).
+        (r#"{"tool": "t.read", "args": {"path": "/etc/passwd"}}"#, true),
+        // An allow fired.
+        (r#"{"tool": "t.read", "args": {"path": "/tmp/x"}}"#, true),
+        // A deny whose reason interpolates text needing escapes, with annotations.
+        (r#"{"tool": "t.send", "args": {"to": "a\"b\\c", "body": "bad\n\"x\" \\ ü \u0001", "n": 1}}"#, true),
+        // Shadow, two approvals (with and without approvers), a warning, an allow: several fired.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": 200}}"#, true),
+        // Approvals under a deny.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad", "n": 20}}"#, true),
+        // A warning only, and an allow.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": 6}}"#, true),
+        // An undeclared tool whose name needs escaping.
+        ("{\"tool\": \"odd.\\\"q\\\"\\\\\\n\u{fc}\\u2028\", \"args\": {}}", true),
+        // A redact under a deny changes nothing.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad secret", "n": 1}}"#, true),
+        // A redact that applies: the full decision.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "secret", "n": 1}}"#, false),
+        // A rule error (division by zero): the full decision.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": 0}}"#, false),
+        // Input errors: the full decision.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": "many"}}"#, false),
+        ("{not json", false),
+    ];
+
+    #[test]
+    fn written_decisions_are_serdes_bytes_and_simple_ones_come_from_the_template() {
+        for default in ["allow", "deny"] {
+            let policy = Policy::from_sources(&[("w.pol", &POLICY.replace("DEFAULT", default))]).unwrap_or_else(|d| panic!("{}", d.render()));
+            for backend in [Backend::Interpreter, #[cfg(feature = "jit")] Backend::Jit] {
+                let engine = policy.engine(backend).expect("backend available");
+                for (request, simple) in REQUESTS {
+                    for explain in [false, true] {
+                        let options = DecideOptions { explain, now: Some(1_764_064_800.0) };
+                        let mut out = b"before".to_vec();
+                        let from_template = engine.write_decision_from_template(request.as_bytes(), options, &mut out);
+                        let want = serde_json::to_vec(&engine.decide_with(request.as_bytes(), options)).expect("serializes");
+                        let context = format!("default {default}, {backend:?}, explain {explain}, {request}");
+                        assert_eq!(String::from_utf8_lossy(&out), format!("before{}", String::from_utf8_lossy(&want)), "{context}");
+                        assert_eq!(from_template, *simple && !explain, "{context}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_template_follows_the_structs_and_escapes_like_serde() {
+        let policy = Policy::from_sources(&[("w.pol", &POLICY.replace("DEFAULT", "deny"))]).unwrap_or_else(|d| panic!("{}", d.render()));
+        let engine = policy.engine(Backend::Interpreter).expect("interpreter");
+        let mut out = Vec::new();
+        let request = r#"{"tool": "t.send", "args": {"to": "a\"b", "body": "bad", "n": 20}}"#;
+        assert!(engine.write_decision_from_template(request.as_bytes(), DecideOptions { explain: false, now: Some(0.0) }, &mut out));
+        let text = String::from_utf8(out).expect("utf-8");
+        // Spot checks that hold whatever serde does, so a template bug cannot hide behind
+        // the same bug in the comparison.
+        assert!(text.starts_with(r#"{"decision":"deny","tool":"t.send","policy":{"name":"writer","version":"1.0 \"q\"","digest":"sha256:"#), "{text}");
+        assert!(text.contains(r#""decided_by":["bad_body"],"rules":[{"id":"bad_body","effect":"deny","enforced":true,"reason":"body bad to a\"b: \"q\" \\ back\nline é ✓ 😀","annotations":{"severity":"high","owner":"sec \"team\"\\ \n ü"},"span":{"file":"w.pol","#), "{text}");
+        assert!(text.contains(r#""approvals":[{"rule":"needs_ok","approvers":["ops","sec\"lead"],"reason":"n is 20"}],"modifications":[],"args":null,"warnings":[{"rule":"warn_big","reason":"warn 20"}],"errors":[]}"#), "{text}");
+    }
+}
