@@ -251,8 +251,10 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
     let mut reader = std::io::BufReader::new(file);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    // One line buffer for the whole file: reading a line allocates nothing once warm.
+    // One line buffer for the whole file: reading a line allocates nothing once warm; the
+    // same for the decision's JSON.
     let mut line = Vec::new();
+    let mut decision = Vec::new();
     for n in 1.. {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -266,10 +268,14 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let d = engine.decide_with(&line, options);
         let written = match format {
-            Format::Json => serde_json::to_writer(&mut out, &d).map_err(std::io::Error::other).and_then(|_| out.write_all(b"\n")),
-            Format::Text => writeln!(out, "{}", d.explain(policy)),
+            Format::Json => {
+                decision.clear();
+                engine.write_decision(&line, options, &mut decision);
+                decision.push(b'\n');
+                out.write_all(&decision)
+            }
+            Format::Text => writeln!(out, "{}", engine.decide_with(&line, options).explain(policy)),
         };
         if written.is_err() {
             return 0; // stdout closed (e.g. piped into `head`): stop quietly

@@ -61,6 +61,43 @@ fn jsonl_input_gives_one_decision_per_line() {
 }
 
 #[test]
+fn each_batch_line_is_the_single_request_decision_compacted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("requests.jsonl");
+    // Requests with a `time` (the clock does not decide), of each kind: denied, approved,
+    // allowed, redacted (arguments modified), plus one that is not valid.
+    let mut requests: Vec<std::path::PathBuf> = std::fs::read_dir("examples/payments/requests").expect("requests").flatten().map(|e| e.path()).collect();
+    requests.sort();
+    let mut singles: Vec<String> = Vec::new();
+    let mut lines = String::new();
+    for request in &requests {
+        let single = gavel(&["eval", "examples/payments", "--input", request.to_str().expect("utf-8")]);
+        assert_eq!(single.status.code(), Some(0));
+        let d: serde_json::Value = serde_json::from_slice(&single.stdout).expect("one JSON decision");
+        singles.push(serde_json::to_string(&d).expect("json"));
+        let one: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(request).expect("request")).expect("json");
+        lines.push_str(&serde_json::to_string(&one).expect("json"));
+        lines.push('\n');
+    }
+    let invalid = r#"{"tool": "payments.transfer", "args": {"amount": "lots"}}"#;
+    std::fs::write(dir.path().join("invalid.json"), invalid).expect("write");
+    let single = gavel(&["eval", "examples/payments", "--input", dir.path().join("invalid.json").to_str().expect("utf-8")]);
+    singles.push(serde_json::to_string(&serde_json::from_slice::<serde_json::Value>(&single.stdout).expect("one JSON decision")).expect("json"));
+    lines.push_str(invalid);
+    std::fs::write(&path, lines).expect("write");
+    let batch = gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8")]);
+    assert_eq!(batch.status.code(), Some(0));
+    let out = text(&batch.stdout);
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(got, singles);
+    let kinds: Vec<&str> = got.iter().map(|l| l.split('"').nth(3).unwrap_or_default()).collect();
+    for kind in ["allow", "deny", "require_approval"] {
+        assert!(kinds.contains(&kind), "no {kind} among {kinds:?}");
+    }
+    assert!(got.iter().any(|l| l.contains(r#""op":"redact""#)), "no redaction among the decisions");
+}
+
+#[test]
 fn test_command_exit_code_follows_the_results() {
     assert_eq!(gavel(&["test", "examples/payments"]).status.code(), Some(0));
     let dir = tempfile::tempdir().expect("temp dir");

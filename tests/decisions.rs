@@ -42,6 +42,7 @@ fn check(policy: &Policy, backend: Backend, case: &Value) -> Vec<String> {
     let d = engine.decide_with(&request, DecideOptions { explain: true, now: Some(1_764_064_800.0) }).to_json();
     let exp = &case["expect"];
     let mut bad = verdict_disagrees(&engine.verdict(&request, Some(1_764_064_800.0)), &d);
+    bad.extend(written_disagrees(&engine, &request));
     let ids = |key: &str| -> Vec<String> {
         d[key].as_array().into_iter().flatten().filter_map(|r| r.get("id").or(r.get("rule")).and_then(Value::as_str).map(str::to_string)).collect()
     };
@@ -138,6 +139,16 @@ fn verdict_disagrees(v: &gavel::Verdict<'_>, d: &Value) -> Vec<String> {
         bad.push("the decision modifies args, the verdict does not say so".to_string());
     }
     bad
+}
+
+/// The decision JSON `write_decision` writes must be byte for byte serde's JSON of the
+/// full decision (both without explanation, as batch mode runs it).
+fn written_disagrees(engine: &gavel::Engine, request: &[u8]) -> Option<String> {
+    let options = DecideOptions { explain: false, now: Some(1_764_064_800.0) };
+    let mut written = b"[previous line]".to_vec();
+    engine.write_decision(request, options, &mut written);
+    let want = [&b"[previous line]"[..], &serde_json::to_vec(&engine.decide_with(request, options)).expect("serializable")].concat();
+    (written != want).then(|| format!("write_decision wrote\n  {}\nserde writes\n  {}", String::from_utf8_lossy(&written), String::from_utf8_lossy(&want)))
 }
 
 /// Every backend this build has.

@@ -76,6 +76,19 @@ pub fn modifies(rule: &Rule) -> bool {
     rule.enforced && matches!(rule.effect, Effect::Redact(_) | Effect::Set(..))
 }
 
+/// Whether `rule`, having fired, is listed in the decision's `warnings`.
+pub fn warns(rule: &Rule) -> bool {
+    rule.enforced && matches!(rule.effect, Effect::Warn)
+}
+
+/// The roles a `require_approval` rule names (none for other effects).
+pub fn approvers_of(rule: &Rule) -> &[String] {
+    match &rule.effect {
+        Effect::RequireApproval(roles) => roles,
+        _ => &[],
+    }
+}
+
 /// The full decision. `rule_spans` holds each rule's span, resolved once per policy.
 pub fn combine(program: &Program, sources: &SourceMap, rule_spans: &[SpanJson], policy: &PolicyRef, tool: &str, outcomes: &[RuleOutcome], request: &[u8]) -> Decision {
     let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
@@ -109,16 +122,13 @@ pub fn combine(program: &Program, sources: &SourceMap, rule_spans: &[SpanJson], 
             .iter()
             .map(|o| Approval {
                 rule: rule(o).id.clone(),
-                approvers: match &rule(o).effect {
-                    Effect::RequireApproval(roles) => roles.clone(),
-                    _ => Vec::new(),
-                },
+                approvers: approvers_of(rule(o)).to_vec(),
                 reason: o.reason.clone(),
             })
             .collect(),
         modifications,
         args,
-        warnings: fired.iter().filter(|o| rule(o).enforced && matches!(rule(o).effect, Effect::Warn)).map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
+        warnings: fired.iter().filter(|o| warns(rule(o))).map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
         errors: outcomes
             .iter()
             .filter_map(|o| o.error.as_ref().map(|(span, message)| DecisionError::Rule { rule: rule(o).id.clone(), span: SpanJson::new(*span, sources), message: message.clone() }))

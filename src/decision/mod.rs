@@ -6,12 +6,14 @@ mod combine;
 mod explain;
 mod json;
 mod verdict;
+mod write;
 
-pub use combine::{combine, fails_closed, input_failure, on_error_outcome, RuleOutcome};
+pub use combine::{combine, decides, fails_closed, input_failure, modifies, on_error_outcome, outcome_of, RuleOutcome};
 pub use verdict::Verdict;
 pub(crate) use verdict::Fired;
 pub use explain::explain;
 pub use json::value_to_json;
+pub(crate) use write::{DecisionTemplate, Fired};
 
 use crate::input::InputError;
 use crate::span::{SourceMap, Span};
