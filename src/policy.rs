@@ -365,15 +365,18 @@ impl Engine {
     fn write_frame(&self, template: &decision::DecisionTemplate, frame: &Frame, request: &[u8], out: &mut Vec<u8>) -> Option<Decision> {
         let c = &*self.inner;
         let full = || Some(self.decide_in(frame, false, request));
-        let Some(fired) = self.fired_without_errors(frame) else { return full() };
-        let outcome = decision::outcome_of(&c.program, fired.iter().copied());
+        let verdict = self.verdict_in(frame);
+        if verdict.has_errors() {
+            return full();
+        }
+        let (fired, outcome) = (verdict.fired_indices(), verdict.outcome());
         // A `set` value is computed for every `set` rule that fired, and may fail (an error).
         let modifying = |&i: &u32| c.module.rule(i as usize).set_value.is_some() || (outcome != Outcome::Deny && c.program.rules.get(i as usize).is_some_and(decision::modifies));
         if fired.iter().any(modifying) {
             return full();
         }
-        let fired: smallvec::SmallVec<[decision::Fired; 8]> = with_scratch(|scratch| {
-            fired.iter().filter_map(|&i| c.program.rules.get(i as usize).map(|rule| decision::Fired { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch) })).collect()
+        let fired: smallvec::SmallVec<[decision::Reasoned; 8]> = with_scratch(|scratch| {
+            fired.iter().filter_map(|&i| c.program.rules.get(i as usize).map(|rule| decision::Reasoned { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch) })).collect()
         });
         let start = out.len();
         if template.write(&c.program, outcome, &frame.tool_name, &fired, out) {
@@ -382,28 +385,6 @@ impl Engine {
             out.truncate(start);
             full()
         }
-    }
-
-    /// The rules of the request's tool that fired, in source order, found as the fast path
-    /// finds them; `None` if a rule failed (or a result names no rule): the full decision
-    /// reports that.
-    fn fired_without_errors(&self, frame: &Frame) -> Option<smallvec::SmallVec<[u32; 8]>> {
-        let rules = &self.inner.program.rules;
-        let mut fired = smallvec::SmallVec::new();
-        let mut clean = true;
-        let mut note = |index: Option<u32>, held: Result<bool, vm::RuntimeError>| match (index.filter(|&i| (i as usize) < rules.len()), held) {
-            (Some(i), Ok(true)) => fired.push(i),
-            (Some(_), Ok(false)) => {}
-            _ => clean = false,
-        };
-        self.with_jit(frame, |held| match held.and_then(jit_hits) {
-            Some(hits) => {
-                let ids = self.group_of(frame).0;
-                hits.for_each(|(pos, r)| note(ids.get(pos).copied(), r));
-            }
-            None => with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| note(Some(i), self.held(pos, i, frame, scratch, held)))),
-        });
-        clean.then_some(fired)
     }
 
     /// Decodes a request into a frame (for benchmarks of evaluation alone).

@@ -13,7 +13,7 @@ pub use verdict::Verdict;
 pub(crate) use verdict::Fired;
 pub use explain::explain;
 pub use json::value_to_json;
-pub(crate) use write::{DecisionTemplate, Fired};
+pub(crate) use write::{DecisionTemplate, Reasoned};
 
 use crate::input::InputError;
 use crate::span::{SourceMap, Span};

@@ -107,6 +107,11 @@ impl<'p> Verdict<'p> {
         self.outcome != Outcome::Deny && self.rules().any(modifies)
     }
 
+    /// The indices (into the program's rules) of every rule that fired, in source order.
+    pub(crate) fn fired_indices(&self) -> &[u32] {
+        &self.fired
+    }
+
     fn rules(&self) -> impl Iterator<Item = &'p crate::ir::Rule> + '_ {
         let program = self.program;
         self.fired.iter().filter_map(move |&i| program.rules.get(i as usize))

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 /// A rule that fired, with its `because` text (`None`: the rule has none).
 #[derive(Clone, Debug)]
-pub struct Fired {
+pub struct Reasoned {
     pub rule: u32,
     pub reason: Option<String>,
 }
@@ -78,8 +78,8 @@ impl DecisionTemplate {
     /// `fired` (indices into `program.rules`, in source order) fired without error and
     /// nothing modifies the arguments. False (with `out` unchanged) if a rule index has no
     /// template, which the caller answers with the full decision.
-    pub fn write(&self, program: &Program, outcome: Outcome, tool: &str, fired: &[Fired], out: &mut Vec<u8>) -> bool {
-        let mut rules: smallvec::SmallVec<[(&RuleTemplate, &crate::ir::Rule, &Fired); 8]> = smallvec::SmallVec::new();
+    pub fn write(&self, program: &Program, outcome: Outcome, tool: &str, fired: &[Reasoned], out: &mut Vec<u8>) -> bool {
+        let mut rules: smallvec::SmallVec<[(&RuleTemplate, &crate::ir::Rule, &Reasoned); 8]> = smallvec::SmallVec::new();
         for f in fired {
             match (self.rules.get(f.rule as usize), program.rules.get(f.rule as usize)) {
                 (Some(t), Some(r)) => rules.push((t, r, f)),
