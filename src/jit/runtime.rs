@@ -483,13 +483,32 @@ pub(super) extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Valu
     match val(s) {
         Some(Value::Str(s)) => {
             let s = s.as_bytes();
-            u8::from(match op {
-                STR_EQ => s == needle,
-                STR_STARTS => s.starts_with(needle),
-                _ => s.ends_with(needle),
-            })
+            let part = match op {
+                STR_EQ => Some(s),
+                STR_STARTS => s.get(..needle.len()),
+                _ => s.len().checked_sub(needle.len()).and_then(|from| s.get(from..)),
+            };
+            u8::from(part.is_some_and(|part| same_bytes(part, needle)))
         }
         other => str_test_slow(rt(r), op, other, needle, at),
+    }
+}
+
+/// `a == b` without a call to `memcmp` for the short strings rules compare most (codes,
+/// countries, prefixes): up to 16 bytes, two overlapping loads from each side.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn ends<const N: usize>(s: &[u8]) -> (Option<&[u8; N]>, Option<&[u8; N]>) {
+        (s.first_chunk::<N>(), s.last_chunk::<N>())
+    }
+    match a.len() {
+        n if n != b.len() => false,
+        0 => true,
+        // The first, middle and last bytes cover every byte of 1 to 3.
+        n @ 1..=3 => a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last(),
+        4..=7 => ends::<4>(a) == ends::<4>(b),
+        8..=16 => ends::<8>(a) == ends::<8>(b),
+        _ => a == b,
     }
 }
 
@@ -502,8 +521,21 @@ pub(super) extern "C" fn str_find(r: *const Rt<'static>, s: *const Value, finder
         return 2;
     };
     match val(s) {
-        Some(Value::Str(s)) => u8::from(finder.find(s.as_bytes()).is_some()),
+        Some(Value::Str(s)) => u8::from(contains(s.as_bytes(), finder)),
         other => str_test_slow(rt, STR_CONTAINS, other, finder.needle(), at),
+    }
+}
+
+/// Whether `hay` contains the finder's needle. Short texts (a memo, a name) are scanned
+/// for the needle's first byte and each candidate compared: for them that beats the
+/// searcher's own set-up, which pays off on long texts.
+#[inline]
+fn contains(hay: &[u8], finder: &memchr::memmem::Finder<'_>) -> bool {
+    const SHORT: usize = 64;
+    let needle = finder.needle();
+    match needle.first() {
+        Some(&first) if hay.len() < SHORT => memchr::memchr_iter(first, hay).any(|at| hay.get(at..at + needle.len()).is_some_and(|w| same_bytes(w, needle))),
+        _ => finder.find(hay).is_some(),
     }
 }
 
@@ -622,5 +654,32 @@ mod tests {
         assert_eq!(len, 2);
         let second = data + rec.data_offset as usize + std::mem::size_of::<Value>();
         assert_eq!(second, &fields[1] as *const Value as usize);
+    }
+
+    proptest::proptest! {
+        /// The short-text scan and the searcher agree with a naive search, on texts on
+        /// both sides of the short-text limit, over a small alphabet so needles occur.
+        #[test]
+        fn contains_agrees_with_a_naive_search(hay in proptest::collection::vec(b'a'..b'd', 0..90), needle in proptest::collection::vec(b'a'..b'd', 0..5)) {
+            let naive = needle.is_empty() || hay.windows(needle.len()).any(|w| w == &needle[..]);
+            proptest::prop_assert_eq!(contains(&hay, &memchr::memmem::Finder::new(&needle)), naive);
+        }
+    }
+
+    /// The word-load comparison sees every byte: for each length it special-cases (and
+    /// beyond), equal slices are equal, and a change at any one position, or one byte
+    /// less, is not.
+    #[test]
+    fn same_bytes_sees_every_byte() {
+        for len in 0..=20usize {
+            let a: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(same_bytes(&a, &a.clone()), "length {len}");
+            assert!(!same_bytes(&a, &a[..len.saturating_sub(1)]) || len == 0, "length {len} against one less");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x40;
+                assert!(!same_bytes(&a, &b), "length {len}, byte {at} changed");
+            }
+        }
     }
 }

@@ -14,6 +14,10 @@
 //! - from JSON bytes: the same, starting from the request's bytes.
 //! - compile: from policy text to an engine ready to decide.
 
+#[path = "../../common/mod.rs"]
+mod common;
+
+use common::interleaved;
 use criterion::Criterion;
 use gavel_peers::engines::{self, Cel, NOW};
 use gavel_peers::floor::FloorRequest;
@@ -69,6 +73,10 @@ fn eval_only(c: &mut Criterion, s: &mut Setup) {
 
     let parsed: FloorRequest = serde_json::from_slice(&request).expect("the timed request deserializes");
     let mut fired = Vec::with_capacity(4);
+    if let Some(jit) = &s.jit {
+        let name = format!("eval_{}", s.scenario.name);
+        interleaved(&name, "gavel_jit", || (s.floor)(black_box(&parsed), &mut fired), || jit.verdict_frame(black_box(&frame)).decided_by().count() > 0);
+    }
     g.bench_function(report::FLOOR_EVAL, |b| b.iter(|| (s.floor)(black_box(&parsed), &mut fired)));
     g.finish();
 }
@@ -99,6 +107,14 @@ fn from_json(c: &mut Criterion, s: &mut Setup) {
         })
     });
     let mut fired = Vec::with_capacity(4);
+    if let Some(jit) = &s.jit {
+        let floor = |fired: &mut Vec<&'static str>| {
+            let parsed: FloorRequest = serde_json::from_slice(black_box(&request)).expect("deserializes");
+            (s.floor)(&parsed, fired)
+        };
+        let name = format!("json_{}", s.scenario.name);
+        interleaved(&name, "gavel_jit", || floor(&mut fired), || jit.verdict(black_box(&request), now).decided_by().count() > 0);
+    }
     g.bench_function(report::FLOOR_JSON, |b| {
         b.iter(|| {
             let parsed: FloorRequest = serde_json::from_slice(black_box(&request)).expect("deserializes");
