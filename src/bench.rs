@@ -37,6 +37,29 @@ pub fn throughput(engine: &Engine, requests: &[Vec<u8>], iterations: usize, thre
     (iterations * threads.max(1)) as f64 / start.elapsed().as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
+/// How deciding scales with threads: `threads` threads against one, timed in alternating
+/// rounds so that both see the same machine (a shared machine's speed drifts between two
+/// separate runs by more than the effect measured), each round `iterations / ROUNDS`
+/// requests per thread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scaling {
+    /// Decisions per second with all the threads (the median round).
+    pub per_second: f64,
+    /// The median over the rounds of (rate with the threads) ÷ (rate with one thread).
+    pub ratio: f64,
+}
+
+pub fn scaling(engine: &Engine, requests: &[Vec<u8>], iterations: usize, threads: usize) -> Scaling {
+    const ROUNDS: usize = 7;
+    let per_round = (iterations / ROUNDS).max(1);
+    let rounds: Vec<(f64, f64)> = (0..ROUNDS).map(|_| (throughput(engine, requests, per_round, 1), throughput(engine, requests, per_round, threads))).collect();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    Scaling { per_second: median(rounds.iter().map(|r| r.1).collect()), ratio: median(rounds.iter().map(|(one, many)| many / one).collect()) }
+}
+
 /// Decides `iterations` requests (cycling through `requests`) after a short warm-up, timing
 /// each one. `progress` is called with the number done so far, every 1/100th of the run.
 pub fn measure(engine: &Engine, requests: &[Vec<u8>], iterations: usize, mut progress: impl FnMut(usize)) -> BenchResult {

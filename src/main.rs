@@ -320,9 +320,8 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limi
         bar.set_style(indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
         let r = gavel::bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
         bar.finish_and_clear();
-        let single = gavel::bench::throughput(&engine, &requests, iterations, 1);
-        let many = gavel::bench::throughput(&engine, &requests, iterations, threads);
-        emit(&format!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?} {:>16.0} {:>7.2}x\n", r.per_second(), r.p50, r.p99, r.max, many, many / single));
+        let many = gavel::bench::scaling(&engine, &requests, iterations, threads);
+        emit(&format!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?} {:>16.0} {:>7.2}x\n", r.per_second(), r.p50, r.p99, r.max, many.per_second, many.ratio));
     }
     0
 }
