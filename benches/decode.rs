@@ -128,8 +128,8 @@ fn decode(c: &mut Criterion) {
         assert!(jit.verdict(req, Some(NOW)).is_denied());
         assert!(decoder.decode_into(req, NOW, &mut frame).is_ok());
 
-        interleaved(name, "verdict_interp", || floor(&set, black_box(req)), || interp.verdict(black_box(req), Some(NOW)).is_denied());
-        interleaved(name, "verdict_jit", || floor(&set, black_box(req)), || jit.verdict(black_box(req), Some(NOW)).is_denied());
+        interleaved(name, ("floor", || floor(&set, black_box(req))), ("verdict_interp", || interp.verdict(black_box(req), Some(NOW)).is_denied()));
+        interleaved(name, ("floor", || floor(&set, black_box(req))), ("verdict_jit", || jit.verdict(black_box(req), Some(NOW)).is_denied()));
 
         let mut g = c.benchmark_group(format!("decode_{name}"));
         g.bench_function("floor_serde_struct", |b| b.iter(|| floor(&set, black_box(req))));

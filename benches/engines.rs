@@ -127,7 +127,7 @@ fn engines(c: &mut Criterion) {
         assert!(!hand_written(&s.specs, &typed));
         assert_eq!(interp.decide_frame(&frame, false, &req).to_json(), jit.decide_frame(&frame, false, &req).to_json());
 
-        interleaved(&format!("eval/{name}"), "jit", || hand_written(&s.specs, black_box(&typed)), || jit.verdict_frame(black_box(&frame)).is_denied());
+        interleaved(&format!("eval/{name}"), ("hand_written", || hand_written(&s.specs, black_box(&typed))), ("jit", || jit.verdict_frame(black_box(&frame)).is_denied()));
         let mut g = c.benchmark_group(format!("eval/{name}"));
         g.bench_function("interpreter", |b| b.iter(|| interp.verdict_frame(black_box(&frame)).outcome()));
         g.bench_function("jit", |b| b.iter(|| jit.verdict_frame(black_box(&frame)).outcome()));

@@ -43,12 +43,43 @@ fn main() {
         if let Some(why) = &setup.jit_missing {
             eprintln!("note: Gavel JIT columns skipped: {why}");
         }
+        alternating(&mut setup);
         eval_only(&mut c, &mut setup);
         from_json(&mut c, &mut setup);
         compile(&mut c, &setup);
     }
     c.final_summary();
     println!("\n{}", report::tables(&report::criterion_dir()));
+}
+
+/// Gavel's JIT against the floor and against each peer, eval only and from JSON bytes,
+/// timed in alternating batches (`common::interleaved`): ratios that hold while the shared
+/// machine's speed drifts, which the separately timed medians of the tables do not.
+fn alternating(s: &mut Setup) {
+    let Some(jit) = &s.jit else { return };
+    let request = timed_request();
+    let frame = s.interp.decode(&request, NOW).expect("the timed request decodes");
+    let parsed: FloorRequest = serde_json::from_slice(&request).expect("the timed request deserializes");
+    let cedar_request = s.cedar.request_from_json(&request).expect("the timed request converts for Cedar");
+    let input = engines::rego_input(&request).expect("the timed request converts for regorus");
+    let ctx = s.cel.context_from_json(&request).expect("the timed request converts for CEL");
+    let (cedar, cel, rego, floor) = (&s.cedar, &s.cel, &mut s.rego, s.floor);
+    let mut fired = Vec::with_capacity(4);
+
+    let name = format!("eval_{}", s.scenario.name);
+    let mut gavel = || jit.verdict_frame(black_box(&frame)).decided_by().count() > 0;
+    interleaved(&name, (report::FLOOR_EVAL, || floor(black_box(&parsed), &mut fired)), ("gavel_jit", &mut gavel));
+    interleaved(&name, ("gavel_jit", &mut gavel), ("cedar", || black_box(cedar.decide(black_box(&cedar_request))).diagnostics().errors().next().is_none()));
+    interleaved(&name, ("gavel_jit", &mut gavel), ("regorus_rvm", || engines::rego_decide(rego, black_box(input.clone())).is_ok()));
+    interleaved(&name, ("gavel_jit", &mut gavel), ("cel", || !cel.decide(black_box(&ctx)).is_empty()));
+
+    let name = format!("json_{}", s.scenario.name);
+    let mut gavel = || jit.verdict(black_box(&request), Some(NOW)).decided_by().count() > 0;
+    let mut floor_json = || floor(&serde_json::from_slice(black_box(&request)).expect("deserializes"), &mut fired);
+    interleaved(&name, (report::FLOOR_JSON, &mut floor_json), ("gavel_jit", &mut gavel));
+    interleaved(&name, ("gavel_jit", &mut gavel), ("cedar", || cedar.decide(&cedar.request_from_json(black_box(&request)).expect("converts for Cedar")).diagnostics().errors().next().is_none()));
+    interleaved(&name, ("gavel_jit", &mut gavel), ("regorus_rvm", || engines::rego_decide(rego, engines::rego_input(black_box(&request)).expect("converts for regorus")).is_ok()));
+    interleaved(&name, ("gavel_jit", &mut gavel), ("cel", || !cel.decide(&cel.context_from_json(black_box(&request)).expect("converts for CEL")).is_empty()));
 }
 
 fn eval_only(c: &mut Criterion, s: &mut Setup) {
@@ -73,10 +104,6 @@ fn eval_only(c: &mut Criterion, s: &mut Setup) {
 
     let parsed: FloorRequest = serde_json::from_slice(&request).expect("the timed request deserializes");
     let mut fired = Vec::with_capacity(4);
-    if let Some(jit) = &s.jit {
-        let name = format!("eval_{}", s.scenario.name);
-        interleaved(&name, "gavel_jit", || (s.floor)(black_box(&parsed), &mut fired), || jit.verdict_frame(black_box(&frame)).decided_by().count() > 0);
-    }
     g.bench_function(report::FLOOR_EVAL, |b| b.iter(|| (s.floor)(black_box(&parsed), &mut fired)));
     g.finish();
 }
@@ -107,14 +134,6 @@ fn from_json(c: &mut Criterion, s: &mut Setup) {
         })
     });
     let mut fired = Vec::with_capacity(4);
-    if let Some(jit) = &s.jit {
-        let floor = |fired: &mut Vec<&'static str>| {
-            let parsed: FloorRequest = serde_json::from_slice(black_box(&request)).expect("deserializes");
-            (s.floor)(&parsed, fired)
-        };
-        let name = format!("json_{}", s.scenario.name);
-        interleaved(&name, "gavel_jit", || floor(&mut fired), || jit.verdict(black_box(&request), now).decided_by().count() > 0);
-    }
     g.bench_function(report::FLOOR_JSON, |b| {
         b.iter(|| {
             let parsed: FloorRequest = serde_json::from_slice(black_box(&request)).expect("deserializes");
