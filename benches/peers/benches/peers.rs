@@ -68,18 +68,18 @@ fn alternating(s: &mut Setup) {
 
     let name = format!("eval_{}", s.scenario.name);
     let mut gavel = || jit.verdict_frame(black_box(&frame)).decided_by().count() > 0;
-    interleaved(&name, (report::FLOOR_EVAL, || floor(black_box(&parsed), &mut fired)), ("gavel_jit", &mut gavel));
     interleaved(&name, ("gavel_jit", &mut gavel), ("cedar", || black_box(cedar.decide(black_box(&cedar_request))).diagnostics().errors().next().is_none()));
     interleaved(&name, ("gavel_jit", &mut gavel), ("regorus_rvm", || engines::rego_decide(rego, black_box(input.clone())).is_ok()));
     interleaved(&name, ("gavel_jit", &mut gavel), ("cel", || !cel.decide(black_box(&ctx)).is_empty()));
+    interleaved(&name, (report::FLOOR_EVAL, || floor(black_box(&parsed), &mut fired)), ("gavel_jit", &mut gavel));
 
     let name = format!("json_{}", s.scenario.name);
     let mut gavel = || jit.verdict(black_box(&request), Some(NOW)).decided_by().count() > 0;
     let mut floor_json = || floor(&serde_json::from_slice(black_box(&request)).expect("deserializes"), &mut fired);
-    interleaved(&name, (report::FLOOR_JSON, &mut floor_json), ("gavel_jit", &mut gavel));
     interleaved(&name, ("gavel_jit", &mut gavel), ("cedar", || cedar.decide(&cedar.request_from_json(black_box(&request)).expect("converts for Cedar")).diagnostics().errors().next().is_none()));
     interleaved(&name, ("gavel_jit", &mut gavel), ("regorus_rvm", || engines::rego_decide(rego, engines::rego_input(black_box(&request)).expect("converts for regorus")).is_ok()));
     interleaved(&name, ("gavel_jit", &mut gavel), ("cel", || !cel.decide(&cel.context_from_json(black_box(&request)).expect("converts for CEL")).is_empty()));
+    interleaved(&name, (report::FLOOR_JSON, &mut floor_json), ("gavel_jit", &mut gavel));
 }
 
 fn eval_only(c: &mut Criterion, s: &mut Setup) {
