@@ -37,10 +37,7 @@ pub fn throughput(engine: &Engine, requests: &[Vec<u8>], iterations: usize, thre
     (iterations * threads.max(1)) as f64 / start.elapsed().as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
-/// How deciding scales with threads: `threads` threads against one, timed in alternating
-/// rounds so that both see the same machine (a shared machine's speed drifts between two
-/// separate runs by more than the effect measured), each round `iterations / ROUNDS`
-/// requests per thread.
+/// How deciding scales with threads (see `scaling`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scaling {
     /// Decisions per second with all the threads (the median round).
@@ -49,6 +46,9 @@ pub struct Scaling {
     pub ratio: f64,
 }
 
+/// `threads` threads against one, timed in alternating rounds so that both see the same
+/// machine (a shared machine's speed drifts between two separate runs by more than the
+/// effect measured); each round decides `iterations / 7` requests per thread.
 pub fn scaling(engine: &Engine, requests: &[Vec<u8>], iterations: usize, threads: usize) -> Scaling {
     const ROUNDS: usize = 7;
     let per_round = (iterations / ROUNDS).max(1);

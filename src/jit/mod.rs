@@ -1,7 +1,9 @@
 //! The Cranelift backend. In: an `ir::Program` after the passes (`Slot`s, no `FnCall`),
 //! and at decision time a decoded request `Frame`. Out: a `JitProgram` (machine code, one
-//! function per tool group, compiled on the group's first request) and, per request, which of the tool's rules' conditions hold:
-//! true, false, or a `RuntimeError` with the same span and message as the interpreter's.
+//! function per tool group, compiled on the group's first request) and, per request, which of
+//! the tool's rules' conditions hold: true, false, or a `RuntimeError` with the same span and
+//! message as the interpreter's; for the fast path, the rules that held or failed, noted
+//! straight into the verdict's `Fired` list.
 //!
 //! Only conditions run here; reasons, `set` values and traces of fired rules stay on the
 //! interpreter's path, so both backends produce the same decision JSON. A construct the
