@@ -56,7 +56,8 @@ enum Command {
         /// How many decisions to time per engine
         #[arg(long, default_value_t = 200_000)]
         iterations: usize,
-        /// Also measure throughput with this many threads sharing one engine
+        /// Also measure throughput with this many threads sharing one engine; `scaling` is the
+        /// median ratio over rounds that alternate one thread and this many
         #[arg(long, default_value_t = 2)]
         threads: usize,
         #[command(flatten)]
