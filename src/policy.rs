@@ -369,17 +369,17 @@ impl Engine {
         if verdict.has_errors() {
             return full();
         }
-        let (fired, outcome) = (verdict.fired_indices(), verdict.outcome());
-        // A `set` value is computed for every `set` rule that fired, and may fail (an error).
-        let modifying = |&i: &u32| c.module.rule(i as usize).set_value.is_some() || (outcome != Outcome::Deny && c.program.rules.get(i as usize).is_some_and(decision::modifies));
-        if fired.iter().any(modifying) {
+        let fired = verdict.fired_indices();
+        // A `set` value is computed for every `set` rule that fired, even a shadow one or
+        // under a deny, and may fail (an error).
+        if verdict.modifies_args() || fired.iter().any(|&i| c.module.rule(i as usize).set_value.is_some()) {
             return full();
         }
         let fired: smallvec::SmallVec<[decision::Reasoned; 8]> = with_scratch(|scratch| {
             fired.iter().filter_map(|&i| c.program.rules.get(i as usize).map(|rule| decision::Reasoned { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch) })).collect()
         });
         let start = out.len();
-        if template.write(&c.program, outcome, &frame.tool_name, &fired, out) {
+        if template.write(&c.program, verdict.outcome(), &frame.tool_name, &fired, out) {
             None
         } else {
             out.truncate(start);

@@ -264,12 +264,10 @@ fn map(elem: &Node, build: bool, cur: &mut Cursor, out: &mut Out, depth: usize) 
     let mut keys: Vec<&[u8]> = Vec::new();
     cur.object(|cur, key| {
         let key = key.bytes;
-        if build && std::str::from_utf8(key).map_or(true, |k| built.contains_key(k)) {
-            return None;
-        }
         if build {
+            let key = std::str::from_utf8(key).ok().filter(|k| !built.contains_key(*k))?;
             let v = kept(elem, cur, out, depth + 1)?;
-            built.insert(Arc::from(std::str::from_utf8(key).ok()?), v);
+            built.insert(Arc::from(key), v);
         } else {
             value(elem, cur, out, depth + 1)?;
             keys.push(key);
