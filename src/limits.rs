@@ -62,6 +62,17 @@ impl Default for Limits {
     }
 }
 
+/// Reads a request from `reader`, stopping one byte past `max_request_bytes`: enough for
+/// `check_request` to refuse it by name, without reading an endless or huge source (a
+/// device, a pipe) into memory first.
+pub fn read_request(reader: impl std::io::Read, limits: &Limits) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let bound = u64::try_from(limits.max_request_bytes).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(bound).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// One open JSON array or object during the scan: its element count so far.
 struct Open {
     elements: usize,
@@ -72,11 +83,12 @@ struct Open {
 /// decoder to report; this only measures.
 pub fn check_request(bytes: &[u8], limits: &Limits) -> Result<(), InputError> {
     if bytes.len() > limits.max_request_bytes {
+        // Readers stop one byte past the limit (`read_request`), so the size is a lower bound.
         return Err(exceeded(
             "max_request_bytes",
             limits.max_request_bytes,
-            format!("{} bytes", bytes.len()),
-            format!("the request is {} bytes, more than `max_request_bytes` ({})", bytes.len(), limits.max_request_bytes),
+            format!("more than {} bytes", limits.max_request_bytes),
+            format!("the request is longer than `max_request_bytes` ({} bytes)", limits.max_request_bytes),
         ));
     }
     if within_limits_by_size(bytes, limits) {

@@ -225,7 +225,7 @@ fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format:
     if input.ends_with(".jsonl") {
         return eval_lines(&policy, &engine, input, options, format);
     }
-    let bytes = match read_input(input) {
+    let bytes = match read_request(input, policy.limits()) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("error: cannot read the request `{input}`: {e}");
@@ -240,7 +240,9 @@ fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format:
     0
 }
 
-/// Decides one request per line, printing one decision per line, streaming.
+/// Decides one request per line, printing one decision per line, streaming: always exactly
+/// one output line per input line (a blank line is an invalid request, and is answered), so
+/// a host can match answers to requests by position.
 fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOptions, format: Format) -> u8 {
     let file = match std::fs::File::open(input) {
         Ok(f) => f,
@@ -256,19 +258,16 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
     // same for the decision's JSON.
     let mut line = Vec::new();
     let mut decision = Vec::new();
+    let max = policy.limits().max_request_bytes;
     for n in 1.. {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let read = match read_line_bounded(&mut reader, &mut line, max) {
+            Ok(Line::End) => break,
+            Ok(read) => read,
             Err(e) => {
                 eprintln!("error: reading `{input}` line {n}: {e}");
                 return 2;
             }
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+        };
         let written = match format {
             Format::Json => {
                 decision.clear();
@@ -281,9 +280,66 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
         if written.is_err() {
             return 0; // stdout closed (e.g. piped into `head`): stop quietly
         }
+        if let Line::TooLong = read {
+            // Answered above (deny, naming the limit); then reading stops: the rest of the
+            // line may never end (`/dev/zero`), and the lines after it would be guesses.
+            let _ = out.flush();
+            eprintln!("error: `{input}` line {n} is longer than `max_request_bytes` ({max} bytes): it is denied and the lines after it are not read; raise the limit with `--max-request-bytes N`");
+            return 2;
+        }
     }
     let _ = out.flush();
     0
+}
+
+/// What `read_line_bounded` found.
+enum Line {
+    /// A line, without its `\n` (or `\r\n`).
+    Read,
+    /// A line longer than the limit: its first `max + 1` bytes, and the reader in the middle
+    /// of it.
+    TooLong,
+    /// The end of the input.
+    End,
+}
+
+/// Reads the next line into `line`, but never more than `max + 1` bytes of it: a longer line
+/// is refused by `max_request_bytes` like any request, without reading all of it.
+fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+    line.clear();
+    let mut any = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (taken, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        let room = (max + 1).saturating_sub(line.len());
+        if taken > room {
+            line.extend_from_slice(&chunk[..room]);
+            return Ok(Line::TooLong);
+        }
+        line.extend_from_slice(&chunk[..taken]);
+        reader.consume(if done { taken + 1 } else { taken });
+        if done {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    if line.len() > max {
+        return Ok(Line::TooLong);
+    }
+    Ok(if any { Line::Read } else { Line::End })
 }
 
 fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limits: &Limits) -> u8 {
@@ -332,6 +388,8 @@ fn emit(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
+/// The whole input (a file, or stdin for `-`), for `bench`, which measures the user's own
+/// requests as they are.
 fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
     if input == "-" {
         let mut buf = Vec::new();
@@ -339,6 +397,15 @@ fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
         Ok(buf)
     } else {
         std::fs::read(input)
+    }
+}
+
+/// One request (a file, or stdin for `-`), read to one byte past `max_request_bytes`.
+fn read_request(input: &str, limits: &Limits) -> std::io::Result<Vec<u8>> {
+    if input == "-" {
+        gavel::limits::read_request(std::io::stdin().lock(), limits)
+    } else {
+        gavel::limits::read_request(std::fs::File::open(input)?, limits)
     }
 }
 

@@ -106,9 +106,9 @@ impl Policy {
         let mut diags = Vec::new();
         for p in paths {
             let p = p.as_ref();
-            if let Err(msg) = read_path(p, limits, &mut files, &mut too_large) {
-                let id = errors.add(p.display().to_string(), "");
-                diags.push(diag::unreadable_path(Span::new(id, 0, 0), &p.display().to_string(), &msg));
+            if let Err(e) = read_path(p, limits, &mut files, &mut too_large) {
+                let id = errors.add(e.path.display().to_string(), "");
+                diags.push(e.diagnostic(Span::new(id, 0, 0)));
             }
         }
         for t in too_large {
@@ -234,6 +234,9 @@ impl Engine {
     /// the full decision and the fast path read a request.
     fn decode_then<T>(&self, request: &[u8], now: Option<f64>, decoded: impl FnOnce(&Frame) -> T, invalid: impl FnOnce(InputFailure) -> T) -> T {
         let c = &*self.inner;
+        if request.iter().all(u8::is_ascii_whitespace) {
+            return invalid(InputFailure { tool_name: None, errors: vec![crate::input::empty_request()] });
+        }
         if let Err(e) = crate::limits::check_request(request, &c.limits) {
             return invalid(InputFailure { tool_name: None, errors: vec![e] });
         }
@@ -630,24 +633,51 @@ struct TooLarge {
     size: usize,
 }
 
+/// Why a path given to the compiler could not be read: the deepest path at fault (a file
+/// or folder inside the one given, when that is where the problem is) and what went wrong.
+struct Unreadable {
+    path: PathBuf,
+    problem: PathProblem,
+}
+
+enum PathProblem {
+    Io(String),
+    /// A symbolic link inside a folder leads back to that folder or one around it.
+    Loop { target: PathBuf },
+}
+
+impl Unreadable {
+    fn io(path: &Path, e: impl std::fmt::Display) -> Unreadable {
+        Unreadable { path: path.to_path_buf(), problem: PathProblem::Io(e.to_string()) }
+    }
+
+    fn diagnostic(&self, span: Span) -> crate::diagnostics::Diagnostic {
+        let path = self.path.display().to_string();
+        match &self.problem {
+            PathProblem::Io(msg) => diag::unreadable_path(span, &path, msg),
+            PathProblem::Loop { target } => diag::folder_loop(span, &path, &target.display().to_string()),
+        }
+    }
+}
+
 /// Adds `path` (a `.pol` file, or a directory read recursively) to `files`; a file over
 /// `limits.max_source_bytes` goes to `too_large` instead, without being read.
-fn read_path(path: &Path, limits: &Limits, files: &mut Vec<(String, String, Option<PathBuf>)>, too_large: &mut Vec<TooLarge>) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+fn read_path(path: &Path, limits: &Limits, files: &mut Vec<(String, String, Option<PathBuf>)>, too_large: &mut Vec<TooLarge>) -> Result<(), Unreadable> {
+    let meta = std::fs::metadata(path).map_err(|e| Unreadable::io(path, e))?;
     if meta.is_dir() {
         let mut found = Vec::new();
-        collect_dir(path, &mut found).map_err(|e| e.to_string())?;
+        collect_dir(path, &mut Vec::new(), &mut found)?;
         found.sort();
         for f in found {
             let name = f.strip_prefix(path).unwrap_or(&f).display().to_string();
-            match read_policy_file(&f, limits.max_source_bytes).map_err(|e| format!("{}: {e}", f.display()))? {
+            match read_policy_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))? {
                 PolicyFile::Text(text) => files.push((name, text, Some(f))),
                 PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
             }
         }
     } else {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        match read_policy_file(path, limits.max_source_bytes)? {
+        match read_policy_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))? {
             PolicyFile::Text(text) => files.push((name, text, Some(path.to_path_buf()))),
             PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
         }
@@ -681,15 +711,24 @@ fn read_policy_file(path: &Path, max_bytes: usize) -> Result<PolicyFile, String>
     String::from_utf8(bytes).map(PolicyFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
 }
 
-fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
+/// The `.pol` files under `dir`, recursively, following symbolic links. `ancestors` holds
+/// the canonical paths of the folders being read around `dir`: a link back to one of them
+/// is a loop, reported at the link rather than read again and again.
+fn collect_dir(dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) -> Result<(), Unreadable> {
+    let canonical = std::fs::canonicalize(dir).map_err(|e| Unreadable::io(dir, e))?;
+    if ancestors.contains(&canonical) {
+        return Err(Unreadable { path: dir.to_path_buf(), problem: PathProblem::Loop { target: canonical } });
+    }
+    ancestors.push(canonical);
+    for entry in std::fs::read_dir(dir).map_err(|e| Unreadable::io(dir, e))? {
+        let p = entry.map_err(|e| Unreadable::io(dir, e))?.path();
         if p.is_dir() {
-            collect_dir(&p, out)?;
+            collect_dir(&p, ancestors, out)?;
         } else if p.extension().is_some_and(|e| e == "pol") {
             out.push(p);
         }
     }
+    ancestors.pop();
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! fixtures and tests) and an `Engine`. Out: a `TestReport` — each test's result with the
 //! decision's explanation for failures, and rule coverage (rules no test made fire).
 
+use crate::diagnostics::terminal::escape;
 use crate::decision::{value_to_json, Decision, Outcome};
 use crate::policy::{DecideOptions, Engine, Policy};
 use crate::syntax::ast::{self, ExpectedEffect, Json, JsonKind, RequestSource, TestStmt};
@@ -38,12 +39,14 @@ impl TestReport {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for r in &self.results {
+            // Names, locations and failures quote policy and request text: escaped, so
+            // none of it can rewrite the report on a terminal.
             if r.failures.is_empty() {
-                let _ = writeln!(out, "ok    {}", r.name);
+                let _ = writeln!(out, "ok    {}", escape(&r.name));
             } else {
-                let _ = writeln!(out, "FAIL  {} ({})", r.name, r.location);
+                let _ = writeln!(out, "FAIL  {} ({})", escape(&r.name), escape(&r.location));
                 for f in &r.failures {
-                    let _ = writeln!(out, "      {f}");
+                    let _ = writeln!(out, "      {}", escape(f));
                 }
                 if let Some(e) = &r.explanation {
                     for line in e.lines() {
@@ -55,7 +58,7 @@ impl TestReport {
         let covered = self.rule_count - self.uncovered.len();
         let _ = writeln!(out, "\ncoverage: {covered} of {} rules fired in some test", self.rule_count);
         for (id, at) in &self.uncovered {
-            let _ = writeln!(out, "  never fired: {id} ({at})");
+            let _ = writeln!(out, "  never fired: {} ({})", escape(id), escape(at));
         }
         let _ = writeln!(out, "\n{} passed, {} failed", self.passed(), self.failed());
         out
@@ -146,8 +149,13 @@ impl TestRun<'_> {
             RequestSource::File(name) => {
                 let base = self.policy.path_of(self.case_file).and_then(|p| p.parent()).map(|p| p.to_path_buf()).unwrap_or_default();
                 let path = base.join(&name.value);
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-                serde_json::from_str(&text).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
+                let limits = self.policy.limits();
+                let cannot_read = |e: std::io::Error| format!("cannot read `{}`: {e}", path.display());
+                let bytes = std::fs::File::open(&path).and_then(|f| crate::limits::read_request(f, limits)).map_err(cannot_read)?;
+                if bytes.len() > limits.max_request_bytes {
+                    return Err(format!("`{}` is longer than `max_request_bytes` ({} bytes): raise it with `--max-request-bytes N`", path.display(), limits.max_request_bytes));
+                }
+                serde_json::from_slice(&bytes).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
             }
         }
     }

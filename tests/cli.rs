@@ -55,9 +55,119 @@ fn jsonl_input_gives_one_decision_per_line() {
     let out = gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0));
     let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a decision per line")).collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["decision"], "deny");
-    assert_eq!(lines[1]["errors"][0]["kind"], "input");
+    assert_eq!(lines[1]["errors"][0]["message"], "the request is empty: send one JSON object");
+    assert_eq!(lines[2]["errors"][0]["kind"], "input");
+}
+
+/// Writes `lines` (each ending in `\n`) as a `.jsonl` file and decides it against payments.
+fn batch(lines: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("requests.jsonl");
+    std::fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("write");
+    let out = gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8")]);
+    let decisions = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a decision per line")).collect();
+    (out.status.code(), decisions, text(&out.stderr))
+}
+
+fn request_line(name: &str) -> String {
+    let one: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("examples/payments/requests/{name}.json")).expect("request")).expect("json");
+    serde_json::to_string(&one).expect("json")
+}
+
+#[test]
+fn batch_answers_every_line_in_place_blank_lines_included() {
+    let (denied, allowed) = (request_line("large_transfer"), request_line("small_internal_transfer"));
+    let (code, got, _) = batch(&["", &denied, &allowed, "   ", &denied]);
+    assert_eq!(code, Some(0));
+    let outcomes: Vec<&str> = got.iter().map(|d| d["decision"].as_str().unwrap_or_default()).collect();
+    assert_eq!(outcomes, ["deny", "deny", "allow", "deny", "deny"]);
+    assert_eq!(got[0]["errors"][0]["found"], "nothing");
+    assert!(got[1]["errors"].as_array().is_some_and(Vec::is_empty) && got[1]["decided_by"][0].is_string(), "{}", got[1]);
+    assert_eq!(got[3]["errors"][0]["found"], "nothing");
+}
+
+#[test]
+fn batch_lines_are_decided_without_their_line_ending() {
+    let (_, got, _) = batch(&[r#"{"tool":"a"#, &format!("{}\r", request_line("small_internal_transfer"))]);
+    let message = got[0]["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(!message.contains("control character") && message.contains("line 1"), "{message}");
+    assert_eq!(got[1]["decision"], "allow", "a CRLF line is one request: {}", got[1]);
+}
+
+#[test]
+fn endless_input_is_read_only_one_byte_past_the_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let limited = |d: &serde_json::Value| d["decision"] == "deny" && d["errors"][0]["expected"].as_str().is_some_and(|e| e.contains("max_request_bytes"));
+    // A file that never ends: a request, and a batch of requests.
+    for name in ["zero.json", "zero.jsonl"] {
+        let link = dir.path().join(name);
+        std::os::unix::fs::symlink("/dev/zero", &link).expect("symlink");
+        let out = gavel(&["eval", "examples/payments", "--input", link.to_str().expect("utf-8"), "--max-request-bytes", "1000"]);
+        let first = if name.ends_with(".jsonl") { out.stdout.split(|b| *b == b'\n').next().unwrap_or_default() } else { &out.stdout[..] };
+        let d: serde_json::Value = serde_json::from_slice(first).expect("a decision");
+        assert!(limited(&d), "{name}: {d}");
+        if name.ends_with(".jsonl") {
+            assert_eq!(out.status.code(), Some(2), "a batch stops at a line over the limit");
+            assert!(text(&out.stderr).contains("line 1 is longer than `max_request_bytes` (1000 bytes)"), "{}", text(&out.stderr));
+        }
+    }
+    // Standard input that never ends.
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let out = Command::new(env!("CARGO_BIN_EXE_gavel")).args(["eval", "examples/payments", "--input", "-"]).current_dir(env!("CARGO_MANIFEST_DIR")).stdin(zero).output().expect("gavel runs");
+    assert!(limited(&serde_json::from_slice(&out.stdout).expect("a decision")), "{}", text(&out.stdout));
+    // A test whose request file never ends.
+    let policy = dir.path().join("t.pol");
+    std::fs::write(&policy, "policy t\nversion \"1\"\ndefault allow\ntest \"endless\" {\n  request file(\"zero.json\")\n  expect allow\n}\n").expect("write");
+    let out = gavel(&["test", policy.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("is longer than `max_request_bytes` (1048576 bytes)"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn text_output_escapes_what_would_rewrite_the_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("r.json");
+    std::fs::write(&path, r#"{"tool": "export.dataset\r\u001b[2KALLOW: export.dataset\u202e", "args": {}}"#).expect("write");
+    let out = gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8"), "--format", "text"]);
+    let t = text(&out.stdout);
+    assert!(!t.contains('\u{1b}') && !t.contains('\r') && !t.contains('\u{202e}'), "{t:?}");
+    assert!(t.starts_with("DENY: export.dataset\\u{d}\\u{1b}[2KALLOW: export.dataset\\u{202e} (policy"), "{t}");
+    // Diagnostics: a policy whose source holds terminal controls shows them masked.
+    let policy = dir.path().join("p.pol");
+    std::fs::write(&policy, "policy p\nversion \"1\"\ndefault allow\nrule r: deny when nope // \u{1b}[2J\u{202e}\n").expect("write");
+    let out = gavel(&["check", policy.to_str().expect("utf-8")]);
+    let t = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t.contains("nope // ?[2J???"), "the line is shown, masked: {t}");
+    assert!(!t.contains('\u{1b}') && !t.contains('\u{202e}'), "{t:?}");
+}
+
+#[test]
+fn a_folder_that_links_back_into_itself_is_one_error_at_the_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sub = dir.path().join("policies/team");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::fs::write(dir.path().join("policies/p.pol"), "policy p\nversion \"1\"\ndefault allow\n").expect("write");
+    std::os::unix::fs::symlink("..", sub.join("loop")).expect("symlink");
+    let out = gavel(&["check", dir.path().join("policies").to_str().expect("utf-8")]);
+    let t = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert_eq!(t.matches("E0403").count(), 1, "{t}");
+    assert!(t.contains("team/loop` leads back to") && !t.contains("more than once"), "{t}");
+}
+
+#[test]
+fn an_unreadable_file_deep_in_a_folder_is_reported_at_that_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sub = dir.path().join("policies/a/b");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::os::unix::fs::symlink("/no/such/file.pol", sub.join("gone.pol")).expect("symlink");
+    let out = gavel(&["check", dir.path().join("policies").to_str().expect("utf-8")]);
+    let t = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("cannot read `") && t.contains("policies/a/b/gone.pol`: "), "{t}");
 }
 
 #[test]
@@ -106,4 +216,27 @@ fn test_command_exit_code_follows_the_results() {
     let out = gavel(&["test", path.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("FAIL  allowed"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn an_unguarded_redact_of_an_absent_argument_fires_but_changes_nothing() {
+    // docs/language.md §5 says so; this keeps the two in agreement.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = dir.path().join("p.pol");
+    std::fs::write(&policy, "policy p\nversion \"1\"\ndefault allow\ntool t(memo?: string, n: number)\non t { rule r: redact memo }\n").expect("write");
+    let request = dir.path().join("r.json");
+    std::fs::write(&request, r#"{"tool": "t", "args": {"n": 1}}"#).expect("write");
+    let out = gavel(&["eval", policy.to_str().expect("utf-8"), "--input", request.to_str().expect("utf-8")]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a decision");
+    assert_eq!((&d["decision"], &d["rules"][0]["id"], &d["modifications"], &d["args"]), (&"allow".into(), &"r".into(), &serde_json::json!([]), &serde_json::Value::Null), "{d}");
+}
+
+#[test]
+fn declaring_a_built_in_request_field_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = dir.path().join("p.pol");
+    std::fs::write(&policy, "policy p\nversion \"1\"\ndefault allow\nrequest { time: string }\n").expect("write");
+    let out = gavel(&["check", policy.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("E0119"), "{}", text(&out.stderr));
 }

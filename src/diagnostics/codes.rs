@@ -359,6 +359,11 @@ pub fn unreadable_path(span: Span, path: &str, error: &str) -> Diagnostic {
         .with_help("pass a `.pol` file or a directory of them that exists and can be read")
 }
 
+pub fn folder_loop(span: Span, link: &str, target: &str) -> Diagnostic {
+    Diagnostic::error("E0403", format!("`{link}` leads back to `{target}`, a folder that contains it"), span, "symbolic link loop")
+        .with_help("remove the link, or point it outside the policy folder: its files would be read again and again")
+}
+
 pub fn no_policy_files(span: Span) -> Diagnostic {
     Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile")
         .with_help("pass a `.pol` file, or a directory that contains `.pol` files")

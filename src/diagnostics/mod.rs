@@ -7,9 +7,11 @@
 //! sits on the exact span; `help` says how to fix it.
 
 mod codes;
+pub mod terminal;
 pub use codes::*;
 
 use crate::span::{SourceMap, Span};
+use terminal::{escape, escape_text, mask_source};
 use serde_json::json;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +116,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
     };
-    let name = |s: Span| sources.get(s.file).name.clone();
+    let name = |s: Span| escape(&sources.get(s.file).name).into_owned();
     let primary = d.span();
     let mut report = Report::build(kind, (name(primary), primary.range()))
         .with_config(
@@ -124,18 +126,18 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
                 .with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii }),
         )
         .with_code(d.code)
-        .with_message(&d.message);
+        .with_message(escape_text(&d.message));
     for (i, l) in d.labels.iter().enumerate() {
-        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(&l.message);
+        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(escape_text(&l.message));
         if color {
             label = label.with_color(if i == 0 { ariadne::Color::Red } else { ariadne::Color::Blue });
         }
         report = report.with_label(label);
     }
     if let Some(help) = &d.help {
-        report = report.with_help(help);
+        report = report.with_help(escape_text(help));
     }
-    let cache = ariadne::sources(sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())));
+    let cache = ariadne::sources(sources.files().map(|(_, f)| (escape(&f.name).into_owned(), mask_source(&f.text).into_owned())));
     let mut out = Vec::new();
     // Writing into a Vec cannot fail; a failure here would only lose the snippet.
     let _ = report.finish().write(cache, &mut out);
@@ -148,9 +150,9 @@ fn render_without_source(d: &Diagnostic, sources: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut out = format!("[{}] {kind}: {}\n  --> {}\n", d.code, d.message, sources.get(d.span().file).name);
+    let mut out = format!("[{}] {kind}: {}\n  --> {}\n", d.code, escape_text(&d.message), escape(&sources.get(d.span().file).name));
     if let Some(help) = &d.help {
-        out.push_str(&format!("  help: {help}\n"));
+        out.push_str(&format!("  help: {}\n", escape_text(help)));
     }
     out
 }

@@ -145,6 +145,16 @@ pub(super) fn not_object(found: Found) -> InputError {
     }
 }
 
+/// The request has no bytes but whitespace (a blank line in a batch, an empty file).
+pub fn empty_request() -> InputError {
+    InputError {
+        path: String::new(),
+        expected: "object".into(),
+        found: "nothing".into(),
+        message: "the request is empty: send one JSON object".into(),
+    }
+}
+
 /// The request is not well-formed JSON; `detail` is serde_json's message with its position.
 pub(super) fn malformed(detail: &str) -> InputError {
     InputError {

@@ -14,6 +14,7 @@ mod tree;
 mod tests;
 
 pub use decoder::Decoder;
+pub use errors::empty_request;
 
 use crate::types::FieldType;
 use crate::value::Value;
