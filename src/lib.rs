@@ -22,6 +22,7 @@ pub mod vm;
 #[cfg(feature = "jit")]
 pub mod jit;
 pub mod decision;
+mod driver;
 pub mod policy;
 pub mod reuse;
 pub mod testing;

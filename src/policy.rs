@@ -15,44 +15,22 @@
 //! assert_eq!(decision.rules[0].reason.as_deref(), Some("too big: 5000"));
 //! ```
 
-use crate::check::{self, ParsedFile, TestSuite};
-use crate::decision::{self, fails_closed, Decision, Fired, Outcome, PolicyRef, RuleOutcome, SpanJson, TraceJson, Verdict};
-use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
-use crate::input::{Decoder, Frame, InputFailure};
+use crate::check::TestSuite;
+use crate::driver::{self, Compiled};
+use crate::decision::{self, fails_closed, Decision, Fired, Outcome, RuleOutcome, TraceJson, Verdict};
+use crate::diagnostics::Diagnostics;
+use crate::input::{Frame, InputFailure};
 use crate::limits::Limits;
 use crate::ir::{self, Program};
 use crate::span::{FileId, SourceMap, Span};
 use crate::value::Value;
-use crate::vm::{self, Module, Scratch};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use crate::vm::{self, Scratch};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A compiled policy set. `Send + Sync`; cheap to share behind an `Arc`.
 pub struct Policy {
     inner: Arc<Compiled>,
-}
-
-struct Compiled {
-    program: Program,
-    module: Module,
-    decoder: Decoder,
-    sources: SourceMap,
-    /// The path each source file was read from (`None` for in-memory and stdlib sources).
-    paths: Vec<Option<PathBuf>>,
-    policy_ref: PolicyRef,
-    /// Each rule's span with lines and columns, resolved once for every decision to copy.
-    rule_spans: Vec<SpanJson>,
-    /// The policy's pieces of decision JSON, for `Engine::write_decision` (`None`: it
-    /// always writes the full decision).
-    template: Option<decision::DecisionTemplate>,
-    tests: TestSuite,
-    warnings: Vec<Diagnostic>,
-    /// The machine code of the conditions: prepared on the first `engine(Backend::Jit)`,
-    /// each tool group compiled on its first request, shared by every JIT engine.
-    #[cfg(feature = "jit")]
-    jit: std::sync::OnceLock<Result<Arc<crate::jit::JitProgram>, String>>,
-    limits: Limits,
 }
 
 /// Which backend decides.
@@ -100,29 +78,8 @@ impl Policy {
 
     /// `from_paths` with the given limits, both at compile time and for every decision.
     pub fn from_paths_with<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<Policy, Diagnostics> {
-        let mut files: Vec<(String, String, Option<PathBuf>)> = Vec::new();
-        let mut too_large: Vec<TooLarge> = Vec::new();
-        let mut errors = SourceMap::new();
-        let mut diags = Vec::new();
-        for p in paths {
-            let p = p.as_ref();
-            if let Err(e) = read_path(p, limits, &mut files, &mut too_large) {
-                let id = errors.add(e.path.display().to_string(), "");
-                diags.push(e.diagnostic(Span::new(id, 0, 0)));
-            }
-        }
-        for t in too_large {
-            let id = errors.add(t.path.display().to_string(), "");
-            diags.push(diag::source_too_large(Span::new(id, 0, 0), t.size, limits.max_source_bytes));
-        }
-        if files.is_empty() && diags.is_empty() {
-            let id = errors.add(paths.first().map_or(String::from("."), |p| p.as_ref().display().to_string()), "");
-            diags.push(diag::no_policy_files(Span::new(id, 0, 0)));
-        }
-        if !diags.is_empty() {
-            return Err(Diagnostics { items: diags, sources: errors });
-        }
-        compile(files, limits)
+        let files = driver::read_paths(paths, limits)?;
+        driver::compile(files, limits).map(|inner| Policy { inner: Arc::new(inner) })
     }
 
     /// Compiles in-memory sources: `(file name, text)`.
@@ -132,7 +89,8 @@ impl Policy {
 
     /// `from_sources` with the given limits, both at compile time and for every decision.
     pub fn from_sources_with(files: &[(&str, &str)], limits: &Limits) -> Result<Policy, Diagnostics> {
-        compile(files.iter().map(|(n, t)| (n.to_string(), t.to_string(), None)).collect(), limits)
+        let files = files.iter().map(|(n, t)| driver::SourceFile { name: n.to_string(), text: t.to_string(), path: None }).collect();
+        driver::compile(files, limits).map(|inner| Policy { inner: Arc::new(inner) })
     }
 
     /// The limits this policy was compiled with and decides with.
@@ -624,302 +582,6 @@ fn fail_closed<T>(decide: impl FnOnce() -> T, on_fault: impl FnOnce(&str) -> T) 
 
 fn now_seconds() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// A policy file refused by `max_source_bytes` before (or while) reading it.
-struct TooLarge {
-    path: PathBuf,
-    /// Its size in bytes, as far as known (at least the limit plus one).
-    size: usize,
-}
-
-/// Why a path given to the compiler could not be read: the deepest path at fault (a file
-/// or folder inside the one given, when that is where the problem is) and what went wrong.
-struct Unreadable {
-    path: PathBuf,
-    problem: PathProblem,
-}
-
-enum PathProblem {
-    Io(String),
-    /// A symbolic link inside a folder leads back to that folder or one around it.
-    Loop { target: PathBuf },
-}
-
-impl Unreadable {
-    fn io(path: &Path, e: impl std::fmt::Display) -> Unreadable {
-        Unreadable { path: path.to_path_buf(), problem: PathProblem::Io(e.to_string()) }
-    }
-
-    fn diagnostic(&self, span: Span) -> crate::diagnostics::Diagnostic {
-        let path = self.path.display().to_string();
-        match &self.problem {
-            PathProblem::Io(msg) => diag::unreadable_path(span, &path, msg),
-            PathProblem::Loop { target } => diag::folder_loop(span, &path, &target.display().to_string()),
-        }
-    }
-}
-
-/// Adds `path` (a `.pol` file, or a directory read recursively) to `files`; a file over
-/// `limits.max_source_bytes` goes to `too_large` instead, without being read.
-fn read_path(path: &Path, limits: &Limits, files: &mut Vec<(String, String, Option<PathBuf>)>, too_large: &mut Vec<TooLarge>) -> Result<(), Unreadable> {
-    let meta = std::fs::metadata(path).map_err(|e| Unreadable::io(path, e))?;
-    if meta.is_dir() {
-        let mut found = Vec::new();
-        collect_dir(path, &mut Vec::new(), &mut found)?;
-        found.sort();
-        for f in found {
-            let name = f.strip_prefix(path).unwrap_or(&f).display().to_string();
-            match read_policy_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))? {
-                PolicyFile::Text(text) => files.push((name, text, Some(f))),
-                PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
-            }
-        }
-    } else {
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        match read_policy_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))? {
-            PolicyFile::Text(text) => files.push((name, text, Some(path.to_path_buf()))),
-            PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
-        }
-    }
-    Ok(())
-}
-
-/// One policy file: its text, or its size when that is over the limit.
-enum PolicyFile {
-    Text(String),
-    TooLarge(usize),
-}
-
-/// Reads a policy file of at most `max_bytes`. The size comes from the file's metadata
-/// first, so a huge file is refused without reading it; the read itself stops one byte past
-/// the limit too, as the file may grow in between (or, like a device, report no size).
-fn read_policy_file(path: &Path, max_bytes: usize) -> Result<PolicyFile, String> {
-    use std::io::Read;
-    let declared = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    let over = |size: u64| size > u64::try_from(max_bytes).unwrap_or(u64::MAX);
-    if over(declared) {
-        return Ok(PolicyFile::TooLarge(usize::try_from(declared).unwrap_or(usize::MAX)));
-    }
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    let bound = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1);
-    file.take(bound).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    if over(bytes.len() as u64) {
-        return Ok(PolicyFile::TooLarge(bytes.len()));
-    }
-    String::from_utf8(bytes).map(PolicyFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
-}
-
-/// The `.pol` files under `dir`, recursively, following symbolic links. `ancestors` holds
-/// the canonical paths of the folders being read around `dir`: a link back to one of them
-/// is a loop, reported at the link rather than read again and again.
-fn collect_dir(dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) -> Result<(), Unreadable> {
-    let canonical = std::fs::canonicalize(dir).map_err(|e| Unreadable::io(dir, e))?;
-    if ancestors.contains(&canonical) {
-        return Err(Unreadable { path: dir.to_path_buf(), problem: PathProblem::Loop { target: canonical } });
-    }
-    ancestors.push(canonical);
-    for entry in std::fs::read_dir(dir).map_err(|e| Unreadable::io(dir, e))? {
-        let p = entry.map_err(|e| Unreadable::io(dir, e))?.path();
-        if p.is_dir() {
-            collect_dir(&p, ancestors, out)?;
-        } else if p.extension().is_some_and(|e| e == "pol") {
-            out.push(p);
-        }
-    }
-    ancestors.pop();
-    Ok(())
-}
-
-/// SHA-256 over the files' names and contents, sorted by name.
-fn digest(files: &[(String, String, Option<PathBuf>)]) -> String {
-    let mut sorted: Vec<&(String, String, Option<PathBuf>)> = files.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut h = Sha256::new();
-    for (name, text, _) in sorted {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(text.as_bytes());
-        h.update([0]);
-    }
-    format!("sha256:{:x}", h.finalize())
-}
-
-/// Stack for compiling: the compiler's recursive stages are bounded by the nesting limits,
-/// and this makes the bound independent of the caller's thread (2 MiB for test threads).
-const COMPILE_STACK_BYTES: usize = 256 << 20;
-
-/// One compilation, run on a thread with `COMPILE_STACK_BYTES` of stack.
-type CompileJob = Box<dyn FnOnce() -> Result<Policy, Diagnostics> + Send>;
-
-/// A compile thread kept between compilations: starting and ending a thread with a big
-/// stack costs about as much as compiling a small policy set. One compilation at a time
-/// uses it; others meanwhile get a thread of their own, so they still run in parallel.
-static COMPILE_WORKER: std::sync::Mutex<Option<CompileWorker>> = std::sync::Mutex::new(None);
-
-struct CompileWorker {
-    jobs: std::sync::mpsc::Sender<CompileJob>,
-    results: std::sync::mpsc::Receiver<Result<Policy, Diagnostics>>,
-    /// The process that started the thread: a child made by `fork` has the channels but
-    /// not the thread, and would wait forever for its answer.
-    process: u32,
-}
-
-impl CompileWorker {
-    /// `None` if no thread can be started.
-    fn spawn() -> Option<CompileWorker> {
-        let (jobs, job_rx) = std::sync::mpsc::channel::<CompileJob>();
-        let (result_tx, results) = std::sync::mpsc::channel();
-        let serve = move || {
-            for job in job_rx {
-                // A panicking compilation is reported, and the thread serves the next one.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| Err(internal_compile_error()));
-                if result_tx.send(result).is_err() {
-                    break;
-                }
-            }
-        };
-        std::thread::Builder::new().name("gavel-compile".into()).stack_size(COMPILE_STACK_BYTES).spawn(serve).ok()?;
-        Some(CompileWorker { jobs, results, process: std::process::id() })
-    }
-}
-
-/// Compiles on a thread with `COMPILE_STACK_BYTES` of stack: the kept compile thread when
-/// it is free, a thread of its own otherwise; on this thread if no thread can be started.
-fn compile(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
-    let limits = *limits;
-    let job: CompileJob = Box::new(move || compile_here(files, &limits));
-    match COMPILE_WORKER.try_lock() {
-        Ok(mut worker) => compile_on_worker(&mut worker, job),
-        // Busy with another compilation (or poisoned, which the kept thread never causes).
-        Err(_) => compile_on_new_thread(job),
-    }
-}
-
-fn compile_on_worker(worker: &mut Option<CompileWorker>, job: CompileJob) -> Result<Policy, Diagnostics> {
-    if worker.as_ref().is_none_or(|w| w.process != std::process::id()) {
-        *worker = CompileWorker::spawn();
-    }
-    let Some(w) = worker.as_ref() else { return compile_on_new_thread(job) };
-    if let Err(std::sync::mpsc::SendError(job)) = w.jobs.send(job) {
-        // The thread is gone: forget it, start another next time.
-        *worker = None;
-        return compile_on_new_thread(job);
-    }
-    match w.results.recv() {
-        Ok(result) => result,
-        Err(_) => {
-            *worker = None;
-            Err(internal_compile_error())
-        }
-    }
-}
-
-/// Runs `job` on a thread of its own; on this thread if no thread can be started.
-fn compile_on_new_thread(job: CompileJob) -> Result<Policy, Diagnostics> {
-    let shared = std::sync::Mutex::new(Some(job));
-    let take = || shared.lock().ok().and_then(|mut j| j.take());
-    let spawned = std::thread::scope(|s| {
-        let worker = std::thread::Builder::new().stack_size(COMPILE_STACK_BYTES).spawn_scoped(s, || take().map(|job| job()));
-        worker.ok().map(|w| w.join())
-    });
-    match spawned {
-        Some(Ok(Some(result))) => result,
-        // The compiler panicked: report it rather than unwinding into the caller.
-        Some(Ok(None) | Err(_)) => Err(internal_compile_error()),
-        None => take().map_or_else(|| Err(internal_compile_error()), |job| job()),
-    }
-}
-
-/// The standard library's ASTs, parsed once per process with file ids `0..SOURCES.len()`
-/// (it is trusted and fixed, so the default limits apply).
-fn stdlib_asts() -> &'static [crate::syntax::ast::File] {
-    static ASTS: std::sync::OnceLock<Vec<crate::syntax::ast::File>> = std::sync::OnceLock::new();
-    ASTS.get_or_init(|| {
-        crate::stdlib::SOURCES
-            .iter()
-            .enumerate()
-            .map(|(i, (_, text))| crate::syntax::parse_with(FileId(i as u32), text, &Limits::default()).0)
-            .collect()
-    })
-}
-
-fn internal_compile_error() -> Diagnostics {
-    let mut sources = SourceMap::new();
-    let id = sources.add("<compiler>".to_string(), "");
-    Diagnostics { items: vec![diag::internal_compiler_error(Span::new(id, 0, 0))], sources }
-}
-
-fn compile_here(files: Vec<(String, String, Option<PathBuf>)>, limits: &Limits) -> Result<Policy, Diagnostics> {
-    let digest = digest(&files);
-    let mut sources = SourceMap::new();
-    let mut paths = Vec::new();
-    let mut parsed = Vec::new();
-    let mut diags = Vec::new();
-    // The standard library comes first, so its files have the same ids in every compilation
-    // and are parsed once per process.
-    for (module, text) in crate::stdlib::SOURCES {
-        let id = sources.add(format!("std/{module}.pol"), *text);
-        paths.push(None);
-        parsed.push((id, Some(module.to_string())));
-    }
-    for (name, text, path) in files {
-        let id = sources.add(name, text);
-        paths.push(path);
-        parsed.push((id, None));
-    }
-    let stdlib = stdlib_asts();
-    let user_asts: Vec<crate::syntax::ast::File> = parsed
-        .iter()
-        .filter(|(_, module)| module.is_none())
-        .map(|(id, _)| {
-            let text = &sources.get(*id).text;
-            if text.len() > limits.max_source_bytes {
-                diags.push(diag::source_too_large(Span::new(*id, 0, 0), text.len(), limits.max_source_bytes));
-                return crate::syntax::ast::File::default();
-            }
-            let (ast, mut d) = crate::syntax::parse_with(*id, text, limits);
-            diags.append(&mut d);
-            ast
-        })
-        .collect();
-    let asts: Vec<&crate::syntax::ast::File> = stdlib.iter().chain(&user_asts).collect();
-    // A file refused by a limit is left empty; checking it would only add follow-on errors.
-    if diags.iter().any(|d| d.is_error() && d.code.starts_with("E05")) {
-        return Err(Diagnostics { items: diags, sources });
-    }
-    let files: Vec<ParsedFile<'_>> = parsed.iter().zip(asts).map(|((id, module), ast)| ParsedFile { id: *id, ast, stdlib: module.clone() }).collect();
-    let (checked, mut check_diags) = check::check_with(&files, &sources, limits);
-    diags.append(&mut check_diags);
-    let checked = match checked {
-        Some(c) if !diags.iter().any(Diagnostic::is_error) => c,
-        _ => return Err(Diagnostics { items: diags, sources }),
-    };
-    let mut program = checked.program;
-    ir::passes::run_all(&mut program);
-    let module = vm::compile(&program);
-    let decoder = Decoder::new(&program.schema, &program.slots);
-    let rule_spans: Vec<SpanJson> = program.rules.iter().map(|r| SpanJson::new(r.span, &sources)).collect();
-    let policy_ref = PolicyRef { name: program.info.name.clone(), version: program.info.version.clone(), digest };
-    let template = decision::DecisionTemplate::new(&program, &rule_spans, &policy_ref);
-    Ok(Policy {
-        inner: Arc::new(Compiled {
-            program,
-            module,
-            decoder,
-            sources,
-            paths,
-            policy_ref,
-            rule_spans,
-            template,
-            tests: checked.tests,
-            warnings: diags,
-            limits: *limits,
-            #[cfg(feature = "jit")]
-            jit: Default::default(),
-        }),
-    })
 }
 
 #[cfg(test)]

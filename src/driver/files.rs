@@ -1,0 +1,161 @@
+//! Reading policy files. In: the paths given to the compiler and the `Limits`. Out: the
+//! sources (`SourceFile`: name, text, path) of every `.pol` file found, or the file
+//! diagnostics (E04xx, E0501) naming the path at fault; and the policy set's digest.
+
+use super::SourceFile;
+use crate::diagnostics::{self as diag, Diagnostics};
+use crate::limits::Limits;
+use crate::span::{SourceMap, Span};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Reads every path (a `.pol` file, or a folder read recursively) into sources, or gives
+/// every file error: unreadable paths (at the deepest path at fault), folder loops, files
+/// over `max_source_bytes`, no policy files at all.
+pub(crate) fn read_paths<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<Vec<SourceFile>, Diagnostics> {
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut too_large: Vec<TooLarge> = Vec::new();
+    let mut errors = SourceMap::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        if let Err(e) = read_path(p, limits, &mut files, &mut too_large) {
+            let id = errors.add(e.path.display().to_string(), "");
+            diags.push(e.diagnostic(Span::new(id, 0, 0)));
+        }
+    }
+    for t in too_large {
+        let id = errors.add(t.path.display().to_string(), "");
+        diags.push(diag::source_too_large(Span::new(id, 0, 0), t.size, limits.max_source_bytes));
+    }
+    if files.is_empty() && diags.is_empty() {
+        let id = errors.add(paths.first().map_or(String::from("."), |p| p.as_ref().display().to_string()), "");
+        diags.push(diag::no_policy_files(Span::new(id, 0, 0)));
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics { items: diags, sources: errors });
+    }
+    Ok(files)
+}
+
+
+/// A policy file refused by `max_source_bytes` before (or while) reading it.
+struct TooLarge {
+    path: PathBuf,
+    /// Its size in bytes, as far as known (at least the limit plus one).
+    size: usize,
+}
+
+/// Why a path given to the compiler could not be read: the deepest path at fault (a file
+/// or folder inside the one given, when that is where the problem is) and what went wrong.
+struct Unreadable {
+    path: PathBuf,
+    problem: PathProblem,
+}
+
+enum PathProblem {
+    Io(String),
+    /// A symbolic link inside a folder leads back to that folder or one around it.
+    Loop { target: PathBuf },
+}
+
+impl Unreadable {
+    fn io(path: &Path, e: impl std::fmt::Display) -> Unreadable {
+        Unreadable { path: path.to_path_buf(), problem: PathProblem::Io(e.to_string()) }
+    }
+
+    fn diagnostic(&self, span: Span) -> crate::diagnostics::Diagnostic {
+        let path = self.path.display().to_string();
+        match &self.problem {
+            PathProblem::Io(msg) => diag::unreadable_path(span, &path, msg),
+            PathProblem::Loop { target } => diag::folder_loop(span, &path, &target.display().to_string()),
+        }
+    }
+}
+
+/// Adds `path` (a `.pol` file, or a directory read recursively) to `files`; a file over
+/// `limits.max_source_bytes` goes to `too_large` instead, without being read.
+fn read_path(path: &Path, limits: &Limits, files: &mut Vec<SourceFile>, too_large: &mut Vec<TooLarge>) -> Result<(), Unreadable> {
+    let meta = std::fs::metadata(path).map_err(|e| Unreadable::io(path, e))?;
+    if meta.is_dir() {
+        let mut found = Vec::new();
+        collect_dir(path, &mut Vec::new(), &mut found)?;
+        found.sort();
+        for f in found {
+            let name = f.strip_prefix(path).unwrap_or(&f).display().to_string();
+            match read_policy_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))? {
+                PolicyFile::Text(text) => files.push(SourceFile { name, text, path: Some(f) }),
+                PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
+            }
+        }
+    } else {
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        match read_policy_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))? {
+            PolicyFile::Text(text) => files.push(SourceFile { name, text, path: Some(path.to_path_buf()) }),
+            PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
+        }
+    }
+    Ok(())
+}
+
+/// One policy file: its text, or its size when that is over the limit.
+enum PolicyFile {
+    Text(String),
+    TooLarge(usize),
+}
+
+/// Reads a policy file of at most `max_bytes`. The size comes from the file's metadata
+/// first, so a huge file is refused without reading it; the read itself stops one byte past
+/// the limit too, as the file may grow in between (or, like a device, report no size).
+fn read_policy_file(path: &Path, max_bytes: usize) -> Result<PolicyFile, String> {
+    use std::io::Read;
+    let declared = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let over = |size: u64| size > u64::try_from(max_bytes).unwrap_or(u64::MAX);
+    if over(declared) {
+        return Ok(PolicyFile::TooLarge(usize::try_from(declared).unwrap_or(usize::MAX)));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    let bound = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(bound).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if over(bytes.len() as u64) {
+        return Ok(PolicyFile::TooLarge(bytes.len()));
+    }
+    String::from_utf8(bytes).map(PolicyFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
+}
+
+/// The `.pol` files under `dir`, recursively, following symbolic links. `ancestors` holds
+/// the canonical paths of the folders being read around `dir`: a link back to one of them
+/// is a loop, reported at the link rather than read again and again.
+fn collect_dir(dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) -> Result<(), Unreadable> {
+    let canonical = std::fs::canonicalize(dir).map_err(|e| Unreadable::io(dir, e))?;
+    if ancestors.contains(&canonical) {
+        return Err(Unreadable { path: dir.to_path_buf(), problem: PathProblem::Loop { target: canonical } });
+    }
+    ancestors.push(canonical);
+    for entry in std::fs::read_dir(dir).map_err(|e| Unreadable::io(dir, e))? {
+        let p = entry.map_err(|e| Unreadable::io(dir, e))?.path();
+        if p.is_dir() {
+            collect_dir(&p, ancestors, out)?;
+        } else if p.extension().is_some_and(|e| e == "pol") {
+            out.push(p);
+        }
+    }
+    ancestors.pop();
+    Ok(())
+}
+
+/// SHA-256 over the files' names and contents, sorted by name.
+pub(super) fn digest(files: &[SourceFile]) -> String {
+    let mut sorted: Vec<&SourceFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut h = Sha256::new();
+    for SourceFile { name, text, .. } in sorted {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    format!("sha256:{:x}", h.finalize())
+}
+
