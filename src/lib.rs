@@ -5,9 +5,9 @@
 //! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
-//! (docs/security.md); `policy` is the public API.
+//! (docs/security.md); `driver` reads and compiles policy sets; `policy` is the public API.
+//! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
-pub mod bench;
 pub mod check;
 pub mod diagnostics;
 pub mod input;

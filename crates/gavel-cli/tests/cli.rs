@@ -2,8 +2,15 @@
 
 use std::process::{Command, Output};
 
+/// The repository's root, where `examples/` and `tests/` are: the paths users type.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn at(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(ROOT).join(path)
+}
+
 fn gavel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gavel")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("gavel runs")
+    Command::new(env!("CARGO_BIN_EXE_gavel")).args(args).current_dir(ROOT).output().expect("gavel runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -48,7 +55,7 @@ fn eval_prints_one_decision_and_explains_it_as_text() {
 fn jsonl_input_gives_one_decision_per_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("requests.jsonl");
-    let one = std::fs::read_to_string("examples/payments/requests/large_transfer.json").expect("request");
+    let one = std::fs::read_to_string(at("examples/payments/requests/large_transfer.json")).expect("request");
     let one: serde_json::Value = serde_json::from_str(&one).expect("json");
     let line = serde_json::to_string(&one).expect("json");
     std::fs::write(&path, format!("{line}\n\n{{not json\n{line}\n")).expect("write");
@@ -72,7 +79,7 @@ fn batch(lines: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
 }
 
 fn request_line(name: &str) -> String {
-    let one: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("examples/payments/requests/{name}.json")).expect("request")).expect("json");
+    let one: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(at(&format!("examples/payments/requests/{name}.json"))).expect("request")).expect("json");
     serde_json::to_string(&one).expect("json")
 }
 
@@ -115,7 +122,7 @@ fn endless_input_is_read_only_one_byte_past_the_limit() {
     }
     // Standard input that never ends.
     let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
-    let out = Command::new(env!("CARGO_BIN_EXE_gavel")).args(["eval", "examples/payments", "--input", "-"]).current_dir(env!("CARGO_MANIFEST_DIR")).stdin(zero).output().expect("gavel runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_gavel")).args(["eval", "examples/payments", "--input", "-"]).current_dir(ROOT).stdin(zero).output().expect("gavel runs");
     assert!(limited(&serde_json::from_slice(&out.stdout).expect("a decision")), "{}", text(&out.stdout));
     // A test whose request file never ends.
     let policy = dir.path().join("t.pol");
@@ -176,7 +183,7 @@ fn each_batch_line_is_the_single_request_decision_compacted() {
     let path = dir.path().join("requests.jsonl");
     // Requests with a `time` (the clock does not decide), of each kind: denied, approved,
     // allowed, redacted (arguments modified), plus one that is not valid.
-    let mut requests: Vec<std::path::PathBuf> = std::fs::read_dir("examples/payments/requests").expect("requests").flatten().map(|e| e.path()).collect();
+    let mut requests: Vec<std::path::PathBuf> = std::fs::read_dir(at("examples/payments/requests")).expect("requests").flatten().map(|e| e.path()).collect();
     requests.sort();
     let mut singles: Vec<String> = Vec::new();
     let mut lines = String::new();

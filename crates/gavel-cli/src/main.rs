@@ -2,6 +2,8 @@
 //! paths, request files. Out: diagnostics, decisions and test reports; exit code 0 on
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
+mod bench;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
 use gavel::policy::{Backend, DecideOptions, Engine, Policy};
@@ -375,9 +377,9 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limi
         };
         let bar = indicatif::ProgressBar::new(iterations as u64).with_message(name);
         bar.set_style(indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
-        let r = gavel::bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
+        let r = bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
         bar.finish_and_clear();
-        let many = gavel::bench::scaling(&engine, &requests, iterations, threads);
+        let many = bench::scaling(&engine, &requests, iterations, threads);
         emit(&format!("{name:<8} {:>14.0} {:>10?} {:>10?} {:>10?} {:>16.0} {:>7.2}x\n", r.per_second(), r.p50, r.p99, r.max, many.per_second, many.ratio));
     }
     0

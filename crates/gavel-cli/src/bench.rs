@@ -2,7 +2,7 @@
 //! own policy and requests. In: an `Engine`, request bodies, an iteration count. Out: a
 //! `BenchResult`. Timing lives here, never in tests.
 
-use crate::policy::{DecideOptions, Engine};
+use gavel::{DecideOptions, Engine};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq)]
