@@ -45,7 +45,9 @@ pub enum Backend {
 pub enum EngineError {
     /// This build has no JIT (the `jit` cargo feature is off).
     JitUnavailable,
-    /// The JIT could not compile the policy set (a bug: every IR construct should compile).
+    /// The JIT could not start: no code generator for this machine, or its code memory was
+    /// refused. Tool groups are compiled later, on their first request; a group that fails
+    /// to compile then decides `deny` with an internal error, never an allow.
     JitFailed(String),
 }
 
