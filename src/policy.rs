@@ -47,7 +47,7 @@ pub enum EngineError {
     JitUnavailable,
     /// The JIT could not start: no code generator for this machine, or its code memory was
     /// refused. Tool groups are compiled later, on their first request; a group that fails
-    /// to compile then decides `deny` with an internal error, never an allow.
+    /// to compile makes each of its rules a rule error, which fails closed.
     JitFailed(String),
 }
 
