@@ -390,17 +390,20 @@ impl<'t> Cursor<'t> {
         rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|k| at + k)
     }
 
-    /// A number, read as serde_json reads it: short unsigned integers directly (exact, as
-    /// serde_json's `u64 as f64`), any other number by serde_json itself.
+    /// A number, correctly rounded (as the full decoder reads it, with serde_json's
+    /// `float_roundtrip`): short unsigned integers directly (exact), any other number by
+    /// std's parser on the bytes `skip_number` has checked are JSON's number syntax (std
+    /// also takes `inf`, `+1` or `1.`, which never get here). A number beyond the largest
+    /// double gives up: the full decoder words that error.
     fn number(&mut self) -> Option<f64> {
         self.skip_ws();
         let start = self.at;
         self.skip_number()?;
-        let token = self.bytes.get(start..self.at)?;
-        if token.len() <= 15 && token.iter().all(u8::is_ascii_digit) {
-            return Some(token.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64);
+        let token = self.text.get(start..self.at)?;
+        if token.len() <= 15 && token.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(token.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')) as f64);
         }
-        serde_json::from_slice::<f64>(token).ok()
+        token.parse::<f64>().ok().filter(|n| n.is_finite())
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`

@@ -11,6 +11,8 @@ mod errors;
 mod fast;
 mod tree;
 #[cfg(test)]
+mod number_tests;
+#[cfg(test)]
 mod tests;
 
 pub use decoder::Decoder;
