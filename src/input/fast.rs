@@ -1,7 +1,8 @@
 //! The decoder's fast path. In: the request text (already valid UTF-8), the decode trees and
 //! a frame reset for this request. Out: `Some(envelope)` with the frame's slots filled, when
 //! the request is well-formed, valid and plain; `None` as soon as anything needs a word
-//! from the full decoder: an input error, malformed JSON, a string with escapes, `args`
+//! from the full decoder: an input error (an undeclared argument of a closed tool among
+//! them), malformed JSON, a string with escapes, `args`
 //! before `tool` or missing, nesting deeper than `MAX_DEPTH`. The full decoder then decodes
 //! the request from the start, so every error message, path and rule for odd requests stays
 //! its own; this path only has to agree with it on the requests it accepts.
@@ -238,7 +239,10 @@ fn record(rec: &RecordNode, build: bool, cur: &mut Cursor, out: &mut Out, depth:
     let mut seen = Seen::new(rec.fields.len());
     let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
     cur.object(|cur, key| {
-        let Some((i, field)) = rec.find_key(key) else { return cur.skip_value(depth + 1) };
+        let Some((i, field)) = rec.find_key(key) else {
+            // A closed tool's undeclared argument is an input error: the full decoder's.
+            return if rec.closed_by.is_some() { None } else { cur.skip_value(depth + 1) };
+        };
         if !seen.insert(i) {
             return None;
         }

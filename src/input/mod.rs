@@ -2,7 +2,8 @@
 //! (`RequestSchema`) with the input paths its rules read (slots). Out: a `Frame` of typed
 //! slots, or every input error found (path, expected type, what was found). Decoding is
 //! schema-directed: declared fields are validated and the ones rules read are stored;
-//! undeclared fields are skipped; no JSON tree is built. Plain valid requests are read by a
+//! undeclared fields are skipped, except in the `args` of a closed tool, where each is an
+//! input error; no JSON tree is built. Plain valid requests are read by a
 //! direct scan (`fast`); the others by serde_json driving the same decode trees.
 
 mod decode;
@@ -20,6 +21,7 @@ pub use decoder::Decoder;
 use crate::types::FieldType;
 use crate::value::Value;
 use indexmap::IndexMap;
+use std::collections::HashSet;
 
 /// A path from the request's root, e.g. `["args", "recipient", "country"]`, `["agent",
 /// "trust"]`, `["tool"]`, `["time"]`.
@@ -32,6 +34,9 @@ pub struct RequestSchema {
     pub envelope: Vec<FieldType>,
     /// Every declared tool, by name, with its parameters (the fields of `args`).
     pub tools: IndexMap<String, Vec<FieldType>>,
+    /// The tools declared open (`tool t(a: number, ...)`). Every other declared tool is
+    /// closed: an undeclared key in its `args`, or in a record inside them, is an input error.
+    pub open_tools: HashSet<String>,
 }
 
 /// A decoded request: one value per slot (`Value::Absent` where nothing was given).

@@ -124,6 +124,9 @@ pub enum Token<'src> {
     Colon,
     #[token(".")]
     Dot,
+    /// `...` ending a tool's parameter list: the tool is open (takes undeclared arguments).
+    #[token("...")]
+    Ellipsis,
     #[token("?")]
     Question,
     #[token("??")]
@@ -362,6 +365,7 @@ impl Token<'_> {
             Comma => ",",
             Colon => ":",
             Dot => ".",
+            Ellipsis => "...",
             Question => "?",
             QuestionQuestion => "??",
             Assign => "=",
