@@ -258,6 +258,7 @@ fn lex_diagnostic(file: FileId, src: &str, err: LexError, at: Range<usize>) -> D
         LexError::UnterminatedComment => diagnostics::unterminated_comment(Span::new(file, at.start, at.start + 2)),
         LexError::BadUnicodeEscape => diagnostics::bad_unicode_escape(span),
         LexError::BadNumber => diagnostics::bad_number(span, src.get(at).unwrap_or("?")),
+        LexError::NumberOutOfRange => diagnostics::number_out_of_range(span, src.get(at).unwrap_or("?")),
     }
 }
 
