@@ -139,17 +139,18 @@ pub(super) fn duplicate(object: &Path, key: &str, expected: &str) -> InputError 
 /// is where the object is.
 pub(super) fn undeclared(object: &Path, key: &str, tool: &str) -> InputError {
     let path = Path::Key(object, key).render();
-    let what = match object {
-        Path::Key(Path::Root, _) => "an argument",
-        _ => "a field",
+    // Directly in `args` it is an argument; deeper, a field of a record inside them.
+    let (article, what) = match object {
+        Path::Key(Path::Root, _) => ("an", "argument"),
+        _ => ("a", "field"),
     };
     InputError {
         message: format!(
-            "`{path}` is not {what} that tool `{tool}` declares, and the tool is closed; declare it, or end the \
-             tool's parameter list with `...` to let undeclared arguments through unread"
+            "`{path}` is not {article} {what} that tool `{tool}` declares, and the tool is closed; declare it, or \
+             end the tool's parameter list with `...` to let undeclared arguments through unread"
         ),
         expected: "nothing (not declared)".into(),
-        found: format!("an undeclared {}", if what == "an argument" { "argument" } else { "field" }),
+        found: format!("an undeclared {what}"),
         path,
     }
 }

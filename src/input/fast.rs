@@ -2,8 +2,8 @@
 //! a frame reset for this request. Out: `Some(envelope)` with the frame's slots filled, when
 //! the request is well-formed, valid and plain; `None` as soon as anything needs a word
 //! from the full decoder: an input error (an undeclared argument of a closed tool among
-//! them), malformed JSON, a string with escapes, `args`
-//! before `tool` or missing, nesting deeper than `MAX_DEPTH`. The full decoder then decodes
+//! them), malformed JSON, a string with escapes, `args` before `tool` or missing, nesting
+//! deeper than `MAX_DEPTH`, a number beyond the largest double. The full decoder then decodes
 //! the request from the start, so every error message, path and rule for odd requests stays
 //! its own; this path only has to agree with it on the requests it accepts.
 //!

@@ -1,7 +1,8 @@
 //! The decode tree. In: the declared types of a request (`RequestSchema`) and the input
 //! paths rules read (slots). Out: one `Node` per declared position, each knowing its JSON
 //! kind, how to word errors about it, which slots it fills, whether a `Value` must be
-//! built there and, for records, whether undeclared keys are refused (closed tools). Built once per compiled policy; decoding only walks it.
+//! built there and, for records, whether undeclared keys are refused (closed tools). Built
+//! once per compiled policy; decoding only walks it.
 
 use smol_str::SmolStr;
 use crate::types::{FieldType, Type};

@@ -1,6 +1,7 @@
 //! The lexer. In: a slice of one file's text (and where the slice starts in the file).
 //! Out: tokens with absolute byte offsets, for the LALRPOP parser, plus lexical errors
-//! (invalid characters, unterminated strings and comments) as `LexError`s with their spans.
+//! (invalid characters, unterminated strings and comments, numbers beyond the largest
+//! double) as `LexError`s with their spans. Numbers are correctly rounded (std's parser).
 //!
 //! Strings are unescaped here: `\" \\ \n \t \r \u{...}` are escapes; any other backslash
 //! sequence is kept verbatim so regexes read naturally (`"\d{3}"`).
