@@ -10,6 +10,7 @@ default allow
 on error deny
 tool payments.transfer(amount: number, memo?: string, to?: string)
 tool mail.send(to: list<string>, body: string)
+tool notes.add(text: string, ...)
 
 rule big: on payments.transfer deny when amount > 1000 because "too big: {amount}"
 rule ratio: on payments.transfer deny when 100 / amount < 0.5
@@ -61,10 +62,35 @@ fn duplicate_envelope_keys_are_refused() {
 }
 
 #[test]
-fn duplicate_undeclared_keys_are_ignored() {
-    // Nothing reads an undeclared key, so its duplicates cannot change a decision.
-    let d = decide(br#"{"tool": "payments.transfer", "args": {"amount": 5, "note": 1, "note": 2}}"#);
-    assert!(d.is_allowed(), "{:?}", d.errors);
+fn duplicate_undeclared_keys_are_ignored_where_undeclared_keys_are() {
+    // Nothing reads an undeclared envelope key or an open tool's undeclared argument, so
+    // their duplicates cannot change a decision.
+    for request in [
+        &br#"{"tool": "payments.transfer", "trace": 1, "trace": 2, "args": {"amount": 5}}"#[..],
+        &br#"{"tool": "notes.add", "args": {"text": "t", "note": 1, "note": 2}}"#[..],
+    ] {
+        let d = decide(request);
+        assert!(d.is_allowed(), "{}: {:?}", String::from_utf8_lossy(request), d.errors);
+    }
+}
+
+#[test]
+fn undeclared_arguments_of_a_closed_tool_are_refused() {
+    // Issue 11: an argument no rule can see may still be acted on by the tool.
+    for request in [
+        &br#"{"tool": "payments.transfer", "args": {"amount": 5, "recovery_email": "x@evil.io"}}"#[..],
+        &br#"{"args": {"amount": 5, "recovery_email": "x@evil.io"}, "tool": "payments.transfer"}"#[..],
+    ] {
+        for backend in [Backend::Interpreter, Backend::Jit] {
+            let policy = Policy::from_sources(&[("hostile.pol", POLICY)]).expect("the test policy compiles");
+            let Ok(engine) = policy.engine(backend) else { continue };
+            let d = engine.decide_with(request, DecideOptions { explain: false, now: Some(1_773_000_000.0) });
+            assert!(d.is_denied(), "{}", String::from_utf8_lossy(request));
+            let text = errors_text(&d);
+            assert!(text.contains(r#""path":"args.recovery_email""#) && text.contains("tool `payments.transfer`"), "{text}");
+            assert!(engine.verdict(request, Some(1_773_000_000.0)).is_denied());
+        }
+    }
 }
 
 #[test]

@@ -275,7 +275,8 @@ fn deeply_nested_json_is_refused_without_recursion() {
 
 #[test]
 fn json_nesting_within_the_limit_decides() {
-    let request = format!(r#"{{"tool": "t", "args": {{"x": 500, "deep": {}1{}}}}}"#, "[".repeat(60), "]".repeat(60));
+    // In an undeclared envelope field: `t` is closed, so an undeclared argument is refused.
+    let request = format!(r#"{{"tool": "t", "deep": {}1{}, "args": {{"x": 500}}}}"#, "[".repeat(60), "]".repeat(60));
     let d = engine(&Limits::default()).decide_with(request.as_bytes(), DecideOptions::default());
     assert!(d.is_denied() && d.errors.is_empty(), "{:?}", d.errors);
 }

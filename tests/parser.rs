@@ -260,6 +260,23 @@ fn unknown_generic_is_reported() {
 }
 
 #[test]
+fn a_last_ellipsis_opens_a_tool() {
+    let items = ok("tool a.b(x: number, ...)\ntool c(...)\ntool d(x: number)\ntool e(x: number,)");
+    let open: Vec<(&str, bool, usize)> = items
+        .iter()
+        .map(|i| match i {
+            Item::Tool(t) => (t.name.name.as_str(), t.open, t.params.len()),
+            other => panic!("not a tool: {other:?}"),
+        })
+        .collect();
+    assert_eq!(open, [("a.b", true, 1), ("c", true, 0), ("d", false, 1), ("e", false, 1)]);
+    // `...` only ends the list, after a comma.
+    for src in ["tool t(..., x: number)", "tool t(x: number ...)", "tool t(x: number, ...,)", "tool t(. . .)"] {
+        assert!(!errors(src).is_empty(), "{src} should not parse");
+    }
+}
+
+#[test]
 fn tool_request_let_and_functions() {
     let items = ok("tool payments.transfer(amount: number, memo?: string,)\n\
                     tool a.default.b()\n\

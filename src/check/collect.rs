@@ -56,6 +56,9 @@ impl<'a> Checker<'a> {
                         self.report(d);
                     } else {
                         self.tools.insert(t.name.name.clone(), (Vec::new(), *t.name.span));
+                        if t.open {
+                            self.open_tools.push(t.name.name.clone());
+                        }
                     }
                 }
                 Item::Let(l) => {

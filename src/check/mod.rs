@@ -130,6 +130,8 @@ struct Checker<'a> {
     type_decls: IndexMap<String, &'a ast::TypeDecl>,
     type_state: HashMap<String, Option<Type>>,
     tools: IndexMap<String, (Vec<FieldType>, Span)>,
+    /// The tools declared open (`...`): the others refuse undeclared arguments.
+    open_tools: Vec<String>,
     envelope: Vec<FieldType>,
     namespaces: IndexMap<String, Namespace<'a>>,
     rules: Vec<RuleSite<'a>>,
@@ -161,6 +163,7 @@ impl<'a> Checker<'a> {
             type_decls: IndexMap::new(),
             type_state: HashMap::new(),
             tools: IndexMap::new(),
+            open_tools: Vec::new(),
             envelope: Vec::new(),
             namespaces,
             rules: Vec::new(),
@@ -194,6 +197,7 @@ impl<'a> Checker<'a> {
         RequestSchema {
             envelope: self.envelope.clone(),
             tools: self.tools.iter().map(|(k, (params, _))| (k.clone(), params.clone())).collect(),
+            open_tools: self.open_tools.iter().cloned().collect(),
         }
     }
 

@@ -106,6 +106,11 @@ pub fn bad_number(span: Span, text: &str) -> Diagnostic {
         .with_help("durations end in `s`, `m`, `h` or `d` (`30s`, `15m`, `24h`, `7d`); put a space between a number and a name")
 }
 
+pub fn number_out_of_range(span: Span, text: &str) -> Diagnostic {
+    Diagnostic::error("E0012", format!("number `{text}` is out of range"), span, "beyond the largest number, about 1.8e308")
+        .with_help("numbers are doubles (as in JSON); write a number below 1.8e308")
+}
+
 // ---- E01xx names and declarations ---------------------------------------------------
 
 fn with_suggestion(d: Diagnostic, suggestion: Option<&str>, fallback: Option<String>) -> Diagnostic {

@@ -1,8 +1,9 @@
 //! Schema-directed decoding of one declared value. In: a serde_json deserializer positioned
 //! on a value and the decode-tree `Node` declared there. Out: the value's slots filled in
 //! the `Sink`, every input error found pushed there, and the `Value` itself when an
-//! enclosing slot needs it. Type mismatches are recorded and the value skipped, so decoding
-//! goes on; only malformed JSON stops it (the `Err` of the serde calls).
+//! enclosing slot needs it. Type mismatches (and undeclared keys in a closed tool's
+//! records) are recorded and the value skipped, so decoding goes on; only malformed JSON
+//! stops it (the `Err` of the serde calls).
 
 use smol_str::SmolStr;
 use super::errors::{self, Found, Path};
@@ -245,9 +246,15 @@ pub(super) fn decode_record<'de, A: MapAccess<'de>>(
     let mut seen = Seen::new(rec.fields.len());
     let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
     while let Some(key) = map.next_key_seed(FieldKey(rec))? {
-        let Some((i, field)) = key else {
-            map.next_value::<IgnoredAny>()?;
-            continue;
+        let (i, field) = match key {
+            FieldKeyOf::Declared(i, field) => (i, field),
+            FieldKeyOf::Undeclared(name) => {
+                if let (Some(name), Some(tool)) = (name, &rec.closed_by) {
+                    sink.error(errors::undeclared(&path, &name, tool));
+                }
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
         };
         if !seen.insert(i) {
             sink.error(errors::duplicate(&path, &field.name, &field.node.expected));
@@ -324,11 +331,18 @@ pub(super) fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Err
     Ok(())
 }
 
-/// A record's key, looked up among its declared fields without allocating.
+/// A record's key, looked up among its declared fields without allocating (but for an
+/// undeclared key of a closed record, whose name the error needs).
 struct FieldKey<'a>(&'a RecordNode);
 
+enum FieldKeyOf<'a> {
+    Declared(usize, &'a FieldNode),
+    /// The key, when the record is closed.
+    Undeclared(Option<String>),
+}
+
 impl<'de, 'a> DeserializeSeed<'de> for FieldKey<'a> {
-    type Value = Option<(usize, &'a FieldNode)>;
+    type Value = FieldKeyOf<'a>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
@@ -336,14 +350,17 @@ impl<'de, 'a> DeserializeSeed<'de> for FieldKey<'a> {
 }
 
 impl<'de, 'a> Visitor<'de> for FieldKey<'a> {
-    type Value = Option<(usize, &'a FieldNode)>;
+    type Value = FieldKeyOf<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a field name")
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(self.0.find(s.as_bytes()))
+        Ok(match self.0.find(s.as_bytes()) {
+            Some((i, field)) => FieldKeyOf::Declared(i, field),
+            None => FieldKeyOf::Undeclared(self.0.closed_by.is_some().then(|| s.to_owned())),
+        })
     }
 }
 

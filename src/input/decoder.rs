@@ -37,7 +37,17 @@ impl Decoder {
     /// `Value::Absent` in every frame (the checker only asks for declared paths).
     pub fn new(schema: &RequestSchema, slots: &[InputPath]) -> Decoder {
         let mut envelope = RecordNode::new(&schema.envelope);
-        let mut tools: Vec<Node> = schema.tools.values().map(|params| Node::args(params)).collect();
+        let mut tools: Vec<Node> = schema
+            .tools
+            .iter()
+            .map(|(name, params)| {
+                let mut node = Node::args(params);
+                if !schema.open_tools.contains(name) {
+                    node.close(&SmolStr::new(name));
+                }
+                node
+            })
+            .collect();
         let mut tool_slots = Vec::new();
         let mut time_slots = Vec::new();
         for (slot, path) in slots.iter().enumerate() {

@@ -135,6 +135,26 @@ pub(super) fn duplicate(object: &Path, key: &str, expected: &str) -> InputError 
     InputError { path, expected: expected.to_owned(), found: "a duplicate key".into(), message }
 }
 
+/// A key that a closed tool's `args` (or a record inside them) does not declare. `object`
+/// is where the object is.
+pub(super) fn undeclared(object: &Path, key: &str, tool: &str) -> InputError {
+    let path = Path::Key(object, key).render();
+    // Directly in `args` it is an argument; deeper, a field of a record inside them.
+    let (article, what) = match object {
+        Path::Key(Path::Root, _) => ("an", "argument"),
+        _ => ("a", "field"),
+    };
+    InputError {
+        message: format!(
+            "`{path}` is not {article} {what} that tool `{tool}` declares, and the tool is closed; declare it, or \
+             end the tool's parameter list with `...` to let undeclared arguments through unread"
+        ),
+        expected: "nothing (not declared)".into(),
+        found: format!("an undeclared {what}"),
+        path,
+    }
+}
+
 /// The request is not a JSON object.
 pub(super) fn not_object(found: Found) -> InputError {
     InputError {

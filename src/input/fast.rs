@@ -1,8 +1,9 @@
 //! The decoder's fast path. In: the request text (already valid UTF-8), the decode trees and
 //! a frame reset for this request. Out: `Some(envelope)` with the frame's slots filled, when
 //! the request is well-formed, valid and plain; `None` as soon as anything needs a word
-//! from the full decoder: an input error, malformed JSON, a string with escapes, `args`
-//! before `tool` or missing, nesting deeper than `MAX_DEPTH`. The full decoder then decodes
+//! from the full decoder: an input error (an undeclared argument of a closed tool among
+//! them), malformed JSON, a string with escapes, `args` before `tool` or missing, nesting
+//! deeper than `MAX_DEPTH`, a number beyond the largest double. The full decoder then decodes
 //! the request from the start, so every error message, path and rule for odd requests stays
 //! its own; this path only has to agree with it on the requests it accepts.
 //!
@@ -238,7 +239,10 @@ fn record(rec: &RecordNode, build: bool, cur: &mut Cursor, out: &mut Out, depth:
     let mut seen = Seen::new(rec.fields.len());
     let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
     cur.object(|cur, key| {
-        let Some((i, field)) = rec.find_key(key) else { return cur.skip_value(depth + 1) };
+        let Some((i, field)) = rec.find_key(key) else {
+            // A closed tool's undeclared argument is an input error: the full decoder's.
+            return if rec.closed_by.is_some() { None } else { cur.skip_value(depth + 1) };
+        };
         if !seen.insert(i) {
             return None;
         }
@@ -390,17 +394,20 @@ impl<'t> Cursor<'t> {
         rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|k| at + k)
     }
 
-    /// A number, read as serde_json reads it: short unsigned integers directly (exact, as
-    /// serde_json's `u64 as f64`), any other number by serde_json itself.
+    /// A number, correctly rounded (as the full decoder reads it, with serde_json's
+    /// `float_roundtrip`): short unsigned integers directly (exact), any other number by
+    /// std's parser on the bytes `skip_number` has checked are JSON's number syntax (std
+    /// also takes `inf`, `+1` or `1.`, which never get here). A number beyond the largest
+    /// double gives up: the full decoder words that error.
     fn number(&mut self) -> Option<f64> {
         self.skip_ws();
         let start = self.at;
         self.skip_number()?;
-        let token = self.bytes.get(start..self.at)?;
-        if token.len() <= 15 && token.iter().all(u8::is_ascii_digit) {
-            return Some(token.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64);
+        let token = self.text.get(start..self.at)?;
+        if token.len() <= 15 && token.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(token.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')) as f64);
         }
-        serde_json::from_slice::<f64>(token).ok()
+        token.parse::<f64>().ok().filter(|n| n.is_finite())
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`

@@ -2,7 +2,8 @@
 //! (`RequestSchema`) with the input paths its rules read (slots). Out: a `Frame` of typed
 //! slots, or every input error found (path, expected type, what was found). Decoding is
 //! schema-directed: declared fields are validated and the ones rules read are stored;
-//! undeclared fields are skipped; no JSON tree is built. Plain valid requests are read by a
+//! undeclared fields are skipped, except in the `args` of a closed tool, where each is an
+//! input error; no JSON tree is built. Plain valid requests are read by a
 //! direct scan (`fast`); the others by serde_json driving the same decode trees.
 
 mod decode;
@@ -10,6 +11,8 @@ mod decoder;
 mod errors;
 mod fast;
 mod tree;
+#[cfg(test)]
+mod number_tests;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +22,7 @@ pub use errors::empty_request;
 use crate::types::FieldType;
 use crate::value::Value;
 use indexmap::IndexMap;
+use std::collections::HashSet;
 
 /// A path from the request's root, e.g. `["args", "recipient", "country"]`, `["agent",
 /// "trust"]`, `["tool"]`, `["time"]`.
@@ -31,6 +35,9 @@ pub struct RequestSchema {
     pub envelope: Vec<FieldType>,
     /// Every declared tool, by name, with its parameters (the fields of `args`).
     pub tools: IndexMap<String, Vec<FieldType>>,
+    /// The tools declared open (`tool t(a: number, ...)`). Every other declared tool is
+    /// closed: an undeclared key in its `args`, or in a record inside them, is an input error.
+    pub open_tools: HashSet<String>,
 }
 
 /// A decoded request: one value per slot (`Value::Absent` where nothing was given).

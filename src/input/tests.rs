@@ -56,6 +56,8 @@ fn schema() -> RequestSchema {
     RequestSchema {
         envelope: vec![field("agent", agent), opt("user", user), opt("context", Type::Map(Box::new(Type::String)))],
         tools,
+        // `payments.transfer` is open (`...`), `forms.submit` closed.
+        open_tools: ["payments.transfer".to_string()].into_iter().collect(),
     }
 }
 
@@ -183,7 +185,7 @@ fn durations_and_timestamps_are_numbers_of_seconds() {
 fn a_list_of_records_and_a_map_are_built_for_their_slots() {
     let json = format!(
         r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a", "b"],
-        "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2", "note": "ignored"}}],
+        "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2"}}],
         "tags": {{"b": 1, "a": 2.5}}}}}}"#
     );
     let frame = ok(&json);
@@ -533,7 +535,7 @@ fn records_with_many_fields_find_fields_and_duplicates() {
     let params: Vec<FieldType> = (0..70).map(|i| opt(&format!("f{i}"), Type::Number)).collect();
     let mut tools = IndexMap::new();
     tools.insert("wide".to_string(), params);
-    let schema = RequestSchema { envelope: vec![], tools };
+    let schema = RequestSchema { envelope: vec![], tools, open_tools: Default::default() };
     let dec = Decoder::new(&schema, &[vec!["args".into(), "f69".into()]]);
     let frame = dec.decode(br#"{"tool": "wide", "args": {"f69": 4, "f3": 1}}"#, NOW).unwrap();
     assert_eq!(frame.slots[0], Value::Num(4.0));
@@ -542,15 +544,67 @@ fn records_with_many_fields_find_fields_and_duplicates() {
     assert_eq!(failure.errors[0].path, "args.f69");
 }
 
+// ---------- closed and open tools ----------
+
+fn forms(args: &str) -> String {
+    format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {args}}}"#)
+}
+
+#[test]
+fn an_undeclared_argument_of_a_closed_tool_is_an_error_naming_it_and_the_tool() {
+    let e = one_error(&forms(r#"{"fields": [], "recovery_email": "x@evil.io"}"#));
+    assert_eq!(e.path, "args.recovery_email");
+    assert_eq!(e.expected, "nothing (not declared)");
+    assert_eq!(e.found, "an undeclared argument");
+    assert_eq!(
+        e.message,
+        "`args.recovery_email` is not an argument that tool `forms.submit` declares, and the tool is closed; \
+         declare it, or end the tool's parameter list with `...` to let undeclared arguments through unread"
+    );
+}
+
+#[test]
+fn records_inside_a_closed_tools_arguments_are_closed_too() {
+    let args = r#"{"fields": [], "items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2, "routing": "x"}]}"#;
+    let e = one_error(&forms(args));
+    assert_eq!(e.path, "args.items[1].routing");
+    assert_eq!(e.found, "an undeclared field");
+    assert!(e.message.contains("`args.items[1].routing` is not a field that tool `forms.submit` declares"), "{}", e.message);
+    // A map's keys are its data, not declarations: any key is fine.
+    assert!(decode(&forms(r#"{"fields": [], "tags": {"anything": 1}}"#)).is_ok());
+}
+
+#[test]
+fn every_undeclared_argument_is_reported_with_the_other_errors() {
+    let errs = errors(&forms(r#"{"b": 1, "fields": [7], "a": null, "b": 2}"#));
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["args.b", "args.fields[0]", "args.a", "args.b"]);
+    // Read before `tool` (from the raw slice), the same.
+    let json = format!(r#"{{"args": {{"recovery_email": 1, "fields": []}}, "tool": "forms.submit", {AGENT}}}"#);
+    assert_eq!(one_error(&json).path, "args.recovery_email");
+}
+
+#[test]
+fn an_open_tool_skips_undeclared_arguments_unread() {
+    let args = r#"{"amount": 1, "currency": "EUR", "recipient": {"name": "B", "country": "FR", "extra": {"x": [1]}}, "recovery_email": "x"}"#;
+    let frame = ok(&transfer(args));
+    assert_eq!(frame.slots[COUNTRY], s("FR"));
+    // The envelope is open whatever the tools are.
+    assert!(decode(&format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": []}}, "trace": 1}}"#)).is_ok());
+}
+
 // ---------- the fast path agrees with the full decoder ----------
 
 /// Requests the fast path must accept, and variants of them it must hand over.
 fn corpus() -> Vec<(String, bool)> {
     let forms = format!(
         r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a", "b"],
-        "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2", "note": "ignored"}}],
+        "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2"}}],
         "tags": {{"b": 1, "a": 2.5}}}}}}"#
     );
+    let forms_with = |extra: &str| {
+        format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a"], {extra}"items": [{{"sku": "x1", "qty": 2, "note": 1}}]}}}}"#)
+    };
     let plain = [
         transfer(GOOD_ARGS),
         transfer(r#"{"amount": -1.5e2, "currency": "EUR", "memo": null, "delay": 0.25, "at": "2024-01-01T00:00:01.25Z",
@@ -583,6 +637,9 @@ fn corpus() -> Vec<(String, bool)> {
         format!(r#"{{"tool": "x", {AGENT}, "other": {}}}"#, "[".repeat(120) + &"]".repeat(120)),
         "[1, 2]".to_string(),
         String::new(),
+        // Undeclared keys in a closed tool's arguments, at the top and in a record.
+        forms_with(r#""recovery_email": "x@evil.io", "#),
+        forms_with(""),
     ];
     plain.into_iter().map(|r| (r, true)).chain(handed_over.into_iter().map(|r| (r, false))).collect()
 }

@@ -1,7 +1,8 @@
 //! The decode tree. In: the declared types of a request (`RequestSchema`) and the input
 //! paths rules read (slots). Out: one `Node` per declared position, each knowing its JSON
-//! kind, how to word errors about it, which slots it fills and whether a `Value` must be
-//! built there. Built once per compiled policy; decoding only walks it.
+//! kind, how to word errors about it, which slots it fills, whether a `Value` must be
+//! built there and, for records, whether undeclared keys are refused (closed tools). Built
+//! once per compiled policy; decoding only walks it.
 
 use smol_str::SmolStr;
 use crate::types::{FieldType, Type};
@@ -52,6 +53,9 @@ pub(super) struct RecordNode {
     /// lets a complete record skip the search for missing fields.
     pub required_low: u64,
     pub required_high: bool,
+    /// The closed tool whose `args` this record is (or is inside): an undeclared key here is
+    /// an input error naming that tool. `None`: undeclared keys are skipped unread.
+    pub closed_by: Option<SmolStr>,
 }
 
 #[derive(Debug)]
@@ -70,7 +74,7 @@ impl RecordNode {
         let required = |f: &&FieldNode| !f.node.optional;
         let required_low = fields.iter().take(64).enumerate().filter(|(_, f)| required(f)).fold(0u64, |m, (i, _)| m | 1 << i);
         let required_high = fields.iter().skip(64).any(|f| required(&f));
-        RecordNode { fields, index, required_low, required_high }
+        RecordNode { fields, index, required_low, required_high, closed_by: None }
     }
 
     /// The declared field called `name`, with its index.
@@ -152,6 +156,21 @@ impl Node {
             Kind::Record(rec) => rec.attach_slot(path, slot),
             // Slots never go through lists or maps.
             _ => false,
+        }
+    }
+
+    /// Closes every record at or below this node (through lists and map values too) on
+    /// behalf of `tool`.
+    pub fn close(&mut self, tool: &SmolStr) {
+        match &mut self.kind {
+            Kind::Record(rec) => {
+                rec.closed_by = Some(tool.clone());
+                for f in &mut rec.fields {
+                    f.node.close(tool);
+                }
+            }
+            Kind::List(elem) | Kind::Map(elem) => elem.close(tool),
+            _ => {}
         }
     }
 

@@ -89,6 +89,9 @@ pub struct ToolDecl {
     /// The dotted name as written, e.g. `payments.transfer`; its span covers the name.
     pub name: Ident,
     pub params: Vec<FieldDecl>,
+    /// Written with a last `...`: undeclared arguments are let through unread. A closed
+    /// tool (the default) makes each one an input error.
+    pub open: bool,
     pub span: AstSpan,
 }
 

@@ -1,6 +1,7 @@
 //! The lexer. In: a slice of one file's text (and where the slice starts in the file).
 //! Out: tokens with absolute byte offsets, for the LALRPOP parser, plus lexical errors
-//! (invalid characters, unterminated strings and comments) as `LexError`s with their spans.
+//! (invalid characters, unterminated strings and comments, numbers beyond the largest
+//! double) as `LexError`s with their spans. Numbers are correctly rounded (std's parser).
 //!
 //! Strings are unescaped here: `\" \\ \n \t \r \u{...}` are escapes; any other backslash
 //! sequence is kept verbatim so regexes read naturally (`"\d{3}"`).
@@ -20,6 +21,8 @@ pub enum LexError {
     BadNumber,
     /// `\u{...}` that is not a valid Unicode scalar value; the string is still read.
     BadUnicodeEscape,
+    /// A number or duration literal beyond the largest double (`1e400`).
+    NumberOutOfRange,
 }
 
 #[derive(Logos, Clone, Debug, PartialEq)]
@@ -124,6 +127,9 @@ pub enum Token<'src> {
     Colon,
     #[token(".")]
     Dot,
+    /// `...` ending a tool's parameter list: the tool is open (takes undeclared arguments).
+    #[token("...")]
+    Ellipsis,
     #[token("?")]
     Question,
     #[token("??")]
@@ -180,18 +186,21 @@ pub enum Token<'src> {
     BlockComment,
 }
 
-/// The digits of a number literal without `_` separators, as an `f64`.
-fn number_value(text: &str) -> f64 {
+/// The digits of a number literal without `_` separators, as an `f64`: std's parser, which
+/// is correctly rounded (as requests are, docs/security.md "Numbers"). Beyond the largest
+/// double is an error, not infinity, as `1e400` in a request is.
+fn number_value(text: &str) -> Result<f64, LexError> {
     let digits: String = text.chars().filter(|&c| c != '_').collect();
     // The regex only admits valid float syntax once `_` is removed; 0 is unreachable.
-    digits.parse().unwrap_or(0.0)
+    let n: f64 = digits.parse().unwrap_or(0.0);
+    if n.is_finite() { Ok(n) } else { Err(LexError::NumberOutOfRange) }
 }
 
-fn lex_number<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> f64 {
+fn lex_number<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Result<f64, LexError> {
     number_value(lex.slice())
 }
 
-fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> f64 {
+fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Result<f64, LexError> {
     let text = lex.slice();
     let (digits, unit) = text.split_at(text.len() - 1);
     let seconds_per_unit = match unit {
@@ -200,7 +209,8 @@ fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> f64 {
         "h" => 3600.0,
         _ => 86400.0,
     };
-    number_value(digits) * seconds_per_unit
+    let seconds = number_value(digits)? * seconds_per_unit;
+    if seconds.is_finite() { Ok(seconds) } else { Err(LexError::NumberOutOfRange) }
 }
 
 fn bad_number<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(), LexError> {
@@ -362,6 +372,7 @@ impl Token<'_> {
             Comma => ",",
             Colon => ":",
             Dot => ".",
+            Ellipsis => "...",
             Question => "?",
             QuestionQuestion => "??",
             Assign => "=",
@@ -427,6 +438,51 @@ mod tests {
         assert_eq!(items[0], Err((LexError::BadNumber, 0..4)));
         assert_eq!(items[1], Ok((5, Token::Num(1e6), 8)));
         assert_eq!(items[2], Ok((9, Token::Dur(30.0), 12)));
+    }
+
+    #[test]
+    fn number_literals_are_correctly_rounded() {
+        // The issue's reproductions (10000 + half an ulp + 10^-50; 2^53 + 1, a tie that goes
+        // to the even 2^53) and separators, which do not change the value.
+        let above = "10000.00000000000090949470177292823791503906250001";
+        assert_eq!(tokens(above), vec![Token::Num(10000f64.next_up())]);
+        assert_eq!(tokens("9007199254740993 9_007_199_254_740_993.0"), vec![Token::Num(9007199254740992.0); 2]);
+        assert_eq!(tokens("2.4703282292062328e-324"), vec![Token::Num(5e-324)]);
+    }
+
+    #[test]
+    fn number_literals_beyond_the_largest_double_are_errors() {
+        for src in ["1e400", "1.7976931348623159e308", "1_000e306", "1e306d"] {
+            let items: Vec<_> = lex(src, 0..src.len()).collect();
+            assert_eq!(items, vec![Err((LexError::NumberOutOfRange, 0..src.len()))], "{src}");
+        }
+        assert_eq!(tokens("1.7976931348623157e308 1e-400"), vec![Token::Num(f64::MAX), Token::Num(0.0)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn number_literals_are_what_std_parses(
+            int in "[1-9][0-9_]{0,30}",
+            frac in proptest::option::of("[0-9][0-9_]{0,40}"),
+            exp in proptest::option::of((proptest::bool::ANY, 0u32..330)),
+        ) {
+            let mut src = int;
+            if let Some(f) = frac {
+                src.push('.');
+                src.push_str(&f);
+            }
+            if let Some((neg, e)) = exp {
+                src.push_str(if neg { "e-" } else { "e" });
+                src.push_str(&e.to_string());
+            }
+            let want: f64 = src.replace('_', "").parse().expect("a number");
+            let got: Vec<_> = lex(&src, 0..src.len()).map(|t| t.map(|(_, t, _)| t)).collect();
+            if want.is_finite() {
+                proptest::prop_assert_eq!(got, vec![Ok(Token::Num(want))], "{}", src);
+            } else {
+                proptest::prop_assert_eq!(got, vec![Err((LexError::NumberOutOfRange, 0..src.len()))], "{}", src);
+            }
+        }
     }
 
     #[test]

@@ -131,6 +131,15 @@ fn tokens_of<'src>(
                 if let Some(body) = body {
                     tokens.push(Ok((at.start, Token::Str(body.to_string()), at.end)));
                 }
+                // Likewise a number out of range still reaches the parser as a number (the
+                // value is never used: the error stops compilation).
+                if err == LexError::NumberOutOfRange {
+                    let number = match src.get(at.clone()).and_then(|t| t.bytes().last()) {
+                        Some(b's' | b'm' | b'h' | b'd') => Token::Dur(f64::MAX),
+                        _ => Token::Num(f64::MAX),
+                    };
+                    tokens.push(Ok((at.start, number, at.end)));
+                }
                 diags.push(lex_diagnostic(file, src, err, at));
             }
         }
@@ -258,6 +267,7 @@ fn lex_diagnostic(file: FileId, src: &str, err: LexError, at: Range<usize>) -> D
         LexError::UnterminatedComment => diagnostics::unterminated_comment(Span::new(file, at.start, at.start + 2)),
         LexError::BadUnicodeEscape => diagnostics::bad_unicode_escape(span),
         LexError::BadNumber => diagnostics::bad_number(span, src.get(at).unwrap_or("?")),
+        LexError::NumberOutOfRange => diagnostics::number_out_of_range(span, src.get(at).unwrap_or("?")),
     }
 }
 
