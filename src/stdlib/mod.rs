@@ -8,6 +8,7 @@
 //! address parsing. Natives never fail on well-typed arguments; they are linear in their
 //! input.
 
+mod email;
 mod net;
 mod pii;
 
@@ -38,6 +39,7 @@ pub static NATIVES: &[Native] = &[
     Native { name: "pii.iban_valid", f: |a| str_to_bool(a, pii::iban_valid) },
     Native { name: "pii.card_numbers", f: |a| str_to_list(a, pii::card_numbers) },
     Native { name: "pii.ibans", f: |a| str_to_list(a, pii::ibans) },
+    Native { name: "email.address", f: |a| str_to_str(a, email::address) },
     Native { name: "net.is_ip", f: |a| str_to_bool(a, net::is_ip) },
     Native { name: "net.is_private_ip", f: |a| str_to_bool(a, net::is_private_ip) },
 ];
@@ -63,6 +65,10 @@ fn single_str(args: &[Value]) -> Result<&str, String> {
 
 fn str_to_bool(args: &[Value], f: fn(&str) -> bool) -> Result<Value, String> {
     single_str(args).map(|s| Value::Bool(f(s)))
+}
+
+fn str_to_str(args: &[Value], f: fn(&str) -> String) -> Result<Value, String> {
+    single_str(args).map(|s| Value::Str(f(s).into()))
 }
 
 fn str_to_list(args: &[Value], f: fn(&str) -> Vec<String>) -> Result<Value, String> {

@@ -418,25 +418,21 @@ fn subdomains_and_look_alikes() {
     assert!(is_subdomain_of("acme.com.", "com."));
 }
 
-fn address(addr: &str) -> &str {
-    if addr.trim().ends_with('>') && addr.contains('<') {
-        before(last_part(addr, "<"), ">").trim()
-    } else {
-        addr.trim()
-    }
+fn address(addr: &str) -> String {
+    email::address(addr)
 }
 
 fn email_domain(addr: &str) -> String {
     let a = address(addr);
     if a.contains('@') {
-        normalize(last_part(a, "@"))
+        normalize(last_part(&a, "@"))
     } else {
         String::new()
     }
 }
 
 fn is_internal(addr: &str, domains: &[&str]) -> bool {
-    re("email", "is_valid", 0).is_match(address(addr))
+    re("email", "is_valid", 0).is_match(&address(addr))
         && domains
             .iter()
             .any(|d| is_subdomain_of(&email_domain(addr), d))
@@ -587,7 +583,7 @@ fn list_arg<'a>(args: &'a Args, name: &str) -> Vec<&'a str> {
 fn local_part(addr: &str) -> String {
     let a = address(addr);
     if a.contains('@') {
-        before(a, &format!("@{}", last_part(a, "@"))).to_string()
+        before(&a, &format!("@{}", last_part(&a, "@"))).to_string()
     } else {
         String::new()
     }
@@ -629,7 +625,7 @@ fn rule_fires(rule: &str, a: &Args) -> bool {
         "external" => !is_internal(arg(a, "addr"), &INTERNAL),
         "domain_is" => email_domain(arg(a, "addr")) == arg(a, "want"),
         "local_part_is" => local_part(arg(a, "addr")) == arg(a, "want"),
-        "valid_address" => re("email", "is_valid", 0).is_match(address(arg(a, "addr"))),
+        "valid_address" => re("email", "is_valid", 0).is_match(&address(arg(a, "addr"))),
         "many_external" => {
             list_arg(a, "to")
                 .iter()
