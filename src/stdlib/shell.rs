@@ -9,10 +9,10 @@
 //! full bash parser (brush-parser) recurses without bound on nested substitutions, which
 //! hostile text could overflow. This scanner is one linear pass per nesting level, with
 //! nesting (substitutions, groups, `sh -c` strings) bounded by [`MAX_DEPTH`];
-//! `tests/shell_words.rs` checks its word splitting against `shell-words` as a reference.
+//! its unit tests check the word splitting against `shell-words` as a reference model.
 //!
 //! Fail safe: text that cannot be split (an unterminated quote, `$(`, `${`, backtick or
-//! process substitution, a trailing backslash, nesting deeper than [`MAX_DEPTH`]) is an
+//! process substitution, nesting deeper than [`MAX_DEPTH`]) is an
 //! `Err`, which the engine turns into a rule error: `deny` and `require approval` rules fire,
 //! `allow` rules do not. [`parses`] tells a policy in advance.
 
@@ -89,7 +89,6 @@ impl Parsed {
 #[derive(Debug, PartialEq)]
 pub enum ParseError {
     Unterminated(&'static str, usize),
-    TrailingBackslash(usize),
     TooDeep,
 }
 
@@ -97,7 +96,6 @@ impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ParseError::Unterminated(what, at) => write!(f, "the command cannot be split: unterminated {what} at byte {at}"),
-            ParseError::TrailingBackslash(at) => write!(f, "the command cannot be split: a backslash ends it at byte {at}"),
             ParseError::TooDeep => write!(f, "the command cannot be split: nested more than {MAX_DEPTH} levels deep"),
         }
     }
@@ -496,7 +494,11 @@ impl Parser<'_, '_> {
                         self.push_char(&mut w);
                         w.quoted = true;
                     }
-                    None => return Err(ParseError::TrailingBackslash(self.i)),
+                    // A backslash ending the text stays a backslash (as in `bash -c`).
+                    None => {
+                        w.text.push(b'\\');
+                        self.i += 1;
+                    }
                 },
                 b'\'' => {
                     let start = self.i;
@@ -510,11 +512,32 @@ impl Parser<'_, '_> {
                 }
                 b'"' => self.double_quoted(&mut w)?,
                 b'`' => self.backtick(&mut w)?,
-                b'$' => self.dollar(&mut w, false)?,
+                b'$' => match self.ifs_here() {
+                    // Unquoted `$IFS` splits words (`rm${IFS}-rf${IFS}/` is `rm -rf /`).
+                    Some(n) => {
+                        self.i += n;
+                        if !w.text.is_empty() || w.quoted {
+                            break;
+                        }
+                    }
+                    None => self.dollar(&mut w, false)?,
+                },
                 _ => self.push_char(&mut w),
             }
         }
         Ok(w)
+    }
+
+    /// The length of `$IFS` or `${IFS...}` at the cursor.
+    fn ifs_here(&self) -> Option<usize> {
+        let rest = &self.s[self.i..];
+        if rest.starts_with(b"$IFS") && !rest.get(4).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            return Some(4);
+        }
+        if rest.starts_with(b"${IFS") && matches!(rest.get(5), Some(b'}' | b':' | b'%' | b'#' | b'/' | b'-' | b'+' | b'=' | b'?')) {
+            return rest.iter().position(|&b| b == b'}').map(|end| end + 1);
+        }
+        None
     }
 
     /// Copies one character (all its UTF-8 bytes) into the word.
@@ -800,7 +823,7 @@ struct Wrapper {
 const WRAPPERS: &[Wrapper] = &[
     Wrapper { name: "sudo", short_args: "ugCDhprtUT", long_args: &["--user", "--group", "--close-from", "--chdir", "--host", "--prompt", "--role", "--type", "--other-user", "--command-timeout"], operands: 0 },
     Wrapper { name: "doas", short_args: "uC", long_args: &[], operands: 0 },
-    Wrapper { name: "env", short_args: "uCS", long_args: &["--unset", "--chdir", "--split-string"], operands: 0 },
+    Wrapper { name: "env", short_args: "uC", long_args: &["--unset", "--chdir"], operands: 0 },
     Wrapper { name: "command", short_args: "", long_args: &[], operands: 0 },
     Wrapper { name: "builtin", short_args: "", long_args: &[], operands: 0 },
     Wrapper { name: "exec", short_args: "a", long_args: &[], operands: 0 },
@@ -859,17 +882,26 @@ fn skip_wrapper(words: &[String], w: &Wrapper) -> (usize, Vec<String>) {
 /// or `$BASH` as `sh`; `sudo -s`/`sudo -i` without a command as `sh`.
 fn normalize(scanned: &[Word]) -> (Vec<String>, Vec<String>) {
     let first = scanned.iter().position(|w| !w.assign).unwrap_or(scanned.len());
-    let subs: Vec<bool> = scanned[first..].iter().map(|w| w.has_sub).collect();
-    let mut words: Vec<String> = scanned[first..].iter().map(Word::value).collect();
+    let mut subs: Vec<bool> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for w in &scanned[first..] {
+        let value = w.value();
+        let parts = if w.quoted || w.has_sub { vec![value] } else { brace_expand(&value) };
+        subs.extend(parts.iter().map(|_| w.has_sub));
+        words.extend(parts);
+    }
     let mut offset = 0;
     while let Some(program) = words.first() {
-        let name = basename(program);
+        let name = basename(program).to_string();
         let Some(w) = WRAPPERS.iter().find(|w| w.name == name) else {
             break;
         };
+        if name == "env" {
+            split_env_string(&mut words, &mut subs);
+        }
         let (skip, flags) = skip_wrapper(&words, w);
         let skip = skip.min(words.len());
-        let shell = matches!(name, "sudo" | "doas") && ["-s", "-i", "--shell", "--login"].iter().any(|f| flags.iter().any(|g| g == f));
+        let shell = matches!(name.as_str(), "sudo" | "doas") && ["-s", "-i", "--shell", "--login"].iter().any(|f| flags.iter().any(|g| g == f));
         words.drain(..skip);
         offset += skip;
         if words.is_empty() && shell {
@@ -888,6 +920,52 @@ fn normalize(scanned: &[Word]) -> (Vec<String>, Vec<String>) {
     };
     let nested = command_strings(&words);
     (words, nested)
+}
+
+/// Bash's brace expansion of one unquoted word, for its first `{a,b}` group without
+/// nesting: `{rm,-rf,/}` is `rm -rf /`, `/{bin,etc}` is `/bin /etc`. Other words are kept.
+fn brace_expand(word: &str) -> Vec<String> {
+    let Some(open) = word.find('{') else {
+        return vec![word.to_string()];
+    };
+    let Some(len) = word[open + 1..].find('}') else {
+        return vec![word.to_string()];
+    };
+    let inner = &word[open + 1..open + 1 + len];
+    if !inner.contains(',') || inner.contains('{') || word[..open].ends_with('$') {
+        return vec![word.to_string()];
+    }
+    let (pre, post) = (&word[..open], &word[open + len + 2..]);
+    inner
+        .split(',')
+        .map(|part| format!("{pre}{part}{post}"))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `env -S STRING` (`--split-string`): the string is split at white space into the words of
+/// the command env runs, in place of the option.
+fn split_env_string(words: &mut Vec<String>, subs: &mut Vec<bool>) {
+    let mut i = 1;
+    while let Some(w) = words.get(i) {
+        let (value, used) = if w == "-S" || w == "--split-string" {
+            (words.get(i + 1).cloned().unwrap_or_default(), 2)
+        } else if let Some(v) = w.strip_prefix("--split-string=") {
+            (v.to_string(), 1)
+        } else if let Some(v) = w.strip_prefix("-S") {
+            (v.to_string(), 1)
+        } else if w == "--" || !w.starts_with('-') {
+            return;
+        } else {
+            i += 1;
+            continue;
+        };
+        let pieces: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+        let end = (i + used).min(words.len());
+        subs.splice(i..end, pieces.iter().map(|_| false));
+        words.splice(i..end, pieces);
+        return;
+    }
 }
 
 /// The strings a command runs as shell code: `sh -c STRING` (options may be clustered,

@@ -38,6 +38,13 @@ fn commands_are_normalized() {
     assert_eq!(progs("$SHELL -c id"), ["sh", "id"]);
     assert_eq!(progs("$(curl -s x)"), ["curl", "eval"]);
     assert_eq!(progs("xargs -0 -n 1 rm"), ["rm"]);
+    assert_eq!(cmds("rm${IFS}-rf${IFS}/"), [["rm", "-rf", "/"]]);
+    assert_eq!(cmds("rm$IFS-rf$IFS/"), [["rm", "-rf", "/"]]);
+    assert_eq!(cmds("{rm,-rf,/}"), [["rm", "-rf", "/"]]);
+    assert_eq!(cmds("rm -rf /{bin,etc}"), [["rm", "-rf", "/bin", "/etc"]]);
+    assert_eq!(cmds("echo '{a,b}' ${x}"), [["echo", "{a,b}", "${x}"]]);
+    assert_eq!(cmds("env -S 'bash -x' y"), [["bash", "-x", "y"]]);
+    assert_eq!(cmds("env -i --split-string='rm -rf' /"), [["rm", "-rf", "/"]]);
 }
 
 #[test]
@@ -110,7 +117,6 @@ fn text_that_cannot_be_split_is_an_error() {
         "echo ${x",
         "cat <(x",
         "echo $'x",
-        "rm -rf / \\",
         "rm -rf / ; echo 'unbalanced",
     ] {
         assert!(!parses(bad), "{bad:?}");
@@ -174,5 +180,31 @@ fn paths_are_normalized() {
         ("", ""),
     ] {
         assert_eq!(normalize_path(p), want, "{p:?}");
+    }
+}
+
+mod reference {
+    //! Word splitting against `shell-words` (a reference model of POSIX quoting) on text
+    //! without operators, substitutions, comments or line breaks, where the two must agree:
+    //! the same words, and an error exactly when `shell-words` cannot split.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn words_agree_with_shell_words(
+            parts in proptest::collection::vec(prop_oneof![
+                Just("a"), Just("rm"), Just("-rf"), Just("/"), Just(" "), Just("\t"), Just("'"),
+                Just("\""), Just("\\"), Just("é"), Just("x y"), Just("="),
+            ], 0..16)
+        ) {
+            let line: String = parts.concat();
+            match (shell_words::split(&line), parse(&line)) {
+                (Ok(want), Ok(got)) => prop_assert_eq!(got.words, want, "{:?}", line),
+                (Err(_), Err(_)) => {}
+                (want, got) => prop_assert!(false, "{:?}: shell-words {:?}, parse {:?}", line, want, got.map(|p| p.words)),
+            }
+        }
     }
 }
