@@ -130,8 +130,11 @@ fn text_that_cannot_be_split_is_an_error() {
     assert!(!parses(&braces));
     let groups = "{ ".repeat(100_000);
     assert!(!parses(&groups));
-    let shells = "sh -c '".repeat(1) + &"sh -c \\\"".repeat(50);
-    assert!(!parses(&shells));
+    // Each `eval` parses its arguments again, one level deeper.
+    let evals = "eval ".repeat(MAX_DEPTH + 1) + "rm -rf /";
+    assert_eq!(parse(&evals).err(), Some(ParseError::TooDeep));
+    let evals = "eval ".repeat(MAX_DEPTH - 1) + "rm -rf /";
+    assert!(progs(&evals).contains(&"rm".to_string()));
 }
 
 #[test]
