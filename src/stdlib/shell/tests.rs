@@ -25,6 +25,8 @@ fn words_remove_quotes_and_split_operators() {
     assert_eq!(w("ls 2>&1 >/dev/null"), ["ls", "2", ">&", "1", ">", "/dev/null"]);
     assert_eq!(w("a # it's a comment\nb"), ["a", ";", "b"]);
     assert_eq!(w("rm -rf \\\n /"), ["rm", "-rf", "/"]);
+    // As `bash -c` and `shell-words` read it: a backslash ending the text stays.
+    assert_eq!(w("echo a\\"), ["echo", "a\\"]);
 }
 
 #[test]
