@@ -19,3 +19,12 @@ for d in ../examples/*/; do
     done
   fi
 done
+# The email target gets each address string of the getaddresses table.
+mkdir -p corpus/email
+if command -v jq >/dev/null 2>&1; then
+  i=0
+  jq -r '.cases[].input | @base64' ../tests/data/email_getaddresses.json | while read -r b; do
+    i=$((i + 1))
+    printf '%s' "$b" | base64 -d > "corpus/email/table-$i"
+  done
+fi

