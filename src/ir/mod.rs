@@ -50,6 +50,9 @@ pub struct Rule {
     pub reads_args: bool,
     /// Number of local variables (`let` bindings of inlined calls, lambda parameters).
     pub locals: u32,
+    /// The values of the block `let`s this rule uses, each checked once; `BlockLet(i)`
+    /// reads `lets[i]`. A let's value reads only lets before it (`BlockLet(j)`, `j < i`).
+    pub lets: Vec<Expr>,
     pub span: Span,
 }
 
@@ -142,6 +145,10 @@ pub enum ExprKind {
     /// A request slot, after slot assignment.
     Slot(u32),
     Local(u32),
+    /// The value of the rule's block `let` `i` (`Rule::lets[i]`): evaluated where it is
+    /// first needed, at most once per evaluation of a rule expression, and reused after.
+    /// A let that is never reached is never evaluated, so its errors do not count.
+    BlockLet(u32),
     /// Binds `local` to `value` while evaluating `body`.
     Let { local: u32, value: Box<Expr>, body: Box<Expr> },
     Not(Box<Expr>),

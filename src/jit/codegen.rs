@@ -17,7 +17,7 @@ use crate::span::Span;
 use crate::types::Type;
 use crate::value::Value;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
 use cranelift_codegen::ir::Value as V;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
@@ -172,8 +172,22 @@ struct Gen<'a, 't> {
     /// The current rule's failure block.
     fail: Block,
     locals: HashMap<u32, (Variable, Repr)>,
+    /// The block `let`s of the current rule (`ir::Rule::lets`).
+    lets: Vec<LetSite>,
     sigs: HashMap<&'static str, SigRef>,
     layout: runtime::ScalarLayout,
+}
+
+/// A block `let` of the rule being compiled: its memo (whether it was computed, and the
+/// value) and, once it is used, the entry of its code (taking the number of the use to
+/// return to) and the block each use continues at. Its code is placed once, after the
+/// rule's condition, so a let used many times (or by many lets) is compiled once.
+struct LetSite {
+    done: Variable,
+    value: Variable,
+    repr: Repr,
+    entry: Option<Block>,
+    uses: Vec<Block>,
 }
 
 impl<'a, 't> Gen<'a, 't> {
@@ -182,7 +196,7 @@ impl<'a, 't> Gen<'a, 't> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), sigs: HashMap::new(), layout: runtime::scalar_layout() }
+        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), lets: Vec::new(), sigs: HashMap::new(), layout: runtime::scalar_layout() }
     }
 
     fn finish(mut self, module: &JITModule) {
@@ -233,11 +247,86 @@ impl<'a, 't> Gen<'a, 't> {
     fn rule_body(&mut self, rule: &ir::Rule, _program: &ir::Program, ok: Block, failed: Block) -> Result<(), JitError> {
         self.fail = failed;
         self.locals.clear();
+        self.lets = rule
+            .lets
+            .iter()
+            .map(|l| {
+                let repr = repr(&l.ty);
+                let (done, value) = (self.b.declare_var(types::I8), self.b.declare_var(cl_type(repr)));
+                let no = self.b.ins().iconst(types::I8, 0);
+                self.b.def_var(done, no);
+                let zero = match repr {
+                    Repr::Num => self.b.ins().f64const(0.0),
+                    r => self.b.ins().iconst(cl_type(r), 0),
+                };
+                self.b.def_var(value, zero);
+                LetSite { done, value, repr, entry: None, uses: Vec::new() }
+            })
+            .collect();
         let held = match &rule.condition {
             None => self.b.ins().iconst(types::I8, 1),
             Some(c) => self.expr_as(c, Repr::Bool)?,
         };
         self.b.ins().jump(ok, &bargs(&[held]));
+        self.let_code(rule)
+    }
+
+    /// A use of block `let` `i`: its memo when computed, else a jump to its code, which
+    /// comes back here with the value.
+    fn block_let(&mut self, i: u32, e: &Expr) -> Result<V, JitError> {
+        let site = self.lets.get(i as usize).ok_or_else(|| unsupported(e, "a block let the rule does not have"))?;
+        let (done, value, lr, entry) = (site.done, site.value, site.repr, site.entry);
+        let entry = entry.unwrap_or_else(|| {
+            let b = self.b.create_block();
+            self.b.append_block_param(b, types::I32);
+            b
+        });
+        let back = self.b.create_block();
+        let site = &mut self.lets[i as usize];
+        site.entry = Some(entry);
+        let k = site.uses.len() as i64;
+        site.uses.push(back);
+        let computed = self.b.use_var(done);
+        let k = self.b.ins().iconst(types::I32, k);
+        self.b.ins().brif(computed, back, &[], entry, &bargs(&[k]));
+        self.b.switch_to_block(back);
+        let v = self.b.use_var(value);
+        self.coerce(v, lr, repr(&e.ty), e)
+    }
+
+    /// The code of each block `let` the rule used: the value, kept as the memo, then back
+    /// to the use that asked (by its number). A let reads only lets before it, so placing
+    /// them from the last makes every use of a let known before its code is placed.
+    fn let_code(&mut self, rule: &ir::Rule) -> Result<(), JitError> {
+        for (i, l) in rule.lets.iter().enumerate().rev() {
+            let Some(entry) = self.lets[i].entry else { continue };
+            let repr = self.lets[i].repr;
+            self.b.switch_to_block(entry);
+            let mut v = self.expr_as(l, repr)?;
+            if repr == Repr::Ptr {
+                // Out of the per-iteration memory, as the first use may be inside a loop.
+                v = self.helper("keep", runtime::keep as *const () as usize, &[PTR, PTR], &[PTR], &[self.rt, v]).ok_or_else(|| unsupported(l, "block let"))?;
+                self.check_ptr(v);
+            }
+            let (done, value) = (self.lets[i].done, self.lets[i].value);
+            self.b.def_var(value, v);
+            let yes = self.b.ins().iconst(types::I8, 1);
+            self.b.def_var(done, yes);
+            let uses = std::mem::take(&mut self.lets[i].uses);
+            match uses.as_slice() {
+                [only] => {
+                    self.b.ins().jump(*only, &[]);
+                }
+                [.., last] => {
+                    let k = self.b.block_params(entry)[0];
+                    let calls: Vec<_> = uses.iter().map(|&u| self.b.func.dfg.block_call(u, &[])).collect();
+                    let default = self.b.func.dfg.block_call(*last, &[]);
+                    let table = self.b.create_jump_table(JumpTableData::new(default, &calls));
+                    self.b.ins().br_table(k, table);
+                }
+                [] => return Err(unsupported(l, "a block let without a use")),
+            }
+        }
         Ok(())
     }
 
@@ -344,6 +433,7 @@ impl<'a, 't> Gen<'a, 't> {
                 let v = self.b.use_var(var);
                 return Ok((self.coerce(v, lr, r, e)?, r));
             }
+            ExprKind::BlockLet(i) => return Ok((self.block_let(*i, e)?, r)),
             ExprKind::Input(_) => return Err(unsupported(e, "an input path without a slot (the IR passes did not run)")),
             ExprKind::FnCall { .. } => return Err(unsupported(e, "a function call that was not inlined (the IR passes did not run)")),
             ExprKind::Let { local, value, body } => {

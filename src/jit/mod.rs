@@ -215,7 +215,8 @@ impl JitProgram {
     }
 }
 
-/// The host ISA with the flags TOOLCHAIN.md asks for, tuned for compile speed.
+/// The host ISA with the flags TOOLCHAIN.md asks for, tuned for compile speed, with inline
+/// stack probes.
 fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     let err = |e: &dyn std::fmt::Display| JitError::Backend(e.to_string());
     let mut flags = settings::builder();
@@ -224,6 +225,11 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     flags.set("opt_level", "none").map_err(|e| err(&e))?;
     flags.set("enable_verifier", "false").map_err(|e| err(&e))?;
     flags.set("regalloc_algorithm", "single_pass").map_err(|e| err(&e))?;
+    // A frame larger than the guard page must touch each page on the way down, so that a
+    // deep frame hits the guard (a clean stack-overflow abort) instead of skipping past it
+    // into other memory.
+    flags.set("enable_probestack", "true").map_err(|e| err(&e))?;
+    flags.set("probestack_strategy", "inline").map_err(|e| err(&e))?;
     cranelift_native::builder()
         .map_err(|e| err(&e))?
         .finish(settings::Flags::new(flags))

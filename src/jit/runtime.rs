@@ -86,6 +86,9 @@ pub(super) struct Rt<'a> {
 #[derive(Default)]
 struct RtState {
     arena: RefCell<Arena>,
+    /// Values that must outlive the loop iteration that made them (block `let` memos),
+    /// also emptied only when the call ends.
+    kept: RefCell<Arena>,
     /// The error of the rule being evaluated, set by the helper that failed.
     pending: RefCell<Option<RuntimeError>>,
     /// `(position in group, error)` for each rule that failed.
@@ -178,6 +181,7 @@ impl Code {
         };
         scratch.any = any;
         scratch.state.arena.get_mut().reset();
+        scratch.state.kept.get_mut().reset();
         Ok(())
     }
 }
@@ -315,6 +319,19 @@ pub(super) extern "C" fn is_absent(v: *const Value) -> u8 {
 
 pub(super) extern "C" fn box_num(r: *const Rt<'static>, n: f64) -> *const Value {
     rt(r).alloc(Value::Num(n))
+}
+
+/// A copy of `v` where it stays until the call ends (a block `let`'s memo), or null with
+/// the pending error set.
+pub(super) extern "C" fn keep(r: *const Rt<'static>, v: *const Value) -> *const Value {
+    let rt = rt(r);
+    match val(v) {
+        Some(x) => rt.state.kept.borrow_mut().alloc(x.clone()),
+        None => {
+            rt.fail(0, missing(0));
+            std::ptr::null()
+        }
+    }
 }
 
 pub(super) extern "C" fn fmod(x: f64, y: f64) -> f64 {

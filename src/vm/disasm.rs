@@ -95,6 +95,8 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
         ),
         Op::Local(i) => ("local", i.to_string()),
         Op::StoreLocal(i) => ("store_local", i.to_string()),
+        Op::LetCall { index, start } => ("let_call", format!("let {index}, code {}", to(start))),
+        Op::LetReturn(i) => ("let_return", format!("let {i}")),
         Op::Not => ("not", String::new()),
         Op::Neg => ("neg", String::new()),
         Op::Has => ("has", String::new()),

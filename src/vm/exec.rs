@@ -173,6 +173,34 @@ impl<'a> Machine<'a> {
                 let v = self.pop()?;
                 self.set_local(i, v)?;
             }
+            Op::LetCall { index, start } => {
+                match self.scratch.memo.get(index as usize) {
+                    Some(Some(v)) => {
+                        let v = v.clone();
+                        self.push(v);
+                    }
+                    Some(None) if start != u32::MAX => {
+                        self.scratch.calls.push(at + 1);
+                        return Ok(Some(start));
+                    }
+                    _ => return Err(internal(format_args!("no code for block let {index}"))),
+                }
+            }
+            Op::LetReturn(index) => {
+                let v = self.top()?.clone();
+                let slot = self
+                    .scratch
+                    .memo
+                    .get_mut(index as usize)
+                    .ok_or_else(|| internal(format_args!("no block let {index}")))?;
+                *slot = Some(v);
+                let back = self
+                    .scratch
+                    .calls
+                    .pop()
+                    .ok_or_else(|| internal("return without a call"))?;
+                return Ok(Some(back));
+            }
             Op::Not => {
                 let b = self.pop_bool()?;
                 self.push(Value::Bool(!b));

@@ -5,8 +5,10 @@
 //! span, optionally with a trace of every IR node's value in evaluation order.
 //!
 //! The machine is a stack machine: `and`/`or`/`if`/`??` compile to short-circuit jumps,
-//! quantifiers to loops over an iterator stack, `let` to a store into a local. Each chunk
-//! is compiled twice, without and with `Trace` instructions, so tracing is free when off.
+//! quantifiers to loops over an iterator stack, `let` to a store into a local, a block
+//! `let` to a call of its code (placed after the chunk's own) on first use and a read of
+//! its memo after. Each chunk is compiled twice, without and with `Trace` instructions, so
+//! tracing is free when off.
 
 pub(crate) mod builtins;
 mod compile;
@@ -46,6 +48,10 @@ struct Chunk {
     traced: (u32, u32),
     /// The rule's local count: the size of the locals array while it runs.
     locals: u32,
+    /// The rule's block `let` count: the size of the memo array while it runs.
+    lets: u32,
+    /// The span of the chunk's expression.
+    span: Span,
     label: String,
 }
 
@@ -91,6 +97,10 @@ pub struct Scratch {
     /// Innermost last: the list being iterated and the index of its next element
     /// (`None` is an absent list, iterated as empty).
     iters: Vec<(Option<Arc<[Value]>>, usize)>,
+    /// Each block `let`'s value once computed in this run (`None`: not yet).
+    memo: Vec<Option<Value>>,
+    /// Return addresses of the block `let`s being computed, innermost last.
+    calls: Vec<u32>,
 }
 
 impl Scratch {
@@ -98,12 +108,16 @@ impl Scratch {
         Scratch::default()
     }
 
-    /// Empties the stacks (keeping their capacity) and gives `locals` absent locals.
-    fn reset(&mut self, locals: u32) {
+    /// Empties the stacks (keeping their capacity) and gives `locals` absent locals and
+    /// `lets` uncomputed block `let`s.
+    fn reset(&mut self, locals: u32, lets: u32) {
         self.stack.clear();
         self.iters.clear();
         self.locals.clear();
         self.locals.resize(locals as usize, Value::Absent);
+        self.calls.clear();
+        self.memo.clear();
+        self.memo.resize(lets as usize, None);
     }
 }
 
@@ -141,7 +155,7 @@ impl Module {
                 message: format!("internal: no chunk {}", chunk.0),
             });
         };
-        scratch.reset(c.locals);
+        scratch.reset(c.locals, c.lets);
         match trace {
             None => exec::Machine::new(self, &self.fast, frame, scratch, None).run(c.fast),
             Some(t) => {
@@ -170,14 +184,9 @@ impl Module {
         }
     }
 
-    /// The span of a chunk's whole expression (its last instruction's node).
+    /// The span of a chunk's whole expression.
     fn chunk_span(&self, chunk: ChunkId) -> Span {
-        self.chunks
-            .get(chunk.0 as usize)
-            .and_then(|c| c.fast.1.checked_sub(1))
-            .and_then(|last| self.fast.spans.get(last as usize))
-            .copied()
-            .unwrap_or_default()
+        self.chunks.get(chunk.0 as usize).map(|c| c.span).unwrap_or_default()
     }
 
     /// A human-readable listing: per rule, per chunk, each instruction with its operands,

@@ -170,6 +170,7 @@ fn rule(
         scope: ToolScope::All,
         reads_args: false,
         locals,
+        lets: Vec::new(),
         span: sp(0, 0),
     }
 }
