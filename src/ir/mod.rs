@@ -102,6 +102,22 @@ pub enum ReasonPart {
     Expr(Expr),
 }
 
+/// The work units one iteration of a quantifier with this body costs (`Limits::max_work`,
+/// `vm::Meter`): 1 plus the body's nodes, not counting those inside nested quantifiers'
+/// bodies (their own iterations pay for them). Both backends charge exactly this.
+pub fn iteration_cost(body: &Expr) -> u32 {
+    let mut nodes: u32 = 0;
+    let mut stack = vec![body];
+    while let Some(e) = stack.pop() {
+        nodes = nodes.saturating_add(1);
+        match &e.kind {
+            ExprKind::Quant { list, .. } => stack.push(list),
+            _ => stack.extend(passes::children(e)),
+        }
+    }
+    nodes.saturating_add(1)
+}
+
 /// Which tools a rule applies to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolScope {

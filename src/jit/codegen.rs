@@ -1,5 +1,7 @@
 //! IR to cranelift IR. In: an `ir::Program` after the passes and its tool groups. Out: one
-//! machine-code function per tool group, `fn(rt, slots, results, mask) -> any`, evaluating
+//! machine-code function per tool group, `fn(rt, slots, results, mask, work) -> any`
+//! (`work`: the units left of the decision's budget, charged inline per loop iteration, by
+//! helpers for the rest), evaluating
 //! each rule of the group (of the undeclared-tool group: each whose mask byte is set),
 //! writing 0 (false), 1 (true) or 2 (error) at the rule's position and returning the OR of
 //! what it wrote, so a caller can skip reading the results when nothing held. Groups are compiled separately (lazily, see `JitProgram`), so a
@@ -121,7 +123,7 @@ pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut sig = module.make_signature();
-    sig.params.extend([AbiParam::new(PTR); 4]);
+    sig.params.extend([AbiParam::new(PTR); 5]);
     sig.returns.push(AbiParam::new(types::I8));
     let id = module.declare_anonymous_function(&sig).map_err(backend)?;
     ctx.func.signature = sig;
@@ -169,6 +171,8 @@ struct Gen<'a, 't> {
     entry: Block,
     rt: V,
     slots: V,
+    /// Where the units left of the work budget are (an `i64`).
+    work: V,
     /// The current rule's failure block.
     fail: Block,
     locals: HashMap<u32, (Variable, Repr)>,
@@ -196,7 +200,7 @@ impl<'a, 't> Gen<'a, 't> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), lets: Vec::new(), sigs: HashMap::new(), layout: runtime::scalar_layout() }
+        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], work: params[4], locals: HashMap::new(), lets: Vec::new(), sigs: HashMap::new(), layout: runtime::scalar_layout() }
     }
 
     fn finish(mut self, module: &JITModule) {
@@ -366,6 +370,17 @@ impl<'a, 't> Gen<'a, 't> {
         let bad = self.b.ins().icmp_imm_s(IntCC::Equal, s, 2);
         self.b.ins().brif(bad, self.fail, &[], cont, &[]);
         self.b.switch_to_block(cont);
+    }
+
+    /// Charges `units` of work inline (as `vm::Meter::charge`); fails, with the budget
+    /// exhausted, when they do not fit.
+    fn charge(&mut self, units: u32, span: Span) {
+        let flags = MemFlagsData::trusted();
+        let left = self.b.ins().load(types::I64, flags, self.work, 0);
+        let after = self.b.ins().iadd_imm_s(left, -i64::from(units));
+        let short = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, after, 0);
+        self.raise_if(short, runtime::RAISE_OUT_OF_WORK, span);
+        self.b.ins().store(flags, after, self.work, 0);
     }
 
     /// Fails with an inline error (`kind` as in `runtime::raise`) when `bad` is set.
@@ -817,6 +832,7 @@ impl<'a, 't> Gen<'a, 't> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, len);
         self.b.ins().brif(more, step, &[], done, &[]);
         self.b.switch_to_block(step);
+        self.charge(ir::iteration_cost(body), e.span);
         let item = self.helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i]).ok_or_else(|| unsupported(e, "quantifier"))?;
         let item = self.coerce(item, Repr::Ptr, elem, e)?;
         self.b.def_var(var, item);

@@ -167,9 +167,10 @@ impl JitProgram {
     /// Evaluates the conditions of the rules that apply to the request's tool, compiling
     /// the tool's group first if this is its first request, and gives the results to `f`.
     /// `program` must be the one this `JitProgram` was made from.
-    pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
+    /// The conditions share a work budget of `max_work` units (`Limits::max_work`).
+    pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, max_work: u64, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
         crate::reuse::with_reused(&CONDITIONS, |conditions| {
-            let done = self.run(program, frame, conditions);
+            let done = self.run(program, frame, max_work, conditions);
             f(done.map(|_| &*conditions))
         })
     }
@@ -177,9 +178,9 @@ impl JitProgram {
     /// The fast path's use of the JIT: notes into `fired` the rules of the request's group
     /// whose condition held or failed, without walking the rest. False when the group could
     /// not run (then nothing was noted).
-    pub(crate) fn note_fired(&self, program: &Program, frame: &Frame, fired: &mut Fired) -> bool {
+    pub(crate) fn note_fired(&self, program: &Program, frame: &Frame, max_work: u64, fired: &mut Fired) -> bool {
         crate::reuse::with_reused(&CONDITIONS, |conditions| {
-            let Ok(ids) = self.run(program, frame, conditions) else { return false };
+            let Ok(ids) = self.run(program, frame, max_work, conditions) else { return false };
             let scratch = &conditions.scratch;
             if scratch.any != 0 {
                 // The results are sized to the group, so each has its id.
@@ -193,7 +194,7 @@ impl JitProgram {
 
     /// Runs the request's group into `conditions`; gives the group's rule ids.
     #[inline]
-    fn run(&self, program: &Program, frame: &Frame, conditions: &mut Conditions) -> Result<&[u32], RuntimeError> {
+    fn run(&self, program: &Program, frame: &Frame, max_work: u64, conditions: &mut Conditions) -> Result<&[u32], RuntimeError> {
         let undeclared = self.groups.len().saturating_sub(1);
         let g = frame.tool.filter(|&t| t < undeclared).unwrap_or(undeclared);
         let internal = |message| RuntimeError { span: Span::default(), message };
@@ -210,7 +211,7 @@ impl JitProgram {
                 })
             }));
         }
-        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, scratch).map_err(internal)?;
+        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, max_work, scratch).map_err(internal)?;
         Ok(self.groups.get(g).map_or(&[], |group| &group.rules))
     }
 }

@@ -298,7 +298,8 @@ impl Emitter<'_> {
         }
         self.expr(list);
         self.emit(Op::IterBegin, span);
-        let head = self.emit(Op::IterNext { local, exit: 0 }, span);
+        let cost = ir::iteration_cost(body);
+        let head = self.emit(Op::IterNext { local, exit: 0, cost }, span);
         self.expr(body);
         let decisive = match kind {
             QuantKind::Count => {

@@ -124,7 +124,7 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
         Op::JumpIfTrueOrPop(t) => ("jump_if_true_or_pop", to(t)),
         Op::JumpIfPresentOrPop(t) => ("jump_if_present_or_pop", to(t)),
         Op::IterBegin => ("iter_begin", String::new()),
-        Op::IterNext { local, exit } => ("iter_next", format!("local {local}, exit {}", to(exit))),
+        Op::IterNext { local, exit, cost } => ("iter_next", format!("local {local}, exit {}, cost {cost}", to(exit))),
         Op::IterEnd => ("iter_end", String::new()),
         Op::CountIf => ("count_if", String::new()),
         Op::Trace => ("trace", String::new()),

@@ -4,7 +4,7 @@
 
 use super::builtins;
 use super::op::{Code, Op};
-use super::{Module, RuntimeError, Scratch, TraceEntry};
+use super::{Meter, Module, RuntimeError, Scratch, TraceEntry};
 use crate::input::Frame;
 use crate::ir::{ArithOp, CmpOp, RegexOp};
 use crate::value::Value;
@@ -41,6 +41,7 @@ pub(super) struct Machine<'a> {
     code: &'a Code,
     frame: &'a Frame,
     scratch: &'a mut Scratch,
+    meter: &'a Meter,
     trace: Option<&'a mut Vec<TraceEntry>>,
 }
 
@@ -50,6 +51,7 @@ impl<'a> Machine<'a> {
         code: &'a Code,
         frame: &'a Frame,
         scratch: &'a mut Scratch,
+        meter: &'a Meter,
         trace: Option<&'a mut Vec<TraceEntry>>,
     ) -> Machine<'a> {
         Machine {
@@ -57,6 +59,7 @@ impl<'a> Machine<'a> {
             code,
             frame,
             scratch,
+            meter,
             trace,
         }
     }
@@ -221,7 +224,7 @@ impl<'a> Machine<'a> {
             Op::Arith(op) => {
                 let b = self.pop()?;
                 let a = self.pop()?;
-                self.push(arith(op, &a, &b)?);
+                self.push(arith(op, &a, &b, self.meter)?);
             }
             Op::Field(i) => {
                 let v = self.pop()?;
@@ -239,8 +242,11 @@ impl<'a> Machine<'a> {
             }
             Op::Call { builtin, argc } => {
                 let from = self.args_start(argc)?;
-                let result =
-                    builtins::call(builtin, self.scratch.stack.get(from..).unwrap_or_default())?;
+                let result = builtins::call(
+                    builtin,
+                    self.scratch.stack.get(from..).unwrap_or_default(),
+                    self.meter,
+                )?;
                 self.scratch.stack.truncate(from);
                 self.push(result);
             }
@@ -254,6 +260,7 @@ impl<'a> Machine<'a> {
                 let Value::Str(s) = subject else {
                     return Err(internal(format_args!("cannot match a {}", shape(&subject))));
                 };
+                self.meter.charge(s.len() as u64)?;
                 self.push(match op {
                     RegexOp::Matches => Value::Bool(re.is_match(&s)),
                     RegexOp::FindAll => {
@@ -295,7 +302,7 @@ impl<'a> Machine<'a> {
                 Value::Absent => self.scratch.iters.push((None, 0)),
                 other => return Err(internal(format_args!("cannot iterate a {}", shape(&other)))),
             },
-            Op::IterNext { local, exit } => return self.iter_next(local, exit),
+            Op::IterNext { local, exit, cost } => return self.iter_next(local, exit, cost),
             Op::IterEnd => {
                 self.scratch
                     .iters
@@ -315,8 +322,10 @@ impl<'a> Machine<'a> {
         Ok(None)
     }
 
-    /// Binds the innermost iterator's next element, or drops the iterator and exits.
-    fn iter_next(&mut self, local: u32, exit: u32) -> Result<Option<u32>, Fault> {
+    /// Binds the innermost iterator's next element (charging the iteration's `cost`), or
+    /// drops the iterator and exits.
+    fn iter_next(&mut self, local: u32, exit: u32, cost: u32) -> Result<Option<u32>, Fault> {
+        let meter = self.meter;
         let Some((list, next)) = self.scratch.iters.last_mut() else {
             return Err(internal("no iterator"));
         };
@@ -324,6 +333,7 @@ impl<'a> Machine<'a> {
         match element {
             Some(v) => {
                 *next += 1;
+                meter.charge(u64::from(cost))?;
                 self.set_local(local, v)?;
                 Ok(None)
             }
@@ -377,9 +387,11 @@ pub(crate) fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
     })
 }
 
-pub(crate) fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, Fault> {
+/// `a op b`; concatenating strings charges the bytes of the result to `meter`.
+pub(crate) fn arith(op: ArithOp, a: &Value, b: &Value, meter: &Meter) -> Result<Value, Fault> {
     let (x, y) = match (op, a, b) {
         (ArithOp::Add, Value::Str(x), Value::Str(y)) => {
+            meter.charge((x.len() + y.len()) as u64)?;
             let mut s = String::with_capacity(x.len() + y.len());
             s.push_str(x);
             s.push_str(y);

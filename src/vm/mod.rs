@@ -14,7 +14,10 @@ pub(crate) mod builtins;
 mod compile;
 mod disasm;
 pub(crate) mod exec;
+mod meter;
 mod op;
+
+pub use meter::Meter;
 
 #[cfg(test)]
 mod tests;
@@ -142,11 +145,13 @@ impl Module {
     /// Runs a chunk against a decoded request. With `trace`, appends (span, value) for
     /// every IR node evaluated, in evaluation (post) order; nodes skipped by short-circuit
     /// do not appear.
+    /// Work is charged to `meter` (a rule error once it runs out).
     pub fn run(
         &self,
         chunk: ChunkId,
         frame: &Frame,
         scratch: &mut Scratch,
+        meter: &Meter,
         trace: Option<&mut Vec<TraceEntry>>,
     ) -> Result<Value, RuntimeError> {
         let Some(c) = self.chunks.get(chunk.0 as usize) else {
@@ -157,10 +162,9 @@ impl Module {
         };
         scratch.reset(c.locals, c.lets);
         match trace {
-            None => exec::Machine::new(self, &self.fast, frame, scratch, None).run(c.fast),
-            Some(t) => {
-                exec::Machine::new(self, &self.traced, frame, scratch, Some(t)).run(c.traced)
-            }
+            None => exec::Machine::new(self, &self.fast, frame, scratch, meter, None).run(c.fast),
+            Some(t) => exec::Machine::new(self, &self.traced, frame, scratch, meter, Some(t))
+                .run(c.traced),
         }
     }
 
@@ -170,8 +174,9 @@ impl Module {
         chunk: ChunkId,
         frame: &Frame,
         scratch: &mut Scratch,
+        meter: &Meter,
     ) -> Result<bool, RuntimeError> {
-        let value = self.run(chunk, frame, scratch, None)?;
+        let value = self.run(chunk, frame, scratch, meter, None)?;
         match value {
             Value::Bool(b) => Ok(b),
             other => Err(RuntimeError {

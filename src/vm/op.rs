@@ -62,11 +62,12 @@ pub(crate) enum Op {
     JumpIfPresentOrPop(u32),
     /// Pop a list (absent = empty) and start iterating it.
     IterBegin,
-    /// Store the innermost iterator's next element in `local`; when it has none, drop the
-    /// iterator and jump to `exit`.
+    /// Store the innermost iterator's next element in `local`, charging `cost` units of
+    /// work; when it has none, drop the iterator and jump to `exit`.
     IterNext {
         local: u32,
         exit: u32,
+        cost: u32,
     },
     /// Drop the innermost iterator (a quantifier decided early).
     IterEnd,
