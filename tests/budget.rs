@@ -24,6 +24,42 @@ fn decide(policy: &Policy, backend: Backend, request: &[u8]) -> serde_json::Valu
     engine.decide_with(request, DecideOptions { explain: false, now: Some(0.0) }).to_json()
 }
 
+/// The decision on both engines, which must be byte for byte the same (verdicts too).
+fn decide_both(policy: &Policy, request: &[u8]) -> serde_json::Value {
+    let interp = decide(policy, Backend::Interpreter, request);
+    #[cfg(feature = "jit")]
+    {
+        let jit = decide(policy, Backend::Jit, request);
+        assert_eq!(interp.to_string(), jit.to_string(), "the engines disagree");
+        for backend in [Backend::Interpreter, Backend::Jit] {
+            let engine = policy.engine(backend).expect("engine");
+            let verdict = engine.verdict(request, Some(0.0));
+            assert_eq!(serde_json::to_value(verdict.outcome()).expect("outcome"), interp["decision"], "{backend:?} verdict");
+        }
+    }
+    interp
+}
+
+const HEADER: &str = "policy p\nversion \"1\"\ndefault allow\ntool t(s: string, l: list<number>, ls: list<string>)\n";
+
+fn policy_with(body: &str, max_work: usize) -> Policy {
+    let limits = Limits { max_work, ..Limits::default() };
+    Policy::from_sources_with(&[("p.pol", &format!("{HEADER}{body}"))], &limits).unwrap_or_else(|d| panic!("{}", d.render()))
+}
+
+fn t_request(s: &str, l: &[f64], ls: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"tool": "t", "args": {"s": s, "l": l, "ls": ls}})).expect("json")
+}
+
+/// The rule errors of a decision, as `(rule, message)`.
+fn rule_errors(d: &serde_json::Value) -> Vec<(String, String)> {
+    d["errors"].as_array().into_iter().flatten().filter(|e| e["kind"] == "rule").map(|e| (e["rule"].as_str().unwrap_or_default().to_string(), e["message"].as_str().unwrap_or_default().to_string())).collect()
+}
+
+fn is_budget_error(message: &str, max_work: usize) -> bool {
+    message.contains("`max_work`") && message.contains(&format!("({max_work} units)")) && message.contains("--max-work")
+}
+
 #[test]
 fn doubling_block_lets_run_on_the_jit_on_a_small_stack() {
     let text = doubling_lets(15);
@@ -36,4 +72,117 @@ fn doubling_block_lets_run_on_the_jit_on_a_small_stack() {
     let big = on_small_stack(|| decide(&policy, Backend::Jit, br#"{"tool": "t", "args": {"n": 100}}"#));
     assert_eq!(big["decision"], "deny", "{big}");
     assert_eq!(big["decided_by"], serde_json::json!(["big"]));
+}
+
+#[test]
+fn a_loop_costs_its_iterations_times_its_body() {
+    // Each iteration of `x > 100` costs 1 + 3 nodes: 10 elements cost 40 units.
+    let body = "rule big: on t deny when l.any(x => x > 100)\n";
+    let request = t_request("", &[1.0; 10], &[]);
+    let exact = decide_both(&policy_with(body, 40), &request);
+    assert_eq!(exact["decision"], "allow", "{exact}");
+    assert!(rule_errors(&exact).is_empty(), "{exact}");
+    let short = decide_both(&policy_with(body, 39), &request);
+    assert_eq!(short["decision"], "deny", "a deny rule that runs out of work fires: {short}");
+    let errors = rule_errors(&short);
+    assert_eq!(errors.len(), 1, "{short}");
+    assert_eq!(errors[0].0, "big");
+    assert!(is_budget_error(&errors[0].1, 39), "{}", errors[0].1);
+}
+
+#[test]
+fn string_scans_cost_their_bytes() {
+    let body = "rule shout: on t deny when s.lower() == \"x\"\n";
+    let request = t_request("0123456789", &[], &[]);
+    assert!(rule_errors(&decide_both(&policy_with(body, 10), &request)).is_empty());
+    let short = decide_both(&policy_with(body, 9), &request);
+    assert!(is_budget_error(&rule_errors(&short)[0].1, 9), "{short}");
+    // Comparisons and prefix tests are free: no budget at all is enough.
+    let free = "rule p: on t deny when s == \"x\" or s.starts_with(\"01\")\n";
+    assert_eq!(decide_both(&policy_with(free, 0), &request)["decision"], "deny");
+}
+
+#[test]
+fn an_allow_rule_that_runs_out_of_work_does_not_allow() {
+    let body = "rule ok: on t allow when l.all(x => x < 100)\n";
+    let text = format!("{}{body}", HEADER.replace("default allow", "default deny"));
+    let limits = Limits { max_work: 5, ..Limits::default() };
+    let policy = Policy::from_sources_with(&[("p.pol", &text)], &limits).expect("compiles");
+    let d = decide_both(&policy, &t_request("", &[1.0; 10], &[]));
+    assert_eq!(d["decision"], "deny", "{d}");
+    assert!(is_budget_error(&rule_errors(&d)[0].1, 5), "{d}");
+}
+
+#[test]
+fn the_conditions_of_a_decision_share_one_budget() {
+    // Each rule alone fits (40 units), both do not.
+    let body = "rule a: on t warn when l.any(x => x > 100)\nrule b: on t deny when l.any(x => x > 200)\n";
+    let request = t_request("", &[1.0; 10], &[]);
+    assert!(rule_errors(&decide_both(&policy_with(body, 80), &request)).is_empty());
+    let d = decide_both(&policy_with(body, 60), &request);
+    let errors = rule_errors(&d);
+    assert_eq!(errors.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["b"], "{d}");
+    assert_eq!(d["decision"], "deny");
+}
+
+#[test]
+fn a_block_let_is_evaluated_once_however_often_it_is_used() {
+    // The count costs 40 units; used three times (and by another let), it is paid once.
+    let body = "on t {\n  let n = l.count(x => x > 0)\n  let twice = n + n\n  rule many: deny when n > 5 and n < 100 and twice > n\n}\n";
+    let request = t_request("", &[1.0; 10], &[]);
+    let d = decide_both(&policy_with(body, 40), &request);
+    assert!(rule_errors(&d).is_empty(), "{d}");
+    assert_eq!(d["decision"], "deny");
+}
+
+#[test]
+fn a_block_let_that_is_not_reached_is_not_evaluated() {
+    // `ratio` would divide by zero, and `scan` run out of work, but neither is reached.
+    let body = "on t {\n  let ratio = 10 / l.len()\n  let scan = ls.any(x => x.lower() == \"x\")\n  rule r: deny when l.len() > 0 and ratio > 1 and scan\n}\n";
+    let d = decide_both(&policy_with(body, 1), &t_request("", &[], &["X"]));
+    assert!(rule_errors(&d).is_empty(), "{d}");
+    assert_eq!(d["decision"], "allow");
+    // Reached, its error is the rule's.
+    let d = decide_both(&policy_with(body.replace("l.len() > 0 and ", "").as_str(), 1), &t_request("", &[], &["X"]));
+    assert_eq!(rule_errors(&d)[0].1, "division by zero", "{d}");
+}
+
+#[test]
+fn a_reason_has_a_budget_of_its_own() {
+    // The condition spends the whole budget; the reason still has its own.
+    let body = "rule r: on t deny when l.count(x => x > 0) == 10 because \"{l.count(x => x > 0)} big\"\n";
+    let d = decide_both(&policy_with(body, 40), &t_request("", &[1.0; 10], &[]));
+    assert_eq!(d["rules"][0]["reason"], "10 big", "{d}");
+}
+
+/// The issue's rule over a request of 10,000 recipients (about 900 KB): 10^8 iterations,
+/// 23 s before the budget; now a rule error within the default budget, on both engines.
+#[test]
+fn the_quadratic_recipient_rule_is_stopped_by_the_default_budget() {
+    let text = "policy p\nversion \"1\"\ndefault allow\ntool mail.send(to: list<string>)\nrule dup: on mail.send deny when to.any(a => to.count(b => b.lower() == a.lower()) > 1)\n";
+    let policy = Policy::from_sources(&[("p.pol", text)]).expect("compiles");
+    let to: Vec<String> = (0..10_000).map(|i| format!("Recipient.Number.{i:05}.With.A.Long.Name@Some-Partner-Company.Example.com")).collect();
+    let request = serde_json::to_vec(&serde_json::json!({"tool": "mail.send", "args": {"to": to}})).expect("json");
+    assert!(request.len() > 700_000, "{} bytes", request.len());
+    let d = on_small_stack(|| decide_both(&policy, &request));
+    assert_eq!(d["decision"], "deny", "{}", d["errors"]);
+    assert!(is_budget_error(&rule_errors(&d)[0].1, Limits::default().max_work), "{}", d["errors"]);
+}
+
+#[test]
+fn the_cli_takes_max_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pol = dir.path().join("p.pol");
+    std::fs::write(&pol, format!("{HEADER}rule big: on t deny when l.any(x => x > 100)\n")).expect("write");
+    let req = dir.path().join("r.json");
+    std::fs::write(&req, t_request("", &[1.0; 10], &[])).expect("write");
+    let request = req.to_str().expect("path").to_string();
+    for (max, errors) in [("40", 0), ("39", 1)] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .args(["eval", pol.to_str().expect("path"), "--input", &request, "--max-work", max])
+            .output()
+            .expect("gavel runs");
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(rule_errors(&d).len(), errors, "--max-work {max}: {d}");
+    }
 }

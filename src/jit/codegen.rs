@@ -824,6 +824,8 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.append_block_param(head, types::I64);
         self.b.append_block_param(head, acc_ty);
         self.b.append_block_param(join, acc_ty);
+        // Each iteration's values are dropped after it (`runtime::arena_release`).
+        let mark = self.helper("arena_mark", runtime::arena_mark as *const () as usize, &[PTR], &[types::I64], &[self.rt]).ok_or_else(|| unsupported(e, "quantifier"))?;
         let zero = self.b.ins().iconst(types::I64, 0);
         let acc0 = if kind == QuantKind::Count { self.b.ins().f64const(0.0) } else { self.b.ins().iconst(types::I8, 0) };
         self.b.ins().jump(head, &bargs(&[zero, acc0]));
@@ -843,6 +845,7 @@ impl<'a, 't> Gen<'a, 't> {
             None => self.locals.remove(&local),
         };
         let hit = hit?;
+        self.helper("arena_release", runtime::arena_release as *const () as usize, &[PTR, types::I64], &[], &[self.rt, mark]);
         let next = self.b.ins().iadd_imm_s(i, 1);
         match kind {
             QuantKind::Count => {

@@ -7,7 +7,9 @@
 //!
 //! Values that are not scalars live behind `*const Value` pointers: into the frame's slots,
 //! into the program's constant pool, into lists and records reached from those, or into the
-//! per-call `Arena`. All of them stay valid (never moved, never freed) until the call ends.
+//! per-call `Arena`s. All of them stay valid (never moved) while used: the arena is emptied
+//! when the call ends, and back to a loop's mark after each of its iterations (whose
+//! values are used only inside it); block `let` memos are kept in an arena of their own.
 
 use crate::ir::{ArithOp, Builtin, CmpOp};
 use crate::span::Span;
@@ -60,6 +62,27 @@ impl Arena {
             // pointer would be reported by the caller as an internal error.
             None => std::ptr::null(),
         }
+    }
+
+    /// Where the next value will go: the chunks in use and the length of the last one.
+    fn mark(&self) -> u64 {
+        let last = self.used.checked_sub(1).and_then(|i| self.chunks.get(i)).map_or(0, Vec::len);
+        ((self.used as u64) << 32) | last as u64
+    }
+
+    /// Drops every value made since `mark` (later marks are then invalid).
+    fn release(&mut self, mark: u64) {
+        let (used, last) = ((mark >> 32) as usize, (mark & 0xffff_ffff) as usize);
+        if used > self.used {
+            return;
+        }
+        for c in self.chunks.get_mut(used..self.used).unwrap_or_default() {
+            c.clear();
+        }
+        if let Some(c) = used.checked_sub(1).and_then(|i| self.chunks.get_mut(i)) {
+            c.truncate(last);
+        }
+        self.used = used;
     }
 
     /// Cheap when nothing was allocated, as in most calls: inlined, the loop runs 0 times.
@@ -326,6 +349,18 @@ pub(super) extern "C" fn is_absent(v: *const Value) -> u8 {
 
 pub(super) extern "C" fn box_num(r: *const Rt<'static>, n: f64) -> *const Value {
     rt(r).alloc(Value::Num(n))
+}
+
+/// The arena's mark before a loop, for `arena_release` after each iteration.
+pub(super) extern "C" fn arena_mark(r: *const Rt<'static>) -> u64 {
+    rt(r).state.arena.borrow().mark()
+}
+
+/// Drops the values an iteration made (those since `mark`): none of them is used after it
+/// (an iteration gives a boolean, and block `let` memos are `keep`s). So a loop's memory is
+/// one iteration's, not the sum over all of them.
+pub(super) extern "C" fn arena_release(r: *const Rt<'static>, mark: u64) {
+    rt(r).state.arena.borrow_mut().release(mark);
 }
 
 /// A copy of `v` where it stays until the call ends (a block `let`'s memo), or null with
