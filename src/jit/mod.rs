@@ -157,11 +157,11 @@ impl JitProgram {
         }
         let mut module = JITModule::new(JITBuilder::with_isa(self.isa.clone(), cranelift_module::default_libcall_names()));
         let mut tables = codegen::Tables::default();
-        let id = codegen::compile_group(&mut module, program, rules, masked, &mut tables)?;
+        let (id, memo_words) = codegen::compile_group(&mut module, program, rules, masked, &mut tables)?;
         module.finalize_definitions().map_err(|e| JitError::Backend(e.to_string()))?;
         let ptr = module.get_finalized_function(id);
         let (shared, pool) = tables.into_shared();
-        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len(), masked), shared, _pool: pool })
+        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len(), masked, memo_words), shared, _pool: pool })
     }
 
     /// Evaluates the conditions of the rules that apply to the request's tool, compiling

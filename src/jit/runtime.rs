@@ -133,6 +133,8 @@ pub struct JitScratch {
     pub(super) mask: Vec<u8>,
     /// The OR of `results`: 0 when no rule held or failed.
     pub(super) any: u8,
+    /// Two words per block `let` of the group (computed?, value), set by generated code.
+    memo: Vec<u64>,
 }
 
 impl JitScratch {
@@ -142,10 +144,10 @@ impl JitScratch {
     }
 }
 
-/// `fn(rt, slots, results, mask, work) -> any`: evaluates the group's rules (for a masked
-/// group, those whose mask byte is set), charging the work budget at `work`, and returns
-/// the OR of the results it wrote.
-pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8, *mut i64) -> u8;
+/// `fn(rt, slots, results, mask, work, memo) -> any`: evaluates the group's rules (for a
+/// masked group, those whose mask byte is set), charging the work budget at `work`, with
+/// its block `let`s' memo slots at `memo`, and returns the OR of the results it wrote.
+pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8, *mut i64, *mut u64) -> u8;
 
 /// One group's finished machine code; owns the memory the function lives in.
 pub(super) struct Code {
@@ -155,6 +157,8 @@ pub(super) struct Code {
     rules: usize,
     /// Compiled to read a mask (the undeclared-tool group).
     masked: bool,
+    /// The words of memo its block `let`s need.
+    memo_words: usize,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again except to free
@@ -167,9 +171,10 @@ unsafe impl Sync for Code {}
 
 impl Code {
     /// `func` is a finalized function of `module` with the `GroupFn` signature, compiled
-    /// for a group of `rules` rules, reading a mask when `masked`.
-    pub(super) fn new(module: JITModule, func: *const u8, rules: usize, masked: bool) -> Code {
-        Code { module: Some(module), func, rules, masked }
+    /// for a group of `rules` rules, reading a mask when `masked`, with `memo_words` words
+    /// of block `let` memo.
+    pub(super) fn new(module: JITModule, func: *const u8, rules: usize, masked: bool, memo_words: usize) -> Code {
+        Code { module: Some(module), func, rules, masked, memo_words }
     }
 
     /// Runs the group on `slots` (exactly the program's slot count), for every rule or,
@@ -195,6 +200,10 @@ impl Code {
         }
         scratch.state.errors.get_mut().clear();
         scratch.state.meter.reset(max_work);
+        // Each rule clears its own slots before it runs; the area only needs its size.
+        if scratch.memo.len() < self.memo_words {
+            scratch.memo.resize(self.memo_words, 0);
+        }
         let work = scratch.state.meter.as_ptr();
         let rt = Rt { shared, regexes, state: &scratch.state };
         // SAFETY: `ptr` is a finalized function of `self.module` (alive: `self` is borrowed)
@@ -202,12 +211,13 @@ impl Code {
         // only for `i < expected_slots == slots.len()`, results bytes only below the group's
         // length `n == results.len()`, and mask bytes (below `n == mask.len()`, checked) only
         // when compiled as masked; `work` points to the meter's `Cell<i64>`, which outlives
-        // the call and is otherwise only used by helpers, never across one. `rt` outlives the call; the `'static` in the pointer type
+        // the call and is otherwise only used by helpers, never across one; `memo` to at
+        // least `memo_words` words, which the code addresses only below that. `rt` outlives the call; the `'static` in the pointer type
         // is erased at the boundary and helpers never keep a reference past their return.
         let any = unsafe {
             let f: GroupFn = std::mem::transmute::<*const u8, GroupFn>(ptr);
             let rt_ptr = (&rt as *const Rt<'_>).cast::<Rt<'static>>();
-            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr(), work)
+            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr(), work, scratch.memo.as_mut_ptr())
         };
         scratch.any = any;
         scratch.state.arena.get_mut().reset();
