@@ -186,3 +186,28 @@ fn the_cli_takes_max_work() {
         assert_eq!(rule_errors(&d).len(), errors, "--max-work {max}: {d}");
     }
 }
+
+/// Runs `f` on a thread with a 256 KiB stack (the `jit_small_stack` fuzz target's).
+#[cfg(feature = "jit")]
+fn on_tiny_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| std::thread::Builder::new().stack_size(256 << 10).spawn_scoped(s, f).expect("spawn").join().expect("no panic"))
+}
+
+/// The deepest expression a policy may have once its lets are expanded, compiled by the
+/// JIT on the request's thread (lazily) and run there, on a small stack.
+#[cfg(feature = "jit")]
+#[test]
+fn the_deepest_allowed_expression_compiles_and_runs_on_the_jit_on_a_small_stack() {
+    // A chain of functions, each calling the one before: about 500 levels expanded (near
+    // `max_compiled_depth`),
+    // none of which folds (the argument is the loop's element).
+    let mut text = String::from("policy p\nversion \"1\"\ndefault allow\ntool t(s: string, l: list<number>, ls: list<string>)\nfn f0(x: number) -> number = x + 1\n");
+    for i in 1..=250 {
+        text.push_str(&format!("fn f{i}(x: number) -> number = f{}(x) * 1\n", i - 1));
+    }
+    text.push_str("rule deep: on t deny when l.any(x => f250(x) > 1000)\n");
+    let policy = Policy::from_sources(&[("p.pol", &text)]).unwrap_or_else(|d| panic!("{}", d.render()));
+    let request = t_request("", &[1.0, 2000.0], &[]);
+    let d = on_tiny_stack(|| decide(&policy, Backend::Jit, &request));
+    assert_eq!(d["decision"], "deny", "{d}");
+}
