@@ -211,3 +211,17 @@ fn the_deepest_allowed_expression_compiles_and_runs_on_the_jit_on_a_small_stack(
     let d = on_tiny_stack(|| decide(&policy, Backend::Jit, &request));
     assert_eq!(d["decision"], "deny", "{d}");
 }
+
+/// Each use of a block `let` shows its value in the explanation, the memo's uses too.
+#[test]
+fn explanations_label_every_use_of_a_block_let() {
+    let body = "on t {\n  let big = l.count(x => x > 10)\n  rule r: deny when big > 1 and big < 5\n}\n";
+    let policy = policy_with(body, 1_000);
+    for backend in [Backend::Interpreter, Backend::Jit] {
+        let engine = policy.engine(backend).expect("engine");
+        let d = engine.decide_with(&t_request("", &[20.0, 30.0, 1.0], &[]), DecideOptions { explain: true, now: Some(0.0) }).to_json();
+        let uses: Vec<&serde_json::Value> = d["rules"][0]["trace"].as_array().expect("a trace").iter().filter(|t| t["expr"] == "big").collect();
+        assert_eq!(uses.len(), 2, "{d}");
+        assert!(uses.iter().all(|t| t["value"] == 2), "{d}");
+    }
+}
