@@ -255,7 +255,7 @@ impl Engine {
         // The conditions of the request's rules share one work budget.
         let meter = self.meter();
         let outcomes: Vec<RuleOutcome> = with_scratch(|scratch| {
-            self.with_jit(frame, |held| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, &meter, explain, held)).collect())
+            self.with_jit(frame, |jit| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, Conditions { jit, meter: &meter })).collect())
         });
         decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &frame.tool_name, &outcomes, request)
     }
@@ -306,7 +306,7 @@ impl Engine {
             return Verdict::new(program, &mut fired);
         }
         let meter = self.meter();
-        with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, &meter, None))));
+        with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, Conditions { jit: None, meter: &meter }))));
         Verdict::new(program, &mut fired)
     }
 
@@ -452,11 +452,11 @@ impl Engine {
 
     /// Runs one rule (at position `pos` of the request's group); `None` when it neither
     /// fired nor errored.
-    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, meter: &Meter, explain: bool, jit: Option<&JitHeld<'_>>) -> Option<RuleOutcome> {
+    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, conditions: Conditions<'_, '_>) -> Option<RuleOutcome> {
         let c = &*self.inner;
         let rule = &c.program.rules[index as usize];
         let code = c.module.rule(index as usize);
-        let mut outcome = match self.held(pos, index, frame, scratch, meter, jit) {
+        let mut outcome = match self.held(pos, index, frame, scratch, conditions) {
             Ok(false) => return None,
             Ok(true) => RuleOutcome { rule: index, fired: true, error: None, reason: None, set_value: None, trace: None },
             Err(e) => RuleOutcome { rule: index, fired: fails_closed(rule), error: Some((e.span, e.message)), reason: None, set_value: None, trace: None },
@@ -483,12 +483,12 @@ impl Engine {
     }
 
     /// Whether the condition of rule `index` (at position `pos` of the request's group) holds.
-    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, meter: &Meter, jit: Option<&JitHeld<'_>>) -> Result<bool, vm::RuntimeError> {
+    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, conditions: Conditions<'_, '_>) -> Result<bool, vm::RuntimeError> {
         let c = &*self.inner;
-        match (c.module.rule(index as usize).condition, jit) {
+        match (c.module.rule(index as usize).condition, conditions.jit) {
             (None, _) => Ok(true),
             (Some(_), Some(jit)) => jit_held(jit, pos, index),
-            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch, meter),
+            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch, conditions.meter),
         }
     }
 
@@ -593,6 +593,14 @@ thread_local! {
 
 fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     crate::reuse::with_reused(&SCRATCH, f)
+}
+
+/// How one decision's conditions are decided: by the JIT's results (`None`: by the
+/// interpreter), within the work budget they share.
+#[derive(Clone, Copy)]
+struct Conditions<'a, 'c> {
+    jit: Option<&'a JitHeld<'c>>,
+    meter: &'a Meter,
 }
 
 /// The JIT's results for one request, or the reason it could not run.
