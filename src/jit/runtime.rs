@@ -221,7 +221,10 @@ impl Code {
         };
         scratch.any = any;
         scratch.state.arena.get_mut().reset();
-        scratch.state.kept.get_mut().reset();
+        if self.memo_words > 0 {
+            // Only block `let`s keep values there.
+            scratch.state.kept.get_mut().reset();
+        }
         Ok(())
     }
 }
