@@ -1,5 +1,6 @@
-//! The interpreter loop. In: a `Module`'s code range, a decoded `Frame` and a `Scratch`.
-//! Out: the chunk's value, or a `RuntimeError` at the span of the failing instruction.
+//! The interpreter loop. In: a `Module`'s code range, a decoded `Frame`, a `Scratch` and
+//! the work `Meter` to charge. Out: the chunk's value, or a `RuntimeError` at the span of
+//! the failing instruction (running out of work included).
 //! Every operand access is checked: malformed code gives an `internal:` error, never a panic.
 
 use super::builtins;
