@@ -178,7 +178,7 @@ fn compile_time(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
             b.iter(|| {
                 let jit = gavel::jit::JitProgram::new(p.program()).expect("prepares");
-                jit.with_conditions(p.program(), &frame, |c| c.map(|c| c.held_at(0).is_some()).expect("runs"))
+                jit.with_conditions(p.program(), &frame, p.limits().max_work as u64, |c| c.map(|c| c.held_at(0).is_some()).expect("runs"))
             })
         });
     }

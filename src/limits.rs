@@ -1,13 +1,14 @@
 //! Resource limits. In: a `Limits` (the defaults below, or the user's: builder options
 //! `Policy::from_sources_with` / `Policy::from_paths_with`, CLI flags `--max-*`). Out: the
-//! checks that enforce them on requests (`check_request`, before any JSON parsing) and the
+//! checks that enforce them on requests (`check_request`, before any JSON parsing), the
 //! numbers the compiler enforces on policies (source size, expression nesting, size after
-//! inlining, regex program size).
+//! inlining, regex program size) and the work budget of each decision (`max_work`, counted
+//! by `vm::Meter`).
 //!
 //! Exceeding a request limit is an input error: the decision fails closed (the policy's
 //! `on error` outcome, deny by default) with the limit's name and value in the error.
 //! Exceeding a policy limit is a compile error (codes E05xx) naming the limit and value,
-//! with a help on how to raise it. The limits keep every stage's work and memory bounded
+//! with a help on how to raise it. Running out of work is a rule error naming the limit. The limits keep every stage's work and memory bounded
 //! and keep every recursive stage (parser, checker, IR passes, bytecode compiler, drops)
 //! well inside the stack.
 
@@ -44,6 +45,13 @@ pub struct Limits {
     /// Largest compiled program of one regular expression, in bytes (default 1 MiB; the
     /// `regex` crate's `size_limit`). CLI: `--max-regex-bytes`.
     pub max_regex_bytes: usize,
+    /// Most work one decision may do, in units (default 10,000,000): each quantifier
+    /// iteration costs 1 plus its body's size, a string scan the string's bytes, a list
+    /// search the list's length (`vm::Meter` has the whole list). The rules' conditions
+    /// share one budget per decision; each fired rule's reason and `set` value get one of
+    /// their own. A rule that runs out is a rule error (deny and approval rules fire), the
+    /// same on both engines. CLI: `--max-work`.
+    pub max_work: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +66,7 @@ impl Default for Limits {
             max_compiled_depth: 512,
             max_compiled_nodes: 200_000,
             max_regex_bytes: 1 << 20,
+            max_work: 10_000_000,
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::limits::Limits;
 use crate::ir::{self, Program};
 use crate::span::{FileId, SourceMap, Span};
 use crate::value::Value;
-use crate::vm::{self, Scratch};
+use crate::vm::{self, Meter, Scratch};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -215,8 +215,10 @@ impl Engine {
 
     fn decide_in(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
         let c = &*self.inner;
+        // The conditions of the request's rules share one work budget.
+        let meter = self.meter();
         let outcomes: Vec<RuleOutcome> = with_scratch(|scratch| {
-            self.with_jit(frame, |held| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, held)).collect())
+            self.with_jit(frame, |jit| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, Conditions { jit, meter: &meter })).collect())
         });
         decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &frame.tool_name, &outcomes, request)
     }
@@ -261,12 +263,13 @@ impl Engine {
         #[cfg(feature = "jit")]
         if let Some(jit) = &self.jit {
             // The JIT notes only the rules that held or failed: no walk of the rest.
-            if !jit.note_fired(program, frame, &mut fired) {
+            if !jit.note_fired(program, frame, self.max_work(), &mut fired) {
                 self.rules_for(frame).for_each(|(_, i)| fired.note(program, i, Err(())));
             }
             return Verdict::new(program, &mut fired);
         }
-        with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, None))));
+        let meter = self.meter();
+        with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, Conditions { jit: None, meter: &meter }))));
         Verdict::new(program, &mut fired)
     }
 
@@ -339,7 +342,7 @@ impl Engine {
             return full();
         }
         let fired: smallvec::SmallVec<[decision::Reasoned; 8]> = with_scratch(|scratch| {
-            fired.iter().filter_map(|&i| c.program.rules.get(i as usize).map(|rule| decision::Reasoned { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch) })).collect()
+            fired.iter().filter_map(|&i| c.program.rules.get(i as usize).map(|rule| decision::Reasoned { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch, &self.meter()) })).collect()
         });
         let start = out.len();
         if template.write(&c.program, verdict.outcome(), &frame.tool_name, &fired, out) {
@@ -361,10 +364,21 @@ impl Engine {
     fn with_jit<T>(&self, frame: &Frame, f: impl FnOnce(Option<&JitHeld<'_>>) -> T) -> T {
         #[cfg(feature = "jit")]
         if let Some(jit) = &self.jit {
-            return jit.with_conditions(&self.inner.program, frame, |held| f(Some(&held)));
+            return jit.with_conditions(&self.inner.program, frame, self.max_work(), |held| f(Some(&held)));
         }
         let _ = frame;
         f(None)
+    }
+
+    /// The decision's work budget (`Limits::max_work`).
+    fn max_work(&self) -> u64 {
+        self.inner.limits.max_work as u64
+    }
+
+    /// A full work budget: one for the conditions of a decision, one for each fired rule's
+    /// reason and `set` value, one for each trace.
+    fn meter(&self) -> Meter {
+        Meter::new(self.max_work())
     }
 
     /// The decision for a request whose evaluation failed inside the engine: always `deny`,
@@ -401,17 +415,20 @@ impl Engine {
 
     /// Runs one rule (at position `pos` of the request's group); `None` when it neither
     /// fired nor errored.
-    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, jit: Option<&JitHeld<'_>>) -> Option<RuleOutcome> {
+    fn evaluate(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, explain: bool, conditions: Conditions<'_, '_>) -> Option<RuleOutcome> {
         let c = &*self.inner;
         let rule = &c.program.rules[index as usize];
         let code = c.module.rule(index as usize);
-        let mut outcome = match self.held(pos, index, frame, scratch, jit) {
+        let mut outcome = match self.held(pos, index, frame, scratch, conditions) {
             Ok(false) => return None,
             Ok(true) => RuleOutcome { rule: index, fired: true, error: None, reason: None, set_value: None, trace: None },
             Err(e) => RuleOutcome { rule: index, fired: fails_closed(rule), error: Some((e.span, e.message)), reason: None, set_value: None, trace: None },
         };
+        // What a fired rule computes besides its condition has a budget of its own, so the
+        // conditions' budget is spent the same way on both engines.
+        let effects = self.meter();
         if let (Some(chunk), true) = (code.set_value, outcome.fired) {
-            match c.module.run(chunk, frame, scratch, None) {
+            match c.module.run(chunk, frame, scratch, &effects, None) {
                 Ok(v) => outcome.set_value = Some(v),
                 Err(e) => {
                     outcome.fired = false;
@@ -420,7 +437,7 @@ impl Engine {
             }
         }
         if outcome.fired {
-            outcome.reason = self.reason(rule, code, frame, scratch);
+            outcome.reason = self.reason(rule, code, frame, scratch, &effects);
             if explain {
                 outcome.trace = code.condition.map(|chunk| self.trace(chunk, rule, frame, scratch));
             }
@@ -429,24 +446,24 @@ impl Engine {
     }
 
     /// Whether the condition of rule `index` (at position `pos` of the request's group) holds.
-    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, jit: Option<&JitHeld<'_>>) -> Result<bool, vm::RuntimeError> {
+    fn held(&self, pos: usize, index: u32, frame: &Frame, scratch: &mut Scratch, conditions: Conditions<'_, '_>) -> Result<bool, vm::RuntimeError> {
         let c = &*self.inner;
-        match (c.module.rule(index as usize).condition, jit) {
+        match (c.module.rule(index as usize).condition, conditions.jit) {
             (None, _) => Ok(true),
             (Some(_), Some(jit)) => jit_held(jit, pos, index),
-            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch),
+            (Some(chunk), None) => c.module.run_condition(chunk, frame, scratch, conditions.meter),
         }
     }
 
     /// The rule's `because` text with its holes filled (timestamps as RFC 3339).
-    fn reason(&self, rule: &ir::Rule, code: &vm::RuleCode, frame: &Frame, scratch: &mut Scratch) -> Option<String> {
+    fn reason(&self, rule: &ir::Rule, code: &vm::RuleCode, frame: &Frame, scratch: &mut Scratch, meter: &Meter) -> Option<String> {
         if code.reason.is_empty() {
             return None;
         }
         let mut text = String::new();
         for (part, ir_part) in code.reason.iter().zip(&rule.reason) {
             match (part, ir_part) {
-                (vm::ReasonCode::Expr(chunk), ir::ReasonPart::Expr(e)) => match self.inner.module.run(*chunk, frame, scratch, None) {
+                (vm::ReasonCode::Expr(chunk), ir::ReasonPart::Expr(e)) => match self.inner.module.run(*chunk, frame, scratch, meter, None) {
                     Ok(v) if matches!(e.ty.unwrap_optional(), crate::types::Type::Timestamp) => {
                         text.push_str(decision::value_to_json(&v, Some(&e.ty)).as_str().unwrap_or_default())
                     }
@@ -464,7 +481,7 @@ impl Engine {
     fn trace(&self, chunk: vm::ChunkId, rule: &ir::Rule, frame: &Frame, scratch: &mut Scratch) -> Vec<TraceJson> {
         let c = &*self.inner;
         let mut entries = Vec::new();
-        let _ = c.module.run(chunk, frame, scratch, Some(&mut entries));
+        let _ = c.module.run(chunk, frame, scratch, &self.meter(), Some(&mut entries));
         let nodes = condition_nodes(rule, &c.sources);
         let node_at = |span: Span| nodes.iter().find(|n| n.0 == span);
         let mut seen: Vec<(Span, Value)> = Vec::new();
@@ -539,6 +556,14 @@ thread_local! {
 
 fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     crate::reuse::with_reused(&SCRATCH, f)
+}
+
+/// How one decision's conditions are decided: by the JIT's results (`None`: by the
+/// interpreter), within the work budget they share.
+#[derive(Clone, Copy)]
+struct Conditions<'a, 'c> {
+    jit: Option<&'a JitHeld<'c>>,
+    meter: &'a Meter,
 }
 
 /// The JIT's results for one request, or the reason it could not run.

@@ -1,6 +1,7 @@
 //! Differential testing of the two backends. In: a seed; a small PRNG generates random
-//! well-typed policy sets (as `.pol` text) and random requests (valid, invalid, and broken
-//! JSON bytes). Out: a failure listing every case where the interpreter's and the JIT's
+//! well-typed policy sets (as `.pol` text, with `on` blocks of block `let`s) and random
+//! requests (valid, invalid, and broken JSON bytes), decided with the default limits and
+//! under a small work budget. Out: a failure listing every case where the interpreter's and the JIT's
 //! decision JSON differ, with the policy and request to reproduce it.
 //!
 //! `GAVEL_DIFF_CASES` sets the number of cases (default 10,000); `GAVEL_DIFF_SEED` the seed.
@@ -8,7 +9,7 @@
 
 #![cfg(feature = "jit")]
 
-use gavel::{Backend, DecideOptions, Policy};
+use gavel::{Backend, DecideOptions, Limits, Policy};
 
 /// SplitMix64: tiny, seedable, good enough to pick shapes.
 struct Rng(u64);
@@ -270,19 +271,47 @@ fn policy(rng: &mut Rng) -> String {
         rng.pick(&["deny", "allow"])
     );
     let rules = 1 + rng.below(8);
-    for i in 0..rules {
+    let mut i = 0;
+    while i < rules {
+        // Some rules sit in an `on` block with block `let`s, used any number of times
+        // (and by each other), reached or not, failing or not.
+        if rng.chance(30) {
+            let scope = *rng.pick(&["t.a", "t.b", "t.a, t.b"]);
+            let mut env = env_for(scope);
+            text.push_str(&format!("on {scope} {{\n"));
+            for k in 0..1 + rng.below(4) {
+                let ty = *rng.pick(&[Ty::Num, Ty::Num, Ty::Str, Ty::Bool, Ty::ListNum, Ty::ListStr]);
+                let depth = 1 + rng.below(3);
+                let value = gen(rng, &mut env, ty, depth);
+                let name = format!("v{i}_{k}");
+                text.push_str(&format!("  let {name} = {value}\n"));
+                env.vars.push((name, ty));
+            }
+            for _ in 0..1 + rng.below(3) {
+                text.push_str(&format!("  {}", rule(rng, &mut env, i, "")));
+                i += 1;
+            }
+            text.push_str("}\n");
+            continue;
+        }
         let scope = *rng.pick(&["t.a", "t.b", "t.a", "t.b", "t.*", "*", "", "t.a, t.b", "u.*"]);
         let mut env = env_for(scope);
-        let effect = rng.pick(&["deny", "allow", "warn", "require approval from \"ops\"", "deny", "allow"]).to_string();
         let on = if scope.is_empty() { String::new() } else { format!("on {scope} ") };
-        let depth = 1 + rng.below(4);
-        let cond = gen(rng, &mut env, Ty::Bool, depth);
-        let shadow = if rng.chance(10) { "@mode(\"shadow\")\n" } else { "" };
-        let when = if rng.chance(95) { format!(" when {cond}") } else { String::new() };
-        let because = if rng.chance(30) { " because \"r {workspace}\"" } else { "" };
-        text.push_str(&format!("{shadow}rule r{i}: {on}{effect}{when}{because}\n"));
+        text.push_str(&rule(rng, &mut env, i, &on));
+        i += 1;
     }
     text
+}
+
+/// One rule `r{i}` (`on` is its scope as written, or empty).
+fn rule(rng: &mut Rng, env: &mut Env, i: usize, on: &str) -> String {
+    let effect = rng.pick(&["deny", "allow", "warn", "require approval from \"ops\"", "deny", "allow"]).to_string();
+    let depth = 1 + rng.below(4);
+    let cond = gen(rng, env, Ty::Bool, depth);
+    let shadow = if rng.chance(10) { "@mode(\"shadow\")\n" } else { "" };
+    let when = if rng.chance(95) { format!(" when {cond}") } else { String::new() };
+    let because = if rng.chance(30) { " because \"r {workspace}\"" } else { "" };
+    format!("{shadow}rule r{i}: {on}{effect}{when}{because}\n")
 }
 
 fn json_num(rng: &mut Rng) -> String {
@@ -364,33 +393,47 @@ fn request(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// Runs `cases` requests over generated policies; returns the mismatches (and counts).
+/// Half the policies are also decided under a small work budget (`max_work` of 0 to 80
+/// units), so that running out of work is compared too.
 fn run(seed: u64, cases: usize) -> (Vec<String>, usize, usize) {
     let mut rng = Rng(seed);
     let (mut done, mut policies, mut bad) = (0, 0, Vec::new());
     let requests_per_policy = 25;
     while done < cases {
         let text = policy(&mut rng);
-        let p = match Policy::from_sources(&[("diff.pol", &text)]) {
-            Ok(p) => p,
-            Err(d) => panic!("generated policy does not compile (generator bug):\n{text}\n{}", d.render()),
-        };
+        let mut limits = vec![Limits::default()];
+        if rng.chance(50) {
+            limits.push(Limits { max_work: rng.below(80), ..Limits::default() });
+        }
+        let compiled: Vec<(Policy, Limits)> = limits
+            .into_iter()
+            .map(|l| match Policy::from_sources_with(&[("diff.pol", &text)], &l) {
+                Ok(p) => (p, l),
+                Err(d) => panic!("generated policy does not compile (generator bug):\n{text}\n{}", d.render()),
+            })
+            .collect();
         policies += 1;
-        let interp = p.engine(Backend::Interpreter).expect("interpreter");
-        let jit = match p.engine(Backend::Jit) {
-            Ok(j) => j,
-            Err(e) => {
-                bad.push(format!("JIT failed to compile:\n{text}\n{e}"));
-                done += requests_per_policy;
-                continue;
+        let mut engines = Vec::new();
+        for (p, l) in &compiled {
+            let interp = p.engine(Backend::Interpreter).expect("interpreter");
+            match p.engine(Backend::Jit) {
+                Ok(jit) => engines.push((interp, jit, l.max_work)),
+                Err(e) => bad.push(format!("JIT failed to compile:\n{text}\n{e}")),
             }
-        };
+        }
+        if engines.is_empty() {
+            done += requests_per_policy;
+            continue;
+        }
         for _ in 0..requests_per_policy.min(cases - done) {
             let req = request(&mut rng);
             let options = DecideOptions { explain: rng.chance(20), now: Some(1_764_064_800.0) };
-            let a = interp.decide_with(&req, options).to_json();
-            let b = jit.decide_with(&req, options).to_json();
-            if a != b {
-                bad.push(format!("policy:\n{text}\nrequest: {}\ninterpreter: {a}\njit:         {b}", String::from_utf8_lossy(&req)));
+            for (interp, jit, max_work) in &engines {
+                let a = interp.decide_with(&req, options).to_json();
+                let b = jit.decide_with(&req, options).to_json();
+                if a != b {
+                    bad.push(format!("policy (max_work {max_work}):\n{text}\nrequest: {}\ninterpreter: {a}\njit:         {b}", String::from_utf8_lossy(&req)));
+                }
             }
             done += 1;
         }
@@ -427,4 +470,23 @@ fn generated_requests_reach_every_outcome() {
         }
     }
     assert!(errors > 0 && fired > 0 && invalid > 0, "errors {errors}, fired {fired}, invalid {invalid}");
+}
+
+#[test]
+fn generated_policies_use_block_lets_and_run_out_of_work() {
+    // Block lets and budget errors must occur, or the differential test does not cover them.
+    let mut rng = Rng(11);
+    let (mut blocks, mut out_of_work) = (0, 0);
+    for _ in 0..40 {
+        let text = policy(&mut rng);
+        blocks += usize::from(text.contains("  let v"));
+        let limits = Limits { max_work: rng.below(80), ..Limits::default() };
+        let p = Policy::from_sources_with(&[("diff.pol", &text)], &limits).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
+        let e = p.engine(Backend::Jit).expect("jit");
+        for _ in 0..25 {
+            let d = e.decide_with(&request(&mut rng), DecideOptions { explain: false, now: Some(1_764_064_800.0) }).to_json();
+            out_of_work += d["errors"].as_array().into_iter().flatten().filter(|e| e["message"].as_str().is_some_and(|m| m.contains("max_work"))).count();
+        }
+    }
+    assert!(blocks > 0 && out_of_work > 0, "blocks {blocks}, out of work {out_of_work}");
 }

@@ -299,11 +299,17 @@ impl<'a> Checker<'a> {
         self.report(diag::unknown_name(*id.span, name, suggestion, help));
     }
 
-    /// A `let` inside an `on` block, checked in the block's scope at each use.
+    /// A `let` inside an `on` block: checked once per rule, at its first use, in the block's
+    /// scope (no lambda parameters, no `has` facts of the use), so its value is the same at
+    /// every use. Each use is a `BlockLet` node: the backends evaluate the value once and
+    /// reuse it, instead of a copy per use (copies of copies grow exponentially).
     fn block_let(&mut self, cx: &mut Ctx<'a>, decl: &'a ast::LetDecl, span: Span) -> ir::Expr {
-        let name = decl.name.name.clone();
-        if cx.lets_in_progress.contains(&name) {
-            self.report(diag::let_cycle(span, &name));
+        let name = decl.name.name.as_str();
+        if let Some(i) = self.rule_lets.iter().position(|(n, _)| n == name) {
+            return mk(ExprKind::BlockLet(i as u32), self.rule_lets[i].1.ty.clone(), span);
+        }
+        if cx.lets_in_progress.iter().any(|n| n == name) {
+            self.report(diag::let_cycle(span, name));
             return error_expr(span);
         }
         let mut inner = Ctx {
@@ -311,15 +317,18 @@ impl<'a> Checker<'a> {
             narrowed: Vec::new(),
             lets_in_progress: {
                 let mut v = cx.lets_in_progress.clone();
-                v.push(name);
+                v.push(name.to_string());
                 v
             },
             ..cx.clone()
         };
-        let mut x = self.expr(&mut inner, &decl.value);
+        let x = self.expr(&mut inner, &decl.value);
         cx.next_local = inner.next_local;
-        x.span = span;
-        x
+        // Numbered as finished, so a let's value reads only lets numbered before it.
+        let i = self.rule_lets.len() as u32;
+        let ty = x.ty.clone();
+        self.rule_lets.push((name.to_string(), x));
+        mk(ExprKind::BlockLet(i), ty, span)
     }
 
     /// A top-level `let` (or a stdlib one), checked once and inlined at each use with its

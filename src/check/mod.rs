@@ -3,8 +3,9 @@
 //! diagnostic found (one run reports all the errors it can).
 //!
 //! Declarations are collected first (`collect`), then each rule, `let` and function is
-//! checked on demand (`expr`), producing IR directly: lets are inlined at their use,
-//! functions become `FnCall` nodes that `ir::passes` inlines.
+//! checked on demand (`expr`), producing IR directly: top-level lets are inlined at their
+//! use, block lets checked once per rule (`BlockLet` nodes), functions become `FnCall`
+//! nodes that `ir::passes` inlines.
 
 mod budget;
 mod collect;
@@ -146,6 +147,9 @@ struct Checker<'a> {
     /// The arguments in scope for each list of matched tools (by index in `tools`), built
     /// once: most rules of a set share their tools with others.
     scopes: HashMap<Vec<usize>, ArgScope>,
+    /// The block `let`s the rule being checked has used so far, by name, with their values
+    /// (`ir::Rule::lets`, in this order).
+    rule_lets: Vec<(String, ir::Expr)>,
 }
 
 /// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
@@ -174,6 +178,7 @@ impl<'a> Checker<'a> {
             fn_stack: Vec::new(),
             budget: budget::Budget::new(Limits::default()),
             scopes: HashMap::new(),
+            rule_lets: Vec::new(),
         }
     }
 

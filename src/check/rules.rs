@@ -43,6 +43,7 @@ impl<'a> Checker<'a> {
 
     fn check_rule(&mut self, site: &RuleSite<'a>) -> ir::Rule {
         let rule = site.rule;
+        self.rule_lets.clear();
         let patterns = rule.tools.as_ref().or(site.block.map(|b| &b.tools));
         let mut cx = Ctx { request: true, ..Ctx::default() };
         let scope = match patterns {
@@ -76,6 +77,7 @@ impl<'a> Checker<'a> {
             scope,
             reads_args: false,
             locals: cx.next_local,
+            lets: std::mem::take(&mut self.rule_lets).into_iter().map(|(_, x)| x).collect(),
             span: *rule.span,
         };
         r.reads_args = rule_reads_args(&r);
@@ -226,7 +228,7 @@ impl<'a> Checker<'a> {
 
 /// Whether a rule reads or changes `args` (then it cannot apply to an undeclared tool).
 fn rule_reads_args(r: &ir::Rule) -> bool {
-    let mut exprs: Vec<&ir::Expr> = r.condition.iter().collect();
+    let mut exprs: Vec<&ir::Expr> = r.lets.iter().chain(&r.condition).collect();
     exprs.extend(r.reason.iter().filter_map(|p| if let ReasonPart::Expr(e) = p { Some(e) } else { None }));
     match &r.effect {
         Effect::Redact(_) => return true,

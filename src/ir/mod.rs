@@ -50,6 +50,9 @@ pub struct Rule {
     pub reads_args: bool,
     /// Number of local variables (`let` bindings of inlined calls, lambda parameters).
     pub locals: u32,
+    /// The values of the block `let`s this rule uses, each checked once; `BlockLet(i)`
+    /// reads `lets[i]`. A let's value reads only lets before it (`BlockLet(j)`, `j < i`).
+    pub lets: Vec<Expr>,
     pub span: Span,
 }
 
@@ -99,6 +102,22 @@ pub enum ReasonPart {
     Expr(Expr),
 }
 
+/// The work units one iteration of a quantifier with this body costs (`Limits::max_work`,
+/// `vm::Meter`): 1 plus the body's nodes, not counting those inside nested quantifiers'
+/// bodies (their own iterations pay for them). Both backends charge exactly this.
+pub fn iteration_cost(body: &Expr) -> u32 {
+    let mut nodes: u32 = 0;
+    let mut stack = vec![body];
+    while let Some(e) = stack.pop() {
+        nodes = nodes.saturating_add(1);
+        match &e.kind {
+            ExprKind::Quant { list, .. } => stack.push(list),
+            _ => stack.extend(passes::children(e)),
+        }
+    }
+    nodes.saturating_add(1)
+}
+
 /// Which tools a rule applies to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolScope {
@@ -142,6 +161,10 @@ pub enum ExprKind {
     /// A request slot, after slot assignment.
     Slot(u32),
     Local(u32),
+    /// The value of the rule's block `let` `i` (`Rule::lets[i]`): evaluated where it is
+    /// first needed, at most once per evaluation of a rule expression, and reused after.
+    /// A let that is never reached is never evaluated, so its errors do not count.
+    BlockLet(u32),
     /// Binds `local` to `value` while evaluating `body`.
     Let { local: u32, value: Box<Expr>, body: Box<Expr> },
     Not(Box<Expr>),

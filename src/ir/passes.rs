@@ -14,6 +14,7 @@ pub fn run_all(program: &mut Program) {
             *e = fold(inline_calls(take(e), &mut next));
         });
         rule.locals = next;
+        inline_leaf_lets(rule);
     }
     assign_slots(program);
     program.groups = group_rules(program);
@@ -23,8 +24,12 @@ fn placeholder() -> Expr {
     Expr { kind: ExprKind::Const(Value::Absent), ty: crate::types::Type::Any, span: Default::default() }
 }
 
-/// Applies `f` to each expression tree of a rule: condition, `set` value, reason holes.
+/// Applies `f` to each expression tree of a rule: block `let` values, condition, `set`
+/// value, reason holes.
 pub fn for_each_root(rule: &mut Rule, mut f: impl FnMut(&mut Expr)) {
+    for l in &mut rule.lets {
+        f(l);
+    }
     if let Some(c) = &mut rule.condition {
         f(c);
     }
@@ -55,7 +60,7 @@ pub fn map_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
 /// Calls `f` on the direct sub-expressions of `e`, in the order of `children`.
 fn for_each_child_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     match &mut e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => {}
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) | ExprKind::BlockLet(_) => {}
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) | ExprKind::Regex { subject: x, .. } => f(x),
         ExprKind::Let { value: a, body: b, .. }
         | ExprKind::And(a, b)
@@ -102,7 +107,7 @@ pub fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
 /// allocating, as the checker's budget and the passes call this for every node.
 pub fn children(e: &Expr) -> impl Iterator<Item = &Expr> {
     let (fixed, items): ([Option<&Expr>; 3], &[Expr]) = match &e.kind {
-        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) => ([None, None, None], &[]),
+        ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) | ExprKind::BlockLet(_) => ([None, None, None], &[]),
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => ([Some(x), None, None], &[]),
         ExprKind::Regex { subject, .. } => ([Some(subject), None, None], &[]),
         ExprKind::Let { value: a, body: b, .. }
@@ -155,6 +160,46 @@ fn inline_call(x: Expr, next: &mut u32) -> Expr {
         out = Expr { kind: ExprKind::Let { local: base + i as u32, value: Box::new(arg), body: Box::new(out) }, ty: ty.clone(), span };
     }
     out
+}
+
+/// Replaces each use of a block `let` whose value is (or folds to) a constant or a request
+/// path by that leaf, with the use's span and type: reading it costs less than a memo and
+/// cannot fail, so `let limit = 100` stays as cheap as writing `100`. Other lets stay
+/// `BlockLet`s. Lets read only lets before them, so one pass in order finds every leaf.
+fn inline_leaf_lets(rule: &mut Rule) {
+    let is_leaf = |e: &Expr| matches!(e.kind, ExprKind::Const(_) | ExprKind::Input(_));
+    if !rule.lets.iter().any(is_leaf) {
+        return;
+    }
+    let mut leaves: Vec<Option<Expr>> = Vec::with_capacity(rule.lets.len());
+    for l in &mut rule.lets {
+        if substitute_leaves(l, &leaves) {
+            *l = fold(take(l));
+        }
+        leaves.push(is_leaf(l).then(|| l.clone()));
+    }
+    let mut roots = Vec::new();
+    std::mem::swap(&mut roots, &mut rule.lets);
+    for_each_root(rule, |e| {
+        if substitute_leaves(e, &leaves) {
+            *e = fold(take(e));
+        }
+    });
+    rule.lets = roots;
+}
+
+/// Replaces `BlockLet(i)` by `leaves[i]` where that is a leaf; whether anything changed.
+fn substitute_leaves(e: &mut Expr, leaves: &[Option<Expr>]) -> bool {
+    let mut changed = false;
+    map_mut(e, &mut |x| {
+        if let ExprKind::BlockLet(i) = x.kind {
+            if let Some(Some(leaf)) = leaves.get(i as usize) {
+                *x = Expr { span: x.span, ty: x.ty.clone(), kind: leaf.kind.clone() };
+                changed = true;
+            }
+        }
+    });
+    changed
 }
 
 /// Evaluates at compile time what does not depend on the request: literals, operators on

@@ -1,5 +1,8 @@
 //! IR to cranelift IR. In: an `ir::Program` after the passes and its tool groups. Out: one
-//! machine-code function per tool group, `fn(rt, slots, results, mask) -> any`, evaluating
+//! machine-code function per tool group, `fn(rt, slots, results, mask, work, memo) -> any`
+//! (`work`: the units left of the decision's budget, charged inline per loop iteration, by
+//! helpers for the rest; `memo`: a slot per block `let`, whose code is a function of its
+//! own, called on the let's first use), evaluating
 //! each rule of the group (of the undeclared-tool group: each whose mask byte is set),
 //! writing 0 (false), 1 (true) or 2 (error) at the rule's position and returning the OR of
 //! what it wrote, so a caller can skip reading the results when nothing held. Groups are compiled separately (lazily, see `JitProgram`), so a
@@ -17,7 +20,7 @@ use crate::span::Span;
 use crate::types::Type;
 use crate::value::Value;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
 use cranelift_codegen::ir::Value as V;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
@@ -116,14 +119,31 @@ impl Tables {
 }
 
 /// Compiles one group's function (every rule's condition inline), reading the mask only
-/// when `masked`; returns its id.
-pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group: &[u32], masked: bool, tables: &mut Tables) -> Result<FuncId, JitError> {
+/// when `masked`, and the functions of its rules' block `let`s; returns the group
+/// function's id and the size in words of the memo area its lets need.
+pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group: &[u32], masked: bool, tables: &mut Tables) -> Result<(FuncId, usize), JitError> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut sig = module.make_signature();
-    sig.params.extend([AbiParam::new(PTR); 4]);
+    sig.params.extend([AbiParam::new(PTR); 6]);
     sig.returns.push(AbiParam::new(types::I8));
     let id = module.declare_anonymous_function(&sig).map_err(backend)?;
+    let (lets, memo_words) = declare_lets(module, program, group, &sig)?;
+    for (&r, rule_lets) in group.iter().zip(&lets) {
+        let rule = rule_at(program, r)?;
+        for (i, (value, &f)) in rule.lets.iter().zip(&rule_lets.funcs).enumerate() {
+            ctx.func.signature = sig.clone();
+            {
+                let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let mut g = Gen::start(b, tables);
+                g.use_lets(module, rule, rule_lets);
+                g.let_function(i, value)?;
+                g.finish(module);
+            }
+            module.define_function(f, &mut ctx).map_err(backend)?;
+            module.clear_context(&mut ctx);
+        }
+    }
     ctx.func.signature = sig;
     {
         let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
@@ -133,8 +153,9 @@ pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group
         let any = g.b.declare_var(types::I8);
         let zero = g.b.ins().iconst(types::I8, 0);
         g.b.def_var(any, zero);
-        for (pos, &r) in group.iter().enumerate() {
+        for ((pos, &r), rule_lets) in group.iter().enumerate().zip(&lets) {
             let rule = rule_at(program, r)?;
+            g.use_lets(module, rule, rule_lets);
             g.group_rule(rule, program, pos as u32, results, masked.then_some(mask), any)?;
         }
         let any = g.b.use_var(any);
@@ -143,7 +164,7 @@ pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group
     }
     module.define_function(id, &mut ctx).map_err(backend)?;
     module.clear_context(&mut ctx);
-    Ok(id)
+    Ok((id, memo_words))
 }
 
 fn rule_at(program: &ir::Program, r: u32) -> Result<&ir::Rule, JitError> {
@@ -169,11 +190,44 @@ struct Gen<'a, 't> {
     entry: Block,
     rt: V,
     slots: V,
+    /// Where the units left of the work budget are (an `i64`).
+    work: V,
     /// The current rule's failure block.
     fail: Block,
     locals: HashMap<u32, (Variable, Repr)>,
+    /// Where the memo slots of the group's block `let`s are.
+    memo: V,
+    /// The current rule's block `let`s: their functions, as called from this function,
+    /// their representations and where their memo slots start.
+    let_funcs: Vec<FuncRef>,
+    let_reprs: Vec<Repr>,
+    let_base: i32,
     sigs: HashMap<&'static str, SigRef>,
     layout: runtime::ScalarLayout,
+}
+
+/// The block `let`s of one rule of a group: each is a function of its own (so its code is
+/// compiled once however often it is used, and calling it leaves the caller's values in
+/// place), and has a memo slot of two words (computed?, value) from byte `base` of the
+/// group's memo area.
+pub(super) struct RuleLets {
+    base: i32,
+    funcs: Vec<FuncId>,
+}
+
+/// The group's block `let` functions and memo slots, by position in the group; and the
+/// size of the memo area in words.
+fn declare_lets(module: &mut JITModule, program: &ir::Program, group: &[u32], sig: &Signature) -> Result<(Vec<RuleLets>, usize), JitError> {
+    let mut words = 0usize;
+    let mut out = Vec::with_capacity(group.len());
+    for &r in group {
+        let rule = rule_at(program, r)?;
+        let funcs = rule.lets.iter().map(|_| module.declare_anonymous_function(sig).map_err(backend)).collect::<Result<Vec<_>, _>>()?;
+        let base = i32::try_from(words * 8).map_err(|_| JitError::Internal("too many block lets".into()))?;
+        words += 2 * funcs.len();
+        out.push(RuleLets { base, funcs });
+    }
+    Ok((out, words))
 }
 
 impl<'a, 't> Gen<'a, 't> {
@@ -182,7 +236,7 @@ impl<'a, 't> Gen<'a, 't> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], locals: HashMap::new(), sigs: HashMap::new(), layout: runtime::scalar_layout() }
+        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], work: params[4], memo: params[5], locals: HashMap::new(), let_funcs: Vec::new(), let_reprs: Vec::new(), let_base: 0, sigs: HashMap::new(), layout: runtime::scalar_layout() }
     }
 
     fn finish(mut self, module: &JITModule) {
@@ -233,11 +287,78 @@ impl<'a, 't> Gen<'a, 't> {
     fn rule_body(&mut self, rule: &ir::Rule, _program: &ir::Program, ok: Block, failed: Block) -> Result<(), JitError> {
         self.fail = failed;
         self.locals.clear();
+        // Each evaluation of the rule starts with none of its lets computed.
+        let no = self.b.ins().iconst(types::I64, 0);
+        for i in 0..self.let_funcs.len() {
+            self.b.ins().store(MemFlagsData::trusted(), no, self.memo, self.let_base + 16 * i as i32);
+        }
         let held = match &rule.condition {
             None => self.b.ins().iconst(types::I8, 1),
             Some(c) => self.expr_as(c, Repr::Bool)?,
         };
         self.b.ins().jump(ok, &bargs(&[held]));
+        Ok(())
+    }
+
+    /// Makes `lets` (the block lets of `rule`) callable from this function.
+    fn use_lets(&mut self, module: &mut JITModule, rule: &ir::Rule, lets: &RuleLets) {
+        self.let_base = lets.base;
+        self.let_reprs = rule.lets.iter().map(|l| repr(&l.ty)).collect();
+        self.let_funcs = lets
+            .funcs
+            .iter()
+            .map(|&id| {
+                let f = module.declare_func_in_func(id, self.b.func);
+                // Called by absolute address: the module may place functions far apart.
+                self.b.func.dfg.ext_funcs[f].colocated = false;
+                f
+            })
+            .collect();
+    }
+
+    /// A use of block `let` `i`: its memo when computed, else a call of its function, which
+    /// fills the memo (or fails, with the error pending).
+    fn block_let(&mut self, i: u32, e: &Expr) -> Result<V, JitError> {
+        let (Some(&f), Some(&lr)) = (self.let_funcs.get(i as usize), self.let_reprs.get(i as usize)) else {
+            return Err(unsupported(e, "a block let the rule does not have"));
+        };
+        let flags = MemFlagsData::trusted();
+        let at = self.let_base + 16 * i as i32;
+        let (compute, have) = (self.b.create_block(), self.b.create_block());
+        let computed = self.b.ins().load(types::I64, flags, self.memo, at);
+        self.b.ins().brif(computed, have, &[], compute, &[]);
+        self.b.switch_to_block(compute);
+        let params = self.b.block_params(self.entry).to_vec();
+        let call = self.b.ins().call(f, &params);
+        let status = self.b.inst_results(call)[0];
+        let bad = self.b.ins().icmp_imm_s(IntCC::Equal, status, 2);
+        self.b.ins().brif(bad, self.fail, &[], have, &[]);
+        self.b.switch_to_block(have);
+        let v = self.b.ins().load(cl_type(lr), flags, self.memo, at + 8);
+        self.coerce(v, lr, repr(&e.ty), e)
+    }
+
+    /// The body of block `let` `i`'s function: computes the value into its memo slot and
+    /// returns 0, or returns 2 with the error pending.
+    fn let_function(&mut self, i: usize, value: &Expr) -> Result<(), JitError> {
+        let failed = self.b.create_block();
+        self.fail = failed;
+        let r = repr(&value.ty);
+        let mut v = self.expr_as(value, r)?;
+        if r == Repr::Ptr {
+            // Out of the per-iteration memory, as the first use may be inside a loop.
+            v = self.helper("keep", runtime::keep as *const () as usize, &[PTR, PTR], &[PTR], &[self.rt, v]).ok_or_else(|| unsupported(value, "block let"))?;
+            self.check_ptr(v);
+        }
+        let flags = MemFlagsData::trusted();
+        let at = self.let_base + 16 * i as i32;
+        self.b.ins().store(flags, v, self.memo, at + 8);
+        let (yes, ok) = (self.b.ins().iconst(types::I64, 1), self.b.ins().iconst(types::I8, 0));
+        self.b.ins().store(flags, yes, self.memo, at);
+        self.b.ins().return_(&[ok]);
+        self.b.switch_to_block(failed);
+        let two = self.b.ins().iconst(types::I8, 2);
+        self.b.ins().return_(&[two]);
         Ok(())
     }
 
@@ -277,6 +398,17 @@ impl<'a, 't> Gen<'a, 't> {
         let bad = self.b.ins().icmp_imm_s(IntCC::Equal, s, 2);
         self.b.ins().brif(bad, self.fail, &[], cont, &[]);
         self.b.switch_to_block(cont);
+    }
+
+    /// Charges `units` of work inline (as `vm::Meter::charge`); fails, with the budget
+    /// exhausted, when they do not fit.
+    fn charge(&mut self, units: u32, span: Span) {
+        let flags = MemFlagsData::trusted();
+        let left = self.b.ins().load(types::I64, flags, self.work, 0);
+        let after = self.b.ins().iadd_imm_s(left, -i64::from(units));
+        let short = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, after, 0);
+        self.raise_if(short, runtime::RAISE_OUT_OF_WORK, span);
+        self.b.ins().store(flags, after, self.work, 0);
     }
 
     /// Fails with an inline error (`kind` as in `runtime::raise`) when `bad` is set.
@@ -344,6 +476,7 @@ impl<'a, 't> Gen<'a, 't> {
                 let v = self.b.use_var(var);
                 return Ok((self.coerce(v, lr, r, e)?, r));
             }
+            ExprKind::BlockLet(i) => return Ok((self.block_let(*i, e)?, r)),
             ExprKind::Input(_) => return Err(unsupported(e, "an input path without a slot (the IR passes did not run)")),
             ExprKind::FnCall { .. } => return Err(unsupported(e, "a function call that was not inlined (the IR passes did not run)")),
             ExprKind::Let { local, value, body } => {
@@ -719,6 +852,8 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.append_block_param(head, types::I64);
         self.b.append_block_param(head, acc_ty);
         self.b.append_block_param(join, acc_ty);
+        // Each iteration's values are dropped after it (`runtime::arena_release`).
+        let mark = self.helper("arena_mark", runtime::arena_mark as *const () as usize, &[PTR], &[types::I64], &[self.rt]).ok_or_else(|| unsupported(e, "quantifier"))?;
         let zero = self.b.ins().iconst(types::I64, 0);
         let acc0 = if kind == QuantKind::Count { self.b.ins().f64const(0.0) } else { self.b.ins().iconst(types::I8, 0) };
         self.b.ins().jump(head, &bargs(&[zero, acc0]));
@@ -727,6 +862,7 @@ impl<'a, 't> Gen<'a, 't> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, len);
         self.b.ins().brif(more, step, &[], done, &[]);
         self.b.switch_to_block(step);
+        self.charge(ir::iteration_cost(body), e.span);
         let item = self.helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i]).ok_or_else(|| unsupported(e, "quantifier"))?;
         let item = self.coerce(item, Repr::Ptr, elem, e)?;
         self.b.def_var(var, item);
@@ -737,6 +873,7 @@ impl<'a, 't> Gen<'a, 't> {
             None => self.locals.remove(&local),
         };
         let hit = hit?;
+        self.helper("arena_release", runtime::arena_release as *const () as usize, &[PTR, types::I64], &[], &[self.rt, mark]);
         let next = self.b.ins().iadd_imm_s(i, 1);
         match kind {
             QuantKind::Count => {

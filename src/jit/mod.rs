@@ -157,19 +157,20 @@ impl JitProgram {
         }
         let mut module = JITModule::new(JITBuilder::with_isa(self.isa.clone(), cranelift_module::default_libcall_names()));
         let mut tables = codegen::Tables::default();
-        let id = codegen::compile_group(&mut module, program, rules, masked, &mut tables)?;
+        let (id, memo_words) = codegen::compile_group(&mut module, program, rules, masked, &mut tables)?;
         module.finalize_definitions().map_err(|e| JitError::Backend(e.to_string()))?;
         let ptr = module.get_finalized_function(id);
         let (shared, pool) = tables.into_shared();
-        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len(), masked), shared, _pool: pool })
+        Ok(GroupCode { code: runtime::Code::new(module, ptr, rules.len(), masked, memo_words), shared, _pool: pool })
     }
 
     /// Evaluates the conditions of the rules that apply to the request's tool, compiling
     /// the tool's group first if this is its first request, and gives the results to `f`.
     /// `program` must be the one this `JitProgram` was made from.
-    pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
+    /// The conditions share a work budget of `max_work` units (`Limits::max_work`).
+    pub fn with_conditions<T>(&self, program: &Program, frame: &Frame, max_work: u64, f: impl FnOnce(Result<&Conditions, RuntimeError>) -> T) -> T {
         crate::reuse::with_reused(&CONDITIONS, |conditions| {
-            let done = self.run(program, frame, conditions);
+            let done = self.run(program, frame, max_work, conditions);
             f(done.map(|_| &*conditions))
         })
     }
@@ -177,9 +178,9 @@ impl JitProgram {
     /// The fast path's use of the JIT: notes into `fired` the rules of the request's group
     /// whose condition held or failed, without walking the rest. False when the group could
     /// not run (then nothing was noted).
-    pub(crate) fn note_fired(&self, program: &Program, frame: &Frame, fired: &mut Fired) -> bool {
+    pub(crate) fn note_fired(&self, program: &Program, frame: &Frame, max_work: u64, fired: &mut Fired) -> bool {
         crate::reuse::with_reused(&CONDITIONS, |conditions| {
-            let Ok(ids) = self.run(program, frame, conditions) else { return false };
+            let Ok(ids) = self.run(program, frame, max_work, conditions) else { return false };
             let scratch = &conditions.scratch;
             if scratch.any != 0 {
                 // The results are sized to the group, so each has its id.
@@ -193,7 +194,7 @@ impl JitProgram {
 
     /// Runs the request's group into `conditions`; gives the group's rule ids.
     #[inline]
-    fn run(&self, program: &Program, frame: &Frame, conditions: &mut Conditions) -> Result<&[u32], RuntimeError> {
+    fn run(&self, program: &Program, frame: &Frame, max_work: u64, conditions: &mut Conditions) -> Result<&[u32], RuntimeError> {
         let undeclared = self.groups.len().saturating_sub(1);
         let g = frame.tool.filter(|&t| t < undeclared).unwrap_or(undeclared);
         let internal = |message| RuntimeError { span: Span::default(), message };
@@ -210,12 +211,13 @@ impl JitProgram {
                 })
             }));
         }
-        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, scratch).map_err(internal)?;
+        code.code.run(&code.shared, &self.regexes, &frame.slots, self.slot_count, max_work, scratch).map_err(internal)?;
         Ok(self.groups.get(g).map_or(&[], |group| &group.rules))
     }
 }
 
-/// The host ISA with the flags TOOLCHAIN.md asks for, tuned for compile speed.
+/// The host ISA with the flags TOOLCHAIN.md asks for, tuned for compile speed, with inline
+/// stack probes.
 fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     let err = |e: &dyn std::fmt::Display| JitError::Backend(e.to_string());
     let mut flags = settings::builder();
@@ -224,6 +226,11 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     flags.set("opt_level", "none").map_err(|e| err(&e))?;
     flags.set("enable_verifier", "false").map_err(|e| err(&e))?;
     flags.set("regalloc_algorithm", "single_pass").map_err(|e| err(&e))?;
+    // A frame larger than the guard page must touch each page on the way down, so that a
+    // deep frame hits the guard (a clean stack-overflow abort) instead of skipping past it
+    // into other memory.
+    flags.set("enable_probestack", "true").map_err(|e| err(&e))?;
+    flags.set("probestack_strategy", "inline").map_err(|e| err(&e))?;
     cranelift_native::builder()
         .map_err(|e| err(&e))?
         .finish(settings::Flags::new(flags))

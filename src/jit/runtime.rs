@@ -7,13 +7,15 @@
 //!
 //! Values that are not scalars live behind `*const Value` pointers: into the frame's slots,
 //! into the program's constant pool, into lists and records reached from those, or into the
-//! per-call `Arena`. All of them stay valid (never moved, never freed) until the call ends.
+//! per-call `Arena`s. All of them stay valid (never moved) while used: the arena is emptied
+//! when the call ends, and back to a loop's mark after each of its iterations (whose
+//! values are used only inside it); block `let` memos are kept in an arena of their own.
 
 use crate::ir::{ArithOp, Builtin, CmpOp};
 use crate::span::Span;
 use crate::value::Value;
 use crate::vm::exec::{self, Fault};
-use crate::vm::{builtins, RuntimeError};
+use crate::vm::{builtins, Meter, RuntimeError};
 use cranelift_jit::JITModule;
 use std::cell::RefCell;
 
@@ -62,6 +64,27 @@ impl Arena {
         }
     }
 
+    /// Where the next value will go: the chunks in use and the length of the last one.
+    fn mark(&self) -> u64 {
+        let last = self.used.checked_sub(1).and_then(|i| self.chunks.get(i)).map_or(0, Vec::len);
+        ((self.used as u64) << 32) | last as u64
+    }
+
+    /// Drops every value made since `mark` (later marks are then invalid).
+    fn release(&mut self, mark: u64) {
+        let (used, last) = ((mark >> 32) as usize, (mark & 0xffff_ffff) as usize);
+        if used > self.used {
+            return;
+        }
+        for c in self.chunks.get_mut(used..self.used).unwrap_or_default() {
+            c.clear();
+        }
+        if let Some(c) = used.checked_sub(1).and_then(|i| self.chunks.get_mut(i)) {
+            c.truncate(last);
+        }
+        self.used = used;
+    }
+
     /// Cheap when nothing was allocated, as in most calls: inlined, the loop runs 0 times.
     #[inline]
     fn reset(&mut self) {
@@ -86,12 +109,18 @@ pub(super) struct Rt<'a> {
 #[derive(Default)]
 struct RtState {
     arena: RefCell<Arena>,
+    /// Values that must outlive the loop iteration that made them (block `let` memos),
+    /// also emptied only when the call ends.
+    kept: RefCell<Arena>,
     /// The error of the rule being evaluated, set by the helper that failed.
     pending: RefCell<Option<RuntimeError>>,
     /// `(position in group, error)` for each rule that failed.
     errors: RefCell<Vec<(u32, RuntimeError)>>,
     /// Builtin arguments, gathered contiguously.
     args: RefCell<Vec<Value>>,
+    /// The decision's work budget: charged by helpers, and by generated code through the
+    /// pointer it is given.
+    meter: Meter,
 }
 
 /// Working memory reused across decisions.
@@ -104,6 +133,8 @@ pub struct JitScratch {
     pub(super) mask: Vec<u8>,
     /// The OR of `results`: 0 when no rule held or failed.
     pub(super) any: u8,
+    /// Two words per block `let` of the group (computed?, value), set by generated code.
+    memo: Vec<u64>,
 }
 
 impl JitScratch {
@@ -113,9 +144,10 @@ impl JitScratch {
     }
 }
 
-/// `fn(rt, slots, results, mask) -> any`: evaluates the group's rules (for a masked group,
-/// those whose mask byte is set) and returns the OR of the results it wrote.
-pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8) -> u8;
+/// `fn(rt, slots, results, mask, work, memo) -> any`: evaluates the group's rules (for a
+/// masked group, those whose mask byte is set), charging the work budget at `work`, with
+/// its block `let`s' memo slots at `memo`, and returns the OR of the results it wrote.
+pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8, *mut i64, *mut u64) -> u8;
 
 /// One group's finished machine code; owns the memory the function lives in.
 pub(super) struct Code {
@@ -125,6 +157,8 @@ pub(super) struct Code {
     rules: usize,
     /// Compiled to read a mask (the undeclared-tool group).
     masked: bool,
+    /// The words of memo its block `let`s need.
+    memo_words: usize,
 }
 
 // SAFETY: after `finalize_definitions` the module is never touched again except to free
@@ -137,16 +171,17 @@ unsafe impl Sync for Code {}
 
 impl Code {
     /// `func` is a finalized function of `module` with the `GroupFn` signature, compiled
-    /// for a group of `rules` rules, reading a mask when `masked`.
-    pub(super) fn new(module: JITModule, func: *const u8, rules: usize, masked: bool) -> Code {
-        Code { module: Some(module), func, rules, masked }
+    /// for a group of `rules` rules, reading a mask when `masked`, with `memo_words` words
+    /// of block `let` memo.
+    pub(super) fn new(module: JITModule, func: *const u8, rules: usize, masked: bool, memo_words: usize) -> Code {
+        Code { module: Some(module), func, rules, masked, memo_words }
     }
 
     /// Runs the group on `slots` (exactly the program's slot count), for every rule or,
     /// when masked, the rules whose `scratch.mask` byte is 1; fills `scratch.results` (0
     /// false, 1 true, 2 error), `scratch.any` and the errors.
     #[inline]
-    pub(super) fn run(&self, shared: &Shared, regexes: &[regex::Regex], slots: &[Value], expected_slots: usize, scratch: &mut JitScratch) -> Result<(), String> {
+    pub(super) fn run(&self, shared: &Shared, regexes: &[regex::Regex], slots: &[Value], expected_slots: usize, max_work: u64, scratch: &mut JitScratch) -> Result<(), String> {
         let ptr = self.func;
         if slots.len() != expected_slots {
             return Err(format!("internal: frame has {} slots, the program {expected_slots}", slots.len()));
@@ -164,20 +199,32 @@ impl Code {
             scratch.results.fill(0);
         }
         scratch.state.errors.get_mut().clear();
+        scratch.state.meter.reset(max_work);
+        // Each rule clears its own slots before it runs; the area only needs its size.
+        if scratch.memo.len() < self.memo_words {
+            scratch.memo.resize(self.memo_words, 0);
+        }
+        let work = scratch.state.meter.as_ptr();
         let rt = Rt { shared, regexes, state: &scratch.state };
         // SAFETY: `ptr` is a finalized function of `self.module` (alive: `self` is borrowed)
         // compiled with exactly the `GroupFn` signature. The generated code reads slot `i`
         // only for `i < expected_slots == slots.len()`, results bytes only below the group's
         // length `n == results.len()`, and mask bytes (below `n == mask.len()`, checked) only
-        // when compiled as masked. `rt` outlives the call; the `'static` in the pointer type
+        // when compiled as masked; `work` points to the meter's `Cell<i64>`, which outlives
+        // the call and is otherwise only used by helpers, never across one; `memo` to at
+        // least `memo_words` words, which the code addresses only below that. `rt` outlives the call; the `'static` in the pointer type
         // is erased at the boundary and helpers never keep a reference past their return.
         let any = unsafe {
             let f: GroupFn = std::mem::transmute::<*const u8, GroupFn>(ptr);
             let rt_ptr = (&rt as *const Rt<'_>).cast::<Rt<'static>>();
-            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr())
+            f(rt_ptr, slots.as_ptr(), scratch.results.as_mut_ptr(), scratch.mask.as_ptr(), work, scratch.memo.as_mut_ptr())
         };
         scratch.any = any;
         scratch.state.arena.get_mut().reset();
+        if self.memo_words > 0 {
+            // Only block `let`s keep values there.
+            scratch.state.kept.get_mut().reset();
+        }
         Ok(())
     }
 }
@@ -317,6 +364,31 @@ pub(super) extern "C" fn box_num(r: *const Rt<'static>, n: f64) -> *const Value 
     rt(r).alloc(Value::Num(n))
 }
 
+/// The arena's mark before a loop, for `arena_release` after each iteration.
+pub(super) extern "C" fn arena_mark(r: *const Rt<'static>) -> u64 {
+    rt(r).state.arena.borrow().mark()
+}
+
+/// Drops the values an iteration made (those since `mark`): none of them is used after it
+/// (an iteration gives a boolean, and block `let` memos are `keep`s). So a loop's memory is
+/// one iteration's, not the sum over all of them.
+pub(super) extern "C" fn arena_release(r: *const Rt<'static>, mark: u64) {
+    rt(r).state.arena.borrow_mut().release(mark);
+}
+
+/// A copy of `v` where it stays until the call ends (a block `let`'s memo), or null with
+/// the pending error set.
+pub(super) extern "C" fn keep(r: *const Rt<'static>, v: *const Value) -> *const Value {
+    let rt = rt(r);
+    match val(v) {
+        Some(x) => rt.state.kept.borrow_mut().alloc(x.clone()),
+        None => {
+            rt.fail(0, missing(0));
+            std::ptr::null()
+        }
+    }
+}
+
 pub(super) extern "C" fn fmod(x: f64, y: f64) -> f64 {
     x % y
 }
@@ -325,13 +397,19 @@ pub(super) extern "C" fn round(x: f64) -> f64 {
     x.round()
 }
 
-/// Raises an error computed inline: 0 division by zero, 1 a non-finite result.
+/// `raise`'s kind for a charge that does not fit the work budget.
+pub(super) const RAISE_OUT_OF_WORK: i64 = 2;
+
+/// Raises an error computed inline: 0 division by zero, 1 a non-finite result, 2
+/// (`RAISE_OUT_OF_WORK`) the work budget exhausted.
 pub(super) extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
+    let rt = rt(r);
     let fault: Fault = match kind {
         0 => "division by zero".into(),
+        2 => rt.state.meter.exhaust(),
         _ => "result is not a finite number".into(),
     };
-    rt(r).fail(at, fault);
+    rt.fail(at, fault);
 }
 
 /// Moves the pending error to the group's errors, for the rule at `pos`.
@@ -374,7 +452,7 @@ pub(super) extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *const Value
 pub(super) extern "C" fn arith(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> *const Value {
     let rt = rt(r);
     let r = match (val(a), val(b), ARITH.get(op as usize)) {
-        (Some(a), Some(b), Some(&op)) => exec::arith(op, a, b),
+        (Some(a), Some(b), Some(&op)) => exec::arith(op, a, b, &rt.state.meter),
         _ => Err(missing(at)),
     };
     rt.give(at, r)
@@ -440,28 +518,36 @@ fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, a
     for &p in ptrs {
         args.push(val(p).ok_or_else(|| missing(at))?.clone());
     }
-    let res = builtins::call(b, &args);
+    let res = builtins::call(b, &args, &rt.state.meter);
     args.clear();
     res
 }
 
 /// A boolean builtin of two arguments, borrowing them (no clones, nothing allocated) for
 /// the common string and list predicates: 0 / 1, or 2 with the pending error set.
-pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
+pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
     let rt = rt(r);
-    let fast = match (rt.shared.builtins.get(builtin as usize), val(a), val(b)) {
-        (Some(Builtin::EndsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some(s.ends_with(&**x)),
-        (Some(Builtin::StartsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some(s.starts_with(&**x)),
-        (Some(Builtin::StrContains), Some(Value::Str(s)), Some(Value::Str(x))) => Some(s.contains(&**x)),
-        (Some(Builtin::ListContains), Some(Value::List(items)), Some(x)) => Some(items.contains(x)),
+    let (builtin, a_val, b_val) = (rt.shared.builtins.get(builtin_id as usize).copied(), val(a), val(b));
+    let fast = match (builtin, a_val, b_val) {
+        (Some(Builtin::EndsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some((Builtin::EndsWith, s.ends_with(&**x))),
+        (Some(Builtin::StartsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some((Builtin::StartsWith, s.starts_with(&**x))),
+        (Some(Builtin::StrContains), Some(Value::Str(s)), Some(Value::Str(x))) => Some((Builtin::StrContains, s.contains(&**x))),
+        (Some(Builtin::ListContains), Some(Value::List(items)), Some(x)) => Some((Builtin::ListContains, items.contains(x))),
         _ => None,
     };
-    if let Some(x) = fast {
-        return u8::from(x);
+    if let Some((b, x)) = fast {
+        // Charged as `builtins::call` would (after the work, which no budget error undoes).
+        return match rt.state.meter.charge(builtins::cost(b, a_val, b_val)) {
+            Ok(()) => u8::from(x),
+            Err(f) => {
+                rt.fail(at, f);
+                2
+            }
+        };
     }
     // Anything else (other shapes, errors) goes the general way, for identical messages.
     let items = [a, b];
-    predicate_status(rt, at, call_builtin(rt, builtin, items.as_ptr(), 2, at))
+    predicate_status(rt, at, call_builtin(rt, builtin_id, items.as_ptr(), 2, at))
 }
 
 /// The string tests `str_test` makes against a constant: the codes generated code passes.
@@ -521,7 +607,13 @@ pub(super) extern "C" fn str_find(r: *const Rt<'static>, s: *const Value, finder
         return 2;
     };
     match val(s) {
-        Some(Value::Str(s)) => u8::from(contains(s.as_bytes(), finder)),
+        Some(Value::Str(s)) => match rt.state.meter.charge(s.len() as u64) {
+            Ok(()) => u8::from(contains(s.as_bytes(), finder)),
+            Err(f) => {
+                rt.fail(at, f);
+                2
+            }
+        },
         other => str_test_slow(rt, STR_CONTAINS, other, finder.needle(), at),
     }
 }
@@ -552,7 +644,7 @@ fn str_test_slow(rt: &Rt<'_>, op: u32, s: Option<&Value>, needle: &[u8], at: u32
         STR_ENDS => Builtin::EndsWith,
         _ => Builtin::StrContains,
     };
-    predicate_status(rt, at, builtins::call(builtin, &[s.clone(), needle]))
+    predicate_status(rt, at, builtins::call(builtin, &[s.clone(), needle], &rt.state.meter))
 }
 
 /// A predicate's result as a status: 0 / 1, or 2 with the pending error set.
@@ -570,9 +662,16 @@ fn predicate_status(rt: &Rt<'_>, at: u32, result: Result<Value, Fault>) -> u8 {
     }
 }
 
+/// A regex's subject, with its bytes charged to the work budget (as the interpreter does).
 fn subject<'v>(rt: &Rt<'_>, re: u32, s: *const Value, at: u32) -> Option<(&'v str, usize)> {
     match val(s) {
-        Some(Value::Str(text)) if (re as usize) < rt.regexes.len() => Some((text, re as usize)),
+        Some(Value::Str(text)) if (re as usize) < rt.regexes.len() => match rt.state.meter.charge(text.len() as u64) {
+            Ok(()) => Some((text, re as usize)),
+            Err(f) => {
+                rt.fail(at, f);
+                None
+            }
+        },
         Some(Value::Str(_)) => {
             rt.fail(at, exec::internal(format_args!("no regex {re}")));
             None

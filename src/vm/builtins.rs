@@ -1,9 +1,11 @@
 //! The engine's builtin functions. In: a `Builtin` and its argument values (receiver
-//! first), taken straight from the machine's stack. Out: the result value, or a fault (a
-//! native's error message, a time out of range, or `internal:` for arguments of the wrong
-//! shape, which a well-typed program never passes).
+//! first), taken straight from the machine's stack, and the decision's work `Meter`. Out:
+//! the result value, or a fault (a native's error message, a time out of range, the work
+//! budget exhausted, or `internal:` for arguments of the wrong shape, which a well-typed
+//! program never passes). `cost` is what a call charges, for every path that calls one.
 
 use super::exec::{finite, internal, shape, Fault};
+use super::Meter;
 use crate::ir::Builtin;
 use crate::stdlib::NATIVES;
 use crate::value::Value;
@@ -11,8 +13,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-pub(crate) fn call(builtin: Builtin, args: &[Value]) -> Result<Value, Fault> {
+/// Calls `builtin` on `args`, first charging its `cost` to `meter`.
+pub(crate) fn call(builtin: Builtin, args: &[Value], meter: &Meter) -> Result<Value, Fault> {
     use Value::{List, Map, Num, Str};
+    meter.charge(cost(builtin, args.first(), args.get(1)))?;
     Ok(match (builtin, args) {
         // strings
         (Builtin::StrLen, [Str(s)]) => count(s.chars().count()),
@@ -59,6 +63,31 @@ pub(crate) fn call(builtin: Builtin, args: &[Value]) -> Result<Value, Fault> {
         (Builtin::Native(i), args) => return native(i, args),
         _ => return Err(wrong_arguments(builtin, args)),
     })
+}
+
+/// The work units a call of `builtin` with these first two arguments costs (see
+/// `vm::meter`): the bytes of the string it scans, the elements it compares; 0 for what
+/// takes constant time or time bounded by a literal-sized operand.
+pub(crate) fn cost(builtin: Builtin, first: Option<&Value>, second: Option<&Value>) -> u64 {
+    let len = |v: Option<&Value>| match v {
+        Some(Value::Str(s)) => s.len() as u64,
+        Some(Value::List(items)) => items.len() as u64,
+        _ => 0,
+    };
+    match builtin {
+        Builtin::StrLen
+        | Builtin::Lower
+        | Builtin::Upper
+        | Builtin::Trim
+        | Builtin::StrContains
+        | Builtin::Split
+        | Builtin::Before
+        | Builtin::After
+        | Builtin::Native(_)
+        | Builtin::ListContains => len(first),
+        Builtin::Intersects | Builtin::SubsetOf => len(first).saturating_mul(len(second)),
+        _ => 0,
+    }
 }
 
 fn count(n: usize) -> Value {

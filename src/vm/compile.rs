@@ -84,9 +84,9 @@ impl Builder {
         let condition = rule
             .condition
             .as_ref()
-            .map(|e| self.chunk(e, rule.locals, "condition".into()));
+            .map(|e| self.chunk(e, rule, "condition".into()));
         let set_value = match &rule.effect {
-            ir::Effect::Set(_, e) => Some(self.chunk(e, rule.locals, "set value".into())),
+            ir::Effect::Set(_, e) => Some(self.chunk(e, rule, "set value".into())),
             _ => None,
         };
         let reason = rule
@@ -96,7 +96,7 @@ impl Builder {
             .map(|(i, part)| match part {
                 ReasonPart::Text(t) => ReasonCode::Text(t.clone()),
                 ReasonPart::Expr(e) => {
-                    ReasonCode::Expr(self.chunk(e, rule.locals, format!("reason part {i}")))
+                    ReasonCode::Expr(self.chunk(e, rule, format!("reason part {i}")))
                 }
             })
             .collect();
@@ -107,24 +107,27 @@ impl Builder {
         }
     }
 
-    fn chunk(&mut self, expr: &Expr, locals: u32, label: String) -> ChunkId {
+    /// Compiles one expression of `rule` (with the block `let`s it uses) into a chunk.
+    fn chunk(&mut self, expr: &Expr, rule: &ir::Rule, label: String) -> ChunkId {
         let fast = Emitter {
             code: &mut self.fast,
             pool: &mut self.pool,
             traced: false,
         }
-        .body(expr);
+        .body(expr, &rule.lets);
         let traced = Emitter {
             code: &mut self.traced,
             pool: &mut self.pool,
             traced: true,
         }
-        .body(expr);
+        .body(expr, &rule.lets);
         let id = ChunkId(u32::try_from(self.chunks.len()).unwrap_or(u32::MAX));
         self.chunks.push(Chunk {
             fast,
             traced,
-            locals,
+            locals: rule.locals,
+            lets: u32::try_from(rule.lets.len()).unwrap_or(u32::MAX),
+            span: expr.span,
             label,
         });
         id
@@ -139,10 +142,28 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    /// Compiles a chunk's expression; returns its instruction range.
-    fn body(mut self, expr: &Expr) -> (u32, u32) {
+    /// Compiles a chunk's expression; returns its instruction range. The code of each
+    /// block `let` it uses (of `lets`) follows, once, after a jump to the end, and every
+    /// `LetCall` is pointed at its let's code.
+    fn body(mut self, expr: &Expr, lets: &[Expr]) -> (u32, u32) {
         let start = self.code.len();
         self.expr(expr);
+        let used = used_lets(expr, lets);
+        if used.iter().any(|&u| u) {
+            let to_end = self.emit(Op::Jump(0), expr.span);
+            let mut starts = vec![u32::MAX; lets.len()];
+            for (i, l) in lets.iter().enumerate().filter(|&(i, _)| used[i]) {
+                starts[i] = self.code.len();
+                self.expr(l);
+                self.emit(Op::LetReturn(i as u32), l.span);
+            }
+            self.land_here(to_end);
+            for op in self.code.ops.get_mut(start as usize..).unwrap_or_default() {
+                if let Op::LetCall { index, start } = op {
+                    *start = starts.get(*index as usize).copied().unwrap_or(u32::MAX);
+                }
+            }
+        }
         (start, self.code.len())
     }
 
@@ -172,6 +193,10 @@ impl Emitter<'_> {
             }
             ExprKind::Local(i) => {
                 self.emit(Op::Local(*i), span);
+            }
+            ExprKind::BlockLet(i) => {
+                // The target is set once the let's code is placed (`body`).
+                self.emit(Op::LetCall { index: *i, start: u32::MAX }, span);
             }
             ExprKind::Input(_) | ExprKind::FnCall { .. } => {
                 self.emit(Op::Unlowered, span);
@@ -273,7 +298,8 @@ impl Emitter<'_> {
         }
         self.expr(list);
         self.emit(Op::IterBegin, span);
-        let head = self.emit(Op::IterNext { local, exit: 0 }, span);
+        let cost = ir::iteration_cost(body);
+        let head = self.emit(Op::IterNext { local, exit: 0, cost }, span);
         self.expr(body);
         let decisive = match kind {
             QuantKind::Count => {
@@ -298,4 +324,26 @@ impl Emitter<'_> {
         self.constant(&Value::Bool(!decisive), span);
         self.land_here(to_end);
     }
+}
+
+/// Which of `lets` the expression uses, directly or through other lets (a let reads only
+/// lets before it, so one pass from the last finds them all).
+fn used_lets(expr: &Expr, lets: &[Expr]) -> Vec<bool> {
+    let mut used = vec![false; lets.len()];
+    let mark = |e: &Expr, used: &mut Vec<bool>| {
+        ir::passes::visit(e, &mut |x| {
+            if let ExprKind::BlockLet(i) = x.kind {
+                if let Some(u) = used.get_mut(i as usize) {
+                    *u = true;
+                }
+            }
+        })
+    };
+    mark(expr, &mut used);
+    for i in (0..lets.len()).rev() {
+        if used[i] {
+            mark(&lets[i], &mut used);
+        }
+    }
+    used
 }

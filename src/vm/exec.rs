@@ -1,10 +1,11 @@
-//! The interpreter loop. In: a `Module`'s code range, a decoded `Frame` and a `Scratch`.
-//! Out: the chunk's value, or a `RuntimeError` at the span of the failing instruction.
+//! The interpreter loop. In: a `Module`'s code range, a decoded `Frame`, a `Scratch` and
+//! the work `Meter` to charge. Out: the chunk's value, or a `RuntimeError` at the span of
+//! the failing instruction (running out of work included).
 //! Every operand access is checked: malformed code gives an `internal:` error, never a panic.
 
 use super::builtins;
 use super::op::{Code, Op};
-use super::{Module, RuntimeError, Scratch, TraceEntry};
+use super::{Meter, Module, RuntimeError, Scratch, TraceEntry};
 use crate::input::Frame;
 use crate::ir::{ArithOp, CmpOp, RegexOp};
 use crate::value::Value;
@@ -41,6 +42,7 @@ pub(super) struct Machine<'a> {
     code: &'a Code,
     frame: &'a Frame,
     scratch: &'a mut Scratch,
+    meter: &'a Meter,
     trace: Option<&'a mut Vec<TraceEntry>>,
 }
 
@@ -50,6 +52,7 @@ impl<'a> Machine<'a> {
         code: &'a Code,
         frame: &'a Frame,
         scratch: &'a mut Scratch,
+        meter: &'a Meter,
         trace: Option<&'a mut Vec<TraceEntry>>,
     ) -> Machine<'a> {
         Machine {
@@ -57,6 +60,7 @@ impl<'a> Machine<'a> {
             code,
             frame,
             scratch,
+            meter,
             trace,
         }
     }
@@ -173,6 +177,34 @@ impl<'a> Machine<'a> {
                 let v = self.pop()?;
                 self.set_local(i, v)?;
             }
+            Op::LetCall { index, start } => {
+                match self.scratch.memo.get(index as usize) {
+                    Some(Some(v)) => {
+                        let v = v.clone();
+                        self.push(v);
+                    }
+                    Some(None) if start != u32::MAX => {
+                        self.scratch.calls.push(at + 1);
+                        return Ok(Some(start));
+                    }
+                    _ => return Err(internal(format_args!("no code for block let {index}"))),
+                }
+            }
+            Op::LetReturn(index) => {
+                let v = self.top()?.clone();
+                let slot = self
+                    .scratch
+                    .memo
+                    .get_mut(index as usize)
+                    .ok_or_else(|| internal(format_args!("no block let {index}")))?;
+                *slot = Some(v);
+                let back = self
+                    .scratch
+                    .calls
+                    .pop()
+                    .ok_or_else(|| internal("return without a call"))?;
+                return Ok(Some(back));
+            }
             Op::Not => {
                 let b = self.pop_bool()?;
                 self.push(Value::Bool(!b));
@@ -193,7 +225,7 @@ impl<'a> Machine<'a> {
             Op::Arith(op) => {
                 let b = self.pop()?;
                 let a = self.pop()?;
-                self.push(arith(op, &a, &b)?);
+                self.push(arith(op, &a, &b, self.meter)?);
             }
             Op::Field(i) => {
                 let v = self.pop()?;
@@ -211,8 +243,11 @@ impl<'a> Machine<'a> {
             }
             Op::Call { builtin, argc } => {
                 let from = self.args_start(argc)?;
-                let result =
-                    builtins::call(builtin, self.scratch.stack.get(from..).unwrap_or_default())?;
+                let result = builtins::call(
+                    builtin,
+                    self.scratch.stack.get(from..).unwrap_or_default(),
+                    self.meter,
+                )?;
                 self.scratch.stack.truncate(from);
                 self.push(result);
             }
@@ -226,6 +261,7 @@ impl<'a> Machine<'a> {
                 let Value::Str(s) = subject else {
                     return Err(internal(format_args!("cannot match a {}", shape(&subject))));
                 };
+                self.meter.charge(s.len() as u64)?;
                 self.push(match op {
                     RegexOp::Matches => Value::Bool(re.is_match(&s)),
                     RegexOp::FindAll => {
@@ -267,7 +303,7 @@ impl<'a> Machine<'a> {
                 Value::Absent => self.scratch.iters.push((None, 0)),
                 other => return Err(internal(format_args!("cannot iterate a {}", shape(&other)))),
             },
-            Op::IterNext { local, exit } => return self.iter_next(local, exit),
+            Op::IterNext { local, exit, cost } => return self.iter_next(local, exit, cost),
             Op::IterEnd => {
                 self.scratch
                     .iters
@@ -287,8 +323,10 @@ impl<'a> Machine<'a> {
         Ok(None)
     }
 
-    /// Binds the innermost iterator's next element, or drops the iterator and exits.
-    fn iter_next(&mut self, local: u32, exit: u32) -> Result<Option<u32>, Fault> {
+    /// Binds the innermost iterator's next element (charging the iteration's `cost`), or
+    /// drops the iterator and exits.
+    fn iter_next(&mut self, local: u32, exit: u32, cost: u32) -> Result<Option<u32>, Fault> {
+        let meter = self.meter;
         let Some((list, next)) = self.scratch.iters.last_mut() else {
             return Err(internal("no iterator"));
         };
@@ -296,6 +334,7 @@ impl<'a> Machine<'a> {
         match element {
             Some(v) => {
                 *next += 1;
+                meter.charge(u64::from(cost))?;
                 self.set_local(local, v)?;
                 Ok(None)
             }
@@ -349,9 +388,11 @@ pub(crate) fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
     })
 }
 
-pub(crate) fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, Fault> {
+/// `a op b`; concatenating strings charges the bytes of the result to `meter`.
+pub(crate) fn arith(op: ArithOp, a: &Value, b: &Value, meter: &Meter) -> Result<Value, Fault> {
     let (x, y) = match (op, a, b) {
         (ArithOp::Add, Value::Str(x), Value::Str(y)) => {
+            meter.charge((x.len() + y.len()) as u64)?;
             let mut s = String::with_capacity(x.len() + y.len());
             s.push_str(x);
             s.push_str(y);

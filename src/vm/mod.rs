@@ -5,14 +5,19 @@
 //! span, optionally with a trace of every IR node's value in evaluation order.
 //!
 //! The machine is a stack machine: `and`/`or`/`if`/`??` compile to short-circuit jumps,
-//! quantifiers to loops over an iterator stack, `let` to a store into a local. Each chunk
-//! is compiled twice, without and with `Trace` instructions, so tracing is free when off.
+//! quantifiers to loops over an iterator stack, `let` to a store into a local, a block
+//! `let` to a call of its code (placed after the chunk's own) on first use and a read of
+//! its memo after. Each chunk is compiled twice, without and with `Trace` instructions, so
+//! tracing is free when off.
 
 pub(crate) mod builtins;
 mod compile;
 mod disasm;
 pub(crate) mod exec;
+mod meter;
 mod op;
+
+pub use meter::Meter;
 
 #[cfg(test)]
 mod tests;
@@ -46,6 +51,10 @@ struct Chunk {
     traced: (u32, u32),
     /// The rule's local count: the size of the locals array while it runs.
     locals: u32,
+    /// The rule's block `let` count: the size of the memo array while it runs.
+    lets: u32,
+    /// The span of the chunk's expression.
+    span: Span,
     label: String,
 }
 
@@ -91,6 +100,10 @@ pub struct Scratch {
     /// Innermost last: the list being iterated and the index of its next element
     /// (`None` is an absent list, iterated as empty).
     iters: Vec<(Option<Arc<[Value]>>, usize)>,
+    /// Each block `let`'s value once computed in this run (`None`: not yet).
+    memo: Vec<Option<Value>>,
+    /// Return addresses of the block `let`s being computed, innermost last.
+    calls: Vec<u32>,
 }
 
 impl Scratch {
@@ -98,12 +111,16 @@ impl Scratch {
         Scratch::default()
     }
 
-    /// Empties the stacks (keeping their capacity) and gives `locals` absent locals.
-    fn reset(&mut self, locals: u32) {
+    /// Empties the stacks (keeping their capacity) and gives `locals` absent locals and
+    /// `lets` uncomputed block `let`s.
+    fn reset(&mut self, locals: u32, lets: u32) {
         self.stack.clear();
         self.iters.clear();
         self.locals.clear();
         self.locals.resize(locals as usize, Value::Absent);
+        self.calls.clear();
+        self.memo.clear();
+        self.memo.resize(lets as usize, None);
     }
 }
 
@@ -128,11 +145,13 @@ impl Module {
     /// Runs a chunk against a decoded request. With `trace`, appends (span, value) for
     /// every IR node evaluated, in evaluation (post) order; nodes skipped by short-circuit
     /// do not appear.
+    /// Work is charged to `meter` (a rule error once it runs out).
     pub fn run(
         &self,
         chunk: ChunkId,
         frame: &Frame,
         scratch: &mut Scratch,
+        meter: &Meter,
         trace: Option<&mut Vec<TraceEntry>>,
     ) -> Result<Value, RuntimeError> {
         let Some(c) = self.chunks.get(chunk.0 as usize) else {
@@ -141,12 +160,11 @@ impl Module {
                 message: format!("internal: no chunk {}", chunk.0),
             });
         };
-        scratch.reset(c.locals);
+        scratch.reset(c.locals, c.lets);
         match trace {
-            None => exec::Machine::new(self, &self.fast, frame, scratch, None).run(c.fast),
-            Some(t) => {
-                exec::Machine::new(self, &self.traced, frame, scratch, Some(t)).run(c.traced)
-            }
+            None => exec::Machine::new(self, &self.fast, frame, scratch, meter, None).run(c.fast),
+            Some(t) => exec::Machine::new(self, &self.traced, frame, scratch, meter, Some(t))
+                .run(c.traced),
         }
     }
 
@@ -156,8 +174,9 @@ impl Module {
         chunk: ChunkId,
         frame: &Frame,
         scratch: &mut Scratch,
+        meter: &Meter,
     ) -> Result<bool, RuntimeError> {
-        let value = self.run(chunk, frame, scratch, None)?;
+        let value = self.run(chunk, frame, scratch, meter, None)?;
         match value {
             Value::Bool(b) => Ok(b),
             other => Err(RuntimeError {
@@ -170,14 +189,9 @@ impl Module {
         }
     }
 
-    /// The span of a chunk's whole expression (its last instruction's node).
+    /// The span of a chunk's whole expression.
     fn chunk_span(&self, chunk: ChunkId) -> Span {
-        self.chunks
-            .get(chunk.0 as usize)
-            .and_then(|c| c.fast.1.checked_sub(1))
-            .and_then(|last| self.fast.spans.get(last as usize))
-            .copied()
-            .unwrap_or_default()
+        self.chunks.get(chunk.0 as usize).map(|c| c.span).unwrap_or_default()
     }
 
     /// A human-readable listing: per rule, per chunk, each instruction with its operands,

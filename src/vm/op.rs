@@ -17,6 +17,12 @@ pub(crate) enum Op {
     Local(u32),
     /// Pop into local `i` (`let`).
     StoreLocal(u32),
+    /// Push block `let` `index`'s value: its memo when it was computed, else call its code
+    /// at `start`, which ends with `LetReturn(index)`.
+    LetCall { index: u32, start: u32 },
+    /// End of a block `let`'s code: keep the top of the stack (which stays) as the let's
+    /// memo and return after the `LetCall` that called it.
+    LetReturn(u32),
     /// Bool -> Bool.
     Not,
     /// Num -> Num.
@@ -56,11 +62,12 @@ pub(crate) enum Op {
     JumpIfPresentOrPop(u32),
     /// Pop a list (absent = empty) and start iterating it.
     IterBegin,
-    /// Store the innermost iterator's next element in `local`; when it has none, drop the
-    /// iterator and jump to `exit`.
+    /// Store the innermost iterator's next element in `local`, charging `cost` units of
+    /// work; when it has none, drop the iterator and jump to `exit`.
     IterNext {
         local: u32,
         exit: u32,
+        cost: u32,
     },
     /// Drop the innermost iterator (a quantifier decided early).
     IterEnd,

@@ -170,6 +170,7 @@ fn rule(
         scope: ToolScope::All,
         reads_args: false,
         locals,
+        lets: Vec::new(),
         span: sp(0, 0),
     }
 }
@@ -219,9 +220,9 @@ fn run_both(
     let chunk = module.rule(0).condition.unwrap();
     let f = frame(slots);
     let mut scratch = Scratch::new();
-    let fast = module.run(chunk, &f, &mut scratch, None);
+    let fast = module.run(chunk, &f, &mut scratch, &Meter::default(), None);
     let mut trace = Vec::new();
-    let traced = module.run(chunk, &f, &mut scratch, Some(&mut trace));
+    let traced = module.run(chunk, &f, &mut scratch, &Meter::default(), Some(&mut trace));
     assert_eq!(fast, traced, "fast and traced code disagree");
     (fast, trace)
 }
@@ -1018,18 +1019,18 @@ fn rules_compile_to_conditions_set_values_and_reasons() {
     };
     let f = frame(vec![vnum(5000.0)]);
     let mut scratch = Scratch::new();
-    assert_eq!(module.run_condition(condition, &f, &mut scratch), Ok(true));
+    assert_eq!(module.run_condition(condition, &f, &mut scratch, &Meter::default()), Ok(true));
     assert_eq!(
-        module.run(set_value, &f, &mut scratch, None),
+        module.run(set_value, &f, &mut scratch, &Meter::default(), None),
         Ok(vnum(1000.0))
     );
     assert_eq!(
-        module.run(*reason, &f, &mut scratch, None),
+        module.run(*reason, &f, &mut scratch, &Meter::default(), None),
         Ok(vnum(5000.0))
     );
     let small = frame(vec![vnum(10.0)]);
     assert_eq!(
-        module.run_condition(condition, &small, &mut scratch),
+        module.run_condition(condition, &small, &mut scratch, &Meter::default()),
         Ok(false)
     );
 }
@@ -1042,9 +1043,9 @@ fn run_condition_rejects_a_non_bool() {
         &[],
     );
     let module = compile(&p);
-    let error = module.run_condition(ChunkId(0), &Frame::default(), &mut Scratch::new());
+    let error = module.run_condition(ChunkId(0), &Frame::default(), &mut Scratch::new(), &Meter::default());
     assert_eq!(error.map_err(|e| e.span), Err(sp(3, 4)));
-    let missing = module.run(ChunkId(42), &Frame::default(), &mut Scratch::new(), None);
+    let missing = module.run(ChunkId(42), &Frame::default(), &mut Scratch::new(), &Meter::default(), None);
     assert!(missing.is_err());
 }
 
@@ -1075,13 +1076,13 @@ fn scratch_is_reset_between_runs() {
     let module = compile(&p);
     let mut scratch = Scratch::new();
     let f = Frame::default();
-    assert_eq!(module.run_condition(ChunkId(0), &f, &mut scratch), Ok(true));
+    assert_eq!(module.run_condition(ChunkId(0), &f, &mut scratch, &Meter::default()), Ok(true));
     assert_eq!(
-        module.run_condition(ChunkId(1), &f, &mut scratch),
+        module.run_condition(ChunkId(1), &f, &mut scratch, &Meter::default()),
         Ok(false)
     );
-    assert!(module.run_condition(ChunkId(2), &f, &mut scratch).is_err());
-    assert_eq!(module.run_condition(ChunkId(0), &f, &mut scratch), Ok(true));
+    assert!(module.run_condition(ChunkId(2), &f, &mut scratch, &Meter::default()).is_err());
+    assert_eq!(module.run_condition(ChunkId(0), &f, &mut scratch, &Meter::default()), Ok(true));
 }
 
 #[test]

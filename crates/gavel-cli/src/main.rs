@@ -107,6 +107,9 @@ struct LimitArgs {
     /// Largest compiled regular expression, in bytes [default: 1048576]
     #[arg(long, value_name = "N")]
     max_regex_bytes: Option<usize>,
+    /// Most work units one decision may spend (loop iterations, bytes scanned) [default: 10000000]
+    #[arg(long, value_name = "N")]
+    max_work: Option<usize>,
 }
 
 impl From<LimitArgs> for Limits {
@@ -122,6 +125,7 @@ impl From<LimitArgs> for Limits {
             max_compiled_depth: a.max_compiled_depth.unwrap_or(d.max_compiled_depth),
             max_compiled_nodes: a.max_compiled_nodes.unwrap_or(d.max_compiled_nodes),
             max_regex_bytes: a.max_regex_bytes.unwrap_or(d.max_regex_bytes),
+            max_work: a.max_work.unwrap_or(d.max_work),
         }
     }
 }
