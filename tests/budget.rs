@@ -169,24 +169,6 @@ fn the_quadratic_recipient_rule_is_stopped_by_the_default_budget() {
     assert!(is_budget_error(&rule_errors(&d)[0].1, Limits::default().max_work), "{}", d["errors"]);
 }
 
-#[test]
-fn the_cli_takes_max_work() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pol = dir.path().join("p.pol");
-    std::fs::write(&pol, format!("{HEADER}rule big: on t deny when l.any(x => x > 100)\n")).expect("write");
-    let req = dir.path().join("r.json");
-    std::fs::write(&req, t_request("", &[1.0; 10], &[])).expect("write");
-    let request = req.to_str().expect("path").to_string();
-    for (max, errors) in [("40", 0), ("39", 1)] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
-            .args(["eval", pol.to_str().expect("path"), "--input", &request, "--max-work", max])
-            .output()
-            .expect("gavel runs");
-        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        assert_eq!(rule_errors(&d).len(), errors, "--max-work {max}: {d}");
-    }
-}
-
 /// Runs `f` on a thread with a 256 KiB stack (the `jit_small_stack` fuzz target's).
 #[cfg(feature = "jit")]
 fn on_tiny_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {

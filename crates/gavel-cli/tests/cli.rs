@@ -247,3 +247,19 @@ fn declaring_a_built_in_request_field_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("E0119"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_cli_takes_max_work() {
+    // A rule over ten numbers costs 40 units of work (tests/budget.rs counts them exactly).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pol = dir.path().join("p.pol");
+    std::fs::write(&pol, "policy p\nversion \"1\"\ndefault allow\ntool t(l: list<number>)\nrule big: on t deny when l.any(x => x > 100)\n").expect("write");
+    let req = dir.path().join("r.json");
+    std::fs::write(&req, r#"{"tool": "t", "args": {"l": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}}"#).expect("write");
+    for (max, errors) in [("40", 0), ("39", 1)] {
+        let out = gavel(&["eval", pol.to_str().expect("utf-8"), "--input", req.to_str().expect("utf-8"), "--max-work", max]);
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+        let rule_errors = d["errors"].as_array().into_iter().flatten().filter(|e| e["kind"] == "rule").count();
+        assert_eq!(rule_errors, errors, "--max-work {max}: {d}");
+    }
+}
