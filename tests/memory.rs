@@ -1,6 +1,8 @@
 //! The JIT's working memory is bounded by what one loop iteration makes, not by the total
 //! work of a decision (docs/security.md, "Work, stack and memory"): a global allocator of
 //! this test binary tracks the peak of live heap bytes while one decision runs.
+// Counting allocations takes a global allocator, which only `unsafe` can implement.
+#![allow(unsafe_code)]
 
 #![cfg(feature = "jit")]
 
