@@ -1,7 +1,3 @@
 fn main() {
-    lalrpop::Configuration::new()
-        .set_in_dir("grammar")
-        .emit_rerun_directives(true)
-        .process()
-        .expect("grammar/*.lalrpop must be valid LALRPOP");
+    lalrpop::Configuration::new().set_in_dir("grammar").emit_rerun_directives(true).process().expect("grammar/*.lalrpop must be valid LALRPOP");
 }

@@ -127,7 +127,11 @@ fn engines(c: &mut Criterion) {
         assert!(!hand_written(&s.specs, &typed));
         assert_eq!(interp.decide_frame(&frame, false, &req).to_json(), jit.decide_frame(&frame, false, &req).to_json());
 
-        interleaved(&format!("eval/{name}"), ("hand_written", || hand_written(&s.specs, black_box(&typed))), ("jit", || jit.verdict_frame(black_box(&frame)).is_denied()));
+        interleaved(
+            &format!("eval/{name}"),
+            ("hand_written", || hand_written(&s.specs, black_box(&typed))),
+            ("jit", || jit.verdict_frame(black_box(&frame)).is_denied()),
+        );
         let mut g = c.benchmark_group(format!("eval/{name}"));
         g.bench_function("interpreter", |b| b.iter(|| interp.verdict_frame(black_box(&frame)).outcome()));
         g.bench_function("jit", |b| b.iter(|| jit.verdict_frame(black_box(&frame)).outcome()));
@@ -161,9 +165,7 @@ fn compile_time(c: &mut Criterion) {
     for rules in [10, 100, 1000, 10_000] {
         let s = set(rules, (rules / 10).max(1));
         let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
-        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
-            b.iter(|| gavel::jit::JitProgram::compile(p.program()).expect("compiles"))
-        });
+        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| b.iter(|| gavel::jit::JitProgram::compile(p.program()).expect("compiles")));
     }
     g.finish();
     // What a JIT engine actually pays: preparing the program (lazy) plus compiling and
@@ -213,7 +215,9 @@ fn scaling(c: &mut Criterion) {
         for backend in [Backend::Interpreter, Backend::Jit] {
             let engine = policy.engine(backend).expect("backend");
             assert!(engine.verdict(&req, now).is_allowed(), "{kib} KB: {:?}", engine.decide_json(&req).map(|d| d.to_json()));
-            g.bench_with_input(BenchmarkId::new(format!("{backend:?}"), format!("{kib}KB")), &req, |b, r| b.iter(|| engine.verdict(black_box(r), now).outcome()));
+            g.bench_with_input(BenchmarkId::new(format!("{backend:?}"), format!("{kib}KB")), &req, |b, r| {
+                b.iter(|| engine.verdict(black_box(r), now).outcome())
+            });
         }
         g.bench_with_input(BenchmarkId::new("serde_json_value", format!("{kib}KB")), &req, |b, r| {
             b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(r)).map(|v| v.is_object()))

@@ -9,23 +9,23 @@
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
 pub mod check;
+pub mod decision;
 pub mod diagnostics;
+mod driver;
 pub mod input;
-pub mod limits;
 pub mod ir;
+#[cfg(feature = "jit")]
+pub mod jit;
+pub mod limits;
+pub mod policy;
+pub mod reuse;
 pub mod span;
 pub mod stdlib;
 pub mod syntax;
+pub mod testing;
 pub mod types;
 pub mod value;
 pub mod vm;
-#[cfg(feature = "jit")]
-pub mod jit;
-pub mod decision;
-mod driver;
-pub mod policy;
-pub mod reuse;
-pub mod testing;
 
 pub use decision::{Decision, Outcome, Verdict};
 pub use diagnostics::Diagnostics;

@@ -119,10 +119,7 @@ fn within_limits_by_size(bytes: &[u8], limits: &Limits) -> bool {
 /// so one compare finds both; counting into a byte per chunk of 255 lets the compiler
 /// vectorize the loop (this runs on every request).
 fn opening_brackets(bytes: &[u8]) -> usize {
-    bytes
-        .chunks(255)
-        .map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b | 0x20 == b'{')) as usize)
-        .sum()
+    bytes.chunks(255).map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b | 0x20 == b'{')) as usize).sum()
 }
 
 /// The full pass: every string's length, every container's elements, the nesting depth.

@@ -16,12 +16,12 @@
 //! ```
 
 use crate::check::TestSuite;
-use crate::driver::{self, Compiled};
 use crate::decision::{self, fails_closed, Decision, Fired, Outcome, RuleOutcome, TraceJson, Verdict};
 use crate::diagnostics::Diagnostics;
+use crate::driver::{self, Compiled};
 use crate::input::{Frame, InputFailure};
-use crate::limits::Limits;
 use crate::ir::{self, Program};
+use crate::limits::Limits;
 use crate::span::{FileId, SourceMap, Span};
 use crate::value::Value;
 use crate::vm::{self, Meter, Scratch};
@@ -54,7 +54,9 @@ pub enum EngineError {
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::JitUnavailable => write!(f, "the JIT engine is not available in this build (built without the `jit` feature); use `--engine interp` (Backend::Interpreter)"),
+            EngineError::JitUnavailable => {
+                write!(f, "the JIT engine is not available in this build (built without the `jit` feature); use `--engine interp` (Backend::Interpreter)")
+            }
             EngineError::JitFailed(m) => write!(f, "the JIT could not compile the policy: {m}; use `--engine interp` (Backend::Interpreter)"),
         }
     }
@@ -102,7 +104,11 @@ impl Policy {
 
     pub fn engine(&self, backend: Backend) -> Result<Engine, EngineError> {
         match backend {
-            Backend::Interpreter => Ok(Engine { inner: self.inner.clone(), #[cfg(feature = "jit")] jit: None }),
+            Backend::Interpreter => Ok(Engine {
+                inner: self.inner.clone(),
+                #[cfg(feature = "jit")]
+                jit: None,
+            }),
             #[cfg(feature = "jit")]
             Backend::Jit => {
                 // Cheap: each tool group's code is compiled on the group's first request.
@@ -184,9 +190,12 @@ impl Engine {
 
     fn decide_unguarded(&self, request: &[u8], options: DecideOptions) -> Decision {
         let c = &*self.inner;
-        self.decode_then(request, options.now, |frame| self.decide_in(frame, options.explain, request), |failure| {
-            decision::input_failure(&c.program, &c.policy_ref, &failure)
-        })
+        self.decode_then(
+            request,
+            options.now,
+            |frame| self.decide_in(frame, options.explain, request),
+            |failure| decision::input_failure(&c.program, &c.policy_ref, &failure),
+        )
     }
 
     /// Checks the request against the limits and decodes it into this thread's frame,
@@ -218,7 +227,9 @@ impl Engine {
         // The conditions of the request's rules share one work budget.
         let meter = self.meter();
         let outcomes: Vec<RuleOutcome> = with_scratch(|scratch| {
-            self.with_jit(frame, |jit| self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, Conditions { jit, meter: &meter })).collect())
+            self.with_jit(frame, |jit| {
+                self.rules_for(frame).filter_map(|(pos, i)| self.evaluate(pos, i, frame, scratch, explain, Conditions { jit, meter: &meter })).collect()
+            })
         });
         decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &frame.tool_name, &outcomes, request)
     }
@@ -246,9 +257,7 @@ impl Engine {
 
     fn verdict_unguarded(&self, request: &[u8], now: Option<f64>) -> Verdict<'_> {
         let program = &self.inner.program;
-        self.decode_then(request, now, |frame| self.verdict_in(frame), |_| {
-            Verdict::failed(program, decision::on_error_outcome(program))
-        })
+        self.decode_then(request, now, |frame| self.verdict_in(frame), |_| Verdict::failed(program, decision::on_error_outcome(program)))
     }
 
     /// The verdict for an already decoded request (for benchmarks of evaluation alone).
@@ -269,7 +278,9 @@ impl Engine {
             return Verdict::new(program, &mut fired);
         }
         let meter = self.meter();
-        with_scratch(|scratch| self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, Conditions { jit: None, meter: &meter }))));
+        with_scratch(|scratch| {
+            self.rules_for(frame).for_each(|(pos, i)| fired.note(program, i, self.held(pos, i, frame, scratch, Conditions { jit: None, meter: &meter })))
+        });
         Verdict::new(program, &mut fired)
     }
 
@@ -312,9 +323,12 @@ impl Engine {
     fn write_unguarded(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) -> bool {
         let c = &*self.inner;
         let full = match (&c.template, options.explain) {
-            (Some(template), false) => self.decode_then(request, options.now, |frame| self.write_frame(template, frame, request, out), |failure| {
-                Some(decision::input_failure(&c.program, &c.policy_ref, &failure))
-            }),
+            (Some(template), false) => self.decode_then(
+                request,
+                options.now,
+                |frame| self.write_frame(template, frame, request, out),
+                |failure| Some(decision::input_failure(&c.program, &c.policy_ref, &failure)),
+            ),
             _ => Some(self.decide_unguarded(request, options)),
         };
         match full {
@@ -342,7 +356,15 @@ impl Engine {
             return full();
         }
         let fired: smallvec::SmallVec<[decision::Reasoned; 8]> = with_scratch(|scratch| {
-            fired.iter().filter_map(|&i| c.program.rules.get(i as usize).map(|rule| decision::Reasoned { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch, &self.meter()) })).collect()
+            fired
+                .iter()
+                .filter_map(|&i| {
+                    c.program
+                        .rules
+                        .get(i as usize)
+                        .map(|rule| decision::Reasoned { rule: i, reason: self.reason(rule, c.module.rule(i as usize), frame, scratch, &self.meter()) })
+                })
+                .collect()
         });
         let start = out.len();
         if template.write(&c.program, verdict.outcome(), &frame.tool_name, &fired, out) {
@@ -528,7 +550,11 @@ fn is_literal(text: &str) -> bool {
 enum RulesFor<'f> {
     Declared(std::iter::Enumerate<std::slice::Iter<'f, u32>>),
     /// The undeclared-tool group, filtered by the rules' tool patterns.
-    Undeclared { ids: std::iter::Enumerate<std::slice::Iter<'f, u32>>, rules: &'f [ir::Rule], tool: &'f str },
+    Undeclared {
+        ids: std::iter::Enumerate<std::slice::Iter<'f, u32>>,
+        rules: &'f [ir::Rule],
+        tool: &'f str,
+    },
 }
 
 impl Iterator for RulesFor<'_> {
@@ -575,7 +601,9 @@ type JitHeld<'c> = std::marker::PhantomData<&'c ()>;
 #[cfg(feature = "jit")]
 fn jit_held(jit: &JitHeld<'_>, pos: usize, index: u32) -> Result<bool, vm::RuntimeError> {
     match jit {
-        Ok(c) => c.held_at(pos).unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
+        Ok(c) => c
+            .held_at(pos)
+            .unwrap_or_else(|| Err(vm::RuntimeError { span: Span::default(), message: format!("internal: the JIT did not evaluate rule {index}") })),
         Err(e) => Err(e.clone()),
     }
 }
@@ -623,10 +651,7 @@ mod tests {
         let d = fail_closed(|| panic!("injected fault"), |m| engine.internal_fault(m));
         assert!(d.is_denied());
         assert!(d.decided_by.is_empty() && d.rules.is_empty());
-        assert_eq!(
-            d.to_json()["errors"],
-            serde_json::json!([{ "kind": "internal", "message": "internal error: injected fault; the request is denied" }])
-        );
+        assert_eq!(d.to_json()["errors"], serde_json::json!([{ "kind": "internal", "message": "internal error: injected fault; the request is denied" }]));
         assert!(d.explain(&policy).contains("an internal error stopped the decision"), "{}", d.explain(&policy));
         // Without a fault, the same engine decides normally.
         assert!(engine.decide_with(br#"{"tool": "t", "args": {"x": 1}}"#, DecideOptions::default()).is_allowed());

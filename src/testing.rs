@@ -2,8 +2,8 @@
 //! fixtures and tests) and an `Engine`. Out: a `TestReport` — each test's result with the
 //! decision's explanation for failures, and rule coverage (rules no test made fire).
 
-use crate::diagnostics::terminal::escape;
 use crate::decision::{value_to_json, Decision, Outcome};
+use crate::diagnostics::terminal::escape;
 use crate::policy::{DecideOptions, Engine, Policy};
 use crate::syntax::ast::{self, ExpectedEffect, Json, JsonKind, RequestSource, TestStmt};
 use crate::value::Value;
@@ -153,7 +153,11 @@ impl TestRun<'_> {
                 let cannot_read = |e: std::io::Error| format!("cannot read `{}`: {e}", path.display());
                 let bytes = std::fs::File::open(&path).and_then(|f| crate::limits::read_request(f, limits)).map_err(cannot_read)?;
                 if bytes.len() > limits.max_request_bytes {
-                    return Err(format!("`{}` is longer than `max_request_bytes` ({} bytes): raise it with `--max-request-bytes N`", path.display(), limits.max_request_bytes));
+                    return Err(format!(
+                        "`{}` is longer than `max_request_bytes` ({} bytes): raise it with `--max-request-bytes N`",
+                        path.display(),
+                        limits.max_request_bytes
+                    ));
                 }
                 serde_json::from_slice(&bytes).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
             }
@@ -179,7 +183,11 @@ impl TestRun<'_> {
         want_by.sort_unstable();
         got_by.sort_unstable();
         if !by.is_empty() && want_by != got_by {
-            self.failures.push(format!("expected decided by {}, got {}", want_by.join(", "), if got_by.is_empty() { "the default".into() } else { got_by.join(", ") }));
+            self.failures.push(format!(
+                "expected decided by {}, got {}",
+                want_by.join(", "),
+                if got_by.is_empty() { "the default".into() } else { got_by.join(", ") }
+            ));
         }
     }
 

@@ -118,11 +118,7 @@ impl fmt::Display for Type {
             Type::Record(r) => match &r.name {
                 Some(n) => write!(f, "{n}"),
                 None => {
-                    let fields: Vec<String> = r
-                        .fields
-                        .iter()
-                        .map(|x| format!("{}{}: {}", x.name, if x.optional { "?" } else { "" }, x.ty))
-                        .collect();
+                    let fields: Vec<String> = r.fields.iter().map(|x| format!("{}{}: {}", x.name, if x.optional { "?" } else { "" }, x.ty)).collect();
                     write!(f, "{{ {} }}", fields.join(", "))
                 }
             },

@@ -3,8 +3,8 @@
 //! fields' values in declaration order.
 
 use indexmap::IndexMap;
-use std::fmt;
 use smol_str::SmolStr;
+use std::fmt;
 use std::sync::Arc;
 
 /// `repr(u8)` gives the layout the JIT reads directly: the tag in the first byte and the

@@ -53,7 +53,13 @@ fn t_request(s: &str, l: &[f64], ls: &[&str]) -> Vec<u8> {
 
 /// The rule errors of a decision, as `(rule, message)`.
 fn rule_errors(d: &serde_json::Value) -> Vec<(String, String)> {
-    d["errors"].as_array().into_iter().flatten().filter(|e| e["kind"] == "rule").map(|e| (e["rule"].as_str().unwrap_or_default().to_string(), e["message"].as_str().unwrap_or_default().to_string())).collect()
+    d["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["kind"] == "rule")
+        .map(|e| (e["rule"].as_str().unwrap_or_default().to_string(), e["message"].as_str().unwrap_or_default().to_string()))
+        .collect()
 }
 
 fn is_budget_error(message: &str, max_work: usize) -> bool {
@@ -183,7 +189,8 @@ fn the_deepest_allowed_expression_compiles_and_runs_on_the_jit_on_a_small_stack(
     // A chain of functions, each calling the one before: about 500 levels expanded (near
     // `max_compiled_depth`),
     // none of which folds (the argument is the loop's element).
-    let mut text = String::from("policy p\nversion \"1\"\ndefault allow\ntool t(s: string, l: list<number>, ls: list<string>)\nfn f0(x: number) -> number = x + 1\n");
+    let mut text =
+        String::from("policy p\nversion \"1\"\ndefault allow\ntool t(s: string, l: list<number>, ls: list<string>)\nfn f0(x: number) -> number = x + 1\n");
     for i in 1..=250 {
         text.push_str(&format!("fn f{i}(x: number) -> number = f{}(x) * 1\n", i - 1));
     }

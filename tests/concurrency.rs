@@ -10,10 +10,8 @@ const THREADS: usize = 8;
 const ROUNDS: usize = 20;
 
 fn requests(example: &Path) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(example.join("requests"))
-        .expect("requests/")
-        .map(|e| std::fs::read(e.expect("entry").path()).expect("readable"))
-        .collect();
+    let mut out: Vec<Vec<u8>> =
+        std::fs::read_dir(example.join("requests")).expect("requests/").map(|e| std::fs::read(e.expect("entry").path()).expect("readable")).collect();
     out.sort();
     out.push(b"{\"tool\": 1}".to_vec());
     out.push(b"\xff".to_vec());

@@ -130,7 +130,8 @@ fn check(policy: &Policy, backend: Backend, case: &Value, request: &[u8]) -> Vec
 /// The fast path's verdict must say what the full decision says.
 fn verdict_disagrees(v: &gavel::Verdict<'_>, d: &Value) -> Vec<String> {
     let mut bad = Vec::new();
-    let ids = |key: &str, field: &str| -> Vec<String> { d[key].as_array().into_iter().flatten().filter_map(|r| r[field].as_str().map(str::to_string)).collect() };
+    let ids =
+        |key: &str, field: &str| -> Vec<String> { d[key].as_array().into_iter().flatten().filter_map(|r| r[field].as_str().map(str::to_string)).collect() };
     if d["decision"] != v.outcome().as_str() {
         bad.push(format!("verdict {:?}, decision {}", v.outcome(), d["decision"]));
     }

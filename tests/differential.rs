@@ -81,7 +81,9 @@ fn env_for(scope: &str) -> Env {
     let mut env = envelope();
     match scope {
         "t.a" => {
-            env.vars.extend([("n", Ty::Num), ("s", Ty::Str), ("b", Ty::Bool), ("l", Ty::ListNum), ("ls", Ty::ListStr), ("d", Ty::Dur)].map(|(n, t)| (n.to_string(), t)));
+            env.vars.extend(
+                [("n", Ty::Num), ("s", Ty::Str), ("b", Ty::Bool), ("l", Ty::ListNum), ("ls", Ty::ListStr), ("d", Ty::Dur)].map(|(n, t)| (n.to_string(), t)),
+            );
             env.optional.extend([("m", Ty::Num), ("o", Ty::Str)].map(|(n, t)| (n.to_string(), t)));
             env.maps.push("mp".into());
             env.records.push("p".into());
@@ -159,7 +161,9 @@ fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
             9 => quant(rng, env, d, "count"),
             10 => format!("(if {} then {} else {})", gen(rng, env, Ty::Bool, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
             11 => match env.maps.first().cloned() {
-                Some(m) => format!("(if has {m} then ({m}[{}] ?? {}) else {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
+                Some(m) => {
+                    format!("(if has {m} then ({m}[{}] ?? {}) else {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d))
+                }
                 None => format!("time.{}", rng.pick(&["hour", "weekday", "minute", "day", "month", "year"])),
             },
             12 => match env.records.first().cloned() {
@@ -265,11 +269,7 @@ fn literal(rng: &mut Rng, ty: Ty) -> String {
 }
 
 fn policy(rng: &mut Rng) -> String {
-    let mut text = format!(
-        "policy diff\nversion \"1\"\ndefault {}\non error {}\n{HEADER_TYPES}\n",
-        rng.pick(&["allow", "deny"]),
-        rng.pick(&["deny", "allow"])
-    );
+    let mut text = format!("policy diff\nversion \"1\"\ndefault {}\non error {}\n{HEADER_TYPES}\n", rng.pick(&["allow", "deny"]), rng.pick(&["deny", "allow"]));
     let rules = 1 + rng.below(8);
     let mut i = 0;
     while i < rules {

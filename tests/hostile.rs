@@ -95,7 +95,11 @@ fn undeclared_arguments_of_a_closed_tool_are_refused() {
 
 #[test]
 fn non_utf8_bytes_fail_closed() {
-    for request in [&b"{\"tool\": \"payments.transfer\xff\", \"args\": {\"amount\": 5}}"[..], &b"\xfe\xff\x00{"[..], &b"{\"tool\": \"payments.transfer\", \"args\": {\"amount\": 5, \"memo\": \"\xc0\xaf\"}}"[..]] {
+    for request in [
+        &b"{\"tool\": \"payments.transfer\xff\", \"args\": {\"amount\": 5}}"[..],
+        &b"\xfe\xff\x00{"[..],
+        &b"{\"tool\": \"payments.transfer\", \"args\": {\"amount\": 5, \"memo\": \"\xc0\xaf\"}}"[..],
+    ] {
         let d = decide(request);
         assert!(d.is_denied());
         assert!(errors_text(&d).contains("not valid JSON"), "{}", errors_text(&d));

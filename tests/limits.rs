@@ -295,7 +295,6 @@ fn default_limits_are_documented_values() {
     assert_eq!(d.max_regex_bytes, 1 << 20);
 }
 
-
 #[test]
 fn a_lowered_depth_limit_applies_to_the_user_text_only() {
     let limits = Limits { max_expr_depth: 8, ..Limits::default() };

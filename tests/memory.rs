@@ -3,7 +3,6 @@
 //! this test binary tracks the peak of live heap bytes while one decision runs.
 // Counting allocations takes a global allocator, which only `unsafe` can implement.
 #![allow(unsafe_code)]
-
 #![cfg(feature = "jit")]
 
 use gavel::{Backend, DecideOptions, Limits, Policy};

@@ -91,11 +91,7 @@ fn precedence_from_loosest_to_tightest() {
     let got = expr("a or b and not c == 1 + 2 * -d");
     let not_c_eq = e(ExprKind::Unary(
         UnaryOp::Not,
-        Box::new(bin(
-            Eq,
-            name("c"),
-            bin(Add, num(1.0), bin(Mul, num(2.0), e(ExprKind::Unary(UnaryOp::Neg, Box::new(name("d")))))),
-        )),
+        Box::new(bin(Eq, name("c"), bin(Add, num(1.0), bin(Mul, num(2.0), e(ExprKind::Unary(UnaryOp::Neg, Box::new(name("d")))))))),
     ));
     assert_eq!(got, bin(Or, name("a"), bin(And, name("b"), not_c_eq)));
 }
@@ -103,10 +99,7 @@ fn precedence_from_loosest_to_tightest() {
 #[test]
 fn coalesce_binds_tighter_than_comparison_and_looser_than_sum() {
     use BinaryOp::*;
-    assert_eq!(
-        expr("(row_limit ?? 1_000_000) <= 10_000"),
-        bin(Le, bin(Coalesce, name("row_limit"), num(1e6)), num(1e4))
-    );
+    assert_eq!(expr("(row_limit ?? 1_000_000) <= 10_000"), bin(Le, bin(Coalesce, name("row_limit"), num(1e6)), num(1e4)));
     assert_eq!(expr("a ?? b + 1 > c"), bin(Gt, bin(Coalesce, name("a"), bin(Add, name("b"), num(1.0))), name("c")));
 }
 
@@ -120,10 +113,7 @@ fn arithmetic_is_left_associative() {
 #[test]
 fn membership_and_not_in() {
     use BinaryOp::*;
-    assert_eq!(
-        expr("country not in [\"US\", \"DE\",]"),
-        bin(NotIn, name("country"), e(ExprKind::List(vec![st("US"), st("DE")])))
-    );
+    assert_eq!(expr("country not in [\"US\", \"DE\",]"), bin(NotIn, name("country"), e(ExprKind::List(vec![st("US"), st("DE")]))));
     assert_eq!(expr("\"@\" in email"), bin(In, st("@"), name("email")));
 }
 
@@ -144,30 +134,24 @@ fn has_if_and_literals() {
         Box::new(e(ExprKind::Duration(7.0 * 86400.0))),
     ));
     assert_eq!(got, want);
-    assert_eq!(expr("[true, false, 2.5, 1e6, 15m, 24h]"), e(ExprKind::List(vec![
-        e(ExprKind::Bool(true)),
-        e(ExprKind::Bool(false)),
-        num(2.5),
-        num(1e6),
-        e(ExprKind::Duration(900.0)),
-        e(ExprKind::Duration(86400.0)),
-    ])));
+    assert_eq!(
+        expr("[true, false, 2.5, 1e6, 15m, 24h]"),
+        e(ExprKind::List(vec![
+            e(ExprKind::Bool(true)),
+            e(ExprKind::Bool(false)),
+            num(2.5),
+            num(1e6),
+            e(ExprKind::Duration(900.0)),
+            e(ExprKind::Duration(86400.0)),
+        ]))
+    );
 }
 
 #[test]
 fn postfix_calls_fields_and_index() {
-    assert_eq!(
-        expr("std.pii.contains_ssn(memo)"),
-        method(field(name("std"), "pii"), "contains_ssn", vec![name("memo")])
-    );
-    assert_eq!(
-        expr("limits[currency].x"),
-        field(e(ExprKind::Index(Box::new(name("limits")), Box::new(name("currency")))), "x")
-    );
-    assert_eq!(
-        expr("min(records, 1000,)"),
-        e(ExprKind::Call { name: id("min"), args: vec![name("records"), num(1000.0)] })
-    );
+    assert_eq!(expr("std.pii.contains_ssn(memo)"), method(field(name("std"), "pii"), "contains_ssn", vec![name("memo")]));
+    assert_eq!(expr("limits[currency].x"), field(e(ExprKind::Index(Box::new(name("limits")), Box::new(name("currency")))), "x"));
+    assert_eq!(expr("min(records, 1000,)"), e(ExprKind::Call { name: id("min"), args: vec![name("records"), num(1000.0)] }));
     assert_eq!(expr("sql.lower()"), method(name("sql"), "lower", vec![]));
 }
 
@@ -181,10 +165,7 @@ fn keywords_are_names_after_a_dot_but_not_bare() {
 #[test]
 fn lambdas_only_as_arguments() {
     let got = expr("to.count(a => external(a))");
-    let lambda = e(ExprKind::Lambda {
-        param: id("a"),
-        body: Box::new(e(ExprKind::Call { name: id("external"), args: vec![name("a")] })),
-    });
+    let lambda = e(ExprKind::Lambda { param: id("a"), body: Box::new(e(ExprKind::Call { name: id("external"), args: vec![name("a")] })) });
     assert_eq!(got, method(name("to"), "count", vec![lambda]));
     assert!(!parse_expr(F, "a => b").1.is_empty());
 }
@@ -212,12 +193,7 @@ fn expression_spans_cover_the_expression() {
 fn header_items() {
     assert_eq!(
         ok("policy payments version \"2026.11.1\" default allow on error deny"),
-        vec![
-            Item::Policy(id("payments")),
-            Item::Version(lit("2026.11.1")),
-            Item::Default(DefaultEffect::Allow, s()),
-            Item::OnError(DefaultEffect::Deny, s()),
-        ]
+        vec![Item::Policy(id("payments")), Item::Version(lit("2026.11.1")), Item::Default(DefaultEffect::Allow, s()), Item::OnError(DefaultEffect::Deny, s()),]
     );
 }
 
@@ -225,13 +201,7 @@ fn header_items() {
 fn types_records_enums_lists_and_maps() {
     let items = ok("type R = { id: string, email?: string, from: list<map<number>>, e: {}, }\n\
                     type T = \"low\" | \"medium\" | \"high\"");
-    let list_map = TypeExpr {
-        kind: TypeExprKind::List(Box::new(TypeExpr {
-            kind: TypeExprKind::Map(Box::new(named_ty("number"))),
-            span: s(),
-        })),
-        span: s(),
-    };
+    let list_map = TypeExpr { kind: TypeExprKind::List(Box::new(TypeExpr { kind: TypeExprKind::Map(Box::new(named_ty("number"))), span: s() })), span: s() };
     let record = TypeExprKind::Record(vec![
         fd("id", false, named_ty("string")),
         fd("email", true, named_ty("string")),
@@ -290,21 +260,12 @@ fn tool_request_let_and_functions() {
     let Item::Tool(t) = &items[1] else { panic!("tool") };
     assert_eq!(t.name.name, "a.default.b");
     let Item::Request(r) = &items[2] else { panic!("request") };
-    assert_eq!(r.fields.iter().map(|f| (f.name.name.as_str(), f.optional)).collect::<Vec<_>>(), vec![
-        ("agent", false),
-        ("time", true)
-    ]);
+    assert_eq!(r.fields.iter().map(|f| (f.name.name.as_str(), f.optional)).collect::<Vec<_>>(), vec![("agent", false), ("time", true)]);
     assert_eq!(items[3], Item::Let(LetDecl { name: id("limit"), value: num(10000.0), span: s() }));
     let not_ok = e(ExprKind::Unary(UnaryOp::Not, Box::new(e(ExprKind::Call { name: id("ok"), args: vec![name("addr")] }))));
     assert_eq!(
         items[4],
-        Item::Fn(FnDecl {
-            name: id("ext"),
-            params: vec![fd("addr", false, named_ty("string"))],
-            ret: named_ty("bool"),
-            body: Some(not_ok),
-            span: s()
-        })
+        Item::Fn(FnDecl { name: id("ext"), params: vec![fd("addr", false, named_ty("string"))], ret: named_ty("bool"), body: Some(not_ok), span: s() })
     );
     let Item::Fn(b) = &items[5] else { panic!("builtin") };
     assert_eq!((b.name.name.as_str(), b.body.is_none()), ("len", true));
@@ -319,10 +280,10 @@ fn full_rule() {
          rule big: on payments.*, crm.export\n\
          deny when amount > 10 because \"too big\"",
     );
-    assert_eq!(r.annotations.iter().map(|a| (a.name.name.as_str(), a.value.value.as_str())).collect::<Vec<_>>(), vec![
-        ("severity", "high"),
-        ("mode", "shadow")
-    ]);
+    assert_eq!(
+        r.annotations.iter().map(|a| (a.name.name.as_str(), a.value.value.as_str())).collect::<Vec<_>>(),
+        vec![("severity", "high"), ("mode", "shadow")]
+    );
     assert_eq!(r.name, Some(id("big")));
     assert_eq!(r.tools, Some(tools(&["payments.*", "crm.export"])));
     assert_eq!(r.effect, effect(EffectKind::Deny));
@@ -341,13 +302,7 @@ fn every_effect() {
     );
     assert_eq!(the_rule("redact args.from").effect, effect(EffectKind::Redact(path(&["args", "from"]))));
     let set = the_rule("set records = min(records, 1000) when agent.trust != \"high\"");
-    assert_eq!(
-        set.effect,
-        effect(EffectKind::Set(
-            path(&["records"]),
-            e(ExprKind::Call { name: id("min"), args: vec![name("records"), num(1000.0)] })
-        ))
-    );
+    assert_eq!(set.effect, effect(EffectKind::Set(path(&["records"]), e(ExprKind::Call { name: id("min"), args: vec![name("records"), num(1000.0)] }))));
     assert!(set.condition.is_some());
 }
 
@@ -381,12 +336,15 @@ fn template_parts_and_hole_spans() {
     let src = "deny because \"a {{b}} {amount} c\\n{x.y}\"";
     let r = the_rule(src);
     let t = r.because.expect("because");
-    assert_eq!(t.parts, vec![
-        TemplatePart::Text("a {b} ".into()),
-        TemplatePart::Expr(name("amount")),
-        TemplatePart::Text(" c\n".into()),
-        TemplatePart::Expr(field(name("x"), "y")),
-    ]);
+    assert_eq!(
+        t.parts,
+        vec![
+            TemplatePart::Text("a {b} ".into()),
+            TemplatePart::Expr(name("amount")),
+            TemplatePart::Text(" c\n".into()),
+            TemplatePart::Expr(field(name("x"), "y")),
+        ]
+    );
     let TemplatePart::Expr(amount) = &t.parts[1] else { panic!("hole") };
     let at = src.find("amount").unwrap();
     assert_eq!(*amount.span, Span::new(F, at, at + "amount".len()));
@@ -400,11 +358,10 @@ fn template_parts_and_hole_spans() {
 fn template_holes_may_hold_escaped_strings() {
     let src = r#"deny because "memo: {memo ?? \"none\"}!""#;
     let t = the_rule(src).because.expect("because");
-    assert_eq!(t.parts, vec![
-        TemplatePart::Text("memo: ".into()),
-        TemplatePart::Expr(bin(BinaryOp::Coalesce, name("memo"), st("none"))),
-        TemplatePart::Text("!".into()),
-    ]);
+    assert_eq!(
+        t.parts,
+        vec![TemplatePart::Text("memo: ".into()), TemplatePart::Expr(bin(BinaryOp::Coalesce, name("memo"), st("none"))), TemplatePart::Text("!".into()),]
+    );
     let TemplatePart::Expr(hole) = &t.parts[1] else { panic!("hole") };
     let at = src.find("memo ??").unwrap();
     assert_eq!(hole.span.start as usize, at);
@@ -436,12 +393,7 @@ fn fixtures_are_json_with_bare_keys() {
         (id("tool"), json(JsonKind::Str("t".into()))),
         (
             id("quoted key"),
-            json(JsonKind::List(vec![
-                json(JsonKind::Number(1000.0)),
-                json(JsonKind::Number(-2.5)),
-                json(JsonKind::Null),
-                json(JsonKind::Bool(true)),
-            ])),
+            json(JsonKind::List(vec![json(JsonKind::Number(1000.0)), json(JsonKind::Number(-2.5)), json(JsonKind::Null), json(JsonKind::Bool(true))])),
         ),
         (id("ctx"), json(JsonKind::Object(vec![]))),
     ]));
@@ -463,22 +415,22 @@ fn test_statements() {
     let Item::Test(t) = &items[0] else { panic!("test") };
     assert_eq!(t.name, lit("t"));
     let req = |src| TestStmt::Request(src, s());
-    assert_eq!(t.stmts, vec![
-        req(RequestSource::Fixture { name: id("base"), with: vec![] }),
-        req(RequestSource::Fixture {
-            name: id("base"),
-            with: vec![
-                (path(&["args", "amount"]), json(JsonKind::Number(25000.0))),
-                (path(&["tool"]), json(JsonKind::Str("x".into()))),
-            ],
-        }),
-        req(RequestSource::File(lit("case.json"))),
-        req(RequestSource::Literal(json(JsonKind::Object(vec![(id("tool"), json(JsonKind::Str("x".into())))])))),
-        TestStmt::ExpectEffect { effect: ExpectedEffect::Deny, by: vec![id("a"), id("b")], span: s() },
-        TestStmt::ExpectEffect { effect: ExpectedEffect::RequireApproval, by: vec![], span: s() },
-        TestStmt::ExpectEffect { effect: ExpectedEffect::Allow, by: vec![], span: s() },
-        TestStmt::ExpectValue { path: path(&["args", "memo"]), value: json(JsonKind::Str("[REDACTED]".into())), span: s() },
-    ]);
+    assert_eq!(
+        t.stmts,
+        vec![
+            req(RequestSource::Fixture { name: id("base"), with: vec![] }),
+            req(RequestSource::Fixture {
+                name: id("base"),
+                with: vec![(path(&["args", "amount"]), json(JsonKind::Number(25000.0))), (path(&["tool"]), json(JsonKind::Str("x".into()))),],
+            }),
+            req(RequestSource::File(lit("case.json"))),
+            req(RequestSource::Literal(json(JsonKind::Object(vec![(id("tool"), json(JsonKind::Str("x".into())))])))),
+            TestStmt::ExpectEffect { effect: ExpectedEffect::Deny, by: vec![id("a"), id("b")], span: s() },
+            TestStmt::ExpectEffect { effect: ExpectedEffect::RequireApproval, by: vec![], span: s() },
+            TestStmt::ExpectEffect { effect: ExpectedEffect::Allow, by: vec![], span: s() },
+            TestStmt::ExpectValue { path: path(&["args", "memo"]), value: json(JsonKind::Str("[REDACTED]".into())), span: s() },
+        ]
+    );
     assert_eq!(errors("test \"t\" { request fil(\"x\") }")[0].code, "E0008");
 }
 

@@ -268,12 +268,7 @@ impl<'a> Checker<'a> {
             self.report(diag::arg_type_mismatch_across_tools(*id.span, name));
             return;
         }
-        let owners: Vec<String> = self
-            .tools
-            .iter()
-            .filter(|(_, (params, _))| params.iter().any(|p| p.name == name))
-            .map(|(t, _)| t.clone())
-            .collect();
+        let owners: Vec<String> = self.tools.iter().filter(|(_, (params, _))| params.iter().any(|p| p.name == name)).map(|(t, _)| t.clone()).collect();
         if cx.args.is_none() && cx.request && !owners.is_empty() {
             self.report(diag::argument_outside_scope(*id.span, name, &owners));
             return;
@@ -291,11 +286,8 @@ impl<'a> Checker<'a> {
             return;
         }
         let suggestion = diag::did_you_mean(name, candidates.iter().map(String::as_str));
-        let help = if !owners.is_empty() {
-            Some(format!("`{name}` is an argument of {}, which is not in this rule's scope", diag::one_of(&owners)))
-        } else {
-            None
-        };
+        let help =
+            if !owners.is_empty() { Some(format!("`{name}` is an argument of {}, which is not in this rule's scope", diag::one_of(&owners))) } else { None };
         self.report(diag::unknown_name(*id.span, name, suggestion, help));
     }
 
@@ -452,7 +444,12 @@ impl<'a> Checker<'a> {
             }
             Type::Any => Type::Any,
             other => {
-                self.report(diag::type_mismatch(r.span, "list or map", &other.to_string(), Some("only lists (`to[0]`) and maps (`limits[currency]`) can be indexed".into())));
+                self.report(diag::type_mismatch(
+                    r.span,
+                    "list or map",
+                    &other.to_string(),
+                    Some("only lists (`to[0]`) and maps (`limits[currency]`) can be indexed".into()),
+                ));
                 Type::Any
             }
         };
@@ -525,7 +522,13 @@ impl<'a> Checker<'a> {
             Type::List(elem) => {
                 self.check_enum_literal(&item.ty, r);
                 if !(item.ty.fits(elem) || elem.fits(&item.ty) || (item.ty.is_stringy() && elem.is_stringy())) {
-                    self.report(diag::cannot_compare(span, "in", &item.ty.to_string(), &container.ty.to_string(), Some(format!("the list holds `{elem}` values"))));
+                    self.report(diag::cannot_compare(
+                        span,
+                        "in",
+                        &item.ty.to_string(),
+                        &container.ty.to_string(),
+                        Some(format!("the list holds `{elem}` values")),
+                    ));
                 }
                 Builtin::ListContains
             }
@@ -538,7 +541,12 @@ impl<'a> Checker<'a> {
                 Builtin::StrContains
             }
             other => {
-                self.report(diag::type_mismatch(container.span, "list, string or map", &other.to_string(), Some("`in` looks for an element of a list, a substring of a string or a key of a map".into())));
+                self.report(diag::type_mismatch(
+                    container.span,
+                    "list, string or map",
+                    &other.to_string(),
+                    Some("`in` looks for an element of a list, a substring of a string or a key of a map".into()),
+                ));
                 Builtin::ListContains
             }
         };
@@ -556,7 +564,12 @@ impl<'a> Checker<'a> {
             Some(t) if b.ty.is_optional() => t.optional(),
             Some(t) => t,
             None => {
-                self.report(diag::type_mismatch(b.span, &inner.to_string(), &b.ty.to_string(), Some("the default must have the type of the optional value".into())));
+                self.report(diag::type_mismatch(
+                    b.span,
+                    &inner.to_string(),
+                    &b.ty.to_string(),
+                    Some("the default must have the type of the optional value".into()),
+                ));
                 Type::Any
             }
         };
@@ -618,7 +631,12 @@ impl<'a> Checker<'a> {
         let other = self.expr(cx, b);
         cx.narrowed.truncate(saved);
         let ty = then.ty.join(&other.ty).unwrap_or_else(|| {
-            self.report(diag::type_mismatch(other.span, &then.ty.to_string(), &other.ty.to_string(), Some("both branches of `if` must have the same type".into())));
+            self.report(diag::type_mismatch(
+                other.span,
+                &then.ty.to_string(),
+                &other.ty.to_string(),
+                Some("both branches of `if` must have the same type".into()),
+            ));
             Type::Any
         });
         mk(ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)), ty, span)
@@ -685,13 +703,9 @@ impl<'a> Checker<'a> {
         let checked: Vec<ir::Expr> = args.iter().zip(&info.params).map(|(a, t)| self.value_of(cx, a, t)).collect();
         let kind = match &info.body {
             FnBody::Native(i) => ExprKind::Call(Builtin::Native(*i), checked),
-            FnBody::Pol { body, locals } => ExprKind::FnCall {
-                name: info.name.clone(),
-                body: body.clone(),
-                params: info.params.len() as u32,
-                locals: *locals,
-                args: checked,
-            },
+            FnBody::Pol { body, locals } => {
+                ExprKind::FnCall { name: info.name.clone(), body: body.clone(), params: info.params.len() as u32, locals: *locals, args: checked }
+            }
         };
         mk(kind, info.ret.clone(), span)
     }

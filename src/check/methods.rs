@@ -8,28 +8,21 @@ use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Type;
 
-const STRING_METHODS: &[&str] =
-    &["len", "lower", "upper", "trim", "starts_with", "ends_with", "contains", "matches", "find_all", "split", "before", "after"];
+const STRING_METHODS: &[&str] = &["len", "lower", "upper", "trim", "starts_with", "ends_with", "contains", "matches", "find_all", "split", "before", "after"];
 const LIST_METHODS: &[&str] = &["len", "is_empty", "contains", "any", "all", "count", "intersects", "subset_of"];
 const NUMBER_METHODS: &[&str] = &["abs", "floor", "ceil", "round"];
 const MAP_METHODS: &[&str] = &["len", "contains"];
 
 impl<'a> Checker<'a> {
-    pub(super) fn method_call(
-        &mut self,
-        cx: &mut Ctx<'a>,
-        receiver: &'a ast::Expr,
-        method: &'a ast::Ident,
-        args: &'a [ast::Expr],
-        span: Span,
-    ) -> ir::Expr {
+    pub(super) fn method_call(&mut self, cx: &mut Ctx<'a>, receiver: &'a ast::Expr, method: &'a ast::Ident, args: &'a [ast::Expr], span: Span) -> ir::Expr {
         if let ast::ExprKind::Field(root, module) = &receiver.kind {
             if std_path(root).as_deref() == Some("std") {
                 return self.std_call(cx, module, method, args, span);
             }
         }
         if std_path(receiver).is_some() {
-            let d = diag::namespace_not_value(*receiver.span, "std").with_help("call a library function: `std.MODULE.NAME(...)`, e.g. `std.pii.contains_ssn(text)`");
+            let d = diag::namespace_not_value(*receiver.span, "std")
+                .with_help("call a library function: `std.MODULE.NAME(...)`, e.g. `std.pii.contains_ssn(text)`");
             self.report(d);
             return error_expr(span);
         }

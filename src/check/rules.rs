@@ -237,4 +237,3 @@ fn rule_reads_args(r: &ir::Rule) -> bool {
     }
     exprs.iter().any(|e| ir::passes::any_node(e, &|n| matches!(&n.kind, ExprKind::Input(p) if p.first().map(String::as_str) == Some("args"))))
 }
-

@@ -90,7 +90,15 @@ pub fn approvers_of(rule: &Rule) -> &[String] {
 }
 
 /// The full decision. `rule_spans` holds each rule's span, resolved once per policy.
-pub fn combine(program: &Program, sources: &SourceMap, rule_spans: &[SpanJson], policy: &PolicyRef, tool: &str, outcomes: &[RuleOutcome], request: &[u8]) -> Decision {
+pub fn combine(
+    program: &Program,
+    sources: &SourceMap,
+    rule_spans: &[SpanJson],
+    policy: &PolicyRef,
+    tool: &str,
+    outcomes: &[RuleOutcome],
+    request: &[u8],
+) -> Decision {
     let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
     let fired: Vec<&RuleOutcome> = outcomes.iter().filter(|o| o.fired).collect();
     let decision = outcome_of(program, fired.iter().map(|o| o.rule));
@@ -120,18 +128,20 @@ pub fn combine(program: &Program, sources: &SourceMap, rule_spans: &[SpanJson], 
             .collect(),
         approvals: approvals
             .iter()
-            .map(|o| Approval {
-                rule: rule(o).id.clone(),
-                approvers: approvers_of(rule(o)).to_vec(),
-                reason: o.reason.clone(),
-            })
+            .map(|o| Approval { rule: rule(o).id.clone(), approvers: approvers_of(rule(o)).to_vec(), reason: o.reason.clone() })
             .collect(),
         modifications,
         args,
         warnings: fired.iter().filter(|o| warns(rule(o))).map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
         errors: outcomes
             .iter()
-            .filter_map(|o| o.error.as_ref().map(|(span, message)| DecisionError::Rule { rule: rule(o).id.clone(), span: SpanJson::new(*span, sources), message: message.clone() }))
+            .filter_map(|o| {
+                o.error.as_ref().map(|(span, message)| DecisionError::Rule {
+                    rule: rule(o).id.clone(),
+                    span: SpanJson::new(*span, sources),
+                    message: message.clone(),
+                })
+            })
             .collect(),
     }
 }

@@ -9,10 +9,10 @@ mod verdict;
 mod write;
 
 pub use combine::{combine, decides, fails_closed, input_failure, modifies, on_error_outcome, outcome_of, RuleOutcome};
-pub use verdict::Verdict;
-pub(crate) use verdict::Fired;
 pub use explain::explain;
 pub use json::value_to_json;
+pub(crate) use verdict::Fired;
+pub use verdict::Verdict;
 pub(crate) use write::{DecisionTemplate, Reasoned};
 
 use crate::input::InputError;

@@ -68,7 +68,12 @@ impl DecisionTemplate {
                 };
                 let approval = Approval { rule: rule.id.clone(), approvers: approvers_of(rule).to_vec(), reason: None };
                 let warning = Warning { rule: rule.id.clone(), reason: None };
-                Some(RuleTemplate { id: serde_json::to_vec(&rule.id).ok()?, fired: around_reason(&fired)?, approval: around_reason(&approval)?, warning: around_reason(&warning)? })
+                Some(RuleTemplate {
+                    id: serde_json::to_vec(&rule.id).ok()?,
+                    fired: around_reason(&fired)?,
+                    approval: around_reason(&approval)?,
+                    warning: around_reason(&warning)?,
+                })
             })
             .collect::<Option<Vec<_>>>()?;
         (rules.len() == program.rules.len()).then_some(DecisionTemplate { after_tool, rules })
@@ -209,7 +214,11 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
     fn written_decisions_are_serdes_bytes_and_simple_ones_come_from_the_template() {
         for default in ["allow", "deny"] {
             let policy = Policy::from_sources(&[("w.pol", &POLICY.replace("DEFAULT", default))]).unwrap_or_else(|d| panic!("{}", d.render()));
-            for backend in [Backend::Interpreter, #[cfg(feature = "jit")] Backend::Jit] {
+            for backend in [
+                Backend::Interpreter,
+                #[cfg(feature = "jit")]
+                Backend::Jit,
+            ] {
                 let engine = policy.engine(backend).expect("backend available");
                 for (request, simple) in REQUESTS {
                     for explain in [false, true] {

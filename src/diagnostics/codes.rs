@@ -63,14 +63,12 @@ pub fn unexpected_eof(span: Span, expected: &[String]) -> Diagnostic {
 
 /// `span` covers the opening quote.
 pub fn unterminated_string(span: Span) -> Diagnostic {
-    Diagnostic::error("E0004", "unterminated string", span, "this string is never closed")
-        .with_help("add a closing `\"` on the same line")
+    Diagnostic::error("E0004", "unterminated string", span, "this string is never closed").with_help("add a closing `\"` on the same line")
 }
 
 /// `span` covers the opening `/*`.
 pub fn unterminated_comment(span: Span) -> Diagnostic {
-    Diagnostic::error("E0005", "unterminated block comment", span, "this comment is never closed")
-        .with_help("close it with `*/`")
+    Diagnostic::error("E0005", "unterminated block comment", span, "this comment is never closed").with_help("close it with `*/`")
 }
 
 pub fn bad_unicode_escape(span: Span) -> Diagnostic {
@@ -127,13 +125,12 @@ pub fn unknown_name(span: Span, name: &str, suggestion: Option<&str>, help: Opti
 }
 
 pub fn argument_outside_scope(span: Span, name: &str, tools: &[String]) -> Diagnostic {
-    Diagnostic::error("E0102", format!("`{name}` is a tool argument, but this rule is not scoped to a tool"), span, "not in scope here")
-        .with_help(format!(
-            "`{name}` is an argument of {}; scope the rule with `on {}` or put it inside `on {} {{ ... }}`",
-            one_of(tools),
-            tools[0],
-            tools[0]
-        ))
+    Diagnostic::error("E0102", format!("`{name}` is a tool argument, but this rule is not scoped to a tool"), span, "not in scope here").with_help(format!(
+        "`{name}` is an argument of {}; scope the rule with `on {}` or put it inside `on {} {{ ... }}`",
+        one_of(tools),
+        tools[0],
+        tools[0]
+    ))
 }
 
 pub fn duplicate_definition(span: Span, name: &str, what: &str, previous: Span) -> Diagnostic {
@@ -243,12 +240,13 @@ pub fn reserved_request_field(span: Span, name: &str) -> Diagnostic {
 }
 
 pub fn request_in_constant(span: Span, name: &str, place: &str) -> Diagnostic {
-    Diagnostic::error("E0120", format!("{place} cannot read the request field `{name}`"), span, "reads the request")
-        .with_help(if place.starts_with("a function") {
+    Diagnostic::error("E0120", format!("{place} cannot read the request field `{name}`"), span, "reads the request").with_help(
+        if place.starts_with("a function") {
             "pass the value as a parameter: `fn f(x: T) -> T = ...` called as `f(agent.trust)`".to_string()
         } else {
             "a top-level `let` is a constant; move it inside an `on` block, or make it a `fn` with a parameter".to_string()
-        })
+        },
+    )
 }
 
 // ---- E02xx types --------------------------------------------------------------------
@@ -286,8 +284,13 @@ pub fn bad_operands(span: Span, op: &str, left: &str, right: &str) -> Diagnostic
 }
 
 pub fn wrong_arg_count(span: Span, what: &str, expected: usize, found: usize) -> Diagnostic {
-    Diagnostic::error("E0206", format!("`{what}` takes {expected} argument{}, found {found}", if expected == 1 { "" } else { "s" }), span, "wrong number of arguments")
-        .with_help(format!("pass exactly {expected}"))
+    Diagnostic::error(
+        "E0206",
+        format!("`{what}` takes {expected} argument{}, found {found}", if expected == 1 { "" } else { "s" }),
+        span,
+        "wrong number of arguments",
+    )
+    .with_help(format!("pass exactly {expected}"))
 }
 
 pub fn bad_regex(span: Span, error: &str) -> Diagnostic {
@@ -317,8 +320,7 @@ pub fn has_needs_path(span: Span) -> Diagnostic {
 }
 
 pub fn never_missing(span: Span, what: &str) -> Diagnostic {
-    Diagnostic::warning("W0201", format!("`{what}` is never missing"), span, "not optional")
-        .with_help("remove the guard or the default")
+    Diagnostic::warning("W0201", format!("`{what}` is never missing"), span, "not optional").with_help("remove the guard or the default")
 }
 
 pub fn condition_not_bool(span: Span, found: &str) -> Diagnostic {
@@ -370,8 +372,7 @@ pub fn folder_loop(span: Span, link: &str, target: &str) -> Diagnostic {
 }
 
 pub fn no_policy_files(span: Span) -> Diagnostic {
-    Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile")
-        .with_help("pass a `.pol` file, or a directory that contains `.pol` files")
+    Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile").with_help("pass a `.pol` file, or a directory that contains `.pol` files")
 }
 
 // ---- E05xx limits (see `crate::limits::Limits`) ---------------------------------------
@@ -399,13 +400,23 @@ pub fn nested_too_deeply(span: Span, limit: usize) -> Diagnostic {
 }
 
 pub fn expands_too_deeply(span: Span, limit: usize) -> Diagnostic {
-    Diagnostic::error("E0503", format!("with its `let`s and functions expanded, this nests deeper than `max_compiled_depth` ({limit})"), span, "expands too deeply")
-        .with_help(raise("max_compiled_depth", limit))
+    Diagnostic::error(
+        "E0503",
+        format!("with its `let`s and functions expanded, this nests deeper than `max_compiled_depth` ({limit})"),
+        span,
+        "expands too deeply",
+    )
+    .with_help(raise("max_compiled_depth", limit))
 }
 
 pub fn expands_too_large(span: Span, limit: usize) -> Diagnostic {
-    Diagnostic::error("E0504", format!("with its `let`s and functions expanded, this has more than `max_compiled_nodes` ({limit}) nodes"), span, "expands too large")
-        .with_help(raise("max_compiled_nodes", limit))
+    Diagnostic::error(
+        "E0504",
+        format!("with its `let`s and functions expanded, this has more than `max_compiled_nodes` ({limit}) nodes"),
+        span,
+        "expands too large",
+    )
+    .with_help(raise("max_compiled_nodes", limit))
 }
 
 pub fn regex_too_large(span: Span, limit: usize) -> Diagnostic {

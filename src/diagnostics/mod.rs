@@ -11,8 +11,8 @@ pub mod terminal;
 pub use codes::*;
 
 use crate::span::{SourceMap, Span};
-use terminal::{escape, escape_text, mask_source};
 use serde_json::json;
+use terminal::{escape, escape_text, mask_source};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -39,13 +39,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            labels: vec![Label { span, message: label.into() }],
-            help: None,
-        }
+        Diagnostic { severity: Severity::Error, code, message: message.into(), labels: vec![Label { span, message: label.into() }], help: None }
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
@@ -119,12 +113,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let name = |s: Span| escape(&sources.get(s.file).name).into_owned();
     let primary = d.span();
     let mut report = Report::build(kind, (name(primary), primary.range()))
-        .with_config(
-            Config::default()
-                .with_index_type(IndexType::Byte)
-                .with_color(color)
-                .with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii }),
-        )
+        .with_config(Config::default().with_index_type(IndexType::Byte).with_color(color).with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii }))
         .with_code(d.code)
         .with_message(escape_text(&d.message));
     for (i, l) in d.labels.iter().enumerate() {

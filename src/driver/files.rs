@@ -38,7 +38,6 @@ pub(crate) fn read_paths<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result
     Ok(files)
 }
 
-
 /// A policy file refused by `max_source_bytes` before (or while) reading it.
 struct TooLarge {
     path: PathBuf,
@@ -56,7 +55,9 @@ struct Unreadable {
 enum PathProblem {
     Io(String),
     /// A symbolic link inside a folder leads back to that folder or one around it.
-    Loop { target: PathBuf },
+    Loop {
+        target: PathBuf,
+    },
 }
 
 impl Unreadable {
@@ -158,4 +159,3 @@ pub(super) fn digest(files: &[SourceFile]) -> String {
     }
     format!("sha256:{:x}", h.finalize())
 }
-

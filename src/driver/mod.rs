@@ -50,7 +50,6 @@ pub(crate) struct Compiled {
     pub(crate) limits: Limits,
 }
 
-
 /// Stack for compiling: the compiler's recursive stages are bounded by the nesting limits,
 /// and this makes the bound independent of the caller's thread (2 MiB for test threads).
 const COMPILE_STACK_BYTES: usize = 256 << 20;
@@ -142,11 +141,7 @@ fn compile_on_new_thread(job: CompileJob) -> Result<Compiled, Diagnostics> {
 fn stdlib_asts() -> &'static [crate::syntax::ast::File] {
     static ASTS: std::sync::OnceLock<Vec<crate::syntax::ast::File>> = std::sync::OnceLock::new();
     ASTS.get_or_init(|| {
-        crate::stdlib::SOURCES
-            .iter()
-            .enumerate()
-            .map(|(i, (_, text))| crate::syntax::parse_with(FileId(i as u32), text, &Limits::default()).0)
-            .collect()
+        crate::stdlib::SOURCES.iter().enumerate().map(|(i, (_, text))| crate::syntax::parse_with(FileId(i as u32), text, &Limits::default()).0).collect()
     })
 }
 
@@ -224,4 +219,3 @@ fn compile_here(files: Vec<SourceFile>, limits: &Limits) -> Result<Compiled, Dia
         jit: Default::default(),
     })
 }
-

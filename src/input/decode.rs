@@ -5,7 +5,6 @@
 //! records) are recorded and the value skipped, so decoding goes on; only malformed JSON
 //! stops it (the `Err` of the serde calls).
 
-use smol_str::SmolStr;
 use super::errors::{self, Found, Path};
 use super::tree::{FieldNode, Kind, Node, RecordNode};
 use super::InputError;
@@ -13,6 +12,7 @@ use crate::value::{format_number, Value};
 use indexmap::IndexMap;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use smol_str::SmolStr;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
@@ -214,13 +214,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
     }
 }
 
-fn decode_list<'de, A: SeqAccess<'de>>(
-    elem: &Node,
-    build: bool,
-    sink: &mut Sink,
-    path: Path,
-    mut seq: A,
-) -> Result<Value, A::Error> {
+fn decode_list<'de, A: SeqAccess<'de>>(elem: &Node, build: bool, sink: &mut Sink, path: Path, mut seq: A) -> Result<Value, A::Error> {
     let mut items = Vec::new();
     let mut index = 0usize;
     loop {
@@ -236,13 +230,7 @@ fn decode_list<'de, A: SeqAccess<'de>>(
 
 /// A record: declared fields decoded (their slots written), undeclared ones skipped,
 /// duplicates and missing required fields reported.
-pub(super) fn decode_record<'de, A: MapAccess<'de>>(
-    rec: &RecordNode,
-    build: bool,
-    sink: &mut Sink,
-    path: Path,
-    mut map: A,
-) -> Result<Value, A::Error> {
+pub(super) fn decode_record<'de, A: MapAccess<'de>>(rec: &RecordNode, build: bool, sink: &mut Sink, path: Path, mut map: A) -> Result<Value, A::Error> {
     let mut seen = Seen::new(rec.fields.len());
     let mut values = if build { vec![Value::Absent; rec.fields.len()] } else { Vec::new() };
     while let Some(key) = map.next_key_seed(FieldKey(rec))? {
@@ -293,13 +281,7 @@ pub(super) fn absent_record(node: &Node, sink: &mut Sink, path: &Path) {
     }
 }
 
-fn decode_map<'de, A: MapAccess<'de>>(
-    elem: &Node,
-    build: bool,
-    sink: &mut Sink,
-    path: Path,
-    mut map: A,
-) -> Result<Value, A::Error> {
+fn decode_map<'de, A: MapAccess<'de>>(elem: &Node, build: bool, sink: &mut Sink, path: Path, mut map: A) -> Result<Value, A::Error> {
     let mut built: IndexMap<Arc<str>, Value> = IndexMap::new();
     // Keys seen when no value is built; still needed to refuse duplicates.
     let mut keys: HashSet<Cow<'de, str>> = HashSet::new();

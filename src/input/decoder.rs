@@ -5,7 +5,6 @@
 //! the envelope is scanned in one pass; `args` is decoded in place when `tool` came first,
 //! else kept as a borrowed raw slice and decoded once the tool is known.
 
-use smol_str::SmolStr;
 use super::decode::{self, absent_record, drain_seq, report_missing, Seen, Sink, StrSeed};
 use super::errors::{self, Found, Path};
 use super::fast;
@@ -14,6 +13,7 @@ use super::{Frame, InputError, InputFailure, InputPath, RequestSchema};
 use crate::value::{format_number, Value};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use smol_str::SmolStr;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -169,13 +169,7 @@ impl Decoder {
 
     /// Parses the request, filling slots and collecting input errors. `Err` is a malformed
     /// JSON message; `Ok(None)` a request that is not an object.
-    fn scan<'de>(
-        &self,
-        text: &'de str,
-        sink: &mut Sink,
-        tool_name: &mut String,
-        tool_read: &mut bool,
-    ) -> Result<Option<Envelope<'de>>, String> {
+    fn scan<'de>(&self, text: &'de str, sink: &mut Sink, tool_name: &mut String, tool_read: &mut bool) -> Result<Option<Envelope<'de>>, String> {
         let mut de = serde_json::Deserializer::from_str(text);
         let top = Top { dec: self, sink: &mut *sink, tool_name, tool_read };
         let envelope = top.deserialize(&mut de).and_then(|env| de.end().map(|()| env));
@@ -408,11 +402,7 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
                     map.next_value::<IgnoredAny>()?;
                 }
                 EnvKey::Field(_, field) => {
-                    let seed = decode::NodeSeed {
-                        node: &field.node,
-                        sink: &mut *self.sink,
-                        path: Path::Key(&Path::Root, &field.name),
-                    };
+                    let seed = decode::NodeSeed { node: &field.node, sink: &mut *self.sink, path: Path::Key(&Path::Root, &field.name) };
                     map.next_value_seed(seed)?;
                 }
                 EnvKey::Other => {

@@ -97,32 +97,17 @@ impl fmt::Display for Found {
 /// A value of the wrong type (or an enum value or timestamp that does not fit).
 pub(super) fn mismatch(path: &Path, node: &Node, found: Found) -> InputError {
     let path = path.render();
-    InputError {
-        message: format!("`{path}` must be {}, found {found}", node.must_be),
-        expected: node.expected.to_string(),
-        found: found.to_string(),
-        path,
-    }
+    InputError { message: format!("`{path}` must be {}, found {found}", node.must_be), expected: node.expected.to_string(), found: found.to_string(), path }
 }
 
 /// The same for the envelope's own fields (`tool`, `time`), which have no node.
 pub(super) fn envelope_mismatch(key: &str, expected: &str, must_be: &str, found: Found) -> InputError {
-    InputError {
-        path: key.to_owned(),
-        expected: expected.to_owned(),
-        found: found.to_string(),
-        message: format!("`{key}` must be {must_be}, found {found}"),
-    }
+    InputError { path: key.to_owned(), expected: expected.to_owned(), found: found.to_string(), message: format!("`{key}` must be {must_be}, found {found}") }
 }
 
 pub(super) fn missing(path: &Path, expected: &str) -> InputError {
     let path = path.render();
-    InputError {
-        message: format!("`{path}` is required but missing"),
-        expected: expected.to_owned(),
-        found: Found::Nothing.to_string(),
-        path,
-    }
+    InputError { message: format!("`{path}` is required but missing"), expected: expected.to_owned(), found: Found::Nothing.to_string(), path }
 }
 
 /// A key given twice in one object. `object` is where the object is, `key` the repeated key.
@@ -167,20 +152,10 @@ pub(super) fn not_object(found: Found) -> InputError {
 
 /// The request has no bytes but whitespace (a blank line in a batch, an empty file).
 pub fn empty_request() -> InputError {
-    InputError {
-        path: String::new(),
-        expected: "object".into(),
-        found: "nothing".into(),
-        message: "the request is empty: send one JSON object".into(),
-    }
+    InputError { path: String::new(), expected: "object".into(), found: "nothing".into(), message: "the request is empty: send one JSON object".into() }
 }
 
 /// The request is not well-formed JSON; `detail` is serde_json's message with its position.
 pub(super) fn malformed(detail: &str) -> InputError {
-    InputError {
-        path: String::new(),
-        expected: "object".into(),
-        found: "malformed JSON".into(),
-        message: format!("the request is not valid JSON: {detail}"),
-    }
+    InputError { path: String::new(), expected: "object".into(), found: "malformed JSON".into(), message: format!("the request is not valid JSON: {detail}") }
 }

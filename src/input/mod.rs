@@ -10,11 +10,11 @@ mod decode;
 mod decoder;
 mod errors;
 mod fast;
-mod tree;
 #[cfg(test)]
 mod number_tests;
 #[cfg(test)]
 mod tests;
+mod tree;
 
 pub use decoder::Decoder;
 pub use errors::empty_request;

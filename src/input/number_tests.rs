@@ -258,7 +258,7 @@ fn pad(mut lo: Vec<u8>, mut hi: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
 fn exact_max_plus_ulp() -> Vec<u8> {
     let half = exact(2f64.powi(1023));
     let sum = midpoint(&half, &half); // 2^1023, one digit longer
-    // Doubling back: 2^1024 = 2 × 2^1023.
+                                      // Doubling back: 2^1024 = 2 × 2^1023.
     let mut out = vec![0u8; sum.len() + 1];
     let mut carry = 0;
     for i in (0..sum.len()).rev() {

@@ -27,10 +27,7 @@ fn trust() -> Type {
 fn schema() -> RequestSchema {
     let agent = record(None, vec![field("trust", trust()), field("id", Type::String)]);
     let user = record(None, vec![field("name", Type::String)]);
-    let recipient = record(
-        Some("Recipient"),
-        vec![field("name", Type::String), field("country", Type::String), opt("iban", Type::String)],
-    );
+    let recipient = record(Some("Recipient"), vec![field("name", Type::String), field("country", Type::String), opt("iban", Type::String)]);
     let item = record(Some("Item"), vec![field("sku", Type::String), field("qty", Type::Number)]);
     let mut tools = IndexMap::new();
     tools.insert(
@@ -162,8 +159,10 @@ fn a_record_slot_holds_its_fields_in_declaration_order() {
 
 #[test]
 fn optional_fields_missing_or_null_are_absent() {
-    let frame = ok(&transfer(r#"{"amount": 1, "currency": "EUR", "memo": null,
-        "recipient": {"name": "Bob", "country": "DE", "iban": null}}"#));
+    let frame = ok(&transfer(
+        r#"{"amount": 1, "currency": "EUR", "memo": null,
+        "recipient": {"name": "Bob", "country": "DE", "iban": null}}"#,
+    ));
     assert_eq!(frame.slots[MEMO], Value::Absent);
     assert_eq!(frame.slots[DELAY], Value::Absent);
     assert_eq!(frame.slots[RECIPIENT], Value::Record(Arc::from(vec![s("Bob"), s("DE"), Value::Absent])));
@@ -175,8 +174,10 @@ fn optional_fields_missing_or_null_are_absent() {
 
 #[test]
 fn durations_and_timestamps_are_numbers_of_seconds() {
-    let frame = ok(&transfer(r#"{"amount": 1, "currency": "EUR", "delay": 90.5,
-        "at": "2024-01-01T00:00:01.25Z", "recipient": {"name": "Bob", "country": "DE"}}"#));
+    let frame = ok(&transfer(
+        r#"{"amount": 1, "currency": "EUR", "delay": 90.5,
+        "at": "2024-01-01T00:00:01.25Z", "recipient": {"name": "Bob", "country": "DE"}}"#,
+    ));
     assert_eq!(frame.slots[DELAY], Value::Num(90.5));
     assert_eq!(frame.slots[AT], Value::Num(1_704_067_201.25));
 }
@@ -191,10 +192,8 @@ fn a_list_of_records_and_a_map_are_built_for_their_slots() {
     let frame = ok(&json);
     assert_eq!(frame.tool, Some(1));
     assert_eq!(frame.slots[FIELDS], Value::List(Arc::from(vec![s("a"), s("b")])));
-    let items = Value::List(Arc::from(vec![
-        Value::Record(Arc::from(vec![s("x1"), Value::Num(2.0)])),
-        Value::Record(Arc::from(vec![s("y2"), Value::Num(3.0)])),
-    ]));
+    let items =
+        Value::List(Arc::from(vec![Value::Record(Arc::from(vec![s("x1"), Value::Num(2.0)])), Value::Record(Arc::from(vec![s("y2"), Value::Num(3.0)]))]));
     assert_eq!(frame.slots[ITEMS], items);
     let Value::Map(tags) = &frame.slots[TAGS] else { panic!("tags is {:?}", frame.slots[TAGS]) };
     let tags: Vec<(&str, &Value)> = tags.iter().map(|(k, v)| (&**k, v)).collect();
@@ -305,10 +304,7 @@ fn a_missing_required_field_is_reported() {
 
 #[test]
 fn missing_args_of_a_declared_tool_counts_as_empty() {
-    let paths: Vec<String> = errors(&format!(r#"{{"tool": "payments.transfer", {AGENT}}}"#))
-        .into_iter()
-        .map(|e| e.path)
-        .collect();
+    let paths: Vec<String> = errors(&format!(r#"{{"tool": "payments.transfer", {AGENT}}}"#)).into_iter().map(|e| e.path).collect();
     assert_eq!(paths, ["args.amount", "args.currency", "args.recipient"]);
     let nulls = errors(&format!(r#"{{"tool": "payments.transfer", {AGENT}, "args": null}}"#));
     assert_eq!(nulls.len(), 3);
@@ -316,9 +312,7 @@ fn missing_args_of_a_declared_tool_counts_as_empty() {
 
 #[test]
 fn a_value_of_the_wrong_type_is_reported() {
-    let e = one_error(&transfer(
-        r#"{"amount": "25000", "currency": "USD", "recipient": {"name": "A", "country": "FR"}}"#,
-    ));
+    let e = one_error(&transfer(r#"{"amount": "25000", "currency": "USD", "recipient": {"name": "A", "country": "FR"}}"#));
     assert_eq!(e.path, "args.amount");
     assert_eq!(e.expected, "number");
     assert_eq!(e.found, r#"string "25000""#);
@@ -327,14 +321,8 @@ fn a_value_of_the_wrong_type_is_reported() {
 
 #[test]
 fn found_values_are_described_by_kind() {
-    let cases = [
-        (r#"7"#, "number 7"),
-        (r#"2.5"#, "number 2.5"),
-        (r#"true"#, "bool true"),
-        (r#"[1]"#, "a list"),
-        (r#"{"a": 1}"#, "an object"),
-        (r#"null"#, "null"),
-    ];
+    let cases =
+        [(r#"7"#, "number 7"), (r#"2.5"#, "number 2.5"), (r#"true"#, "bool true"), (r#"[1]"#, "a list"), (r#"{"a": 1}"#, "an object"), (r#"null"#, "null")];
     for (value, found) in cases {
         let args = format!(r#"{{"amount": 1, "currency": {value}, "recipient": {{"name": "A", "country": "FR"}}}}"#);
         let e = one_error(&transfer(&args));
@@ -404,9 +392,7 @@ fn null_on_a_required_field_is_an_error() {
 
 #[test]
 fn duplicate_keys_are_errors_everywhere_the_decoder_reads() {
-    let e = one_error(&transfer(
-        r#"{"amount": 1, "amount": 99999, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#,
-    ));
+    let e = one_error(&transfer(r#"{"amount": 1, "amount": 99999, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#));
     assert_eq!(e.path, "args.amount");
     assert_eq!(e.message, "duplicate key `amount` in `args`");
     let e = one_error(&format!(r#"{{"tool": "a", "tool": "b", {AGENT}}}"#));
@@ -495,9 +481,7 @@ fn a_bad_timestamp_is_reported() {
     assert_eq!(e.expected, "timestamp");
     assert_eq!(e.found, r#"string "yesterday""#);
     assert_eq!(e.message, r#"`time` must be an RFC 3339 timestamp, found string "yesterday""#);
-    let e = one_error(&transfer(
-        r#"{"amount": 1, "currency": "E", "at": "2024-13-01T00:00:00Z", "recipient": {"name": "A", "country": "F"}}"#,
-    ));
+    let e = one_error(&transfer(r#"{"amount": 1, "currency": "E", "at": "2024-13-01T00:00:00Z", "recipient": {"name": "A", "country": "F"}}"#));
     assert_eq!((e.path.as_str(), e.expected.as_str()), ("args.at", "timestamp"));
     let e = one_error(&format!(r#"{{"tool": "x", {AGENT}, "time": 12}}"#));
     assert_eq!(e.found, "number 12");
@@ -602,16 +586,21 @@ fn corpus() -> Vec<(String, bool)> {
         "items": [{{"sku": "x1", "qty": 2}}, {{"qty": 3, "sku": "y2"}}],
         "tags": {{"b": 1, "a": 2.5}}}}}}"#
     );
-    let forms_with = |extra: &str| {
-        format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a"], {extra}"items": [{{"sku": "x1", "qty": 2, "note": 1}}]}}}}"#)
-    };
+    let forms_with =
+        |extra: &str| format!(r#"{{"tool": "forms.submit", {AGENT}, "args": {{"fields": ["a"], {extra}"items": [{{"sku": "x1", "qty": 2, "note": 1}}]}}}}"#);
     let plain = [
         transfer(GOOD_ARGS),
-        transfer(r#"{"amount": -1.5e2, "currency": "EUR", "memo": null, "delay": 0.25, "at": "2024-01-01T00:00:01.25Z",
-            "recipient": {"country": "DE", "extra": [1, {"x": [true, false, null]}], "name": "Bob", "iban": null}}"#),
-        transfer(r#"{"amount": 12345678901234567890, "currency": "", "recipient": {"name": "Émile ✓", "country": "FR"}, "memo": "a memo longer than twenty-three bytes"}"#),
+        transfer(
+            r#"{"amount": -1.5e2, "currency": "EUR", "memo": null, "delay": 0.25, "at": "2024-01-01T00:00:01.25Z",
+            "recipient": {"country": "DE", "extra": [1, {"x": [true, false, null]}], "name": "Bob", "iban": null}}"#,
+        ),
+        transfer(
+            r#"{"amount": 12345678901234567890, "currency": "", "recipient": {"name": "Émile ✓", "country": "FR"}, "memo": "a memo longer than twenty-three bytes"}"#,
+        ),
         forms,
-        format!(r#" {{ "time" : "2025-06-01T12:00:00+02:00" , "tool":"forms.submit","args":{{"fields":[]}}, {AGENT}, "user": {{"name": "ana"}}, "context": {{"k": "v"}} }} "#),
+        format!(
+            r#" {{ "time" : "2025-06-01T12:00:00+02:00" , "tool":"forms.submit","args":{{"fields":[]}}, {AGENT}, "user": {{"name": "ana"}}, "context": {{"k": "v"}} }} "#
+        ),
         format!(r#"{{"tool": "unknown.tool", "args": {{"anything": [1, 2]}}, {AGENT}, "other": {{"deep": [[[0]]]}}}}"#),
         format!(r#"{{"tool": "unknown.tool", {AGENT}, "time": null}}"#),
         String::from_utf8(REQUEST_330.to_vec()).unwrap_or_default(),

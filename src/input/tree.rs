@@ -4,8 +4,8 @@
 //! built there and, for records, whether undeclared keys are refused (closed tools). Built
 //! once per compiled policy; decoding only walks it.
 
-use smol_str::SmolStr;
 use crate::types::{FieldType, Type};
+use smol_str::SmolStr;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -66,10 +66,7 @@ pub(super) struct FieldNode {
 
 impl RecordNode {
     pub fn new(fields: &[FieldType]) -> RecordNode {
-        let fields: Vec<FieldNode> = fields
-            .iter()
-            .map(|f| FieldNode { name: f.name.as_str().into(), node: Node::new(&f.ty, f.optional) })
-            .collect();
+        let fields: Vec<FieldNode> = fields.iter().map(|f| FieldNode { name: f.name.as_str().into(), node: Node::new(&f.ty, f.optional) }).collect();
         let index = NameIndex::new(fields.iter().map(|f| &*f.name));
         let required = |f: &&FieldNode| !f.node.optional;
         let required_low = fields.iter().take(64).enumerate().filter(|(_, f)| required(f)).fold(0u64, |m, (i, _)| m | 1 << i);
@@ -125,14 +122,7 @@ impl Node {
             Type::Record(rec) => Kind::Record(RecordNode::new(&rec.fields)),
             Type::Optional(_) | Type::Any => Kind::Any,
         };
-        Node {
-            kind,
-            expected: ty.to_string().into(),
-            must_be: must_be(ty).into(),
-            optional,
-            slots: Vec::new(),
-            build: false,
-        }
+        Node { kind, expected: ty.to_string().into(), must_be: must_be(ty).into(), optional, slots: Vec::new(), build: false }
     }
 
     /// The node for a tool's `args`: a record of its parameters.
@@ -241,10 +231,7 @@ impl NameIndex {
         // Names of up to seven bytes are whole in their summary; longer ones may share it.
         // An inline loop: the tails are short, and a `memcmp` call costs more than they do.
         let rest_matches = |n: &[u8]| n.len() == name.len() && n.iter().zip(name).skip(7).all(|(a, b)| a == b);
-        self.summaries
-            .iter()
-            .zip(&self.names)
-            .position(|(&s, n)| s == wanted && rest_matches(n))
+        self.summaries.iter().zip(&self.names).position(|(&s, n)| s == wanted && rest_matches(n))
     }
 }
 

@@ -166,7 +166,11 @@ pub enum ExprKind {
     /// A let that is never reached is never evaluated, so its errors do not count.
     BlockLet(u32),
     /// Binds `local` to `value` while evaluating `body`.
-    Let { local: u32, value: Box<Expr>, body: Box<Expr> },
+    Let {
+        local: u32,
+        value: Box<Expr>,
+        body: Box<Expr>,
+    },
     Not(Box<Expr>),
     Neg(Box<Expr>),
     And(Box<Expr>, Box<Expr>),
@@ -189,12 +193,27 @@ pub enum ExprKind {
     List(Vec<Expr>),
     Call(Builtin, Vec<Expr>),
     /// `subject.matches(re)` / `subject.find_all(re)`; `regex` indexes `Program::regexes`.
-    Regex { op: RegexOp, subject: Box<Expr>, regex: u32 },
+    Regex {
+        op: RegexOp,
+        subject: Box<Expr>,
+        regex: u32,
+    },
     /// `list.any(x => body)` and friends; `local` is `x`.
-    Quant { kind: QuantKind, local: u32, list: Box<Expr>, body: Box<Expr> },
+    Quant {
+        kind: QuantKind,
+        local: u32,
+        list: Box<Expr>,
+        body: Box<Expr>,
+    },
     /// A call of a user function, before inlining (`passes::inline_calls`): `body` is the
     /// function's body with its parameters as locals `0..params`.
-    FnCall { name: String, body: std::sync::Arc<Expr>, params: u32, locals: u32, args: Vec<Expr> },
+    FnCall {
+        name: String,
+        body: std::sync::Arc<Expr>,
+        params: u32,
+        locals: u32,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

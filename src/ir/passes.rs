@@ -210,7 +210,14 @@ pub fn fold(mut e: Expr) -> Expr {
         // Only these kinds fold; the others stay where they are.
         let foldable = matches!(
             x.kind,
-            ExprKind::Not(_) | ExprKind::Neg(_) | ExprKind::And(..) | ExprKind::Or(..) | ExprKind::If(..) | ExprKind::Compare(..) | ExprKind::Arith(..) | ExprKind::List(_)
+            ExprKind::Not(_)
+                | ExprKind::Neg(_)
+                | ExprKind::And(..)
+                | ExprKind::Or(..)
+                | ExprKind::If(..)
+                | ExprKind::Compare(..)
+                | ExprKind::Arith(..)
+                | ExprKind::List(_)
         );
         if foldable {
             *x = fold_node(take(x));
@@ -371,7 +378,11 @@ mod tests {
     #[test]
     fn shifting_locals_renumbers_every_binding() {
         let e = Expr {
-            kind: ExprKind::Let { local: 0, value: Box::new(num(1.0)), body: Box::new(Expr { kind: ExprKind::Local(0), ty: Type::Number, span: Default::default() }) },
+            kind: ExprKind::Let {
+                local: 0,
+                value: Box::new(num(1.0)),
+                body: Box::new(Expr { kind: ExprKind::Local(0), ty: Type::Number, span: Default::default() }),
+            },
             ty: Type::Number,
             span: Default::default(),
         };

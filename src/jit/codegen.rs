@@ -20,8 +20,8 @@ use crate::span::Span;
 use crate::types::Type;
 use crate::value::Value;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
 use cranelift_codegen::ir::Value as V;
+use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
@@ -121,7 +121,13 @@ impl Tables {
 /// Compiles one group's function (every rule's condition inline), reading the mask only
 /// when `masked`, and the functions of its rules' block `let`s; returns the group
 /// function's id and the size in words of the memo area its lets need.
-pub(super) fn compile_group(module: &mut JITModule, program: &ir::Program, group: &[u32], masked: bool, tables: &mut Tables) -> Result<(FuncId, usize), JitError> {
+pub(super) fn compile_group(
+    module: &mut JITModule,
+    program: &ir::Program,
+    group: &[u32],
+    masked: bool,
+    tables: &mut Tables,
+) -> Result<(FuncId, usize), JitError> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut sig = module.make_signature();
@@ -236,7 +242,22 @@ impl<'a, 't> Gen<'a, 't> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        Gen { fail: entry, b, tables, entry, rt: params[0], slots: params[1], work: params[4], memo: params[5], locals: HashMap::new(), let_funcs: Vec::new(), let_reprs: Vec::new(), let_base: 0, sigs: HashMap::new(), layout: runtime::scalar_layout() }
+        Gen {
+            fail: entry,
+            b,
+            tables,
+            entry,
+            rt: params[0],
+            slots: params[1],
+            work: params[4],
+            memo: params[5],
+            locals: HashMap::new(),
+            let_funcs: Vec::new(),
+            let_reprs: Vec::new(),
+            let_base: 0,
+            sigs: HashMap::new(),
+            layout: runtime::scalar_layout(),
+        }
     }
 
     fn finish(mut self, module: &JITModule) {
@@ -427,9 +448,15 @@ impl<'a, 't> Gen<'a, 't> {
     fn coerce(&mut self, v: V, from: Repr, to: Repr, e: &Expr) -> Result<V, JitError> {
         Ok(match (from, to) {
             _ if from == to => v,
-            (Repr::Ptr, Repr::Num) => self.helper("num", runtime::num as *const () as usize, &[PTR], &[types::F64], &[v]).ok_or_else(|| unsupported(e, "num"))?,
-            (Repr::Ptr, Repr::Bool) => self.helper("boolean", runtime::boolean as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "bool"))?,
-            (Repr::Num, Repr::Ptr) => self.helper("box_num", runtime::box_num as *const () as usize, &[PTR, types::F64], &[PTR], &[self.rt, v]).ok_or_else(|| unsupported(e, "box"))?,
+            (Repr::Ptr, Repr::Num) => {
+                self.helper("num", runtime::num as *const () as usize, &[PTR], &[types::F64], &[v]).ok_or_else(|| unsupported(e, "num"))?
+            }
+            (Repr::Ptr, Repr::Bool) => {
+                self.helper("boolean", runtime::boolean as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "bool"))?
+            }
+            (Repr::Num, Repr::Ptr) => self
+                .helper("box_num", runtime::box_num as *const () as usize, &[PTR, types::F64], &[PTR], &[self.rt, v])
+                .ok_or_else(|| unsupported(e, "box"))?,
             (Repr::Bool, Repr::Ptr) => {
                 let (t, f) = self.tables.bools();
                 let (t, f) = (self.b.ins().iconst(PTR, t), self.b.ins().iconst(PTR, f));
@@ -528,7 +555,8 @@ impl<'a, 't> Gen<'a, 't> {
             ExprKind::Has(a) => {
                 let (v, ar) = self.expr(a)?;
                 let has = if ar == Repr::Ptr {
-                    let absent = self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "has"))?;
+                    let absent =
+                        self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "has"))?;
                     self.b.ins().bxor_imm_s(absent, 1)
                 } else {
                     self.b.ins().iconst(types::I8, 1)
@@ -558,14 +586,18 @@ impl<'a, 't> Gen<'a, 't> {
                 let x = self.expr_as(a, Repr::Ptr)?;
                 let y = self.expr_as(b, Repr::Ptr)?;
                 let at = self.span(e.span);
-                let v = self.helper("index", runtime::index as *const () as usize, &[PTR, PTR, PTR, types::I32], &[PTR], &[self.rt, x, y, at]).ok_or_else(|| unsupported(e, "index"))?;
+                let v = self
+                    .helper("index", runtime::index as *const () as usize, &[PTR, PTR, PTR, types::I32], &[PTR], &[self.rt, x, y, at])
+                    .ok_or_else(|| unsupported(e, "index"))?;
                 self.check_ptr(v);
                 self.coerce(v, Repr::Ptr, r, e)?
             }
             ExprKind::List(items) => {
                 let (addr, n) = self.pointer_array(items)?;
                 let at = self.span(e.span);
-                let v = self.helper("make_list", runtime::make_list as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, addr, n, at]).ok_or_else(|| unsupported(e, "list"))?;
+                let v = self
+                    .helper("make_list", runtime::make_list as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, addr, n, at])
+                    .ok_or_else(|| unsupported(e, "list"))?;
                 self.check_ptr(v);
                 self.coerce(v, Repr::Ptr, r, e)?
             }
@@ -576,12 +608,28 @@ impl<'a, 't> Gen<'a, 't> {
                 let at = self.span(e.span);
                 match op {
                     RegexOp::Matches => {
-                        let st = self.helper("regex_match", runtime::regex_match as *const () as usize, &[PTR, types::I32, PTR, types::I32], &[types::I8], &[self.rt, re, s, at]).ok_or_else(|| unsupported(e, "regex"))?;
+                        let st = self
+                            .helper(
+                                "regex_match",
+                                runtime::regex_match as *const () as usize,
+                                &[PTR, types::I32, PTR, types::I32],
+                                &[types::I8],
+                                &[self.rt, re, s, at],
+                            )
+                            .ok_or_else(|| unsupported(e, "regex"))?;
                         self.check_status(st);
                         self.coerce(st, Repr::Bool, r, e)?
                     }
                     RegexOp::FindAll => {
-                        let v = self.helper("regex_find_all", runtime::regex_find_all as *const () as usize, &[PTR, types::I32, PTR, types::I32], &[PTR], &[self.rt, re, s, at]).ok_or_else(|| unsupported(e, "regex"))?;
+                        let v = self
+                            .helper(
+                                "regex_find_all",
+                                runtime::regex_find_all as *const () as usize,
+                                &[PTR, types::I32, PTR, types::I32],
+                                &[PTR],
+                                &[self.rt, re, s, at],
+                            )
+                            .ok_or_else(|| unsupported(e, "regex"))?;
                         self.check_ptr(v);
                         self.coerce(v, Repr::Ptr, r, e)?
                     }
@@ -626,7 +674,9 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.switch_to_block(slow);
         let idx = self.b.ins().iconst(types::I32, i64::from(i));
         let at = self.span(e.span);
-        let f = self.helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, idx, at]).ok_or_else(|| unsupported(e, "field"))?;
+        let f = self
+            .helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, idx, at])
+            .ok_or_else(|| unsupported(e, "field"))?;
         self.check_ptr(f);
         self.b.ins().jump(join, &bargs(&[f]));
         self.b.switch_to_block(join);
@@ -647,7 +697,13 @@ impl<'a, 't> Gen<'a, 't> {
         let (opv, bytes, n) = (self.b.ins().iconst(types::I32, i64::from(op)), self.b.ins().iconst(PTR, addr), self.b.ins().iconst(PTR, len));
         let at = self.span(span);
         let st = self
-            .helper("str_test", runtime::str_test as *const () as usize, &[PTR, types::I32, PTR, PTR, PTR, types::I32], &[types::I8], &[self.rt, opv, x, bytes, n, at])
+            .helper(
+                "str_test",
+                runtime::str_test as *const () as usize,
+                &[PTR, types::I32, PTR, PTR, PTR, types::I32],
+                &[types::I8],
+                &[self.rt, opv, x, bytes, n, at],
+            )
             .ok_or_else(|| unsupported(s, "string test"))?;
         self.check_status(st);
         Ok(Some(st))
@@ -724,7 +780,9 @@ impl<'a, 't> Gen<'a, 't> {
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(runtime::cmp_code(op)));
         let at = self.span(span);
-        let st = self.helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at]).ok_or_else(|| unsupported(a, "compare"))?;
+        let st = self
+            .helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at])
+            .ok_or_else(|| unsupported(a, "compare"))?;
         self.check_status(st);
         Ok(st)
     }
@@ -744,7 +802,8 @@ impl<'a, 't> Gen<'a, 't> {
                     if op == ArithOp::Div {
                         self.b.ins().fdiv(x, y)
                     } else {
-                        self.helper("fmod", runtime::fmod as *const () as usize, &[types::F64, types::F64], &[types::F64], &[x, y]).ok_or_else(|| unsupported(e, "rem"))?
+                        self.helper("fmod", runtime::fmod as *const () as usize, &[types::F64, types::F64], &[types::F64], &[x, y])
+                            .ok_or_else(|| unsupported(e, "rem"))?
                     }
                 }
             };
@@ -754,7 +813,9 @@ impl<'a, 't> Gen<'a, 't> {
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(runtime::arith_code(op)));
         let at = self.span(e.span);
-        let v = self.helper("arith", runtime::arith as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[PTR], &[self.rt, code, x, y, at]).ok_or_else(|| unsupported(e, "arith"))?;
+        let v = self
+            .helper("arith", runtime::arith as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[PTR], &[self.rt, code, x, y, at])
+            .ok_or_else(|| unsupported(e, "arith"))?;
         self.check_ptr(v);
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
@@ -821,7 +882,15 @@ impl<'a, 't> Gen<'a, 't> {
             let idx = self.tables.builtin(builtin);
             let bi = self.b.ins().iconst(types::I32, idx);
             let at = self.span(e.span);
-            let st = self.helper("predicate2", runtime::predicate2 as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, bi, x, y, at]).ok_or_else(|| unsupported(e, "call"))?;
+            let st = self
+                .helper(
+                    "predicate2",
+                    runtime::predicate2 as *const () as usize,
+                    &[PTR, types::I32, PTR, PTR, types::I32],
+                    &[types::I8],
+                    &[self.rt, bi, x, y, at],
+                )
+                .ok_or_else(|| unsupported(e, "call"))?;
             self.check_status(st);
             return Ok((st, r));
         }
@@ -829,7 +898,9 @@ impl<'a, 't> Gen<'a, 't> {
         let idx = self.tables.builtin(builtin);
         let bi = self.b.ins().iconst(types::I32, idx);
         let at = self.span(e.span);
-        let v = self.helper("call", runtime::call as *const () as usize, &[PTR, types::I32, PTR, types::I32, types::I32], &[PTR], &[self.rt, bi, addr, n, at]).ok_or_else(|| unsupported(e, "call"))?;
+        let v = self
+            .helper("call", runtime::call as *const () as usize, &[PTR, types::I32, PTR, types::I32, types::I32], &[PTR], &[self.rt, bi, addr, n, at])
+            .ok_or_else(|| unsupported(e, "call"))?;
         self.check_ptr(v);
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
@@ -837,7 +908,9 @@ impl<'a, 't> Gen<'a, 't> {
     fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
         let l = self.expr_as(list, Repr::Ptr)?;
         let at = self.span(e.span);
-        let len = self.helper("list_len", runtime::list_len as *const () as usize, &[PTR, PTR, types::I32], &[types::I64], &[self.rt, l, at]).ok_or_else(|| unsupported(e, "quantifier"))?;
+        let len = self
+            .helper("list_len", runtime::list_len as *const () as usize, &[PTR, PTR, types::I32], &[types::I64], &[self.rt, l, at])
+            .ok_or_else(|| unsupported(e, "quantifier"))?;
         let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, 0);
         let cont = self.b.create_block();
         self.b.ins().brif(bad, self.fail, &[], cont, &[]);
@@ -853,7 +926,9 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.append_block_param(head, acc_ty);
         self.b.append_block_param(join, acc_ty);
         // Each iteration's values are dropped after it (`runtime::arena_release`).
-        let mark = self.helper("arena_mark", runtime::arena_mark as *const () as usize, &[PTR], &[types::I64], &[self.rt]).ok_or_else(|| unsupported(e, "quantifier"))?;
+        let mark = self
+            .helper("arena_mark", runtime::arena_mark as *const () as usize, &[PTR], &[types::I64], &[self.rt])
+            .ok_or_else(|| unsupported(e, "quantifier"))?;
         let zero = self.b.ins().iconst(types::I64, 0);
         let acc0 = if kind == QuantKind::Count { self.b.ins().f64const(0.0) } else { self.b.ins().iconst(types::I8, 0) };
         self.b.ins().jump(head, &bargs(&[zero, acc0]));
@@ -863,7 +938,9 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.ins().brif(more, step, &[], done, &[]);
         self.b.switch_to_block(step);
         self.charge(ir::iteration_cost(body), e.span);
-        let item = self.helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i]).ok_or_else(|| unsupported(e, "quantifier"))?;
+        let item = self
+            .helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i])
+            .ok_or_else(|| unsupported(e, "quantifier"))?;
         let item = self.coerce(item, Repr::Ptr, elem, e)?;
         self.b.def_var(var, item);
         let saved = self.locals.insert(local, (var, elem));

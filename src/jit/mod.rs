@@ -30,7 +30,10 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, Clone, PartialEq)]
 pub enum JitError {
     /// An IR construct this backend does not compile (a bug to fix: there is no fallback).
-    Unsupported { span: Span, what: String },
+    Unsupported {
+        span: Span,
+        what: String,
+    },
     /// Cranelift refused the generated code or the host.
     Backend(String),
     Internal(String),
@@ -233,8 +236,5 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     // into other memory.
     flags.set("enable_probestack", "true").map_err(|e| err(&e))?;
     flags.set("probestack_strategy", "inline").map_err(|e| err(&e))?;
-    cranelift_native::builder()
-        .map_err(|e| err(&e))?
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| err(&e))
+    cranelift_native::builder().map_err(|e| err(&e))?.finish(settings::Flags::new(flags)).map_err(|e| err(&e))
 }

@@ -42,11 +42,7 @@ const CHUNK: usize = 64;
 
 impl Arena {
     fn alloc(&mut self, v: Value) -> *const Value {
-        let fits = self
-            .used
-            .checked_sub(1)
-            .and_then(|i| self.chunks.get(i))
-            .is_some_and(|c| c.len() < c.capacity());
+        let fits = self.used.checked_sub(1).and_then(|i| self.chunks.get(i)).is_some_and(|c| c.len() < c.capacity());
         if !fits {
             if self.used == self.chunks.len() {
                 self.chunks.push(Vec::with_capacity(CHUNK));
@@ -181,7 +177,15 @@ impl Code {
     /// when masked, the rules whose `scratch.mask` byte is 1; fills `scratch.results` (0
     /// false, 1 true, 2 error), `scratch.any` and the errors.
     #[inline]
-    pub(super) fn run(&self, shared: &Shared, regexes: &[regex::Regex], slots: &[Value], expected_slots: usize, max_work: u64, scratch: &mut JitScratch) -> Result<(), String> {
+    pub(super) fn run(
+        &self,
+        shared: &Shared,
+        regexes: &[regex::Regex],
+        slots: &[Value],
+        expected_slots: usize,
+        max_work: u64,
+        scratch: &mut JitScratch,
+    ) -> Result<(), String> {
         let ptr = self.func;
         if slots.len() != expected_slots {
             return Err(format!("internal: frame has {} slots, the program {expected_slots}", slots.len()));
@@ -415,10 +419,7 @@ pub(super) extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
 /// Moves the pending error to the group's errors, for the rule at `pos`.
 pub(super) extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
     let rt = rt(r);
-    let err = rt.state.pending.borrow_mut().take().unwrap_or(RuntimeError {
-        span: Span::default(),
-        message: "internal: rule failed without an error".into(),
-    });
+    let err = rt.state.pending.borrow_mut().take().unwrap_or(RuntimeError { span: Span::default(), message: "internal: rule failed without an error".into() });
     rt.state.errors.borrow_mut().push((pos, err));
 }
 

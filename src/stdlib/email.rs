@@ -18,10 +18,7 @@ fn is_fws(c: char) -> bool {
 /// members and groups, `:` opens a group, `(` a comment, `<>` bracket an address, `[]` a
 /// domain literal, `\` quotes the next character).
 fn is_special(c: char) -> bool {
-    matches!(
-        c,
-        '@' | ',' | ';' | ':' | '<' | '>' | '(' | ')' | '[' | ']' | '\\' | '"'
-    )
+    matches!(c, '@' | ',' | ';' | ':' | '<' | '>' | '(' | ')' | '[' | ']' | '\\' | '"')
 }
 
 /// The single address of `s`: `addr`, `Name <addr>`, `"Name" <addr>` or `<addr>`, with

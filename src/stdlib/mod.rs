@@ -57,10 +57,7 @@ pub static NATIVES: &[Native] = &[
 
 /// The index in `NATIVES` of `FILE.NAME`.
 pub fn native_index(name: &str) -> Option<u32> {
-    NATIVES
-        .iter()
-        .position(|n| n.name == name)
-        .map(|i| i as u32)
+    NATIVES.iter().position(|n| n.name == name).map(|i| i as u32)
 }
 
 /// The single string argument of a `(s: string)` native. The checker guarantees it; a
@@ -68,9 +65,7 @@ pub fn native_index(name: &str) -> Option<u32> {
 fn single_str(args: &[Value]) -> Result<&str, String> {
     match args {
         [Value::Str(s)] => Ok(s),
-        _ => Err(format!(
-            "internal error: expected one string argument, got {args:?}"
-        )),
+        _ => Err(format!("internal error: expected one string argument, got {args:?}")),
     }
 }
 
@@ -124,12 +119,7 @@ fn list_to_list(args: &[Value], f: fn(&[&str]) -> Vec<String>) -> Result<Value, 
 
 fn str_to_list(args: &[Value], f: fn(&str) -> Vec<String>) -> Result<Value, String> {
     let items = f(single_str(args)?);
-    Ok(Value::List(
-        items
-            .into_iter()
-            .map(|s| Value::Str(s.into()))
-            .collect(),
-    ))
+    Ok(Value::List(items.into_iter().map(|s| Value::Str(s.into())).collect()))
 }
 
 #[cfg(test)]

@@ -42,10 +42,7 @@ fn parse_ipv4_loose(s: &str) -> Option<Ipv4Addr> {
     if last_bits < 64 && *last >= 1u64 << last_bits {
         return None;
     }
-    let high = init
-        .iter()
-        .enumerate()
-        .fold(0u64, |acc, (i, &v)| acc | v << (24 - 8 * i as u32));
+    let high = init.iter().enumerate().fold(0u64, |acc, (i, &v)| acc | v << (24 - 8 * i as u32));
     u32::try_from(high | last).ok().map(Ipv4Addr::from)
 }
 
@@ -68,9 +65,7 @@ fn parse_ipv4_part(p: &str) -> Option<u64> {
     if !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    u64::from_str_radix(digits, radix)
-        .ok()
-        .filter(|&v| v <= u64::from(u32::MAX))
+    u64::from_str_radix(digits, radix).ok().filter(|&v| v <= u64::from(u32::MAX))
 }
 
 /// An IP literal in any form [`parse_ip`] accepts.
@@ -191,17 +186,7 @@ mod tests {
 
     #[test]
     fn public_addresses_and_names() {
-        for s in [
-            "8.8.8.8",
-            "172.32.0.1",
-            "1.1.1.1",
-            "2606:4700::1111",
-            "[2a00:1450::1]",
-            "localhost",
-            "acme.com",
-            "",
-            "::ffff:8.8.8.8",
-        ] {
+        for s in ["8.8.8.8", "172.32.0.1", "1.1.1.1", "2606:4700::1111", "[2a00:1450::1]", "localhost", "acme.com", "", "::ffff:8.8.8.8"] {
             assert!(!is_private_ip(s), "{s}");
         }
     }

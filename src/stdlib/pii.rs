@@ -59,12 +59,7 @@ pub fn ssn_valid(s: &str) -> bool {
             if (sep != b'-' && sep != b' ') || b[6] != sep {
                 return false;
             }
-            b[..3]
-                .iter()
-                .chain(&b[4..6])
-                .chain(&b[7..])
-                .copied()
-                .collect()
+            b[..3].iter().chain(&b[4..6]).chain(&b[7..]).copied().collect()
         }
         _ => return false,
     };
@@ -240,20 +235,13 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
 ];
 
 fn iban_length(country: &[u8]) -> Option<usize> {
-    IBAN_LENGTHS
-        .iter()
-        .find(|(c, _)| c.as_bytes() == country)
-        .map(|&(_, n)| n)
+    IBAN_LENGTHS.iter().find(|(c, _)| c.as_bytes() == country).map(|&(_, n)| n)
 }
 
 /// An IBAN, spaced or not, any case: a registered country code, the country's length,
 /// check digits 02–98, an alphanumeric account part, and the ISO 7064 mod-97 check.
 pub fn iban_valid(s: &str) -> bool {
-    let compact: Vec<u8> = s
-        .bytes()
-        .filter(|&b| b != b' ')
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let compact: Vec<u8> = s.bytes().filter(|&b| b != b' ').map(|b| b.to_ascii_uppercase()).collect();
     iban_compact_valid(&compact)
 }
 
@@ -266,17 +254,13 @@ fn iban_compact_valid(iban: &[u8]) -> bool {
     if !(c1.is_ascii_uppercase() && c2.is_ascii_uppercase()) {
         return false;
     }
-    if !(d1.is_ascii_digit() && d2.is_ascii_digit()) || matches!(&head[2..], b"00" | b"01" | b"99")
-    {
+    if !(d1.is_ascii_digit() && d2.is_ascii_digit()) || matches!(&head[2..], b"00" | b"01" | b"99") {
         return false;
     }
     if iban_length(&head[..2]) != Some(iban.len()) {
         return false;
     }
-    if !iban
-        .iter()
-        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
-    {
+    if !iban.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
         return false;
     }
     mod97(iban[4..].iter().chain(&iban[..4])) == 1
@@ -284,13 +268,7 @@ fn iban_compact_valid(iban: &[u8]) -> bool {
 
 /// The remainder modulo 97 of the number formed by replacing letters with 10–35.
 fn mod97<'a>(chars: impl Iterator<Item = &'a u8>) -> u32 {
-    chars.fold(0u32, |rem, &b| {
-        if b.is_ascii_digit() {
-            (rem * 10 + u32::from(b - b'0')) % 97
-        } else {
-            (rem * 100 + u32::from(b - b'A') + 10) % 97
-        }
-    })
+    chars.fold(0u32, |rem, &b| if b.is_ascii_digit() { (rem * 10 + u32::from(b - b'0')) % 97 } else { (rem * 100 + u32::from(b - b'A') + 10) % 97 })
 }
 
 /// The longest IBAN is 34 characters; with one space between each it spans 67 bytes.
@@ -324,10 +302,7 @@ pub fn ibans(s: &str) -> Vec<String> {
 /// The end of the valid IBAN starting at byte `start` (the first four bytes are ASCII).
 fn iban_end(s: &str, start: usize) -> Option<usize> {
     let b = s.as_bytes();
-    let country = [
-        b[start].to_ascii_uppercase(),
-        b[start + 1].to_ascii_uppercase(),
-    ];
+    let country = [b[start].to_ascii_uppercase(), b[start + 1].to_ascii_uppercase()];
     let want = iban_length(&country)?;
     let mut compact = Vec::with_capacity(want);
     let mut i = start;
@@ -394,40 +369,19 @@ mod tests {
 
     #[test]
     fn finds_cards_in_every_usual_layout() {
-        assert_eq!(
-            card_numbers("card 4111111111111111 please"),
-            ["4111111111111111"]
-        );
+        assert_eq!(card_numbers("card 4111111111111111 please"), ["4111111111111111"]);
         assert_eq!(card_numbers("4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
-        assert_eq!(
-            card_numbers("4111-1111-1111-1111."),
-            ["4111-1111-1111-1111"]
-        );
-        assert_eq!(
-            card_numbers("amex 3782 822463 10005"),
-            ["3782 822463 10005"]
-        );
-        assert_eq!(
-            card_numbers("diners 3056 930902 5904"),
-            ["3056 930902 5904"]
-        );
+        assert_eq!(card_numbers("4111-1111-1111-1111."), ["4111-1111-1111-1111"]);
+        assert_eq!(card_numbers("amex 3782 822463 10005"), ["3782 822463 10005"]);
+        assert_eq!(card_numbers("diners 3056 930902 5904"), ["3056 930902 5904"]);
         assert_eq!(card_numbers("(5555555555554444)"), ["5555555555554444"]);
     }
 
     #[test]
     fn finds_a_card_inside_a_longer_digit_sequence_of_groups() {
-        assert_eq!(
-            card_numbers("4111 1111 1111 1111 12 25"),
-            ["4111 1111 1111 1111"]
-        );
-        assert_eq!(
-            card_numbers("ref 1234-5678 4111 1111 1111 1111"),
-            ["4111 1111 1111 1111"]
-        );
-        assert_eq!(
-            card_numbers("a 4111111111111111 b 5555555555554444").len(),
-            2
-        );
+        assert_eq!(card_numbers("4111 1111 1111 1111 12 25"), ["4111 1111 1111 1111"]);
+        assert_eq!(card_numbers("ref 1234-5678 4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
+        assert_eq!(card_numbers("a 4111111111111111 b 5555555555554444").len(), 2);
     }
 
     #[test]
@@ -503,14 +457,8 @@ mod tests {
 
     #[test]
     fn finds_ibans_in_text() {
-        assert_eq!(
-            ibans("pay to DE89 3704 0044 0532 0130 00 today"),
-            ["DE89 3704 0044 0532 0130 00"]
-        );
-        assert_eq!(
-            ibans("iban:GB29NWBK60161331926819."),
-            ["GB29NWBK60161331926819"]
-        );
+        assert_eq!(ibans("pay to DE89 3704 0044 0532 0130 00 today"), ["DE89 3704 0044 0532 0130 00"]);
+        assert_eq!(ibans("iban:GB29NWBK60161331926819."), ["GB29NWBK60161331926819"]);
         assert_eq!(ibans("NL91ABNA0417164300 and BE68539007547034").len(), 2);
         assert!(ibans("DE89 3704 0044 0532 0130 01").is_empty());
         assert!(ibans("XDE89370400440532013000").is_empty());
@@ -523,10 +471,7 @@ mod tests {
     #[test]
     fn iban_scan_survives_odd_and_long_input() {
         assert!(ibans("éDE89370400440532013000").is_empty());
-        assert_eq!(
-            ibans("→DE89370400440532013000←"),
-            ["DE89370400440532013000"]
-        );
+        assert_eq!(ibans("→DE89370400440532013000←"), ["DE89370400440532013000"]);
         let long = "DE89 ".repeat(100_000);
         assert!(ibans(&long).is_empty());
         assert!(ibans("DE8").is_empty());

@@ -22,9 +22,7 @@ use std::collections::VecDeque;
 pub const MAX_DEPTH: usize = 16;
 
 /// Shells whose `-c STRING` is parsed again as a command line.
-const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh", "fish", "csh", "tcsh",
-];
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh", "fish", "csh", "tcsh"];
 
 /// Everything read from one command line.
 #[derive(Debug, Default)]
@@ -61,15 +59,9 @@ impl Parsed {
     /// Whether the output of a command whose program is in `from` reaches a command whose
     /// program is in `to` along at least one edge.
     pub fn pipes_into(&self, from: &[&str], to: &[&str]) -> bool {
-        let program = |n: usize| {
-            self.node_cmd[n]
-                .and_then(|c| self.commands[c].first())
-                .map(String::as_str)
-        };
+        let program = |n: usize| self.node_cmd[n].and_then(|c| self.commands[c].first()).map(String::as_str);
         let mut seen = vec![false; self.node_cmd.len()];
-        let mut queue: VecDeque<usize> = (0..self.node_cmd.len())
-            .filter(|&n| program(n).is_some_and(|p| from.contains(&p)))
-            .collect();
+        let mut queue: VecDeque<usize> = (0..self.node_cmd.len()).filter(|&n| program(n).is_some_and(|p| from.contains(&p))).collect();
         while let Some(n) = queue.pop_front() {
             for &m in &self.edges[n] {
                 if !seen[m] {
@@ -558,9 +550,7 @@ impl Parser<'_, '_> {
     fn assignment_here(&self) -> bool {
         let rest = &self.s[self.i..];
         let name = rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
-        name > 0
-            && !rest[0].is_ascii_digit()
-            && (rest.get(name) == Some(&b'=') || (rest.get(name) == Some(&b'+') && rest.get(name + 1) == Some(&b'=')))
+        name > 0 && !rest[0].is_ascii_digit() && (rest.get(name) == Some(&b'=') || (rest.get(name) == Some(&b'+') && rest.get(name + 1) == Some(&b'=')))
     }
 
     fn double_quoted(&mut self, w: &mut Word) -> Res<()> {
@@ -936,11 +926,7 @@ fn brace_expand(word: &str) -> Vec<String> {
         return vec![word.to_string()];
     }
     let (pre, post) = (&word[..open], &word[open + len + 2..]);
-    inner
-        .split(',')
-        .map(|part| format!("{pre}{part}{post}"))
-        .filter(|w| !w.is_empty())
-        .collect()
+    inner.split(',').map(|part| format!("{pre}{part}{post}")).filter(|w| !w.is_empty()).collect()
 }
 
 /// `env -S STRING` (`--split-string`): the string is split at white space into the words of
@@ -1057,16 +1043,17 @@ pub fn normalize_path(p: &str) -> String {
     if p.is_empty() {
         return String::new();
     }
-    let (prefix, rest): (String, &str) = if let Some(r) = p.strip_prefix("${HOME}").or_else(|| p.strip_prefix("$HOME")).filter(|r| r.is_empty() || r.starts_with('/')) {
-        ("~".to_string(), r)
-    } else if let Some(r) = p.strip_prefix('~') {
-        let end = r.find('/').unwrap_or(r.len());
-        (format!("~{}", &r[..end]), &r[end..])
-    } else if p.starts_with('/') {
-        ("/".to_string(), p)
-    } else {
-        (String::new(), p)
-    };
+    let (prefix, rest): (String, &str) =
+        if let Some(r) = p.strip_prefix("${HOME}").or_else(|| p.strip_prefix("$HOME")).filter(|r| r.is_empty() || r.starts_with('/')) {
+            ("~".to_string(), r)
+        } else if let Some(r) = p.strip_prefix('~') {
+            let end = r.find('/').unwrap_or(r.len());
+            (format!("~{}", &r[..end]), &r[end..])
+        } else if p.starts_with('/') {
+            ("/".to_string(), p)
+        } else {
+            (String::new(), p)
+        };
     let mut stack: Vec<&str> = Vec::new();
     for seg in rest.split('/') {
         match seg {

@@ -7,21 +7,14 @@ use super::*;
 use regex::Regex;
 
 fn source(file: &str) -> &'static str {
-    SOURCES
-        .iter()
-        .find(|(f, _)| *f == file)
-        .map(|(_, s)| *s)
-        .unwrap_or_else(|| panic!("no stdlib file {file}"))
+    SOURCES.iter().find(|(f, _)| *f == file).map(|(_, s)| *s).unwrap_or_else(|| panic!("no stdlib file {file}"))
 }
 
 /// The text of the declaration `fn NAME` (up to the next top-level item or comment).
 fn fn_text(file: &str, name: &str) -> &'static str {
     let src = source(file);
     let head = format!("\nfn {name}(");
-    let start = src
-        .find(&head)
-        .unwrap_or_else(|| panic!("no fn {file}.{name}"))
-        + 1;
+    let start = src.find(&head).unwrap_or_else(|| panic!("no fn {file}.{name}")) + 1;
     let rest = &src[start..];
     let end = rest[1..].find("\n\n").map(|i| i + 1).unwrap_or(rest.len());
     &rest[..end]
@@ -70,12 +63,7 @@ fn read_literal(s: &str) -> (String, usize) {
 fn patterns_in(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = text;
-    while let Some(i) = ["matches(\"", "find_all(\""]
-        .iter()
-        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
-        .min()
-        .map(|(i, l)| i + l)
-    {
+    while let Some(i) = ["matches(\"", "find_all(\""].iter().filter_map(|m| rest.find(m).map(|i| (i, m.len()))).min().map(|(i, l)| i + l) {
         let (lit, used) = read_literal(&rest[i..]);
         found.push(lit);
         rest = &rest[i + used..];
@@ -91,10 +79,7 @@ fn re(file: &str, name: &str, i: usize) -> Regex {
 
 /// Names declared `builtin fn` in a stdlib file.
 fn builtins(src: &str) -> Vec<&str> {
-    src.lines()
-        .filter_map(|l| l.strip_prefix("builtin fn "))
-        .map(|l| l.split('(').next().unwrap_or_default().trim())
-        .collect()
+    src.lines().filter_map(|l| l.strip_prefix("builtin fn ")).map(|l| l.split('(').next().unwrap_or_default().trim()).collect()
 }
 
 #[test]
@@ -103,19 +88,12 @@ fn every_builtin_has_a_native_and_every_native_a_builtin() {
     for (file, src) in SOURCES {
         for name in builtins(src) {
             let qualified = format!("{file}.{name}");
-            assert!(
-                native_index(&qualified).is_some(),
-                "no native for {qualified}"
-            );
+            assert!(native_index(&qualified).is_some(), "no native for {qualified}");
             declared.push(qualified);
         }
     }
     for n in NATIVES {
-        assert!(
-            declared.iter().any(|d| d == n.name),
-            "native {} is not declared",
-            n.name
-        );
+        assert!(declared.iter().any(|d| d == n.name), "native {} is not declared", n.name);
     }
     assert_eq!(native_index("pii.nope"), None);
 }
@@ -127,10 +105,7 @@ fn natives_check_their_arguments_instead_of_panicking() {
         assert!((n.f)(&[Value::Num(1.0)]).is_err(), "{}", n.name);
         // Well-typed empty arguments, from the parameter types of the declaration.
         let (file, name) = n.name.split_once('.').unwrap();
-        let decl = source(file)
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("builtin fn {name}(")))
-            .unwrap_or_else(|| panic!("no declaration of {}", n.name));
+        let decl = source(file).lines().find_map(|l| l.strip_prefix(&format!("builtin fn {name}("))).unwrap_or_else(|| panic!("no declaration of {}", n.name));
         let params = decl.split(')').next().unwrap();
         let args: Vec<Value> = params
             .split(", ")
@@ -143,15 +118,9 @@ fn natives_check_their_arguments_instead_of_panicking() {
         assert!((n.f)(&args).is_ok(), "{}", n.name);
     }
     let luhn = &NATIVES[native_index("pii.luhn_valid").unwrap() as usize];
-    assert_eq!(
-        (luhn.f)(&[Value::str("4111 1111 1111 1111")]),
-        Ok(Value::Bool(true))
-    );
+    assert_eq!((luhn.f)(&[Value::str("4111 1111 1111 1111")]), Ok(Value::Bool(true)));
     let cards = &NATIVES[native_index("pii.card_numbers").unwrap() as usize];
-    assert_eq!(
-        (cards.f)(&[Value::str("x 4111111111111111")]),
-        Ok(Value::List(std::sync::Arc::from(vec![Value::str("4111111111111111")])))
-    );
+    assert_eq!((cards.f)(&[Value::str("x 4111111111111111")]), Ok(Value::List(std::sync::Arc::from(vec![Value::str("4111111111111111")]))));
 }
 
 #[test]
@@ -160,12 +129,7 @@ fn stdlib_files_hold_only_fn_let_and_builtin_declarations() {
         for line in src.lines() {
             let top_level = !line.starts_with(' ') && !line.is_empty() && !line.starts_with("//");
             if top_level {
-                assert!(
-                    ["fn ", "builtin fn ", "let "]
-                        .iter()
-                        .any(|p| line.starts_with(p)),
-                    "{file}: unexpected top-level line {line:?}"
-                );
+                assert!(["fn ", "builtin fn ", "let "].iter().any(|p| line.starts_with(p)), "{file}: unexpected top-level line {line:?}");
             }
         }
     }
@@ -194,24 +158,14 @@ fn contains_ssn(s: &str) -> bool {
 fn labelled_ssn(s: &str) -> bool {
     let label = re("pii", "labelled_ssn", 0);
     let nine = re("pii", "labelled_ssn", 1);
-    let found = label.find_iter(s).any(|m| {
-        nine.find_iter(m.as_str())
-            .any(|d| pii::ssn_valid(d.as_str()))
-    });
+    let found = label.find_iter(s).any(|m| nine.find_iter(m.as_str()).any(|d| pii::ssn_valid(d.as_str())));
     found
 }
 
 #[test]
 fn ssn_detection() {
-    for yes in [
-        "ssn 123-45-6789",
-        "123 45 6789",
-        "(078-05-1121)",
-        "SSN: 123456789",
-        "social security number 234567890",
-        "ss# 123-45-6789.",
-        "a\n123-45-6789\n",
-    ] {
+    for yes in ["ssn 123-45-6789", "123 45 6789", "(078-05-1121)", "SSN: 123456789", "social security number 234567890", "ss# 123-45-6789.", "a\n123-45-6789\n"]
+    {
         assert!(contains_ssn(yes), "{yes}");
     }
     for no in [
@@ -241,28 +195,14 @@ fn contains_email(s: &str) -> bool {
 
 #[test]
 fn email_detection() {
-    for yes in [
-        "mail bob@acme.com now",
-        "A.B+tag@mail.Example.co.uk",
-        "<x@y.io>",
-    ] {
+    for yes in ["mail bob@acme.com now", "A.B+tag@mail.Example.co.uk", "<x@y.io>"] {
         assert!(contains_email(yes), "{yes}");
     }
-    for no in [
-        "bob at acme dot com",
-        "@acme.com",
-        "bob@localhost",
-        "bob@",
-        "a@b.c",
-        "x@y.1",
-    ] {
+    for no in ["bob at acme dot com", "@acme.com", "bob@localhost", "bob@", "a@b.c", "x@y.1"] {
         assert!(!contains_email(no), "{no}");
     }
     let emails = re("pii", "emails", 0);
-    let found: Vec<_> = emails
-        .find_iter("a@x.io, b@y.com")
-        .map(|m| m.as_str())
-        .collect();
+    let found: Vec<_> = emails.find_iter("a@x.io, b@y.com").map(|m| m.as_str()).collect();
     assert_eq!(found, ["a@x.io", "b@y.com"]);
 }
 
@@ -285,16 +225,7 @@ fn phone_detection() {
     ] {
         assert!(contains_phone(yes), "{yes}");
     }
-    for no in [
-        "5552345678",
-        "123-45-6789",
-        "2024-01-15",
-        "4111 1111 1111 1111",
-        "version 1.2.3",
-        "+1",
-        "pay 555-1234",
-        "call 155-234-5678",
-    ] {
+    for no in ["5552345678", "123-45-6789", "2024-01-15", "4111 1111 1111 1111", "version 1.2.3", "+1", "pay 555-1234", "call 155-234-5678"] {
         assert!(!contains_phone(no), "{no}");
     }
 }
@@ -302,23 +233,14 @@ fn phone_detection() {
 // ---- std.net and std.email -------------------------------------------------------------
 
 fn urls(s: &str) -> Vec<&str> {
-    re("net", "urls", 0)
-        .find_iter(s)
-        .map(|m| m.as_str())
-        .collect()
+    re("net", "urls", 0).find_iter(s).map(|m| m.as_str()).collect()
 }
 
 #[test]
 fn urls_finds_links_and_bare_domains() {
-    assert_eq!(
-        urls("see https://evil.io/x?a=1."),
-        ["https://evil.io/x?a=1"]
-    );
+    assert_eq!(urls("see https://evil.io/x?a=1."), ["https://evil.io/x?a=1"]);
     assert_eq!(urls("upload to evil.io/x now"), ["evil.io/x"]);
-    assert_eq!(
-        urls("(docs.acme.com), ftp://files.acme.com"),
-        ["docs.acme.com", "ftp://files.acme.com"]
-    );
+    assert_eq!(urls("(docs.acme.com), ftp://files.acme.com"), ["docs.acme.com", "ftp://files.acme.com"]);
     assert_eq!(urls("post to 10.0.0.5:8080/api"), ["10.0.0.5:8080/api"]);
     assert_eq!(urls("\"http://a.io\""), ["http://a.io"]);
     assert_eq!(urls("mail bob@acme.com"), ["acme.com"]);
@@ -328,16 +250,7 @@ fn urls_finds_links_and_bare_domains() {
 
 #[test]
 fn urls_ignores_file_names_and_prose() {
-    for no in [
-        "edit main.rs and setup.py",
-        "see notes.md, e.g. this",
-        "v1.2.3",
-        "a.b",
-        "index.html",
-        "photo.png",
-        "end of sentence.Next",
-        "",
-    ] {
+    for no in ["edit main.rs and setup.py", "see notes.md, e.g. this", "v1.2.3", "a.b", "index.html", "photo.png", "end of sentence.Next", ""] {
         assert!(urls(no).is_empty(), "{no}: {:?}", urls(no));
     }
 }
@@ -358,10 +271,7 @@ fn last_part<'a>(s: &'a str, sep: &str) -> &'a str {
 fn normalize(h: &str) -> String {
     let h = h.trim().to_lowercase();
     if h.ends_with('.') {
-        re("net", "normalize", 0)
-            .find(&h)
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_default()
+        re("net", "normalize", 0).find(&h).map(|m| m.as_str().to_string()).unwrap_or_default()
     } else {
         h
     }
@@ -378,18 +288,13 @@ fn host(url: &str) -> String {
     };
     let authority = before(before(before(before(no_scheme, "/"), "\\"), "?"), "#");
     let hostport = last_part(authority, "@");
-    let h = if hostport.starts_with('[') {
-        format!("{}]", before(hostport, "]"))
-    } else {
-        before(hostport, ":").to_string()
-    };
+    let h = if hostport.starts_with('[') { format!("{}]", before(hostport, "]")) } else { before(hostport, ":").to_string() };
     normalize(&h)
 }
 
 fn is_subdomain_of(host: &str, domain: &str) -> bool {
     let (h, d) = (normalize(host), normalize(domain));
-    let well_formed =
-        re("net", "is_hostname", 0).is_match(&h) || re("net", "is_hostname", 1).is_match(&h);
+    let well_formed = re("net", "is_hostname", 0).is_match(&h) || re("net", "is_hostname", 1).is_match(&h);
     well_formed && !d.is_empty() && (h == d || h.ends_with(&format!(".{d}")))
 }
 
@@ -425,10 +330,7 @@ fn subdomains_and_look_alikes() {
         ("evil-acme.com", "acme.com"),
         ("acme.com.", "com."),
     ] {
-        assert!(
-            !is_subdomain_of(h, d) || (h, d) == ("acme.com.", "com."),
-            "{h} in {d}"
-        );
+        assert!(!is_subdomain_of(h, d) || (h, d) == ("acme.com.", "com."), "{h} in {d}");
     }
     assert!(is_subdomain_of("acme.com.", "com."));
 }
@@ -447,10 +349,7 @@ fn email_domain(addr: &str) -> String {
 }
 
 fn is_internal(addr: &str, domains: &[&str]) -> bool {
-    re("email", "is_valid", 0).is_match(&address(addr))
-        && domains
-            .iter()
-            .any(|d| is_subdomain_of(&email_domain(addr), d))
+    re("email", "is_valid", 0).is_match(&address(addr)) && domains.iter().any(|d| is_subdomain_of(&email_domain(addr), d))
 }
 
 #[test]
@@ -459,25 +358,10 @@ fn email_domains_and_internal_addresses() {
     assert_eq!(email_domain("\"a@b\"@acme.com"), "acme.com");
     assert_eq!(email_domain("nobody"), "");
     let internal = ["acme.com", "acme.io"];
-    for yes in [
-        "bob@acme.com",
-        "bob@eng.acme.com",
-        "BOB@ACME.IO",
-        "Bob <bob@acme.com>",
-        "bob@acme.com.",
-    ] {
+    for yes in ["bob@acme.com", "bob@eng.acme.com", "BOB@ACME.IO", "Bob <bob@acme.com>", "bob@acme.com."] {
         assert!(is_internal(yes, &internal), "{yes}");
     }
-    for no in [
-        "ceo@acme.com.evil.io",
-        "x@notacme.com",
-        "x@acme.co",
-        "acme.com",
-        "x@acme.com>",
-        "x@evil.io <y@acme.com",
-        "x@acme.com, y@evil.io",
-        "",
-    ] {
+    for no in ["ceo@acme.com.evil.io", "x@notacme.com", "x@acme.co", "acme.com", "x@acme.com>", "x@evil.io <y@acme.com", "x@acme.com, y@evil.io", ""] {
         assert!(!is_internal(no, &internal), "{no}");
     }
     let valid = re("email", "is_valid", 0);
@@ -510,11 +394,7 @@ fn secret_detectors() -> Vec<(&'static str, Vec<Regex>)> {
 
 /// The detectors that fire on `s`.
 fn secrets_in(s: &str) -> Vec<&'static str> {
-    secret_detectors()
-        .into_iter()
-        .filter(|(_, res)| res.iter().any(|r| r.is_match(s)))
-        .map(|(name, _)| name)
-        .collect()
+    secret_detectors().into_iter().filter(|(_, res)| res.iter().any(|r| r.is_match(s))).map(|(name, _)| name).collect()
 }
 
 #[test]
@@ -541,11 +421,7 @@ fn each_secret_shape_is_found_by_its_detector() {
         ("postgres://admin:s3cret@db.internal/app", "contains_url_credentials"),
     ];
     for (text, detector) in cases {
-        assert!(
-            secrets_in(text).contains(&detector),
-            "{detector} missed {text:?}: {:?}",
-            secrets_in(text)
-        );
+        assert!(secrets_in(text).contains(&detector), "{detector} missed {text:?}: {:?}", secrets_in(text));
     }
 }
 
@@ -581,18 +457,11 @@ fn prose_about_secrets_is_not_a_secret() {
 type Args = serde_json::Map<String, serde_json::Value>;
 
 fn arg<'a>(args: &'a Args, name: &str) -> &'a str {
-    args.get(name)
-        .and_then(|v| v.as_str())
-        .unwrap_or_else(|| panic!("no string arg {name}"))
+    args.get(name).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("no string arg {name}"))
 }
 
 fn list_arg<'a>(args: &'a Args, name: &str) -> Vec<&'a str> {
-    args.get(name)
-        .and_then(|v| v.as_array())
-        .unwrap_or_else(|| panic!("no list arg {name}"))
-        .iter()
-        .map(|v| v.as_str().unwrap_or_default())
-        .collect()
+    args.get(name).and_then(|v| v.as_array()).unwrap_or_else(|| panic!("no list arg {name}")).iter().map(|v| v.as_str().unwrap_or_default()).collect()
 }
 
 fn local_part(addr: &str) -> String {
@@ -606,11 +475,7 @@ fn local_part(addr: &str) -> String {
 
 fn is_private_host(h: &str) -> bool {
     let h = normalize(h);
-    h == "localhost"
-        || [".localhost", ".local", ".internal"]
-            .iter()
-            .any(|s| h.ends_with(s))
-        || net::is_private_ip(&h)
+    h == "localhost" || [".localhost", ".local", ".internal"].iter().any(|s| h.ends_with(s)) || net::is_private_ip(&h)
 }
 
 const INTERNAL: [&str; 2] = ["acme.com", "acme.io"];
@@ -626,11 +491,7 @@ fn rule_fires(rule: &str, a: &Args) -> bool {
         "phone" => contains_phone(text()),
         "pii" => {
             let t = text();
-            contains_ssn(t)
-                || !pii::card_numbers(t).is_empty()
-                || !pii::ibans(t).is_empty()
-                || contains_email(t)
-                || contains_phone(t)
+            contains_ssn(t) || !pii::card_numbers(t).is_empty() || !pii::ibans(t).is_empty() || contains_email(t) || contains_phone(t)
         }
         "luhn" => pii::luhn_valid(text()),
         "ssn_valid" => pii::ssn_valid(text()),
@@ -641,22 +502,14 @@ fn rule_fires(rule: &str, a: &Args) -> bool {
         "domain_is" => email_domain(arg(a, "addr")) == arg(a, "want"),
         "local_part_is" => local_part(arg(a, "addr")) == arg(a, "want"),
         "valid_address" => re("email", "is_valid", 0).is_match(&address(arg(a, "addr"))),
-        "many_external" => {
-            list_arg(a, "to")
-                .iter()
-                .filter(|x| !is_internal(x, &INTERNAL))
-                .count()
-                >= 2
-        }
+        "many_external" => list_arg(a, "to").iter().filter(|x| !is_internal(x, &INTERNAL)).count() >= 2,
         "some_external" => list_arg(a, "to").iter().any(|x| !is_internal(x, &INTERNAL)),
         "urls_are" => urls(text()) == list_arg(a, "want"),
         "host_is" => host(arg(a, "url")) == arg(a, "want"),
         "in_domain" => is_subdomain_of(arg(a, "host"), arg(a, "domain")),
         "private_fetch" => is_private_host(&host(arg(a, "url"))),
         "ip_literal" => net::is_ip(arg(a, "host")),
-        "off_domain_links" => urls(text())
-            .iter()
-            .any(|u| !is_subdomain_of(&host(u), "acme.com")),
+        "off_domain_links" => urls(text()).iter().any(|u| !is_subdomain_of(&host(u), "acme.com")),
         "secret" | "redact_secret" => !secrets_in(text()).is_empty(),
         other => panic!("no mirror for rule {other}"),
     }
@@ -665,39 +518,20 @@ fn rule_fires(rule: &str, a: &Args) -> bool {
 /// `{ a: 1, b.c: "x" }` written with bare keys (as fixtures and `with` are) as JSON.
 fn bare_keys_to_json(body: &str) -> Args {
     // `with` bodies have `args.` keys; fixture args (no tricky strings) have bare keys.
-    let key = if body.starts_with("args.") {
-        r"(^|, )args\.(\w+):"
-    } else {
-        r"(^|, )(\w+):"
-    };
+    let key = if body.starts_with("args.") { r"(^|, )args\.(\w+):" } else { r"(^|, )(\w+):" };
     let keyed = Regex::new(key).unwrap().replace_all(body, "$1\"$2\":");
     serde_json::from_str(&format!("{{{keyed}}}")).unwrap_or_else(|e| panic!("{body}: {e}"))
 }
 
 fn check_test_policy(file: &str, src: &str) -> usize {
     let rule_re = Regex::new(r"(?m)^rule (\w+): on ([\w.]+) ").unwrap();
-    let fixture_re =
-        Regex::new(r#"(?m)^fixture (\w+) = \{\n  tool: "([\w.]+)",\n.*\n  args: \{ (.*) \},\n\}"#)
-            .unwrap();
-    let test_re = Regex::new(
-        r#"(?m)^test (".*") \{\n  request (\w+) with \{ (.*) \}\n((?:  expect .*\n)+)\}"#,
-    )
-    .unwrap();
-    let rule_of_tool: std::collections::HashMap<&str, &str> = rule_re
-        .captures_iter(src)
-        .map(|c| (c.get(2).unwrap().as_str(), c.get(1).unwrap().as_str()))
-        .collect();
+    let fixture_re = Regex::new(r#"(?m)^fixture (\w+) = \{\n  tool: "([\w.]+)",\n.*\n  args: \{ (.*) \},\n\}"#).unwrap();
+    let test_re = Regex::new(r#"(?m)^test (".*") \{\n  request (\w+) with \{ (.*) \}\n((?:  expect .*\n)+)\}"#).unwrap();
+    let rule_of_tool: std::collections::HashMap<&str, &str> =
+        rule_re.captures_iter(src).map(|c| (c.get(2).unwrap().as_str(), c.get(1).unwrap().as_str())).collect();
     let fixtures: std::collections::HashMap<&str, (&str, Args)> = fixture_re
         .captures_iter(src)
-        .map(|c| {
-            (
-                c.get(1).unwrap().as_str(),
-                (
-                    c.get(2).unwrap().as_str(),
-                    bare_keys_to_json(c.get(3).unwrap().as_str()),
-                ),
-            )
-        })
+        .map(|c| (c.get(1).unwrap().as_str(), (c.get(2).unwrap().as_str(), bare_keys_to_json(c.get(3).unwrap().as_str()))))
         .collect();
     let mut count = 0;
     for c in test_re.captures_iter(src) {
@@ -716,11 +550,7 @@ fn check_test_policy(file: &str, src: &str) -> usize {
         assert_eq!(fires, expected, "{file} {name}: rule {rule} on {args:?}");
         count += 1;
     }
-    assert_eq!(
-        count,
-        src.matches("\ntest \"").count(),
-        "{file}: a test was not understood"
-    );
+    assert_eq!(count, src.matches("\ntest \"").count(), "{file}: a test was not understood");
     count
 }
 

@@ -248,9 +248,16 @@ pub enum ExprKind {
     /// `expr[index]`
     Index(Box<Expr>, Box<Expr>),
     /// `receiver.method(args)`; also `std.pii.contains_ssn(x)` (receiver `std.pii`).
-    MethodCall { receiver: Box<Expr>, method: Ident, args: Vec<Expr> },
+    MethodCall {
+        receiver: Box<Expr>,
+        method: Ident,
+        args: Vec<Expr>,
+    },
     /// `name(args)`: a function or a builtin such as `min`.
-    Call { name: Ident, args: Vec<Expr> },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `has path`
@@ -258,7 +265,10 @@ pub enum ExprKind {
     /// `if c then a else b`
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     /// `x => body`; only valid as an argument of `any`, `all`, `count`.
-    Lambda { param: Ident, body: Box<Expr> },
+    Lambda {
+        param: Ident,
+        body: Box<Expr>,
+    },
     /// Stands in for an expression the parser could not read (after a reported error).
     Error,
 }

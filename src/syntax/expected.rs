@@ -4,24 +4,22 @@
 
 /// Every keyword: where all of them are expected, a name (keywords allowed) is.
 const KEYWORDS: &[&str] = &[
-    "policy", "version", "default", "on", "error", "type", "tool", "request", "let", "fn", "builtin", "rule", "when",
-    "because", "deny", "allow", "warn", "require", "approval", "from", "redact", "set", "if", "then", "else", "and",
-    "or", "not", "in", "has", "true", "false", "fixture", "test", "expect", "by", "with", "null",
+    "policy", "version", "default", "on", "error", "type", "tool", "request", "let", "fn", "builtin", "rule", "when", "because", "deny", "allow", "warn",
+    "require", "approval", "from", "redact", "set", "if", "then", "else", "and", "or", "not", "in", "has", "true", "false", "fixture", "test", "expect", "by",
+    "with", "null",
 ];
 /// Tokens that can start an expression.
 const EXPR_START: &[&str] = &["IDENT", "NUM", "DUR", "STR", "true", "false", "(", "[", "-", "not", "has", "if", "tool"];
 /// Tokens that can start a top-level item.
 const ITEM_START: &[&str] = &[
-    "policy", "version", "default", "type", "tool", "request", "let", "fn", "builtin", "rule", "@", "on", "deny",
-    "allow", "warn", "require", "redact", "set", "fixture", "test",
+    "policy", "version", "default", "type", "tool", "request", "let", "fn", "builtin", "rule", "@", "on", "deny", "allow", "warn", "require", "redact", "set",
+    "fixture", "test",
 ];
 /// Tokens that can start an item inside `on X { }`.
 const BLOCK_START: &[&str] = &["let", "rule", "@", "on", "deny", "allow", "warn", "require", "redact", "set"];
 const EFFECT_START: &[&str] = &["deny", "allow", "warn", "require", "redact", "set"];
 /// Tokens that can continue a complete expression.
-const OPERATORS: &[&str] = &[
-    "==", "!=", "<", "<=", ">", ">=", "in", "not", "??", "+", "-", "*", "/", "%", ".", "[", "and", "or",
-];
+const OPERATORS: &[&str] = &["==", "!=", "<", "<=", ">", ">=", "in", "not", "??", "+", "-", "*", "/", "%", ".", "[", "and", "or"];
 
 /// Summarises LALRPOP's expected list into at most a handful of phrases.
 pub fn describe_expected(expected: &[String]) -> Vec<String> {

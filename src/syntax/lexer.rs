@@ -193,7 +193,11 @@ fn number_value(text: &str) -> Result<f64, LexError> {
     let digits: String = text.chars().filter(|&c| c != '_').collect();
     // The regex only admits valid float syntax once `_` is removed; 0 is unreachable.
     let n: f64 = digits.parse().unwrap_or(0.0);
-    if n.is_finite() { Ok(n) } else { Err(LexError::NumberOutOfRange) }
+    if n.is_finite() {
+        Ok(n)
+    } else {
+        Err(LexError::NumberOutOfRange)
+    }
 }
 
 fn lex_number<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Result<f64, LexError> {
@@ -210,7 +214,11 @@ fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Result<f64, 
         _ => 86400.0,
     };
     let seconds = number_value(digits)? * seconds_per_unit;
-    if seconds.is_finite() { Ok(seconds) } else { Err(LexError::NumberOutOfRange) }
+    if seconds.is_finite() {
+        Ok(seconds)
+    } else {
+        Err(LexError::NumberOutOfRange)
+    }
 }
 
 fn bad_number<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(), LexError> {
@@ -426,10 +434,7 @@ mod tests {
     #[test]
     fn numbers_and_durations() {
         assert_eq!(tokens("10_000 2.5 1e6"), vec![Token::Num(10000.0), Token::Num(2.5), Token::Num(1e6)]);
-        assert_eq!(
-            tokens("30s 15m 24h 7d"),
-            vec![Token::Dur(30.0), Token::Dur(900.0), Token::Dur(86400.0), Token::Dur(604800.0)]
-        );
+        assert_eq!(tokens("30s 15m 24h 7d"), vec![Token::Dur(30.0), Token::Dur(900.0), Token::Dur(86400.0), Token::Dur(604800.0)]);
     }
 
     #[test]
@@ -492,10 +497,7 @@ mod tests {
 
     #[test]
     fn string_escapes() {
-        assert_eq!(
-            tokens(r#""a\"b\\c\n\t\r\u{1F600}\d{3}""#),
-            vec![Token::Str("a\"b\\c\n\t\r\u{1F600}\\d{3}".into())]
-        );
+        assert_eq!(tokens(r#""a\"b\\c\n\t\r\u{1F600}\d{3}""#), vec![Token::Str("a\"b\\c\n\t\r\u{1F600}\\d{3}".into())]);
     }
 
     #[test]

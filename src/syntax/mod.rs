@@ -109,12 +109,7 @@ pub(crate) fn parse_expr_in(file: FileId, src: &str, range: Range<usize>, diags:
 type ParserInput<'src> = Result<(usize, Token<'src>, usize), LexError>;
 
 /// Lexes `src[range]`: lexical errors go to `diags`, the tokens go to the parser.
-fn tokens_of<'src>(
-    file: FileId,
-    src: &'src str,
-    range: Range<usize>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<ParserInput<'src>> {
+fn tokens_of<'src>(file: FileId, src: &'src str, range: Range<usize>, diags: &mut Vec<Diagnostic>) -> Vec<ParserInput<'src>> {
     // About one token per four bytes of policy text: one allocation instead of a dozen.
     let mut tokens = Vec::with_capacity(range.len() / 4);
     for item in lexer::lex(src, range) {
@@ -240,8 +235,28 @@ fn nests(t: &Token<'_>) -> bool {
     use Token as T;
     matches!(
         t,
-        T::And | T::Or | T::Not | T::In | T::Has | T::If | T::Then | T::Else | T::Dot | T::QuestionQuestion | T::EqEq | T::NotEq
-            | T::Lt | T::Le | T::Gt | T::Ge | T::Plus | T::Minus | T::Star | T::Slash | T::Percent | T::FatArrow
+        T::And
+            | T::Or
+            | T::Not
+            | T::In
+            | T::Has
+            | T::If
+            | T::Then
+            | T::Else
+            | T::Dot
+            | T::QuestionQuestion
+            | T::EqEq
+            | T::NotEq
+            | T::Lt
+            | T::Le
+            | T::Gt
+            | T::Ge
+            | T::Plus
+            | T::Minus
+            | T::Star
+            | T::Slash
+            | T::Percent
+            | T::FatArrow
     )
 }
 
@@ -251,9 +266,33 @@ fn ends_expression(t: &Token<'_>, prev: Option<&Token<'_>>, next: Option<&Token<
     use Token as T;
     let item_keyword = matches!(
         t,
-        T::Policy | T::Version | T::Default | T::On | T::Error | T::Type | T::Tool | T::Request | T::Let | T::Fn | T::Builtin
-            | T::Rule | T::When | T::Because | T::Deny | T::Allow | T::Warn | T::Require | T::Approval | T::From | T::Redact
-            | T::Set | T::Fixture | T::Test | T::Expect | T::By | T::With
+        T::Policy
+            | T::Version
+            | T::Default
+            | T::On
+            | T::Error
+            | T::Type
+            | T::Tool
+            | T::Request
+            | T::Let
+            | T::Fn
+            | T::Builtin
+            | T::Rule
+            | T::When
+            | T::Because
+            | T::Deny
+            | T::Allow
+            | T::Warn
+            | T::Require
+            | T::Approval
+            | T::From
+            | T::Redact
+            | T::Set
+            | T::Fixture
+            | T::Test
+            | T::Expect
+            | T::By
+            | T::With
     );
     item_keyword && !matches!(prev, Some(T::Dot | T::At)) && !matches!(next, Some(T::Colon | T::Question))
 }
@@ -278,12 +317,8 @@ pub(crate) fn recovery_diagnostic(file: FileId, e: lalrpop_util::ParseError<usiz
         P::UnrecognizedToken { token: (l, tok, r), expected } => {
             diagnostics::unexpected_token(Span::new(file, l, r), &describe_token(&tok), &describe_expected(&expected))
         }
-        P::UnrecognizedEof { location, expected } => {
-            diagnostics::unexpected_eof(Span::new(file, location, location), &describe_expected(&expected))
-        }
-        P::ExtraToken { token: (l, tok, r) } => {
-            diagnostics::unexpected_token(Span::new(file, l, r), &describe_token(&tok), &[])
-        }
+        P::UnrecognizedEof { location, expected } => diagnostics::unexpected_eof(Span::new(file, location, location), &describe_expected(&expected)),
+        P::ExtraToken { token: (l, tok, r) } => diagnostics::unexpected_token(Span::new(file, l, r), &describe_token(&tok), &[]),
         // Lexical errors never reach the parser (`tokens_of` filters them); kept total anyway.
         P::InvalidToken { location } => diagnostics::invalid_token(Span::new(file, location, location + 1), "?"),
         P::User { .. } => diagnostics::unexpected_token(Span::new(file, 0, 0), "input", &[]),
@@ -323,4 +358,3 @@ impl RuleHead {
         Box::new(ast::Rule { annotations, name: self.name, tools: self.tools, effect, condition, because, span })
     }
 }
-

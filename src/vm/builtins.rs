@@ -25,17 +25,13 @@ pub(crate) fn call(builtin: Builtin, args: &[Value], meter: &Meter) -> Result<Va
         (Builtin::Trim, [Str(s)]) => Value::str(s.trim()),
         (Builtin::StartsWith, [Str(s), Str(prefix)]) => Value::Bool(s.starts_with(&**prefix)),
         (Builtin::EndsWith, [Str(s), Str(suffix)]) => Value::Bool(s.ends_with(&**suffix)),
-        (Builtin::StrContains, [Str(haystack), Str(needle)]) => {
-            Value::Bool(haystack.contains(&**needle))
-        }
+        (Builtin::StrContains, [Str(haystack), Str(needle)]) => Value::Bool(haystack.contains(&**needle)),
         (Builtin::Split, [Str(s), Str(sep)]) => split(s, sep),
         (Builtin::Before, [Str(s), Str(sep)]) => match s.split_once(&**sep) {
             Some((before, _)) => Value::str(before),
             None => Str(s.clone()),
         },
-        (Builtin::After, [Str(s), Str(sep)]) => {
-            Value::str(s.split_once(&**sep).map_or("", |(_, after)| after))
-        }
+        (Builtin::After, [Str(s), Str(sep)]) => Value::str(s.split_once(&**sep).map_or("", |(_, after)| after)),
         // lists
         (Builtin::ListLen, [List(items)]) => count(items.len()),
         (Builtin::IsEmpty, [List(items)]) => Value::Bool(items.is_empty()),
@@ -98,13 +94,8 @@ fn count(n: usize) -> Value {
 /// An empty separator splits into characters (as JavaScript does), rather than giving
 /// Rust's leading and trailing empty strings.
 fn split(s: &str, sep: &str) -> Value {
-    let parts: Arc<[Value]> = if sep.is_empty() {
-        s.chars()
-            .map(|c| Value::str(c.encode_utf8(&mut [0; 4])))
-            .collect()
-    } else {
-        s.split(sep).map(Value::str).collect()
-    };
+    let parts: Arc<[Value]> =
+        if sep.is_empty() { s.chars().map(|c| Value::str(c.encode_utf8(&mut [0; 4]))).collect() } else { s.split(sep).map(Value::str).collect() };
     Value::List(parts)
 }
 
@@ -112,21 +103,15 @@ fn split(s: &str, sep: &str) -> Value {
 fn utc(t: f64) -> Result<OffsetDateTime, Fault> {
     finite(t)?;
     // `as i64` saturates; `from_unix_timestamp` then rejects what is out of its range.
-    OffsetDateTime::from_unix_timestamp(t.floor() as i64)
-        .map_err(|_| Cow::Borrowed("timestamp out of range"))
+    OffsetDateTime::from_unix_timestamp(t.floor() as i64).map_err(|_| Cow::Borrowed("timestamp out of range"))
 }
 
 fn native(i: u32, args: &[Value]) -> Result<Value, Fault> {
-    let native = NATIVES
-        .get(i as usize)
-        .ok_or_else(|| internal(format_args!("no native function {i}")))?;
+    let native = NATIVES.get(i as usize).ok_or_else(|| internal(format_args!("no native function {i}")))?;
     (native.f)(args).map_err(Cow::Owned)
 }
 
 fn wrong_arguments(builtin: Builtin, args: &[Value]) -> Fault {
     let shapes: Vec<&str> = args.iter().map(shape).collect();
-    internal(format_args!(
-        "{builtin:?} cannot take ({})",
-        shapes.join(", ")
-    ))
+    internal(format_args!("{builtin:?} cannot take ({})", shapes.join(", ")))
 }

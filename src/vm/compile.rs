@@ -3,12 +3,12 @@
 //! a fast version and a traced version with a `Trace` after every IR node, so tracing costs
 //! nothing when it is off.
 
-use smol_str::SmolStr;
 use super::op::{Code, Op};
 use super::{Chunk, ChunkId, Module, ReasonCode, RuleCode};
 use crate::ir::{self, Expr, ExprKind, QuantKind, ReasonPart};
 use crate::span::Span;
 use crate::value::Value;
+use smol_str::SmolStr;
 use std::collections::HashMap;
 
 /// Scalars are deduplicated in the pool (both code versions share it); lists, records and
@@ -50,11 +50,7 @@ impl Pool {
 
 pub(super) fn compile(program: &ir::Program) -> Module {
     let mut builder = Builder::default();
-    let rules = program
-        .rules
-        .iter()
-        .map(|rule| builder.rule(rule))
-        .collect();
+    let rules = program.rules.iter().map(|rule| builder.rule(rule)).collect();
     Module {
         pool: builder.pool.values,
         fast: builder.fast,
@@ -63,11 +59,7 @@ pub(super) fn compile(program: &ir::Program) -> Module {
         rules,
         regexes: program.regexes.clone(),
         slot_names: program.slots.iter().map(|path| path.join(".")).collect(),
-        rule_names: program
-            .rules
-            .iter()
-            .map(|r| (r.id.clone(), r.effect.name()))
-            .collect(),
+        rule_names: program.rules.iter().map(|r| (r.id.clone(), r.effect.name())).collect(),
     }
 }
 
@@ -81,10 +73,7 @@ struct Builder {
 
 impl Builder {
     fn rule(&mut self, rule: &ir::Rule) -> RuleCode {
-        let condition = rule
-            .condition
-            .as_ref()
-            .map(|e| self.chunk(e, rule, "condition".into()));
+        let condition = rule.condition.as_ref().map(|e| self.chunk(e, rule, "condition".into()));
         let set_value = match &rule.effect {
             ir::Effect::Set(_, e) => Some(self.chunk(e, rule, "set value".into())),
             _ => None,
@@ -95,41 +84,18 @@ impl Builder {
             .enumerate()
             .map(|(i, part)| match part {
                 ReasonPart::Text(t) => ReasonCode::Text(t.clone()),
-                ReasonPart::Expr(e) => {
-                    ReasonCode::Expr(self.chunk(e, rule, format!("reason part {i}")))
-                }
+                ReasonPart::Expr(e) => ReasonCode::Expr(self.chunk(e, rule, format!("reason part {i}"))),
             })
             .collect();
-        RuleCode {
-            condition,
-            set_value,
-            reason,
-        }
+        RuleCode { condition, set_value, reason }
     }
 
     /// Compiles one expression of `rule` (with the block `let`s it uses) into a chunk.
     fn chunk(&mut self, expr: &Expr, rule: &ir::Rule, label: String) -> ChunkId {
-        let fast = Emitter {
-            code: &mut self.fast,
-            pool: &mut self.pool,
-            traced: false,
-        }
-        .body(expr, &rule.lets);
-        let traced = Emitter {
-            code: &mut self.traced,
-            pool: &mut self.pool,
-            traced: true,
-        }
-        .body(expr, &rule.lets);
+        let fast = Emitter { code: &mut self.fast, pool: &mut self.pool, traced: false }.body(expr, &rule.lets);
+        let traced = Emitter { code: &mut self.traced, pool: &mut self.pool, traced: true }.body(expr, &rule.lets);
         let id = ChunkId(u32::try_from(self.chunks.len()).unwrap_or(u32::MAX));
-        self.chunks.push(Chunk {
-            fast,
-            traced,
-            locals: rule.locals,
-            lets: u32::try_from(rule.lets.len()).unwrap_or(u32::MAX),
-            span: expr.span,
-            label,
-        });
+        self.chunks.push(Chunk { fast, traced, locals: rule.locals, lets: u32::try_from(rule.lets.len()).unwrap_or(u32::MAX), span: expr.span, label });
         id
     }
 }
@@ -221,38 +187,17 @@ impl Emitter<'_> {
                 for item in items {
                     self.expr(item);
                 }
-                self.emit(
-                    Op::MakeList(u32::try_from(items.len()).unwrap_or(u32::MAX)),
-                    span,
-                );
+                self.emit(Op::MakeList(u32::try_from(items.len()).unwrap_or(u32::MAX)), span);
             }
             ExprKind::Call(builtin, args) => {
                 for arg in args {
                     self.expr(arg);
                 }
                 let argc = u32::try_from(args.len()).unwrap_or(u32::MAX);
-                self.emit(
-                    Op::Call {
-                        builtin: *builtin,
-                        argc,
-                    },
-                    span,
-                );
+                self.emit(Op::Call { builtin: *builtin, argc }, span);
             }
-            ExprKind::Regex { op, subject, regex } => self.unary(
-                subject,
-                Op::Regex {
-                    op: *op,
-                    regex: *regex,
-                },
-                span,
-            ),
-            ExprKind::Quant {
-                kind,
-                local,
-                list,
-                body,
-            } => self.quantifier(*kind, *local, list, body, span),
+            ExprKind::Regex { op, subject, regex } => self.unary(subject, Op::Regex { op: *op, regex: *regex }, span),
+            ExprKind::Quant { kind, local, list, body } => self.quantifier(*kind, *local, list, body, span),
         }
         if self.traced {
             self.emit(Op::Trace, span);

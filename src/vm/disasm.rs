@@ -21,10 +21,7 @@ pub(super) fn disassemble(module: &Module) -> String {
         module.slot_names.len()
     );
     for (i, rule) in module.rules.iter().enumerate() {
-        let (id, effect) = module
-            .rule_names
-            .get(i)
-            .map_or(("?", "?"), |(id, e)| (id.as_str(), *e));
+        let (id, effect) = module.rule_names.get(i).map_or(("?", "?"), |(id, e)| (id.as_str(), *e));
         let _ = writeln!(out, "rule {i} `{id}` ({effect})");
         match rule.condition {
             Some(c) => chunk(&mut out, module, c),
@@ -53,10 +50,7 @@ fn chunk(out: &mut String, module: &Module, id: ChunkId) {
     let _ = writeln!(out, "  {} (chunk {}, {} locals):", c.label, id.0, c.locals);
     let (start, end) = c.fast;
     for at in start..end {
-        let (Some(op), Some(span)) = (
-            module.fast.ops.get(at as usize),
-            module.fast.spans.get(at as usize),
-        ) else {
+        let (Some(op), Some(span)) = (module.fast.ops.get(at as usize), module.fast.spans.get(at as usize)) else {
             continue;
         };
         let (mnemonic, operands) = describe(module, op, (start, end));
@@ -76,23 +70,8 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
         }
     };
     match *op {
-        Op::Const(i) => (
-            "const",
-            format!(
-                "#{i} {}",
-                module.pool.get(i as usize).map_or("?".into(), literal)
-            ),
-        ),
-        Op::Slot(i) => (
-            "slot",
-            format!(
-                "{i} {}",
-                module
-                    .slot_names
-                    .get(i as usize)
-                    .map_or("?", String::as_str)
-            ),
-        ),
+        Op::Const(i) => ("const", format!("#{i} {}", module.pool.get(i as usize).map_or("?".into(), literal))),
+        Op::Slot(i) => ("slot", format!("{i} {}", module.slot_names.get(i as usize).map_or("?", String::as_str))),
         Op::Local(i) => ("local", i.to_string()),
         Op::StoreLocal(i) => ("store_local", i.to_string()),
         Op::LetCall { index, start } => ("let_call", format!("let {index}, code {}", to(start))),
@@ -106,17 +85,9 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
         Op::Index => ("index", String::new()),
         Op::MakeList(n) => ("make_list", n.to_string()),
         Op::Call { builtin, argc } => ("call", call(builtin, argc)),
-        Op::Regex { op, regex } => (
-            "regex",
-            format!(
-                "{} #{regex} /{}/",
-                snake_case(&format!("{op:?}")),
-                module
-                    .regexes
-                    .get(regex as usize)
-                    .map_or("?", |r| r.as_str())
-            ),
-        ),
+        Op::Regex { op, regex } => {
+            ("regex", format!("{} #{regex} /{}/", snake_case(&format!("{op:?}")), module.regexes.get(regex as usize).map_or("?", |r| r.as_str())))
+        }
         Op::Jump(t) => ("jump", to(t)),
         Op::JumpIfFalse(t) => ("jump_if_false", to(t)),
         Op::JumpIfTrue(t) => ("jump_if_true", to(t)),
@@ -149,21 +120,9 @@ fn literal(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Num(n) => format_number(*n),
         Value::Str(s) => format!("{:?}", &**s),
-        Value::List(items) => format!(
-            "[{}]",
-            items.iter().map(literal).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Record(items) => format!(
-            "{{{}}}",
-            items.iter().map(literal).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Map(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{:?}: {}", &**k, literal(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Value::List(items) => format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Record(items) => format!("{{{}}}", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{:?}: {}", &**k, literal(v))).collect::<Vec<_>>().join(", ")),
     }
 }
 

@@ -55,14 +55,7 @@ impl<'a> Machine<'a> {
         meter: &'a Meter,
         trace: Option<&'a mut Vec<TraceEntry>>,
     ) -> Machine<'a> {
-        Machine {
-            module,
-            code,
-            frame,
-            scratch,
-            meter,
-            trace,
-        }
+        Machine { module, code, frame, scratch, meter, trace }
     }
 
     /// Executes `start..end`; the result is the one value left on the stack.
@@ -95,10 +88,7 @@ impl<'a> Machine<'a> {
 
     fn error(&self, at: u32, fault: Fault) -> RuntimeError {
         let span = self.span_at(at);
-        RuntimeError {
-            span,
-            message: fault.into_owned(),
-        }
+        RuntimeError { span, message: fault.into_owned() }
     }
 
     fn push(&mut self, v: Value) {
@@ -106,54 +96,34 @@ impl<'a> Machine<'a> {
     }
 
     fn pop(&mut self) -> Result<Value, Fault> {
-        self.scratch
-            .stack
-            .pop()
-            .ok_or_else(|| internal("stack underflow"))
+        self.scratch.stack.pop().ok_or_else(|| internal("stack underflow"))
     }
 
     fn pop_bool(&mut self) -> Result<bool, Fault> {
         match self.pop()? {
             Value::Bool(b) => Ok(b),
-            other => Err(internal(format_args!(
-                "expected a bool, found {}",
-                shape(&other)
-            ))),
+            other => Err(internal(format_args!("expected a bool, found {}", shape(&other)))),
         }
     }
 
     fn top(&self) -> Result<&Value, Fault> {
-        self.scratch
-            .stack
-            .last()
-            .ok_or_else(|| internal("stack underflow"))
+        self.scratch.stack.last().ok_or_else(|| internal("stack underflow"))
     }
 
     fn top_bool(&self) -> Result<bool, Fault> {
         match self.top()? {
             Value::Bool(b) => Ok(*b),
-            other => Err(internal(format_args!(
-                "expected a bool, found {}",
-                shape(other)
-            ))),
+            other => Err(internal(format_args!("expected a bool, found {}", shape(other)))),
         }
     }
 
     /// Where the top `n` values start on the stack.
     fn args_start(&self, n: u32) -> Result<usize, Fault> {
-        self.scratch
-            .stack
-            .len()
-            .checked_sub(n as usize)
-            .ok_or_else(|| internal("stack underflow"))
+        self.scratch.stack.len().checked_sub(n as usize).ok_or_else(|| internal("stack underflow"))
     }
 
     fn set_local(&mut self, i: u32, v: Value) -> Result<(), Fault> {
-        let slot = self
-            .scratch
-            .locals
-            .get_mut(i as usize)
-            .ok_or_else(|| internal(format_args!("no local {i}")))?;
+        let slot = self.scratch.locals.get_mut(i as usize).ok_or_else(|| internal(format_args!("no local {i}")))?;
         *slot = v;
         Ok(())
     }
@@ -177,32 +147,22 @@ impl<'a> Machine<'a> {
                 let v = self.pop()?;
                 self.set_local(i, v)?;
             }
-            Op::LetCall { index, start } => {
-                match self.scratch.memo.get(index as usize) {
-                    Some(Some(v)) => {
-                        let v = v.clone();
-                        self.push(v);
-                    }
-                    Some(None) if start != u32::MAX => {
-                        self.scratch.calls.push(at + 1);
-                        return Ok(Some(start));
-                    }
-                    _ => return Err(internal(format_args!("no code for block let {index}"))),
+            Op::LetCall { index, start } => match self.scratch.memo.get(index as usize) {
+                Some(Some(v)) => {
+                    let v = v.clone();
+                    self.push(v);
                 }
-            }
+                Some(None) if start != u32::MAX => {
+                    self.scratch.calls.push(at + 1);
+                    return Ok(Some(start));
+                }
+                _ => return Err(internal(format_args!("no code for block let {index}"))),
+            },
             Op::LetReturn(index) => {
                 let v = self.top()?.clone();
-                let slot = self
-                    .scratch
-                    .memo
-                    .get_mut(index as usize)
-                    .ok_or_else(|| internal(format_args!("no block let {index}")))?;
+                let slot = self.scratch.memo.get_mut(index as usize).ok_or_else(|| internal(format_args!("no block let {index}")))?;
                 *slot = Some(v);
-                let back = self
-                    .scratch
-                    .calls
-                    .pop()
-                    .ok_or_else(|| internal("return without a call"))?;
+                let back = self.scratch.calls.pop().ok_or_else(|| internal("return without a call"))?;
                 return Ok(Some(back));
             }
             Op::Not => {
@@ -243,30 +203,20 @@ impl<'a> Machine<'a> {
             }
             Op::Call { builtin, argc } => {
                 let from = self.args_start(argc)?;
-                let result = builtins::call(
-                    builtin,
-                    self.scratch.stack.get(from..).unwrap_or_default(),
-                    self.meter,
-                )?;
+                let result = builtins::call(builtin, self.scratch.stack.get(from..).unwrap_or_default(), self.meter)?;
                 self.scratch.stack.truncate(from);
                 self.push(result);
             }
             Op::Regex { op, regex } => {
                 let subject = self.pop()?;
-                let re = self
-                    .module
-                    .regexes
-                    .get(regex as usize)
-                    .ok_or_else(|| internal(format_args!("no regex {regex}")))?;
+                let re = self.module.regexes.get(regex as usize).ok_or_else(|| internal(format_args!("no regex {regex}")))?;
                 let Value::Str(s) = subject else {
                     return Err(internal(format_args!("cannot match a {}", shape(&subject))));
                 };
                 self.meter.charge(s.len() as u64)?;
                 self.push(match op {
                     RegexOp::Matches => Value::Bool(re.is_match(&s)),
-                    RegexOp::FindAll => {
-                        Value::List(re.find_iter(&s).map(|m| Value::str(m.as_str())).collect())
-                    }
+                    RegexOp::FindAll => Value::List(re.find_iter(&s).map(|m| Value::str(m.as_str())).collect()),
                 });
             }
             Op::Jump(t) => return Ok(Some(t)),
@@ -305,10 +255,7 @@ impl<'a> Machine<'a> {
             },
             Op::IterNext { local, exit, cost } => return self.iter_next(local, exit, cost),
             Op::IterEnd => {
-                self.scratch
-                    .iters
-                    .pop()
-                    .ok_or_else(|| internal("no iterator to end"))?;
+                self.scratch.iters.pop().ok_or_else(|| internal("no iterator to end"))?;
             }
             Op::CountIf => {
                 let hit = self.pop_bool()?;
@@ -350,12 +297,7 @@ impl<'a> Machine<'a> {
         let Some(trace) = self.trace.as_deref_mut() else {
             return Ok(());
         };
-        let value = self
-            .scratch
-            .stack
-            .last()
-            .cloned()
-            .ok_or_else(|| internal("stack underflow"))?;
+        let value = self.scratch.stack.last().cloned().ok_or_else(|| internal("stack underflow"))?;
         trace.push(TraceEntry { span, value });
         Ok(())
     }
@@ -369,13 +311,7 @@ pub(crate) fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Fault> {
             (Value::Num(x), Value::Num(y)) => x.partial_cmp(y),
             // `str`'s order is the bytes' order.
             (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
-            _ => {
-                return Err(internal(format_args!(
-                    "cannot order a {} and a {}",
-                    shape(a),
-                    shape(b)
-                )))
-            }
+            _ => return Err(internal(format_args!("cannot order a {} and a {}", shape(a), shape(b)))),
         },
     };
     // An unordered pair (NaN) compares false, as in IEEE.
@@ -399,13 +335,7 @@ pub(crate) fn arith(op: ArithOp, a: &Value, b: &Value, meter: &Meter) -> Result<
             return Ok(Value::Str(s.into()));
         }
         (_, Value::Num(x), Value::Num(y)) => (*x, *y),
-        _ => {
-            return Err(internal(format_args!(
-                "cannot compute {op:?} of a {} and a {}",
-                shape(a),
-                shape(b)
-            )))
-        }
+        _ => return Err(internal(format_args!("cannot compute {op:?} of a {} and a {}", shape(a), shape(b)))),
     };
     let result = match op {
         ArithOp::Add => x + y,
@@ -430,15 +360,9 @@ pub(crate) fn finite(n: f64) -> Result<Value, Fault> {
 
 pub(crate) fn field(v: &Value, i: u32) -> Result<Value, Fault> {
     match v {
-        Value::Record(fields) => fields
-            .get(i as usize)
-            .cloned()
-            .ok_or_else(|| internal(format_args!("record has no field {i}"))),
+        Value::Record(fields) => fields.get(i as usize).cloned().ok_or_else(|| internal(format_args!("record has no field {i}"))),
         Value::Absent => Ok(Value::Absent),
-        other => Err(internal(format_args!(
-            "cannot take field {i} of a {}",
-            shape(other)
-        ))),
+        other => Err(internal(format_args!("cannot take field {i} of a {}", shape(other)))),
     }
 }
 
@@ -448,18 +372,10 @@ pub(crate) fn index(container: &Value, key: &Value) -> Result<Value, Fault> {
         (Value::List(items), Value::Num(n)) => {
             let whole = *n >= 0.0 && n.fract() == 0.0;
             // `as usize` saturates, so a huge index is simply out of range.
-            Ok(if whole {
-                items.get(*n as usize).cloned().unwrap_or_default()
-            } else {
-                Value::Absent
-            })
+            Ok(if whole { items.get(*n as usize).cloned().unwrap_or_default() } else { Value::Absent })
         }
         (Value::Map(map), Value::Str(k)) => Ok(map.get(&**k).cloned().unwrap_or_default()),
         (Value::Absent, _) | (_, Value::Absent) => Ok(Value::Absent),
-        _ => Err(internal(format_args!(
-            "cannot index a {} with a {}",
-            shape(container),
-            shape(key)
-        ))),
+        _ => Err(internal(format_args!("cannot index a {} with a {}", shape(container), shape(key)))),
     }
 }

@@ -62,10 +62,7 @@ impl Meter {
     /// Empties the budget and gives the fault that says so.
     pub(crate) fn exhaust(&self) -> Fault {
         self.left.set(0);
-        Cow::Owned(format!(
-            "the decision needs more work than `max_work` allows ({} units); raise it with `--max-work` (`Limits::max_work`)",
-            self.limit
-        ))
+        Cow::Owned(format!("the decision needs more work than `max_work` allows ({} units); raise it with `--max-work` (`Limits::max_work`)", self.limit))
     }
 
     /// Where the units left live, for generated code that charges inline.

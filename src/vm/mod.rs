@@ -146,46 +146,23 @@ impl Module {
     /// every IR node evaluated, in evaluation (post) order; nodes skipped by short-circuit
     /// do not appear.
     /// Work is charged to `meter` (a rule error once it runs out).
-    pub fn run(
-        &self,
-        chunk: ChunkId,
-        frame: &Frame,
-        scratch: &mut Scratch,
-        meter: &Meter,
-        trace: Option<&mut Vec<TraceEntry>>,
-    ) -> Result<Value, RuntimeError> {
+    pub fn run(&self, chunk: ChunkId, frame: &Frame, scratch: &mut Scratch, meter: &Meter, trace: Option<&mut Vec<TraceEntry>>) -> Result<Value, RuntimeError> {
         let Some(c) = self.chunks.get(chunk.0 as usize) else {
-            return Err(RuntimeError {
-                span: Span::default(),
-                message: format!("internal: no chunk {}", chunk.0),
-            });
+            return Err(RuntimeError { span: Span::default(), message: format!("internal: no chunk {}", chunk.0) });
         };
         scratch.reset(c.locals, c.lets);
         match trace {
             None => exec::Machine::new(self, &self.fast, frame, scratch, meter, None).run(c.fast),
-            Some(t) => exec::Machine::new(self, &self.traced, frame, scratch, meter, Some(t))
-                .run(c.traced),
+            Some(t) => exec::Machine::new(self, &self.traced, frame, scratch, meter, Some(t)).run(c.traced),
         }
     }
 
     /// Runs a condition chunk: `Ok(true)` when the rule fires.
-    pub fn run_condition(
-        &self,
-        chunk: ChunkId,
-        frame: &Frame,
-        scratch: &mut Scratch,
-        meter: &Meter,
-    ) -> Result<bool, RuntimeError> {
+    pub fn run_condition(&self, chunk: ChunkId, frame: &Frame, scratch: &mut Scratch, meter: &Meter) -> Result<bool, RuntimeError> {
         let value = self.run(chunk, frame, scratch, meter, None)?;
         match value {
             Value::Bool(b) => Ok(b),
-            other => Err(RuntimeError {
-                span: self.chunk_span(chunk),
-                message: format!(
-                    "internal: condition gave {} instead of a bool",
-                    exec::shape(&other)
-                ),
-            }),
+            other => Err(RuntimeError { span: self.chunk_span(chunk), message: format!("internal: condition gave {} instead of a bool", exec::shape(&other)) }),
         }
     }
 

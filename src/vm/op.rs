@@ -19,7 +19,10 @@ pub(crate) enum Op {
     StoreLocal(u32),
     /// Push block `let` `index`'s value: its memo when it was computed, else call its code
     /// at `start`, which ends with `LetReturn(index)`.
-    LetCall { index: u32, start: u32 },
+    LetCall {
+        index: u32,
+        start: u32,
+    },
     /// End of a block `let`'s code: keep the top of the stack (which stays) as the let's
     /// memo and return after the `LetCall` that called it.
     LetReturn(u32),

@@ -205,7 +205,14 @@ fn check(paths: &[PathBuf], format: Format, limits: &Limits) -> u8 {
         Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
         Format::Text => {
             let p = policy.program();
-            eprintln!("ok: policy `{}` version \"{}\": {} rules, {} tools, {} tests", p.info.name, p.info.version, p.rules.len(), p.schema.tools.len(), policy.tests().tests.len());
+            eprintln!(
+                "ok: policy `{}` version \"{}\": {} rules, {} tools, {} tests",
+                p.info.name,
+                p.info.version,
+                p.rules.len(),
+                p.schema.tools.len(),
+                policy.tests().tests.len()
+            );
         }
     }
     0
@@ -380,7 +387,11 @@ fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limi
             }
         };
         let bar = indicatif::ProgressBar::new(iterations as u64).with_message(name);
-        bar.set_style(indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {pos}/{len}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
         let r = bench::measure(&engine, &requests, iterations, |done| bar.set_position(done as u64));
         bar.finish_and_clear();
         let many = bench::scaling(&engine, &requests, iterations, threads);

@@ -79,7 +79,8 @@ fn batch(lines: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
 }
 
 fn request_line(name: &str) -> String {
-    let one: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(at(&format!("examples/payments/requests/{name}.json"))).expect("request")).expect("json");
+    let one: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(at(&format!("examples/payments/requests/{name}.json"))).expect("request")).expect("json");
     serde_json::to_string(&one).expect("json")
 }
 
@@ -122,7 +123,12 @@ fn endless_input_is_read_only_one_byte_past_the_limit() {
     }
     // Standard input that never ends.
     let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
-    let out = Command::new(env!("CARGO_BIN_EXE_gavel")).args(["eval", "examples/payments", "--input", "-"]).current_dir(ROOT).stdin(zero).output().expect("gavel runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["eval", "examples/payments", "--input", "-"])
+        .current_dir(ROOT)
+        .stdin(zero)
+        .output()
+        .expect("gavel runs");
     assert!(limited(&serde_json::from_slice(&out.stdout).expect("a decision")), "{}", text(&out.stdout));
     // A test whose request file never ends.
     let policy = dir.path().join("t.pol");
@@ -219,7 +225,11 @@ fn test_command_exit_code_follows_the_results() {
     assert_eq!(gavel(&["test", "examples/payments"]).status.code(), Some(0));
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("t.pol");
-    std::fs::write(&path, "policy t\nversion \"1\"\ndefault allow\nrule r: deny\nfixture f = { tool: \"x\" }\ntest \"allowed\" {\n  request f\n  expect allow\n}\n").expect("write");
+    std::fs::write(
+        &path,
+        "policy t\nversion \"1\"\ndefault allow\nrule r: deny\nfixture f = { tool: \"x\" }\ntest \"allowed\" {\n  request f\n  expect allow\n}\n",
+    )
+    .expect("write");
     let out = gavel(&["test", path.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("FAIL  allowed"), "{}", text(&out.stdout));
@@ -235,7 +245,11 @@ fn an_unguarded_redact_of_an_absent_argument_fires_but_changes_nothing() {
     std::fs::write(&request, r#"{"tool": "t", "args": {"n": 1}}"#).expect("write");
     let out = gavel(&["eval", policy.to_str().expect("utf-8"), "--input", request.to_str().expect("utf-8")]);
     let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a decision");
-    assert_eq!((&d["decision"], &d["rules"][0]["id"], &d["modifications"], &d["args"]), (&"allow".into(), &"r".into(), &serde_json::json!([]), &serde_json::Value::Null), "{d}");
+    assert_eq!(
+        (&d["decision"], &d["rules"][0]["id"], &d["modifications"], &d["args"]),
+        (&"allow".into(), &"r".into(), &serde_json::json!([]), &serde_json::Value::Null),
+        "{d}"
+    );
 }
 
 #[test]

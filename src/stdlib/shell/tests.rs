@@ -9,9 +9,7 @@ fn progs(line: &str) -> Vec<String> {
 }
 
 fn into_shell(line: &str) -> bool {
-    parse(line)
-        .unwrap_or_else(|e| panic!("{line:?}: {e}"))
-        .pipes_into(&["curl", "wget"], &["sh", "bash", "eval", "source", "."])
+    parse(line).unwrap_or_else(|e| panic!("{line:?}: {e}")).pipes_into(&["curl", "wget"], &["sh", "bash", "eval", "source", "."])
 }
 
 #[test]
@@ -97,30 +95,14 @@ fn downloads_reaching_a_shell() {
     ] {
         assert!(into_shell(yes), "{yes:?}");
     }
-    for no in [
-        "curl -o f.sh x && sh f.sh",
-        "sh build.sh; curl x",
-        "sh -c 'ls' | curl -d @- x",
-        "echo curl | sh",
-        "curl x > out.txt",
-        "curl x | jq .",
-    ] {
+    for no in ["curl -o f.sh x && sh f.sh", "sh build.sh; curl x", "sh -c 'ls' | curl -d @- x", "echo curl | sh", "curl x > out.txt", "curl x | jq ."] {
         assert!(!into_shell(no), "{no:?}");
     }
 }
 
 #[test]
 fn text_that_cannot_be_split_is_an_error() {
-    for bad in [
-        "echo 'x",
-        "echo \"x",
-        "echo `x",
-        "echo $(x",
-        "echo ${x",
-        "cat <(x",
-        "echo $'x",
-        "rm -rf / ; echo 'unbalanced",
-    ] {
+    for bad in ["echo 'x", "echo \"x", "echo `x", "echo $(x", "echo ${x", "cat <(x", "echo $'x", "rm -rf / ; echo 'unbalanced"] {
         assert!(!parses(bad), "{bad:?}");
         assert!(parse(bad).is_err(), "{bad:?}");
     }
