@@ -1,6 +1,6 @@
 //! The typed intermediate representation: one `Program` per policy set. In: built by
 //! `check` from the AST (names resolved, types known). Out: consumed by the passes in
-//! `passes` and then by both backends (`vm`, and later the JIT). Every node keeps the span
+//! `passes` and then by both backends (`vm` and `jit`). Every node keeps the span
 //! of the source text it came from, so traces and run-time errors point at the source.
 
 pub mod passes;
