@@ -110,7 +110,7 @@ pub(super) fn measure(e: &ir::Expr, max_nodes: usize) -> Size {
 /// The diagnostics for a checked rule whose expressions, expanded, exceed the limits.
 pub(super) fn check_expanded(rule: &ir::Rule, limits: &Limits) -> Option<Diagnostic> {
     let mut roots: Vec<&ir::Expr> = rule.lets.iter().chain(&rule.condition).collect();
-    if let ir::Effect::Set(_, v) = &rule.effect {
+    if let Some(v) = rule.effect.set_value() {
         roots.push(v);
     }
     roots.extend(rule.reason.iter().filter_map(|p| if let ir::ReasonPart::Expr(e) = p { Some(e) } else { None }));

@@ -230,10 +230,8 @@ impl<'a> Checker<'a> {
 fn rule_reads_args(r: &ir::Rule) -> bool {
     let mut exprs: Vec<&ir::Expr> = r.lets.iter().chain(&r.condition).collect();
     exprs.extend(r.reason.iter().filter_map(|p| if let ReasonPart::Expr(e) = p { Some(e) } else { None }));
-    match &r.effect {
-        Effect::Redact(_) => return true,
-        Effect::Set(..) => return true,
-        _ => {}
+    if r.effect.modified_path().is_some() {
+        return true;
     }
     exprs.iter().any(|e| ir::passes::any_node(e, &|n| matches!(&n.kind, ExprKind::Input(p) if p.first().map(String::as_str) == Some("args"))))
 }

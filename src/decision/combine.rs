@@ -4,7 +4,7 @@
 
 use super::{json::value_to_json, Approval, Decision, DecisionError, FiredRule, Modification, Outcome, PolicyRef, SpanJson, TraceJson, Warning};
 use crate::input::InputFailure;
-use crate::ir::{ArgPath, Effect, Program, Rule};
+use crate::ir::{ArgPath, Effect, EffectClass, Program, Rule};
 use crate::span::{SourceMap, Span};
 use crate::syntax::ast::DefaultEffect;
 use crate::value::Value;
@@ -56,37 +56,39 @@ pub fn decides(rule: &Rule, outcome: Outcome) -> bool {
 /// do not decide (`warn`, `redact`, `set`).
 #[inline]
 fn outcome_made_by(rule: &Rule) -> Option<Outcome> {
-    match rule.effect {
-        _ if !rule.enforced => None,
-        Effect::Deny => Some(Outcome::Deny),
-        Effect::RequireApproval(_) => Some(Outcome::RequireApproval),
-        Effect::Allow => Some(Outcome::Allow),
-        _ => None,
+    if !rule.enforced {
+        return None;
+    }
+    match rule.effect.class() {
+        EffectClass::Deny => Some(Outcome::Deny),
+        EffectClass::RequireApproval => Some(Outcome::RequireApproval),
+        EffectClass::Allow => Some(Outcome::Allow),
+        EffectClass::Warn | EffectClass::Modify => None,
     }
 }
 
 /// Whether `rule` counts as fired when its condition fails: denies and approvals do (fail
 /// closed), so an error never lets a call through that the rule would have stopped.
 pub fn fails_closed(rule: &Rule) -> bool {
-    matches!(rule.effect, Effect::Deny | Effect::RequireApproval(_))
+    match rule.effect.class() {
+        EffectClass::Deny | EffectClass::RequireApproval => true,
+        EffectClass::Allow | EffectClass::Warn | EffectClass::Modify => false,
+    }
 }
 
 /// Whether `rule`, having fired, changes the arguments of an allowed or approved call.
 pub fn modifies(rule: &Rule) -> bool {
-    rule.enforced && matches!(rule.effect, Effect::Redact(_) | Effect::Set(..))
+    rule.enforced && rule.effect.class() == EffectClass::Modify
 }
 
 /// Whether `rule`, having fired, is listed in the decision's `warnings`.
 pub fn warns(rule: &Rule) -> bool {
-    rule.enforced && matches!(rule.effect, Effect::Warn)
+    rule.enforced && rule.effect.class() == EffectClass::Warn
 }
 
 /// The roles a `require_approval` rule names (none for other effects).
 pub fn approvers_of(rule: &Rule) -> &[String] {
-    match &rule.effect {
-        Effect::RequireApproval(roles) => roles,
-        _ => &[],
-    }
+    rule.effect.approvers()
 }
 
 /// The full decision. `rule_spans` holds each rule's span, resolved once per policy.
@@ -183,7 +185,7 @@ fn modified_args(program: &Program, request: &[u8], modifiers: &[&RuleOutcome]) 
         let (path, op, done) = match &rule.effect {
             Effect::Redact(p) => (p, "redact", lookup(&mut args, p).map(redact).is_some()),
             Effect::Set(p, _) => (p, "set", o.set_value.as_ref().is_some_and(|v| set(&mut args, p, value_to_json(v, Some(&p.ty))))),
-            _ => continue,
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) => continue,
         };
         if done {
             applied.push(Modification { rule: rule.id.clone(), path: path.display(), op });

@@ -79,6 +79,62 @@ impl Effect {
             Effect::Set(..) => "set",
         }
     }
+
+    /// What a fired rule of this effect does (LANGUAGE.md §4). Every stage asks this, or
+    /// the accessors below, instead of matching effects with a catch-all arm: each match on
+    /// `Effect` is exhaustive, so a new effect does not compile until it is classified here.
+    pub fn class(&self) -> EffectClass {
+        match self {
+            Effect::Deny => EffectClass::Deny,
+            Effect::RequireApproval(_) => EffectClass::RequireApproval,
+            Effect::Allow => EffectClass::Allow,
+            Effect::Warn => EffectClass::Warn,
+            Effect::Redact(_) | Effect::Set(..) => EffectClass::Modify,
+        }
+    }
+
+    /// The roles a `require approval` rule names (none for other effects).
+    pub fn approvers(&self) -> &[String] {
+        match self {
+            Effect::RequireApproval(roles) => roles,
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::Redact(_) | Effect::Set(..) => &[],
+        }
+    }
+
+    /// The path of `args` a `redact` or `set` changes.
+    pub fn modified_path(&self) -> Option<&ArgPath> {
+        match self {
+            Effect::Redact(p) | Effect::Set(p, _) => Some(p),
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) => None,
+        }
+    }
+
+    /// The value expression of a `set`.
+    pub fn set_value(&self) -> Option<&Expr> {
+        match self {
+            Effect::Set(_, e) => Some(e),
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) | Effect::Redact(_) => None,
+        }
+    }
+
+    /// `set_value`, to rewrite it (the IR passes fold it).
+    pub fn set_value_mut(&mut self) -> Option<&mut Expr> {
+        match self {
+            Effect::Set(_, e) => Some(e),
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) | Effect::Redact(_) => None,
+        }
+    }
+}
+
+/// The kinds of thing a fired rule does: decide (deny, require approval, allow), warn, or
+/// modify the arguments (`redact`, `set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectClass {
+    Deny,
+    RequireApproval,
+    Allow,
+    Warn,
+    Modify,
 }
 
 /// A path inside `args`, e.g. `["recipient", "email"]`, with the declared type there.

@@ -3,7 +3,7 @@
 //! In: a checked `Program`. Out: the same program ready for a backend (no `FnCall`, no
 //! `Input`, `slots` and `groups` filled).
 
-use super::{ArithOp, CmpOp, Effect, Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope};
+use super::{ArithOp, CmpOp, Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ pub fn for_each_root(rule: &mut Rule, mut f: impl FnMut(&mut Expr)) {
     if let Some(c) = &mut rule.condition {
         f(c);
     }
-    if let Effect::Set(_, v) = &mut rule.effect {
+    if let Some(v) = rule.effect.set_value_mut() {
         f(v);
     }
     for p in &mut rule.reason {

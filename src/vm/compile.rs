@@ -74,10 +74,7 @@ struct Builder {
 impl Builder {
     fn rule(&mut self, rule: &ir::Rule) -> RuleCode {
         let condition = rule.condition.as_ref().map(|e| self.chunk(e, rule, "condition".into()));
-        let set_value = match &rule.effect {
-            ir::Effect::Set(_, e) => Some(self.chunk(e, rule, "set value".into())),
-            _ => None,
-        };
+        let set_value = rule.effect.set_value().map(|e| self.chunk(e, rule, "set value".into()));
         let reason = rule
             .reason
             .iter()
