@@ -8,6 +8,7 @@
 //! (docs/security.md); `driver` reads and compiles policy sets; `policy` is the public API.
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
+pub mod builder;
 pub mod check;
 pub mod decision;
 pub mod diagnostics;
@@ -27,6 +28,7 @@ pub mod types;
 pub mod value;
 pub mod vm;
 
+pub use builder::PolicyBuilder;
 pub use decision::{Decision, Outcome, Verdict};
 pub use diagnostics::Diagnostics;
 pub use limits::Limits;

@@ -18,7 +18,7 @@
 use crate::check::TestSuite;
 use crate::decision::{self, fails_closed, Decision, Fired, Outcome, RuleOutcome, TraceJson, Verdict};
 use crate::diagnostics::Diagnostics;
-use crate::driver::{self, Compiled};
+use crate::driver::Compiled;
 use crate::input::{Frame, InputFailure};
 use crate::ir::{self, Program};
 use crate::limits::Limits;
@@ -82,8 +82,7 @@ impl Policy {
 
     /// `from_paths` with the given limits, both at compile time and for every decision.
     pub fn from_paths_with<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<Policy, Diagnostics> {
-        let files = driver::read_paths(paths, limits)?;
-        driver::compile(files, limits).map(|inner| Policy { inner: Arc::new(inner) })
+        paths.iter().fold(Policy::builder(), |b, p| b.path(p.as_ref())).limits(*limits).build()
     }
 
     /// Compiles in-memory sources: `(file name, text)`.
@@ -93,8 +92,16 @@ impl Policy {
 
     /// `from_sources` with the given limits, both at compile time and for every decision.
     pub fn from_sources_with(files: &[(&str, &str)], limits: &Limits) -> Result<Policy, Diagnostics> {
-        let files = files.iter().map(|(n, t)| driver::SourceFile { name: n.to_string(), text: t.to_string(), path: None }).collect();
-        driver::compile(files, limits).map(|inner| Policy { inner: Arc::new(inner) })
+        files.iter().fold(Policy::builder(), |b, (n, t)| b.source(*n, *t)).limits(*limits).build()
+    }
+
+    /// A builder for policies with reference data or several kinds of sources.
+    pub fn builder() -> crate::builder::PolicyBuilder {
+        crate::builder::PolicyBuilder::default()
+    }
+
+    pub(crate) fn from_compiled(compiled: Compiled) -> Policy {
+        Policy { inner: Arc::new(compiled) }
     }
 
     /// The limits this policy was compiled with and decides with.

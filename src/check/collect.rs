@@ -65,6 +65,11 @@ impl<'a> Checker<'a> {
                     self.define(&l.name.name, *l.name.span, "let");
                     self.namespaces[""].lets.entry(l.name.name.clone()).or_insert(l);
                 }
+                Item::Data(d) => {
+                    self.define(&d.name.name, *d.name.span, "data");
+                    self.data_decls.entry(d.name.name.clone()).or_insert(d);
+                }
+                Item::Window(w) => self.report(diag::window_unsupported(*w.name.span, &w.name.name)),
                 Item::Fn(f) => {
                     self.define(&f.name.name, *f.name.span, "function");
                     if f.body.is_none() {

@@ -235,6 +235,15 @@ impl<'a> Checker<'a> {
             let ns = cx.ns.clone();
             return self.top_let(cx, &ns, name, span);
         }
+        if cx.ns.is_empty() {
+            if let Some((value, ty)) = self.data_value(name) {
+                return mk(ExprKind::Const(value.clone()), ty.clone(), span);
+            }
+            if self.data_decls.contains_key(name) {
+                // Declared, but its file is missing or wrong (reported once, by `load_data`).
+                return error_expr(span);
+            }
+        }
         if cx.request {
             if let Some(x) = self.envelope_field(name, span) {
                 return x;
@@ -277,6 +286,9 @@ impl<'a> Checker<'a> {
         candidates.extend(cx.block_lets.iter().map(|l| l.name.name.clone()));
         candidates.extend(cx.args.iter().flat_map(|a| a.keys().cloned()));
         candidates.extend(self.namespaces[cx.ns.as_str()].lets.keys().cloned());
+        if cx.ns.is_empty() {
+            candidates.extend(self.data_decls.keys().cloned());
+        }
         if cx.request {
             candidates.extend(self.envelope.iter().map(|f| f.name.clone()));
             candidates.extend(["tool".to_string(), "time".to_string()]);

@@ -9,6 +9,7 @@
 
 mod budget;
 mod collect;
+mod data;
 mod expr;
 mod methods;
 mod rules;
@@ -26,6 +27,7 @@ use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use data::{DataFiles, DataSource};
 pub use tests::TestSuite;
 
 /// One parsed file handed to the checker.
@@ -45,15 +47,17 @@ pub struct Checked {
 /// Checks a policy set. Returns the program when there were no errors, and all diagnostics
 /// (warnings included) either way.
 pub fn check(files: &[ParsedFile<'_>], sources: &SourceMap) -> (Option<Checked>, Vec<Diagnostic>) {
-    check_with(files, sources, &Limits::default())
+    check_with(files, sources, &Limits::default(), &DataFiles::default())
 }
 
 /// `check` with the compile-time limits of `limits` (nesting and size after expanding lets
-/// and functions, type nesting, regex program size).
-pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits) -> (Option<Checked>, Vec<Diagnostic>) {
+/// and functions, type nesting, regex program size), and the data files for its `data`
+/// declarations.
+pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits, data: &DataFiles) -> (Option<Checked>, Vec<Diagnostic>) {
     let mut c = Checker::new(sources);
     c.budget = budget::Budget::new(*limits);
     c.collect(files);
+    c.load_data(data);
     let info = c.policy_info(files);
     let schema = c.schema();
     let rules = c.check_rules();
@@ -143,6 +147,9 @@ struct Checker<'a> {
     /// The block `let`s the rule being checked has used so far, by name, with their values
     /// (`ir::Rule::lets`, in this order).
     rule_lets: Vec<(String, ir::Expr)>,
+    /// `data NAME: TYPE` declarations, and the value each got from its file.
+    data_decls: IndexMap<String, &'a ast::DataDecl>,
+    data_values: HashMap<String, (crate::value::Value, Type)>,
 }
 
 /// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
@@ -172,6 +179,8 @@ impl<'a> Checker<'a> {
             budget: budget::Budget::new(Limits::default()),
             scopes: HashMap::new(),
             rule_lets: Vec::new(),
+            data_decls: IndexMap::new(),
+            data_values: HashMap::new(),
         }
     }
 

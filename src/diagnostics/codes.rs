@@ -1,6 +1,6 @@
 //! Constructor functions, one per kind of diagnostic, each with a stable code.
 //! Codes: E00xx syntax, E01xx names and declarations, E02xx types, E03xx rules and tests,
-//! E04xx files and policy sets, E05xx limits. W0xxx are warnings.
+//! E04xx files and policy sets, E05xx limits, E06xx reference data. W0xxx are warnings.
 
 use super::Diagnostic;
 use crate::span::Span;
@@ -375,6 +375,16 @@ pub fn no_policy_files(span: Span) -> Diagnostic {
     Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile").with_help("pass a `.pol` file, or a directory that contains `.pol` files")
 }
 
+pub fn unreadable_data(span: Span, path: &str, error: &str) -> Diagnostic {
+    Diagnostic::error("E0401", format!("cannot read `{path}`: {error}"), span, "unreadable")
+        .with_help("data files are JSON files; check that the file exists and can be read")
+}
+
+pub fn window_unsupported(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0121", format!("window `{name}`: windows are not supported by this build yet"), span, "a window")
+        .with_help("compute the value in the caller and send it in the request's `context` for now")
+}
+
 // ---- E05xx limits (see `crate::limits::Limits`) ---------------------------------------
 
 /// How to raise a limit, for every E05xx help.
@@ -427,4 +437,43 @@ pub fn regex_too_large(span: Span, limit: usize) -> Diagnostic {
 pub fn type_too_deep(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::error("E0506", format!("this type nests deeper than `max_compiled_depth` ({limit})"), span, "type nested too deeply")
         .with_help(raise("max_compiled_depth", limit))
+}
+
+pub fn data_too_large(span: Span, size: usize, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0507", format!("the data file is {size} bytes, more than `max_data_bytes` ({limit})"), span, "file too large")
+        .with_help(format!("split the data, or raise the limit (now {limit}) with `--max-data-bytes N` or `Limits {{ max_data_bytes: N, .. }}`"))
+}
+
+// ---- E06xx reference data (`data NAME: TYPE`) ------------------------------------
+
+/// A `data` declaration with no data: `looked_for` is the `data/NAME.json` it looked for
+/// (`None` when the policy was not read from a folder).
+pub fn data_missing(span: Span, name: &str, looked_for: Option<&str>) -> Diagnostic {
+    match looked_for {
+        Some(path) => Diagnostic::error("E0601", format!("no data for `{name}`: `{path}` does not exist"), span, "declared here")
+            .with_help(format!("add `{path}` (JSON of the declared type), or give `--data {name}=FILE.json`")),
+        None => Diagnostic::error("E0601", format!("no data for `{name}`"), span, "declared here")
+            .with_help(format!("give `--data {name}=FILE.json`, or put `data/{name}.json` in the policy folder")),
+    }
+}
+
+/// A data file for a name no `data` declaration has.
+pub fn data_undeclared(span: Span, file: &str, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0602", format!("`{file}` supplies data `{name}`, but no `data {name}: TYPE` declares it"), span, "not declared");
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`? name the file `{s}.json`, or declare `data {name}: TYPE`")),
+        None => d.with_help(format!("declare it in the policy (`data {name}: TYPE`), or remove the file")),
+    }
+}
+
+/// A data file that does not hold a value of the declared type: `problem` says where
+/// (`$.EUR`) and what.
+pub fn data_mismatch(span: Span, file: &str, path: &str, problem: &str, decl: Span, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0603", format!("`{file}`: `{path}`: {problem}"), span, "does not match the declared type")
+        .with_label(decl, format!("declared as `{ty}` here"))
+        .with_help(format!("fix the value at `{path}` in `{file}`, or change the declared type"))
+}
+
+pub fn data_malformed(span: Span, file: &str, detail: &str) -> Diagnostic {
+    Diagnostic::error("E0604", format!("`{file}` is not valid JSON: {detail}"), span, "here").with_help("a data file holds one JSON value of the declared type")
 }

@@ -6,6 +6,7 @@
 //! input error; no JSON tree is built. Plain valid requests are read by a
 //! direct scan (`fast`); the others by serde_json driving the same decode trees.
 
+mod data;
 mod decode;
 mod decoder;
 mod errors;
@@ -16,6 +17,7 @@ mod number_tests;
 mod tests;
 mod tree;
 
+pub use data::{decode_data, DataError};
 pub use decoder::Decoder;
 pub use errors::empty_request;
 

@@ -29,7 +29,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
     /// Decide one request (or one per line of a `.jsonl` file)
     Eval {
@@ -46,7 +46,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
     /// Decisions per second and latency percentiles for each engine on your requests
     Bench {
@@ -63,7 +63,7 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
@@ -72,8 +72,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
         engine: EngineArg,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
+}
+
+/// How every command loads the policy: reference data replacements and limits.
+#[derive(Args, Clone)]
+struct LoadArgs {
+    /// Supply or replace reference data `NAME` (a `data NAME: TYPE` declaration) with a
+    /// JSON file; replaces the policy folder's `data/NAME.json` whole
+    #[arg(long = "data", value_name = "NAME=FILE", value_parser = parse_data_arg)]
+    data: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+fn parse_data_arg(arg: &str) -> Result<(String, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => Ok((name.to_string(), PathBuf::from(file))),
+        _ => Err(format!("`{arg}` is not NAME=FILE: write `--data limits=data/limits.json`")),
+    }
 }
 
 /// Overrides of `gavel::Limits` (defaults in `src/limits.rs` and docs/security.md).
@@ -95,6 +113,9 @@ struct LimitArgs {
     /// Largest `.pol` file, in bytes [default: 1048576]
     #[arg(long, value_name = "N")]
     max_source_bytes: Option<usize>,
+    /// Largest reference data file, in bytes [default: 67108864]
+    #[arg(long, value_name = "N")]
+    max_data_bytes: Option<usize>,
     /// Deepest nesting of an expression as written [default: 128]
     #[arg(long, value_name = "N")]
     max_expr_depth: Option<usize>,
@@ -121,6 +142,7 @@ impl From<LimitArgs> for Limits {
             max_string_bytes: a.max_string_bytes.unwrap_or(d.max_string_bytes),
             max_list_len: a.max_list_len.unwrap_or(d.max_list_len),
             max_source_bytes: a.max_source_bytes.unwrap_or(d.max_source_bytes),
+            max_data_bytes: a.max_data_bytes.unwrap_or(d.max_data_bytes),
             max_expr_depth: a.max_expr_depth.unwrap_or(d.max_expr_depth),
             max_compiled_depth: a.max_compiled_depth.unwrap_or(d.max_compiled_depth),
             max_compiled_nodes: a.max_compiled_nodes.unwrap_or(d.max_compiled_nodes),
@@ -154,10 +176,10 @@ impl From<EngineArg> for Backend {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format, limits } => check(&paths, format, &limits.into()),
-        Command::Eval { paths, input, engine, explain, format, limits } => eval(&paths, &input, engine.into(), explain, format, &limits.into()),
-        Command::Bench { paths, input, iterations, threads, limits } => bench(&paths, &input, iterations, threads, &limits.into()),
-        Command::Test { paths, engine, limits } => test(&paths, engine.into(), &limits.into()),
+        Command::Check { paths, format, load } => check(&paths, format, &load),
+        Command::Eval { paths, input, engine, explain, format, load } => eval(&paths, &input, engine.into(), explain, format, &load),
+        Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
+        Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
     };
     ExitCode::from(code)
 }
@@ -176,8 +198,10 @@ fn print_diagnostics(d: &Diagnostics, format: Format) {
 
 /// Compiles, printing diagnostics (warnings too) in `format`; on errors, the exit code:
 /// 2 when policy files could not be read, 1 when they do not compile.
-fn load(paths: &[PathBuf], format: Format, limits: &Limits) -> Result<Policy, u8> {
-    match Policy::from_paths_with(paths, limits) {
+fn load(paths: &[PathBuf], format: Format, how: &LoadArgs) -> Result<Policy, u8> {
+    let builder = paths.iter().fold(Policy::builder(), |b, p| b.path(p));
+    let builder = how.data.iter().fold(builder, |b, (name, file)| b.data_file(name, file));
+    match builder.limits(how.limits.into()).build() {
         Ok(p) => {
             let w = p.warnings();
             if !w.items.is_empty() && format == Format::Text {
@@ -196,8 +220,8 @@ fn load(paths: &[PathBuf], format: Format, limits: &Limits) -> Result<Policy, u8
     }
 }
 
-fn check(paths: &[PathBuf], format: Format, limits: &Limits) -> u8 {
-    let policy = match load(paths, format, limits) {
+fn check(paths: &[PathBuf], format: Format, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, format, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -228,8 +252,8 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
     }
 }
 
-fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, limits: &Limits) -> u8 {
-    let policy = match load(paths, Format::Text, limits) {
+fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, Format::Text, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -355,8 +379,8 @@ fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) 
     Ok(if any { Line::Read } else { Line::End })
 }
 
-fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limits: &Limits) -> u8 {
-    let policy = match load(paths, Format::Text, limits) {
+fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, Format::Text, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -426,8 +450,8 @@ fn read_request(input: &str, limits: &Limits) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn test(paths: &[PathBuf], backend: Backend, limits: &Limits) -> u8 {
-    let policy = match load(paths, Format::Text, limits) {
+fn test(paths: &[PathBuf], backend: Backend, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, Format::Text, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
