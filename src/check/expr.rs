@@ -35,6 +35,12 @@ pub(super) struct Ctx<'a> {
     /// Where an expression that cannot read the request sits ("a function", "a top-level
     /// `let`"), for the error when it tries.
     pub place: &'static str,
+    /// The declared tools (indexes) of the scope, `None` without `on`.
+    pub scope_tools: Option<std::rc::Rc<[usize]>>,
+    /// In a window's keys, value or `when` (no window can be read there).
+    pub in_window: bool,
+    /// In a window's `when`: `decision` and the outcomes can be read.
+    pub in_when: bool,
 }
 
 pub(super) fn mk(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
@@ -243,6 +249,9 @@ impl<'a> Checker<'a> {
                 // Declared, but its file is missing or wrong (reported once, by `load_data`).
                 return error_expr(span);
             }
+            if let Some(x) = self.window_name(cx, name, span) {
+                return x;
+            }
         }
         if cx.request {
             if let Some(x) = self.envelope_field(name, span) {
@@ -288,6 +297,7 @@ impl<'a> Checker<'a> {
         candidates.extend(self.namespaces[cx.ns.as_str()].lets.keys().cloned());
         if cx.ns.is_empty() {
             candidates.extend(self.data_decls.keys().cloned());
+            candidates.extend(self.window_decls.keys().cloned());
         }
         if cx.request {
             candidates.extend(self.envelope.iter().map(|f| f.name.clone()));

@@ -15,6 +15,7 @@ mod methods;
 mod rules;
 mod tests;
 mod types;
+mod windows;
 
 use crate::diagnostics::Diagnostic;
 use crate::input::RequestSchema;
@@ -60,11 +61,12 @@ pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits
     c.load_data(data);
     let info = c.policy_info(files);
     let schema = c.schema();
+    let windows = c.check_windows();
     let rules = c.check_rules();
     c.check_unused_definitions();
     let tests = c.check_tests();
     let errors = c.diags.iter().any(Diagnostic::is_error);
-    let program = ir::Program { info, schema, rules, slots: Vec::new(), regexes: std::mem::take(&mut c.regexes), groups: ir::ToolGroups::default() };
+    let program = ir::Program { info, schema, rules, windows, slots: Vec::new(), regexes: std::mem::take(&mut c.regexes), groups: ir::ToolGroups::default() };
     let mut diags: Vec<Diagnostic> = Vec::new();
     for d in std::mem::take(&mut c.diags) {
         // A read checked twice (e.g. a guard and its use) reports once.
@@ -150,6 +152,9 @@ struct Checker<'a> {
     /// `data NAME: TYPE` declarations, and the value each got from its file.
     data_decls: IndexMap<String, &'a ast::DataDecl>,
     data_values: HashMap<String, (crate::value::Value, Type)>,
+    /// `window` declarations, and what a rule reading each needs (filled before the rules).
+    window_decls: IndexMap<String, &'a ast::WindowDecl>,
+    window_info: HashMap<String, windows::WindowInfo>,
 }
 
 /// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
@@ -181,6 +186,8 @@ impl<'a> Checker<'a> {
             rule_lets: Vec::new(),
             data_decls: IndexMap::new(),
             data_values: HashMap::new(),
+            window_decls: IndexMap::new(),
+            window_info: HashMap::new(),
         }
     }
 

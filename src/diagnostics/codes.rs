@@ -359,6 +359,76 @@ pub fn bad_tool_pattern(span: Span, pattern: &str) -> Diagnostic {
         .with_help("write a tool name (`payments.transfer`), a prefix ending in `.*` (`payments.*`) or `*` for every tool")
 }
 
+// ---- windows (E0307-E0315; LANGUAGE.md §8) --------------------------------------------
+
+/// Until the engine records and reads windows, a policy with one does not load.
+pub fn window_unsupported(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0315", format!("window `{name}`: this build checks windows but cannot decide with them yet"), span, "a window")
+        .with_help("compute the value in the caller and send it in the request's `context` for now")
+}
+
+pub fn unknown_aggregate(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0307", format!("`{name}` is not a window aggregate"), span, "unknown aggregate");
+    with_suggestion(d, suggestion, Some("a window aggregates with `count()`, `sum(e)`, `max(e)`, `distinct(e)` or `values(e)`".into()))
+}
+
+pub fn count_takes_no_value(span: Span) -> Diagnostic {
+    Diagnostic::error("E0308", "`count()` takes no value", span, "not counted").with_help("write `count()`; to count different values, use `distinct(e)`")
+}
+
+pub fn aggregate_needs_value(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0308", format!("`{name}` needs the value it aggregates"), span, "no value")
+        .with_help(format!("write `{name}(e)`, e.g. `{name}(amount)`"))
+}
+
+pub fn aggregate_type(span: Span, aggregate: &str, found: &str) -> Diagnostic {
+    let want = match aggregate {
+        "values" => "a string",
+        "distinct" => "a plain value (not a list, map or record)",
+        _ => "a number",
+    };
+    let example = if matches!(aggregate, "sum" | "max") { "amount" } else { "recipient.id" };
+    Diagnostic::error("E0309", format!("`{aggregate}` needs {want}, found `{found}`"), span, format!("a `{found}`"))
+        .with_help(format!("aggregate a field of that type, e.g. `{aggregate}({example})`"))
+}
+
+pub fn bad_window_duration(span: Span) -> Diagnostic {
+    Diagnostic::error("E0310", "a window's length must be a duration literal of whole seconds", span, "not a duration")
+        .with_help("write a duration such as `10m`, `1h`, `24h` or `90d`")
+}
+
+pub fn window_key_type(span: Span, found: &str) -> Diagnostic {
+    Diagnostic::error("E0311", format!("a window key must be a plain value, found `{found}`"), span, "not a plain value")
+        .with_help("key by fields (`user.id`, `payee.id`), `tool`, or `args` for the whole argument object")
+}
+
+pub fn decision_outside_when(span: Span) -> Diagnostic {
+    Diagnostic::error("E0312", "`decision` can only be read in a window's `when`", span, "not known here").with_help(
+        "a rule runs before its decision is made; count past decisions with a window: `window denials = count() over 1h by agent.id when decision == deny`",
+    )
+}
+
+pub fn outcome_outside_when(span: Span, outcome: &str) -> Diagnostic {
+    Diagnostic::error("E0312", format!("`{outcome}` is a decision outcome, known only in a window's `when`"), span, "not known here")
+        .with_help(format!("compare it with `decision` in a window: `window w = count() over 1h by agent.id when decision == {outcome}`"))
+}
+
+pub fn window_not_readable_here(span: Span, name: &str, place: &str) -> Diagnostic {
+    Diagnostic::error("E0313", format!("window `{name}` cannot be read in {place}"), span, "a window")
+        .with_help("read windows in rules (and the `let`s inside `on` blocks)")
+}
+
+pub fn window_keyed_by_args(span: Span, name: &str, tools: &[String], decl: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0314",
+        format!("window `{name}` is keyed by arguments of {}, which this rule's requests may not have", one_of(tools)),
+        span,
+        "key unknown here",
+    )
+    .with_label(decl, "declared here")
+    .with_help(format!("read it in a rule scoped inside its `on` (`on {}`)", tools.first().map_or("TOOL", String::as_str)))
+}
+
 // ---- E04xx files and policy sets ----------------------------------------------------
 
 pub fn unreadable_path(span: Span, path: &str, error: &str) -> Diagnostic {
@@ -378,11 +448,6 @@ pub fn no_policy_files(span: Span) -> Diagnostic {
 pub fn unreadable_data(span: Span, path: &str, error: &str) -> Diagnostic {
     Diagnostic::error("E0401", format!("cannot read `{path}`: {error}"), span, "unreadable")
         .with_help("data files are JSON files; check that the file exists and can be read")
-}
-
-pub fn window_unsupported(span: Span, name: &str) -> Diagnostic {
-    Diagnostic::error("E0121", format!("window `{name}`: windows are not supported by this build yet"), span, "a window")
-        .with_help("compute the value in the caller and send it in the request's `context` for now")
 }
 
 // ---- E05xx limits (see `crate::limits::Limits`) ---------------------------------------

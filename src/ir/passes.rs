@@ -3,7 +3,7 @@
 //! In: a checked `Program`. Out: the same program ready for a backend (no `FnCall`, no
 //! `Input`, `slots` and `groups` filled).
 
-use super::{ArithOp, CmpOp, Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope};
+use super::{ArithOp, CmpOp, Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope, Window};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -16,12 +16,22 @@ pub fn run_all(program: &mut Program) {
         rule.locals = next;
         inline_leaf_lets(rule);
     }
+    for window in &mut program.windows {
+        let mut next = window.locals;
+        for_each_window_root(window, |e| *e = fold(inline_calls(take(e), &mut next)));
+        window.locals = next;
+    }
     assign_slots(program);
     program.groups = group_rules(program);
 }
 
 fn placeholder() -> Expr {
     Expr { kind: ExprKind::Const(Value::Absent), ty: crate::types::Type::Any, span: Default::default() }
+}
+
+/// Applies `f` to each expression tree of a window: keys, value, `when`.
+pub fn for_each_window_root(window: &mut Window, mut f: impl FnMut(&mut Expr)) {
+    window.keys.iter_mut().chain(window.value.as_mut()).chain(window.condition.as_mut()).for_each(&mut f);
 }
 
 /// Applies `f` to each expression tree of a rule: block `let` values, condition, `set`
@@ -300,21 +310,25 @@ fn compare_consts(op: CmpOp, x: &Value, y: &Value) -> Option<bool> {
     })
 }
 
-/// Gives each request path read by any rule a slot, and rewrites `Input` to `Slot`.
+/// Gives each request path read by any rule or window a slot, and rewrites `Input` to `Slot`.
 pub fn assign_slots(program: &mut Program) {
     let mut slots: Vec<Vec<String>> = Vec::new();
-    for rule in &mut program.rules {
-        for_each_root(rule, |e| {
-            map_mut(e, &mut |x| {
-                if let ExprKind::Input(path) = &mut x.kind {
-                    let i = slots.iter().position(|s| s == path).unwrap_or_else(|| {
-                        slots.push(std::mem::take(path));
-                        slots.len() - 1
-                    });
-                    x.kind = ExprKind::Slot(i as u32);
-                }
-            });
+    let mut to_slot = |e: &mut Expr| {
+        map_mut(e, &mut |x| {
+            if let ExprKind::Input(path) = &mut x.kind {
+                let i = slots.iter().position(|s| s == path).unwrap_or_else(|| {
+                    slots.push(std::mem::take(path));
+                    slots.len() - 1
+                });
+                x.kind = ExprKind::Slot(i as u32);
+            }
         });
+    };
+    for rule in &mut program.rules {
+        for_each_root(rule, &mut to_slot);
+    }
+    for window in &mut program.windows {
+        for_each_window_root(window, &mut to_slot);
     }
     program.slots = slots;
 }

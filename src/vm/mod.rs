@@ -37,6 +37,8 @@ pub struct Module {
     traced: Code,
     chunks: Vec<Chunk>,
     rules: Vec<RuleCode>,
+    /// In `Program::windows` order.
+    windows: Vec<WindowCode>,
     regexes: Vec<regex::Regex>,
     /// For the disassembly: `args.amount` for each slot.
     slot_names: Vec<String>,
@@ -70,6 +72,15 @@ pub struct RuleCode {
     /// The value expression of a `set` effect.
     pub set_value: Option<ChunkId>,
     pub reason: Vec<ReasonCode>,
+}
+
+/// The compiled expressions of one window: run on the interpreter by both backends, so a
+/// window's key, value and `when` mean the same whatever decides the rules.
+#[derive(Debug, Clone)]
+pub struct WindowCode {
+    pub keys: Vec<ChunkId>,
+    pub value: Option<ChunkId>,
+    pub condition: Option<ChunkId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +146,11 @@ impl Module {
     /// this module was compiled from (a caller bug, not reachable from policy or request).
     pub fn rule(&self, index: usize) -> &RuleCode {
         &self.rules[index]
+    }
+
+    /// Every window's compiled parts, in `Program::windows` order.
+    pub fn windows(&self) -> &[WindowCode] {
+        &self.windows
     }
 
     /// Every rule's compiled parts, in `Program::rules` order.

@@ -142,6 +142,7 @@ fn rule(id: &str, effect: Effect, condition: Option<Expr>, reason: Vec<ReasonPar
 
 fn program(rules: Vec<Rule>, slots: &[&str], regexes: &[&str]) -> Program {
     Program {
+        windows: Vec::new(),
         info: PolicyInfo { name: "test".into(), version: "1".into(), default: DefaultEffect::Allow, on_error: DefaultEffect::Deny },
         schema: RequestSchema::default(),
         rules,
