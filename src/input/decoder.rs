@@ -214,12 +214,12 @@ impl Decoder {
 
     /// Where the `args` value of a request the full decoder accepted is (`None`: it has none).
     /// serde gives no positions, so this is a second scan of the request, skipping every value
-    /// but `args`, which it borrows; it stops there. Only requests the fast path handed over
-    /// pay for it.
+    /// but `args`, which it borrows. Only requests the fast path handed over pay for it; it
+    /// allocates nothing (it reads to the end: stopping early would take an error, which
+    /// allocates).
     fn args_span(&self, text: &str) -> Option<std::ops::Range<usize>> {
         let mut found = None;
-        // `Err` is how the scan stops once `args` is found (or the request is not an object,
-        // which a decoded request always is).
+        // A decoded request is an object, read without error a second time.
         let _ = serde_json::Deserializer::from_str(text).deserialize_map(ArgsAt(&self.envelope, &mut found));
         let raw = found?.get();
         let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
@@ -262,10 +262,7 @@ impl<'de> Visitor<'de> for ArgsAt<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(EnvKeySeed(self.0))? {
             match key {
-                EnvKey::Args => {
-                    *self.1 = Some(map.next_value()?);
-                    return Err(serde::de::Error::custom("found"));
-                }
+                EnvKey::Args => *self.1 = Some(map.next_value()?),
                 EnvKey::Tool | EnvKey::Time | EnvKey::Field(..) | EnvKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
