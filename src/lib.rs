@@ -5,7 +5,9 @@
 //! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
-//! (docs/security.md); `driver` reads and compiles policy sets; `policy` is the public API.
+//! (docs/security.md); `driver` reads and compiles policy sets; `engine` decides requests
+//! (one entry for every output path, both backends behind one type); `policy` is the
+//! public API, a facade over the two.
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
 pub mod builder;
@@ -13,6 +15,7 @@ pub mod check;
 pub mod decision;
 pub mod diagnostics;
 mod driver;
+mod engine;
 pub mod input;
 pub mod ir;
 #[cfg(feature = "jit")]

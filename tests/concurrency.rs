@@ -29,7 +29,7 @@ fn examples() -> Vec<PathBuf> {
 
 /// The decision as JSON with a fixed clock, so repeated decisions compare equal.
 fn decide(engine: &Engine, request: &[u8], explain: bool) -> serde_json::Value {
-    engine.decide_with(request, DecideOptions { explain, now: Some(1_773_000_000.0) }).to_json()
+    engine.decide_with(request, DecideOptions { explain, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) }).to_json()
 }
 
 /// Each request's decision, without and with explanations, decided by one thread.

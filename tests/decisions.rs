@@ -51,9 +51,11 @@ fn request_bytes(text: &str) -> Vec<u8> {
 fn check(policy: &Policy, backend: Backend, case: &Value, request: &[u8]) -> Vec<String> {
     let engine = policy.engine(backend).expect("backend available");
     // A fixed clock, so cases without `time` are repeatable.
-    let d = engine.decide_with(request, DecideOptions { explain: true, now: Some(1_764_064_800.0) }).to_json();
+    let d = engine
+        .decide_with(request, DecideOptions { explain: true, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) })
+        .to_json();
     let exp = &case["expect"];
-    let mut bad = verdict_disagrees(&engine.verdict(request, Some(1_764_064_800.0)), &d);
+    let mut bad = verdict_disagrees(&engine.verdict(request, Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800))), &d);
     bad.extend(written_disagrees(&engine, request));
     let ids = |key: &str| -> Vec<String> {
         d[key].as_array().into_iter().flatten().filter_map(|r| r.get("id").or(r.get("rule")).and_then(Value::as_str).map(str::to_string)).collect()
@@ -157,7 +159,7 @@ fn verdict_disagrees(v: &gavel::Verdict<'_>, d: &Value) -> Vec<String> {
 /// The decision JSON `write_decision` writes must be byte for byte serde's JSON of the
 /// full decision (both without explanation, as batch mode runs it).
 fn written_disagrees(engine: &gavel::Engine, request: &[u8]) -> Option<String> {
-    let options = DecideOptions { explain: false, now: Some(1_764_064_800.0) };
+    let options = DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) };
     let mut written = b"[previous line]".to_vec();
     engine.write_decision(request, options, &mut written);
     let want = [&b"[previous line]"[..], &serde_json::to_vec(&engine.decide_with(request, options)).expect("serializable")].concat();
@@ -173,7 +175,7 @@ const BACKENDS: [Backend; 1] = [Backend::Interpreter];
 /// The whole decision JSON of each backend must be the same (with and without explanation).
 fn backends_disagree(policy: &Policy, request: &[u8]) -> Option<String> {
     for explain in [false, true] {
-        let options = DecideOptions { explain, now: Some(1_764_064_800.0) };
+        let options = DecideOptions { explain, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) };
         let decisions: Vec<Value> = BACKENDS.iter().map(|&b| policy.engine(b).expect("backend available").decide_with(request, options).to_json()).collect();
         if decisions.windows(2).any(|w| w[0] != w[1]) {
             return Some(format!("backends disagree (explain {explain}): {decisions:?}"));

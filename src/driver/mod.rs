@@ -19,7 +19,6 @@ use crate::limits::Limits;
 use crate::span::{FileId, SourceMap, Span};
 use crate::vm::{self, Module};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// One policy source to compile: its name in diagnostics, its text, and the path it was
 /// read from (`None` for in-memory sources).
@@ -47,8 +46,7 @@ pub(crate) struct Compiled {
     pub(crate) warnings: Vec<Diagnostic>,
     /// The machine code of the conditions: prepared on the first `engine(Backend::Jit)`,
     /// each tool group compiled on its first request, shared by every JIT engine.
-    #[cfg(feature = "jit")]
-    pub(crate) jit: std::sync::OnceLock<Result<Arc<crate::jit::JitProgram>, String>>,
+    pub(crate) jit: crate::engine::JitSlot,
     pub(crate) limits: Limits,
 }
 
@@ -229,7 +227,6 @@ fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Resul
         tests: checked.tests,
         warnings: diags,
         limits: *limits,
-        #[cfg(feature = "jit")]
         jit: Default::default(),
     })
 }

@@ -114,6 +114,7 @@ impl Decoder {
         let Some(envelope) = fast::decode(self, text, &mut frame.slots) else { return false };
         frame.tool_name.push_str(envelope.tool_name);
         frame.tool = envelope.tool;
+        frame.args_span = envelope.args_span;
         if let Some(time) = envelope.time {
             frame.time = time;
         }
@@ -132,6 +133,7 @@ impl Decoder {
         frame.tool_name.clear();
         frame.tool = None;
         frame.time = now;
+        frame.args_span = None;
     }
 
     /// The full decoder: serde_json drives the decode tree and every input error is found.
@@ -161,6 +163,7 @@ impl Decoder {
         self.fill_special_slots(frame, tool_read);
 
         if errors.is_empty() {
+            frame.args_span = self.args_span(text);
             Ok(())
         } else {
             Err(InputFailure { tool_name: tool_name(frame), errors })
@@ -209,6 +212,23 @@ impl Decoder {
         self.tools.get(i)
     }
 
+    /// Where the `args` value of a request the full decoder accepted is (`None`: it has none).
+    /// serde gives no positions, so this is a second scan of the request, skipping every value
+    /// but `args`, which it borrows. Only requests the fast path handed over pay for it; it
+    /// allocates nothing (it reads to the end: stopping early would take an error, which
+    /// allocates).
+    fn args_span(&self, text: &str) -> Option<std::ops::Range<usize>> {
+        let mut found = None;
+        // A decoded request is an object, read without error a second time.
+        let _ = serde_json::Deserializer::from_str(text).deserialize_map(ArgsAt(&self.envelope, &mut found));
+        let raw = found?.get();
+        let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        // `raw` is borrowed from `text` (serde_json gives no other `&RawValue` from a `&str`);
+        // checked anyway rather than trusted.
+        let span = start..start + raw.len();
+        text.get(span.clone()).is_some_and(|s| s.as_ptr() == raw.as_ptr()).then_some(span)
+    }
+
     fn fill_special_slots(&self, frame: &mut Frame, tool_read: bool) {
         if !self.tool_slots.is_empty() && tool_read {
             let name = match frame.tool.and_then(|i| self.tool_names.get(i)) {
@@ -226,6 +246,29 @@ impl Decoder {
                 *slot = Value::Num(frame.time);
             }
         }
+    }
+}
+
+/// The request's top level, read for its `args` alone (see `Decoder::args_span`).
+struct ArgsAt<'a, 'de>(&'a RecordNode, &'a mut Option<&'de RawValue>);
+
+impl<'de> Visitor<'de> for ArgsAt<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(EnvKeySeed(self.0))? {
+            match key {
+                EnvKey::Args => *self.1 = Some(map.next_value()?),
+                EnvKey::Tool | EnvKey::Time | EnvKey::Field(..) | EnvKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

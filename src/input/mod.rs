@@ -52,6 +52,9 @@ pub struct Frame {
     pub tool: Option<usize>,
     /// The request's `time` (seconds since the epoch), or the `now` given to `decode`.
     pub time: f64,
+    /// Where the request's `args` value is in its bytes (`None`: it has none), so a decision
+    /// that modifies the arguments reads them alone, not the whole request again.
+    pub args_span: Option<std::ops::Range<usize>>,
 }
 
 /// One problem with a request, as reported in a decision's `errors`.
