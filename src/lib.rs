@@ -5,7 +5,8 @@
 //! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
-//! (docs/security.md); `driver` reads and compiles policy sets; `policy` is the public API.
+//! (docs/security.md); `driver` reads and compiles policy sets; `policy` is the public API; `store` keeps the
+//! events behind windows (the in-memory store; redb and Redis are `crates/gavel-store`).
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
 pub mod check;
@@ -21,6 +22,7 @@ pub mod policy;
 pub mod reuse;
 pub mod span;
 pub mod stdlib;
+pub mod store;
 pub mod syntax;
 pub mod testing;
 pub mod types;
