@@ -7,7 +7,8 @@
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
 //! (docs/security.md); `driver` reads and compiles policy sets; `engine` decides requests
 //! (one entry for every output path, both backends behind one type); `policy` is the
-//! public API, a facade over the two.
+//! public API, a facade over the two; `store` keeps the events behind windows (the
+//! in-memory store; redb and Redis are `crates/gavel-store`).
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
 pub mod builder;
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod reuse;
 pub mod span;
 pub mod stdlib;
+pub mod store;
 pub mod syntax;
 pub mod testing;
 pub mod types;
