@@ -1,6 +1,6 @@
 //! The request decoder. In: the policy's `RequestSchema` and slot paths (once, at
-//! `Decoder::new`), then each request's JSON bytes. Out: a `Frame` (tool, time, one value
-//! per slot) or an `InputFailure` listing every input error. A plain valid request is
+//! `Decoder::new`), then each request's JSON bytes. Out: a `Frame` (tool, time, where `args`
+//! is, one value per slot) or an `InputFailure` listing every input error. A plain valid request is
 //! read by the fast path (`fast`); any other is decoded from the start by the full decoder:
 //! the envelope is scanned in one pass; `args` is decoded in place when `tool` came first,
 //! else kept as a borrowed raw slice and decoded once the tool is known.
