@@ -26,6 +26,7 @@ use crate::input::Frame;
 use crate::ir::Program;
 use crate::limits::Limits;
 use crate::span::{FileId, SourceMap};
+use crate::store::{Bounds, MemoryStore, StoreError, WindowSpec, WindowStore};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -53,6 +54,9 @@ pub enum EngineError {
     /// first request, and a group that fails to compile (or whose code memory is refused)
     /// makes each of its rules a rule error, which fails closed, not this error.
     JitFailed(String),
+    /// The policy's windows could not be given an in-memory store (their definitions are
+    /// out of the store's range, e.g. a duration beyond `store::MAX_TIME`).
+    Store(String),
 }
 
 impl std::fmt::Display for EngineError {
@@ -62,6 +66,7 @@ impl std::fmt::Display for EngineError {
                 write!(f, "the JIT engine is not available in this build (built without the `jit` feature); use `--engine interp` (Backend::Interpreter)")
             }
             EngineError::JitFailed(m) => write!(f, "the JIT cannot run on this machine: {m}; use `--engine interp` (Backend::Interpreter)"),
+            EngineError::Store(m) => write!(f, "the policy's windows cannot be kept: {m}"),
         }
     }
 }
@@ -115,7 +120,15 @@ impl Policy {
     /// An engine deciding with `backend`. Cheap, also for the JIT: each tool group's code is
     /// compiled on the group's first request.
     pub fn engine(&self, backend: Backend) -> Result<Engine, EngineError> {
-        engine::Core::new(self.compiled(), backend).map(|core| Engine { core })
+        let core = engine::Core::new(self.compiled(), backend)?;
+        // A policy with windows keeps their events in memory unless given another store.
+        let store = if self.inner.program.windows.is_empty() {
+            None
+        } else {
+            let store = MemoryStore::new(&core.window_specs(), Bounds::default()).map_err(|e| EngineError::Store(e.message))?;
+            Some(Arc::new(store) as Arc<dyn WindowStore>)
+        };
+        Ok(Engine { core, store })
     }
 
     pub fn name(&self) -> &str {
@@ -170,6 +183,9 @@ impl Decision {
 /// Decides requests. `Send + Sync`: share one engine between threads; deciding takes `&self`.
 pub struct Engine {
     core: engine::Core,
+    /// Where the policy's windows live (`None`: it has none). In memory unless replaced by
+    /// `with_store`.
+    store: Option<Arc<dyn WindowStore>>,
 }
 
 impl Engine {
@@ -184,7 +200,33 @@ impl Engine {
     /// the limits is an input error (the policy's `on error` outcome), and any internal
     /// fault is caught and becomes a `deny` with an `internal error` in `errors`.
     pub fn decide_with(&self, request: &[u8], options: DecideOptions) -> Decision {
-        self.core.decide(request, &DecideContext::new(options.explain, options.now), engine::Full)
+        self.core.decide(request, &self.context(options.explain, options.now), engine::Full)
+    }
+
+    /// This engine deciding with `store` for the policy's windows (opened with
+    /// `window_specs`): an embedded or shared store instead of the one in memory. Each
+    /// decision reads the windows its rules read before they run, and records the request
+    /// after it (LANGUAGE.md §8). Without windows, the store is not used.
+    pub fn with_store(mut self, store: Arc<dyn WindowStore>) -> Engine {
+        if self.store.is_some() {
+            self.store = Some(store);
+        }
+        self
+    }
+
+    /// The policy's windows as a store is opened with them.
+    pub fn window_specs(&self) -> Vec<WindowSpec> {
+        self.core.window_specs()
+    }
+
+    /// Makes every decision recorded so far durable in the window store (`WindowStore::sync`);
+    /// call it before a decision leaves the process when the store is persistent.
+    pub fn sync_windows(&self) -> Result<(), StoreError> {
+        self.store.as_ref().map_or(Ok(()), |s| s.sync())
+    }
+
+    fn context(&self, explain: bool, now: Option<SystemTime>) -> DecideContext<'_> {
+        DecideContext::new(explain, now, self.store.as_deref())
     }
 
     /// The fast path (PRODUCT.md §3): the outcome of one request and the rules that made
@@ -204,7 +246,7 @@ impl Engine {
     /// assert_eq!(verdict.decided_by().collect::<Vec<_>>(), ["big"]);
     /// ```
     pub fn verdict(&self, request: &[u8], now: Option<SystemTime>) -> Verdict<'_> {
-        self.core.decide(request, &DecideContext::new(false, now), engine::Fast)
+        self.core.decide(request, &self.context(false, now), engine::Fast)
     }
 
     /// Appends the JSON of the decision for one request to `out`, without a newline: the
@@ -232,7 +274,7 @@ impl Engine {
     /// `write_decision`, saying whether the JSON came from the template (for tests that
     /// each kind of request takes the path meant for it).
     pub(crate) fn write_decision_from_template(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) -> bool {
-        self.core.decide(request, &DecideContext::new(options.explain, options.now), engine::Json::new(out)).from_template
+        self.core.decide(request, &self.context(options.explain, options.now), engine::Json::new(out)).from_template
     }
 
     // The three `#[doc(hidden)]` methods below are for the benches (`benches/`), which time

@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 pub use data::{DataFiles, DataSource};
 pub use tests::TestSuite;
+pub(crate) use windows::{DECISION_INPUT, WINDOW_INPUT};
 
 /// One parsed file handed to the checker.
 pub struct ParsedFile<'a> {

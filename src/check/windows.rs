@@ -35,11 +35,7 @@ impl<'a> Checker<'a> {
     /// Checks every window, in source order, into `ir::Window`s.
     pub(super) fn check_windows(&mut self) -> Vec<ir::Window> {
         let decls: Vec<&'a ast::WindowDecl> = self.window_decls.values().copied().collect();
-        let windows: Vec<ir::Window> = decls.into_iter().map(|w| self.check_window(w)).collect();
-        for w in &windows {
-            self.report(diag::window_unsupported(w.span, &w.name));
-        }
-        windows
+        decls.into_iter().map(|w| self.check_window(w)).collect()
     }
 
     fn check_window(&mut self, w: &'a ast::WindowDecl) -> ir::Window {

@@ -361,12 +361,6 @@ pub fn bad_tool_pattern(span: Span, pattern: &str) -> Diagnostic {
 
 // ---- windows (E0307-E0315; LANGUAGE.md §8) --------------------------------------------
 
-/// Until the engine records and reads windows, a policy with one does not load.
-pub fn window_unsupported(span: Span, name: &str) -> Diagnostic {
-    Diagnostic::error("E0315", format!("window `{name}`: this build checks windows but cannot decide with them yet"), span, "a window")
-        .with_help("compute the value in the caller and send it in the request's `context` for now")
-}
-
 pub fn unknown_aggregate(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
     let d = Diagnostic::error("E0307", format!("`{name}` is not a window aggregate"), span, "unknown aggregate");
     with_suggestion(d, suggestion, Some("a window aggregates with `count()`, `sum(e)`, `max(e)`, `distinct(e)` or `values(e)`".into()))

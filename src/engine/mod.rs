@@ -15,6 +15,7 @@ mod backend;
 mod output;
 mod rules;
 mod trace;
+mod windows;
 
 pub(crate) use backend::JitSlot;
 pub(crate) use output::{Fast, Full, Json, Output};
@@ -23,25 +24,29 @@ use crate::decision::{Decision, Outcome, Verdict};
 use crate::driver::Compiled;
 use crate::input::{Frame, InputFailure};
 use crate::policy::{Backend, EngineError};
+use crate::store::WindowStore;
 use backend::Evaluator;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What one decision is made with besides the request: read once at the entry and carried
 /// to every step.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DecideContext {
+#[derive(Clone, Copy)]
+pub(crate) struct DecideContext<'s> {
     /// The evaluation time in seconds since the epoch (negative before it), for a request
-    /// without `time`. Issue 13 adds the window store the steps read and record into.
+    /// without `time`.
     pub(crate) now: f64,
     /// Attach a trace of each fired rule's sub-expressions (full decisions only).
     pub(crate) explain: bool,
+    /// Where the policy's windows are read from and recorded into (`None`: the policy has
+    /// no windows).
+    pub(crate) store: Option<&'s dyn WindowStore>,
 }
 
-impl DecideContext {
+impl<'s> DecideContext<'s> {
     /// `now`: the evaluation time (`None`: the clock), converted here, once per decision.
-    pub(crate) fn new(explain: bool, now: Option<SystemTime>) -> DecideContext {
-        DecideContext { now: seconds(now.unwrap_or_else(SystemTime::now)), explain }
+    pub(crate) fn new(explain: bool, now: Option<SystemTime>, store: Option<&'s dyn WindowStore>) -> DecideContext<'s> {
+        DecideContext { now: seconds(now.unwrap_or_else(SystemTime::now)), explain, store }
     }
 }
 
@@ -72,12 +77,15 @@ impl<'r> Request<'r> {
 pub(crate) struct Core {
     compiled: Arc<Compiled>,
     evaluator: Evaluator,
+    /// Which windows each tool's rules read.
+    windows: windows::Plan,
 }
 
 impl Core {
     pub(crate) fn new(compiled: Arc<Compiled>, backend: Backend) -> Result<Core, EngineError> {
         let evaluator = Evaluator::new(&compiled, backend)?;
-        Ok(Core { compiled, evaluator })
+        let windows = windows::Plan::new(&compiled.program);
+        Ok(Core { compiled, evaluator, windows })
     }
 
     pub(crate) fn compiled(&self) -> &Compiled {
@@ -106,8 +114,10 @@ impl Core {
             Ok(()) => {
                 self.before_rules(ctx, frame);
                 let out = output.decided(self, Request { bytes, frame }, ctx);
-                self.after_decision(ctx, Some(frame), O::outcome(&out));
-                out
+                match self.after_decision(ctx, Some(frame), O::outcome(&out)) {
+                    Ok(()) => out,
+                    Err(message) => output.unrecorded(self, out, &message),
+                }
             }
             Err(failure) => self.undecodable(ctx, output, failure),
         })
@@ -116,27 +126,48 @@ impl Core {
     /// A request that could not be decoded: its output, then the step after the decision.
     fn undecodable<'e, O: Output<'e>>(&'e self, ctx: &DecideContext, output: &mut O, failure: InputFailure) -> O::Out {
         let out = output.invalid(self, failure);
-        self.after_decision(ctx, None, O::outcome(&out));
-        out
+        match self.after_decision(ctx, None, O::outcome(&out)) {
+            Ok(()) => out,
+            Err(message) => output.unrecorded(self, out, &message),
+        }
     }
 
-    /// The step before the rules run, with the decoded request. Issue 13 (windows,
-    /// LANGUAGE.md §8): the values of the windows the request's rules read are read here
-    /// from the store in `ctx`, for the request's keys and `time`, into the frame; a store
-    /// that cannot be read makes the rules reading it fail (rule errors, fail closed).
-    /// Nothing to do yet.
+    /// The step before the rules run, with the decoded request: the values of the windows
+    /// the request's rules read are read from the store into the frame, for the request's
+    /// keys and `time`; a window the store cannot answer makes the rules reading it fail
+    /// (rule errors with the store's reason: fail closed).
     #[inline(always)]
-    fn before_rules(&self, _ctx: &DecideContext, _frame: &mut Frame) {}
+    fn before_rules(&self, ctx: &DecideContext, frame: &mut Frame) {
+        if let Some(store) = ctx.store {
+            self.windows.read(&self.compiled, store, frame);
+        }
+    }
 
     /// The step after the decision: its outcome is known and it is not yet returned; every
     /// output path passes here, for valid requests and (`frame` is `None`) invalid ones.
-    /// Issue 13: the request is recorded at its `time` in every window whose `on` and
-    /// `when` match (an invalid one as `deny`, only in windows without `on`), with the
-    /// arguments the call runs with (after `redact`/`set`). Issue 14: the decision log's
-    /// entry is written here. A fault caught by the guard does not pass here. Nothing to do
-    /// yet.
+    /// The request is recorded at its `time` in every window whose `on` and `when` match.
+    /// An invalid request is not recorded (LANGUAGE.md §8 records it as `deny` in windows
+    /// that read only valid envelope fields; not done yet). A store that cannot record
+    /// makes the decision a deny (`Output::unrecorded`): later windows would under-count.
+    /// Issue 14: the decision log's entry is written here. A fault caught by the guard does
+    /// not pass here.
     #[inline(always)]
-    fn after_decision(&self, _ctx: &DecideContext, _frame: Option<&Frame>, _outcome: Outcome) {}
+    fn after_decision(&self, ctx: &DecideContext, frame: Option<&mut Frame>, outcome: Outcome) -> Result<(), String> {
+        match (ctx.store, frame) {
+            (Some(store), Some(frame)) => self.windows.record(&self.compiled, store, frame, outcome),
+            _ => Ok(()),
+        }
+    }
+
+    /// The windows the rules read, for `rules.rs` to fail a rule whose window failed.
+    pub(crate) fn windows(&self) -> &windows::Plan {
+        &self.windows
+    }
+
+    /// The windows of the policy as a store opens them.
+    pub(crate) fn window_specs(&self) -> Vec<crate::store::WindowSpec> {
+        windows::Plan::specs(&self.compiled.program)
+    }
 
     /// Decodes a request into a new frame (for benchmarks of evaluation alone).
     pub(crate) fn decode(&self, request: &[u8], now: SystemTime) -> Option<Frame> {

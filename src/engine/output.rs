@@ -26,6 +26,15 @@ pub(crate) trait Output<'e> {
 
     /// The outcome of what was made, for the step after the decision.
     fn outcome(out: &Self::Out) -> Outcome;
+
+    /// The decision was made but the window store could not record it: a deny instead,
+    /// as the windows would under-count from now on (`Core::after_decision`).
+    fn unrecorded(&mut self, core: &'e Core, made: Self::Out, message: &str) -> Self::Out;
+}
+
+/// The internal error of a decision its window store could not record.
+fn unrecorded_message(message: &str) -> String {
+    format!("the window store could not record the decision ({message})")
 }
 
 /// The full decision (`Engine::decide_with`).
@@ -49,6 +58,10 @@ impl<'e> Output<'e> for Full {
 
     fn outcome(d: &Decision) -> Outcome {
         d.decision
+    }
+
+    fn unrecorded(&mut self, core: &'e Core, _: Decision, message: &str) -> Decision {
+        internal_fault(core, &unrecorded_message(message))
     }
 }
 
@@ -74,6 +87,10 @@ impl<'e> Output<'e> for Fast {
 
     fn outcome(v: &Verdict<'e>) -> Outcome {
         v.outcome()
+    }
+
+    fn unrecorded(&mut self, core: &'e Core, _: Verdict<'e>, _: &str) -> Verdict<'e> {
+        Verdict::failed(&core.compiled().program, Outcome::Deny)
     }
 }
 
@@ -121,13 +138,18 @@ impl<'e> Output<'e> for Json<'_> {
     fn outcome(w: &Written) -> Outcome {
         w.outcome
     }
+
+    fn unrecorded(&mut self, core: &'e Core, _: Written, message: &str) -> Written {
+        self.out.truncate(self.start);
+        full_written(self.out, internal_fault(core, &unrecorded_message(message)))
+    }
 }
 
 /// The full decision of a decoded request: every rule of its group that fired or failed,
 /// combined.
 pub(crate) fn decision(core: &Core, request: Request<'_>, explain: bool) -> Decision {
     let c = core.compiled();
-    let outcomes = rules::outcomes(c, &core.evaluator, request.frame, explain);
+    let outcomes = rules::outcomes(core, request.frame, explain);
     decision::combine(&c.program, &c.sources, &c.rule_spans, &c.policy_ref, &request.frame.tool_name, &outcomes, request.args())
 }
 
@@ -136,7 +158,15 @@ pub(crate) fn decision(core: &Core, request: Request<'_>, explain: bool) -> Deci
 pub(crate) fn verdict<'e>(core: &'e Core, frame: &Frame) -> Verdict<'e> {
     let c = core.compiled();
     let mut fired = Fired::default();
-    rules::note_fired(c, &core.evaluator, frame, &mut fired);
+    if frame.window_faults.is_empty() {
+        rules::note_fired(c, &core.evaluator, frame, &mut fired);
+    } else {
+        // A window the store could not answer: the rules reading it fail (rare, so the full
+        // path's outcomes are reused rather than a second way of failing them).
+        for o in rules::outcomes(core, frame, false) {
+            fired.note(&c.program, o.rule, if o.error.is_some() { Err(()) } else { Ok(o.fired) });
+        }
+    }
     Verdict::new(&c.program, &mut fired)
 }
 

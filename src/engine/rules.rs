@@ -6,6 +6,7 @@
 
 use super::backend::{self, with_scratch, Conditions, Evaluator};
 use super::trace;
+use super::Core;
 use crate::decision::{self, fails_closed, Fired, RuleOutcome};
 use crate::driver::Compiled;
 use crate::input::Frame;
@@ -14,13 +15,27 @@ use crate::vm::{self, Meter, Scratch};
 
 /// Every rule of the request's group that fired or failed, in source order. The conditions
 /// of the request's rules share one work budget.
-pub(crate) fn outcomes(c: &Compiled, evaluator: &Evaluator, frame: &Frame, explain: bool) -> Vec<RuleOutcome> {
+pub(crate) fn outcomes(core: &Core, frame: &Frame, explain: bool) -> Vec<RuleOutcome> {
+    let c = core.compiled();
     let meter = meter(c);
     with_scratch(|scratch| {
-        evaluator.with_conditions(c, frame, &meter, |conditions| {
-            rules_for(c, frame).filter_map(|(pos, i)| evaluate(c, pos, i, frame, scratch, explain, &conditions)).collect()
+        core.evaluator.with_conditions(c, frame, &meter, |conditions| {
+            rules_for(c, frame)
+                .filter_map(|(pos, i)| match core.windows().fault_of(i, frame) {
+                    Some(fault) => Some(window_failed(c, i, fault)),
+                    None => evaluate(c, pos, i, frame, scratch, explain, &conditions),
+                })
+                .collect()
         })
     })
+}
+
+/// A rule that reads a window the store could not answer: a rule error (it fires if it
+/// fails closed), at its condition, with the store's reason.
+fn window_failed(c: &Compiled, index: u32, fault: &crate::input::WindowFault) -> RuleOutcome {
+    let rule = &c.program.rules[index as usize];
+    let span = rule.condition.as_ref().map_or(rule.span, |e| e.span);
+    RuleOutcome { rule: index, fired: fails_closed(rule), error: Some((span, fault.message.clone())), reason: None, set_value: None, trace: None }
 }
 
 /// The fast path: notes into `fired` the rules of the request's group that held or failed.

@@ -134,6 +134,7 @@ impl Decoder {
         frame.tool = None;
         frame.time = now;
         frame.args_span = None;
+        frame.window_faults.clear();
     }
 
     /// The full decoder: serde_json drives the decode tree and every input error is found.

@@ -55,6 +55,16 @@ pub struct Frame {
     /// Where the request's `args` value is in its bytes (`None`: it has none), so a decision
     /// that modifies the arguments reads them alone, not the whole request again.
     pub args_span: Option<std::ops::Range<usize>>,
+    /// The windows (indexes in `Program::windows`) the store could not answer for this
+    /// request, with why: the rules that read them fail with that reason.
+    pub window_faults: Vec<WindowFault>,
+}
+
+/// A window the store could not answer for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowFault {
+    pub window: u32,
+    pub message: String,
 }
 
 /// One problem with a request, as reported in a decision's `errors`.
