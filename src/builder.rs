@@ -12,7 +12,7 @@ use std::path::PathBuf;
 ///
 /// ```
 /// let policy = gavel::Policy::builder()
-///     .source("p.pol", "policy p\nversion \"1\"\ndefault allow\ndata limits: map<number>\ntool pay(amount: number, currency: string)\nrule over: on pay deny when amount > (limits[currency] ?? 0)\n")
+///     .source("p.pol", "policy p\nversion \"1\"\ndefault allow\ndata limits: map<number>\ntool pay(amount: number, currency: string)\nrule over_limit: on pay deny when amount > (limits[currency] ?? 0)\n")
 ///     .data("limits", r#"{"USD": 100}"#)
 ///     .build()
 ///     .expect("the policy compiles");

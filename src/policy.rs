@@ -121,13 +121,7 @@ impl Policy {
     /// compiled on the group's first request.
     pub fn engine(&self, backend: Backend) -> Result<Engine, EngineError> {
         let core = engine::Core::new(self.compiled(), backend)?;
-        // A policy with windows keeps their events in memory unless given another store.
-        let store = if self.inner.program.windows.is_empty() {
-            None
-        } else {
-            let store = MemoryStore::new(&core.window_specs(), Bounds::default()).map_err(|e| EngineError::Store(e.message))?;
-            Some(Arc::new(store) as Arc<dyn WindowStore>)
-        };
+        let store = memory_store(&core)?;
         Ok(Engine { core, store })
     }
 
@@ -171,6 +165,16 @@ impl Policy {
     pub(crate) fn compiled(&self) -> Arc<Compiled> {
         self.inner.clone()
     }
+}
+
+/// A new in-memory store for the policy's windows (`None` when it has none).
+fn memory_store(core: &engine::Core) -> Result<Option<Arc<dyn WindowStore>>, EngineError> {
+    let specs = core.window_specs();
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let store = MemoryStore::new(&specs, Bounds::default()).map_err(|e| EngineError::Store(e.message))?;
+    Ok(Some(Arc::new(store)))
 }
 
 impl Decision {
@@ -223,6 +227,12 @@ impl Engine {
     /// call it before a decision leaves the process when the store is persistent.
     pub fn sync_windows(&self) -> Result<(), StoreError> {
         self.store.as_ref().map_or(Ok(()), |s| s.sync())
+    }
+
+    /// The same engine with a new, empty in-memory window store: each `gavel test` starts
+    /// with no history.
+    pub(crate) fn with_fresh_windows(&self) -> Result<Engine, EngineError> {
+        Ok(Engine { core: self.core.clone(), store: memory_store(&self.core)? })
     }
 
     fn context(&self, explain: bool, now: Option<SystemTime>) -> DecideContext<'_> {

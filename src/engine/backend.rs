@@ -65,6 +65,7 @@ mod machine {
 pub(crate) type JitSlot = OnceLock<Result<Arc<machine::Program>, EngineError>>;
 
 /// The backend that decides conditions.
+#[derive(Clone)]
 pub(crate) enum Evaluator {
     Interpreter,
     /// Conditions run as machine code.

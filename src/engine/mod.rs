@@ -74,6 +74,7 @@ impl<'r> Request<'r> {
 }
 
 /// A policy set with its backend: what an `Engine` decides with. `Send + Sync`.
+#[derive(Clone)]
 pub(crate) struct Core {
     compiled: Arc<Compiled>,
     evaluator: Evaluator,

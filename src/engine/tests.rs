@@ -26,6 +26,10 @@ impl<'e, O: Output<'e>> Output<'e> for PanicsWhileDeciding<O> {
     fn outcome(out: &O::Out) -> Outcome {
         O::outcome(out)
     }
+
+    fn unrecorded(&mut self, core: &'e Core, made: O::Out, message: &str) -> O::Out {
+        self.0.unrecorded(core, made, message)
+    }
 }
 
 fn core(policy: &Policy) -> Core {
@@ -37,7 +41,7 @@ fn a_panic_while_deciding_is_a_deny_even_when_errors_allow() {
     let policy = Policy::from_sources(&[("p.pol", POLICY)]).expect("compiles");
     let core = core(&policy);
     let request = br#"{"tool": "t", "args": {"x": 1}}"#;
-    let ctx = DecideContext::new(false, None);
+    let ctx = DecideContext::new(false, None, None);
     let d = core.decide(request, &ctx, PanicsWhileDeciding(Full));
     assert!(d.is_denied());
     assert!(d.decided_by.is_empty() && d.rules.is_empty());
@@ -56,7 +60,7 @@ fn a_panic_while_deciding_is_a_deny_even_when_errors_allow() {
 
 #[test]
 fn the_evaluation_time_is_seconds_from_the_epoch_either_side_of_it() {
-    let at = |t: SystemTime| DecideContext::new(false, Some(t)).now;
+    let at = |t: SystemTime| DecideContext::new(false, Some(t), None).now;
     assert_eq!(at(UNIX_EPOCH), 0.0);
     assert_eq!(at(UNIX_EPOCH + Duration::from_millis(1_764_064_800_250)), 1_764_064_800.25);
     assert_eq!(at(UNIX_EPOCH - Duration::from_millis(1_500)), -1.5);

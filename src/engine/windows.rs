@@ -22,7 +22,7 @@ use crate::value::Value;
 use crate::vm::{ChunkId, Meter, Scratch};
 
 /// What deciding with windows needs, worked out once per compiled policy.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Plan {
     /// Per window (in `Program::windows` order): the slot its value is read into, `None`
     /// when no rule reads it.
