@@ -75,7 +75,7 @@ fn stores(c: &mut Criterion) {
     group.bench_function("redb_3_windows_sync_every_100", |b| {
         b.iter(|| {
             d.decide(&redb);
-            if d.i % 100 == 0 {
+            if d.i.is_multiple_of(100) {
                 redb.sync().unwrap();
             }
         })
@@ -87,7 +87,7 @@ fn stores(c: &mut Criterion) {
     group.bench_function("redb_3_windows_one_bucket_sync_every_100", |b| {
         b.iter(|| {
             d.decide(&redb);
-            if d.i % 100 == 0 {
+            if d.i.is_multiple_of(100) {
                 redb.sync().unwrap();
             }
         })
