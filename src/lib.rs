@@ -4,6 +4,7 @@
 //! The pipeline, one module a stage: `syntax` (lexer, parser, AST) → `check` (names and
 //! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
+//! `ops` is what each operation computes, for both backends and the folder (below `ir`);
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
 //! (docs/security.md); `driver` reads and compiles policy sets; `engine` decides requests
 //! (one entry for every output path, both backends behind one type); `policy` is the
@@ -22,6 +23,7 @@ pub mod ir;
 #[cfg(feature = "jit")]
 pub mod jit;
 pub mod limits;
+mod ops;
 pub mod policy;
 pub mod reuse;
 pub mod span;

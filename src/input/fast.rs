@@ -13,8 +13,7 @@
 //! skipped ones with a plain loop, and builds nothing that no slot reads.
 
 use super::decode::{parse_timestamp, Seen};
-use super::decoder::Decoder;
-use super::tree::{summary, Key, Kind, Node, RecordNode};
+use super::tree::{summary, Key, Kind, Node, RecordNode, Trees};
 use crate::value::Value;
 use indexmap::IndexMap;
 use smol_str::SmolStr;
@@ -39,7 +38,7 @@ pub(super) struct FastEnvelope<'t> {
 }
 
 /// Decodes `text` into `slots` (all `Value::Absent` on entry), or gives up with `None`.
-pub(super) fn decode<'t>(dec: &Decoder, text: &'t str, slots: &mut [Value]) -> Option<FastEnvelope<'t>> {
+pub(super) fn decode<'t>(dec: &Trees, text: &'t str, slots: &mut [Value]) -> Option<FastEnvelope<'t>> {
     let mut cur = Cursor { text, bytes: text.as_bytes(), at: 0 };
     let mut out = Out { slots };
     let envelope = envelope(dec, &mut cur, &mut out)?;
@@ -49,7 +48,7 @@ pub(super) fn decode<'t>(dec: &Decoder, text: &'t str, slots: &mut [Value]) -> O
 
 /// The top-level object: `tool` first, then `args`; `time` and the declared envelope
 /// fields anywhere; anything else skipped.
-fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<FastEnvelope<'t>> {
+fn envelope<'t>(dec: &Trees, cur: &mut Cursor<'t>, out: &mut Out) -> Option<FastEnvelope<'t>> {
     let mut env = FastEnvelope { tool_name: "", tool: None, time: None, args_span: None };
     let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
     let mut seen = Seen::new(dec.envelope().fields.len());

@@ -12,6 +12,9 @@ use crate::types::Type;
 use crate::value::Value;
 use indexmap::IndexMap;
 
+/// The operators and builtins are defined with their semantics, in `ops`.
+pub use crate::ops::{ArithOp, Builtin, CmpOp};
+
 /// The whole policy set, ready for a backend.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -320,25 +323,6 @@ pub enum ExprKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArithOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegexOp {
     Matches,
     FindAll,
@@ -349,51 +333,4 @@ pub enum QuantKind {
     Any,
     All,
     Count,
-}
-
-/// Functions and methods implemented by the engine. Argument order: receiver first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
-    // strings
-    StrLen,
-    Lower,
-    Upper,
-    Trim,
-    StartsWith,
-    EndsWith,
-    /// `s.contains(t)` and `t in s`
-    StrContains,
-    Split,
-    /// Text before the first `sep` (the whole text when there is none).
-    Before,
-    /// Text after the first `sep` (empty when there is none).
-    After,
-    // lists
-    ListLen,
-    IsEmpty,
-    /// `l.contains(x)` and `x in l`
-    ListContains,
-    Intersects,
-    SubsetOf,
-    // maps
-    /// `k in m`
-    MapHasKey,
-    MapLen,
-    // numbers
-    Abs,
-    Floor,
-    Ceil,
-    Round,
-    Min,
-    Max,
-    // time (UTC)
-    Hour,
-    Minute,
-    /// 1 = Monday ... 7 = Sunday
-    Weekday,
-    Day,
-    Month,
-    Year,
-    /// A function of the standard library written in Rust: index into `stdlib::NATIVES`.
-    Native(u32),
 }

@@ -3,7 +3,8 @@
 //! In: a checked `Program`. Out: the same program ready for a backend (no `FnCall`, no
 //! `Input`, `slots` and `groups` filled).
 
-use super::{ArithOp, CmpOp, Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope, Window};
+use super::{Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope, Window};
+use crate::ops;
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -214,7 +215,8 @@ fn substitute_leaves(e: &mut Expr, leaves: &[Option<Expr>]) -> bool {
 
 /// Evaluates at compile time what does not depend on the request: literals, operators on
 /// constants, short-circuits decided by a constant. Anything that could fail at run time
-/// (division by zero, non-finite results) is left for run time, so it errors there.
+/// (division by zero, non-finite results) is left for run time, so it errors there. The
+/// operations are `ops`'s, so folding computes exactly what the backends would.
 pub fn fold(mut e: Expr) -> Expr {
     map_mut(&mut e, &mut |x| {
         // Only these kinds fold; the others stay where they are.
@@ -244,8 +246,8 @@ fn fold_node(e: Expr) -> Expr {
             Some(Value::Bool(b)) => konst(Value::Bool(!b), &e),
             _ => e,
         },
-        ExprKind::Neg(x) => match as_const(x) {
-            Some(Value::Num(n)) => konst(Value::Num(-n), &e),
+        ExprKind::Neg(x) => match as_const(x).as_ref().map(ops::arith::negate) {
+            Some(Ok(v)) => konst(v, &e),
             _ => e,
         },
         ExprKind::And(a, b) | ExprKind::Or(a, b) => {
@@ -262,28 +264,19 @@ fn fold_node(e: Expr) -> Expr {
             _ => e,
         },
         ExprKind::Compare(op, a, b) => match (as_const(a), as_const(b)) {
-            (Some(x), Some(y)) => match compare_consts(*op, &x, &y) {
-                Some(r) => konst(Value::Bool(r), &e),
-                None => e,
+            (Some(x), Some(y)) => match ops::compare::compare(*op, &x, &y) {
+                Ok(r) => konst(Value::Bool(r), &e),
+                Err(_) => e,
             },
             _ => e,
         },
+        // What cannot be computed now (division by zero, a non-finite result) is left for run
+        // time, so it errors there; strings are not joined here, as `+` on them costs work.
         ExprKind::Arith(op, a, b) => match (as_const(a), as_const(b)) {
-            (Some(Value::Num(x)), Some(Value::Num(y))) => {
-                let r = match op {
-                    ArithOp::Add => x + y,
-                    ArithOp::Sub => x - y,
-                    ArithOp::Mul => x * y,
-                    ArithOp::Div if y != 0.0 => x / y,
-                    ArithOp::Rem if y != 0.0 => x % y,
-                    _ => return e,
-                };
-                if r.is_finite() {
-                    konst(Value::Num(r), &e)
-                } else {
-                    e
-                }
-            }
+            (Some(Value::Num(x)), Some(Value::Num(y))) => match ops::arith::numbers(*op, x, y) {
+                Ok(r) => konst(Value::Num(r), &e),
+                Err(_) => e,
+            },
             _ => e,
         },
         ExprKind::List(items) => match items.iter().map(as_const).collect::<Option<Vec<Value>>>() {
@@ -292,22 +285,6 @@ fn fold_node(e: Expr) -> Expr {
         },
         _ => e,
     }
-}
-
-fn compare_consts(op: CmpOp, x: &Value, y: &Value) -> Option<bool> {
-    let ord = match (x, y) {
-        (Value::Num(a), Value::Num(b)) => a.partial_cmp(b),
-        (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
-        _ => None,
-    };
-    Some(match op {
-        CmpOp::Eq => x == y,
-        CmpOp::Ne => x != y,
-        CmpOp::Lt => ord? == std::cmp::Ordering::Less,
-        CmpOp::Le => ord? != std::cmp::Ordering::Greater,
-        CmpOp::Gt => ord? == std::cmp::Ordering::Greater,
-        CmpOp::Ge => ord? != std::cmp::Ordering::Less,
-    })
 }
 
 /// Gives each request path read by any rule or window a slot, and rewrites `Input` to `Slot`.
@@ -370,6 +347,7 @@ pub fn group_rules(program: &Program) -> ToolGroups {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::{ArithOp, CmpOp};
     use crate::types::Type;
 
     fn num(n: f64) -> Expr {

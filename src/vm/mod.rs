@@ -10,14 +10,13 @@
 //! its memo after. Each chunk is compiled twice, without and with `Trace` instructions, so
 //! tracing is free when off.
 
-pub(crate) mod builtins;
 mod compile;
 mod disasm;
-pub(crate) mod exec;
-mod meter;
+mod exec;
 mod op;
 
-pub use meter::Meter;
+/// The work budget, shared with the JIT (`ops::Meter`).
+pub use crate::ops::Meter;
 
 #[cfg(test)]
 mod tests;
@@ -164,7 +163,7 @@ impl Module {
     /// Work is charged to `meter` (a rule error once it runs out).
     pub fn run(&self, chunk: ChunkId, frame: &Frame, scratch: &mut Scratch, meter: &Meter, trace: Option<&mut Vec<TraceEntry>>) -> Result<Value, RuntimeError> {
         let Some(c) = self.chunks.get(chunk.0 as usize) else {
-            return Err(RuntimeError { span: Span::default(), message: format!("internal: no chunk {}", chunk.0) });
+            return Err(RuntimeError { span: Span::default(), message: crate::ops::fault::no_such("chunk", chunk.0).into_owned() });
         };
         scratch.reset(c.locals, c.lets);
         match trace {
@@ -178,7 +177,7 @@ impl Module {
         let value = self.run(chunk, frame, scratch, meter, None)?;
         match value {
             Value::Bool(b) => Ok(b),
-            other => Err(RuntimeError { span: self.chunk_span(chunk), message: format!("internal: condition gave {} instead of a bool", exec::shape(&other)) }),
+            other => Err(RuntimeError { span: self.chunk_span(chunk), message: crate::ops::fault::condition_gave(&other).into_owned() }),
         }
     }
 
