@@ -138,7 +138,10 @@ impl TestRun<'_> {
             },
             TestStmt::ExpectEffect { effect, by, .. } => self.expect_effect(*effect, by),
             TestStmt::ExpectValue { path, value, .. } => self.expect_value(path, value),
-            TestStmt::Windows { .. } => self.failures.push("`windows { ... }` needs window support, which this build does not have yet".into()),
+            TestStmt::Windows { .. } => self.failures.push(
+                "`windows { ... }` (setting window values in a test) is not supported yet: decide earlier requests in the same test to build the history"
+                    .into(),
+            ),
         }
     }
 
