@@ -16,7 +16,7 @@ use crate::decision::Outcome;
 use crate::driver::Compiled;
 use crate::input::{Frame, WindowFault};
 use crate::ir::{self, ExprKind, ToolScope};
-use crate::store::{Aggregate, Answer, Event, EventValue, Key, Read, WindowSpec, WindowStore};
+use crate::store::{Answer, Event, EventValue, Key, Read, WindowSpec, WindowStore};
 use crate::types::{FieldType, Type};
 use crate::value::Value;
 use crate::vm::{ChunkId, Meter, Scratch};
@@ -97,7 +97,7 @@ impl Plan {
 
     /// The store's view of the policy's windows.
     pub(crate) fn specs(program: &ir::Program) -> Vec<WindowSpec> {
-        program.windows.iter().map(|w| WindowSpec { id: w.id, aggregate: aggregate(w.aggregate), duration_secs: w.duration_secs }).collect()
+        program.windows.iter().map(|w| WindowSpec { id: w.id, aggregate: w.aggregate, duration_secs: w.duration_secs }).collect()
     }
 
     /// The fault of a window rule `rule` reads, if the store could not answer it.
@@ -233,16 +233,6 @@ fn window_key(c: &Compiled, i: usize, frame: &Frame, scratch: &mut Scratch, mete
 /// The second a request's time falls in (times are cut to the whole second).
 fn second(time: f64) -> i64 {
     time.floor() as i64
-}
-
-fn aggregate(a: ir::Aggregate) -> Aggregate {
-    match a {
-        ir::Aggregate::Count => Aggregate::Count,
-        ir::Aggregate::Sum => Aggregate::Sum,
-        ir::Aggregate::Max => Aggregate::Max,
-        ir::Aggregate::Distinct => Aggregate::Distinct,
-        ir::Aggregate::Values => Aggregate::Values,
-    }
 }
 
 fn value_of(answer: Answer) -> Value {

@@ -55,26 +55,8 @@ pub struct Window {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Aggregate {
-    Count,
-    Sum,
-    Max,
-    Distinct,
-    Values,
-}
-
-impl Aggregate {
-    pub fn name(self) -> &'static str {
-        match self {
-            Aggregate::Count => "count",
-            Aggregate::Sum => "sum",
-            Aggregate::Max => "max",
-            Aggregate::Distinct => "distinct",
-            Aggregate::Values => "values",
-        }
-    }
-}
+/// What a window computes: one definition for the language and the stores.
+pub use crate::store::Aggregate;
 
 #[derive(Debug, Clone)]
 pub struct PolicyInfo {
