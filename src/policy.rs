@@ -239,6 +239,14 @@ impl Engine {
         DecideContext::new(explain, now, self.store.as_deref())
     }
 
+    /// `decide_with`, with the values of some windows (index in `Program::windows`, value)
+    /// set instead of read from the store (a test's `windows { ... }`); the request is
+    /// recorded as usual.
+    pub(crate) fn decide_setting_windows(&self, request: &[u8], options: DecideOptions, set: &[(u32, crate::value::Value)]) -> Decision {
+        let ctx = DecideContext { set_windows: set, ..self.context(options.explain, options.now) };
+        self.core.decide(request, &ctx, engine::Full)
+    }
+
     /// The fast path (PRODUCT.md §3): the outcome of one request and the rules that made
     /// it, without reasons, explanations or modified arguments, allocating nothing when the
     /// request is valid, its rules run without error and at most 8 fire (strings the rules

@@ -79,8 +79,23 @@ pub fn run_tests(policy: &Policy, engine: &Engine) -> TestReport {
             Err(_) => engine,
         };
         let mut run = TestRun { policy, engine, case_file: case.file, failures: Vec::new(), last: None, request: None, fired: Vec::new() };
-        for stmt in &case.decl.stmts {
-            run.step(stmt);
+        let mut stmts = case.decl.stmts.iter().peekable();
+        let mut after_request = false;
+        while let Some(stmt) = stmts.next() {
+            if let TestStmt::Windows { .. } = stmt {
+                if !after_request {
+                    run.failures.push("`windows { ... }` sets the window values of the `request` right before it: put it after one".into());
+                }
+                after_request = false;
+                continue;
+            }
+            // `windows { ... }` right after a `request` sets that request's window values.
+            let windows = match stmts.peek() {
+                Some(TestStmt::Windows { values, .. }) => Some(values.as_slice()),
+                _ => None,
+            };
+            run.step(stmt, windows);
+            after_request = matches!(stmt, TestStmt::Request(..));
         }
         if run.last.is_none() && run.failures.is_empty() {
             run.failures.push("the test has no `request`".into());
@@ -117,12 +132,12 @@ struct TestRun<'p> {
 }
 
 impl TestRun<'_> {
-    fn step(&mut self, stmt: &TestStmt) {
+    fn step(&mut self, stmt: &TestStmt, windows: Option<&[(ast::Ident, Json)]>) {
         match stmt {
-            TestStmt::Request(source, _) => match self.build_request(source) {
-                Ok(request) => {
+            TestStmt::Request(source, _) => match self.build_request(source).and_then(|r| Ok((r, self.window_values(windows)?))) {
+                Ok((request, set)) => {
                     let bytes = request.to_string();
-                    let d = self.engine.decide_with(bytes.as_bytes(), DecideOptions { explain: true, now: None });
+                    let d = self.engine.decide_setting_windows(bytes.as_bytes(), DecideOptions { explain: true, now: None }, &set);
                     for e in &d.errors {
                         match e {
                             crate::decision::DecisionError::Input { message, .. } => self.failures.push(format!("the request is invalid: {message}")),
@@ -143,6 +158,41 @@ impl TestRun<'_> {
                     .into(),
             ),
         }
+    }
+
+    /// The window values a `windows { NAME: VALUE, ... }` sets: each a window of the policy,
+    /// with a value of its type (a number; for `max`, a number or `null` for no value; for
+    /// `values`, a list of strings).
+    fn window_values(&self, windows: Option<&[(ast::Ident, Json)]>) -> Result<Vec<(u32, Value)>, String> {
+        let declared = &self.policy.program().windows;
+        let mut set = Vec::new();
+        for (name, json) in windows.unwrap_or_default() {
+            let Some(i) = declared.iter().position(|w| w.name == name.name) else {
+                let suggestion = crate::diagnostics::did_you_mean(&name.name, declared.iter().map(|w| w.name.as_str()));
+                return Err(format!(
+                    "`windows`: the policy has no window `{}`{}",
+                    name.name,
+                    suggestion.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+                ));
+            };
+            let aggregate = declared[i].aggregate;
+            let value = match (aggregate, &json.kind) {
+                (crate::ir::Aggregate::Max, JsonKind::Null) => Value::Absent,
+                (crate::ir::Aggregate::Values, JsonKind::List(items)) => items
+                    .iter()
+                    .map(|j| match &j.kind {
+                        JsonKind::Str(s) => Ok(Value::str(s)),
+                        _ => Err(format!("`windows`: `{}` is a `values` window: give a list of strings", name.name)),
+                    })
+                    .collect::<Result<Vec<Value>, String>>()
+                    .map(|v| Value::List(v.into()))?,
+                (crate::ir::Aggregate::Values, _) => return Err(format!("`windows`: `{}` is a `values` window: give a list of strings", name.name)),
+                (_, JsonKind::Number(n)) => Value::Num(*n),
+                (_, _) => return Err(format!("`windows`: `{}` is a `{}` window: give a number", name.name, aggregate.name())),
+            };
+            set.push((i as u32, value));
+        }
+        Ok(set)
     }
 
     fn build_request(&self, source: &RequestSource) -> Result<serde_json::Value, String> {

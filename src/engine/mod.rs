@@ -41,12 +41,15 @@ pub(crate) struct DecideContext<'s> {
     /// Where the policy's windows are read from and recorded into (`None`: the policy has
     /// no windows).
     pub(crate) store: Option<&'s dyn WindowStore>,
+    /// Window values set rather than read (a test's `windows { ... }`): index in
+    /// `Program::windows`, value.
+    pub(crate) set_windows: &'s [(u32, crate::value::Value)],
 }
 
 impl<'s> DecideContext<'s> {
     /// `now`: the evaluation time (`None`: the clock), converted here, once per decision.
     pub(crate) fn new(explain: bool, now: Option<SystemTime>, store: Option<&'s dyn WindowStore>) -> DecideContext<'s> {
-        DecideContext { now: seconds(now.unwrap_or_else(SystemTime::now)), explain, store }
+        DecideContext { now: seconds(now.unwrap_or_else(SystemTime::now)), explain, store, set_windows: &[] }
     }
 }
 
@@ -140,7 +143,7 @@ impl Core {
     #[inline(always)]
     fn before_rules(&self, ctx: &DecideContext, frame: &mut Frame) {
         if let Some(store) = ctx.store {
-            self.windows.read(&self.compiled, store, frame);
+            self.windows.read(&self.compiled, store, frame, ctx.set_windows);
         }
     }
 

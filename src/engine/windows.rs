@@ -109,12 +109,25 @@ impl Plan {
         frame.window_faults.iter().find(|f| read.contains(&f.window))
     }
 
-    /// Before the rules: reads the windows the request's rules read into the frame.
-    pub(crate) fn read(&self, c: &Compiled, store: &dyn WindowStore, frame: &mut Frame) {
+    /// Before the rules: reads the windows the request's rules read into the frame, but for
+    /// those whose value `set` gives.
+    pub(crate) fn read(&self, c: &Compiled, store: &dyn WindowStore, frame: &mut Frame, set: &[(u32, Value)]) {
         frame.window_faults.clear();
-        let wanted = match frame.tool {
+        for (w, value) in set {
+            if let Some(slot) = self.value_slots.get(*w as usize).copied().flatten().and_then(|s| frame.slots.get_mut(s)) {
+                *slot = value.clone();
+            }
+        }
+        let all = match frame.tool {
             Some(t) => self.by_tool.get(t).map_or(&[][..], Vec::as_slice),
             None => &self.undeclared,
+        };
+        let unset: Vec<u32>;
+        let wanted = if set.is_empty() {
+            all
+        } else {
+            unset = all.iter().copied().filter(|w| !set.iter().any(|(s, _)| s == w)).collect();
+            &unset
         };
         if wanted.is_empty() {
             return;
