@@ -13,6 +13,7 @@
 //! helpers of `runtime`. Errors jump to the rule's failure block; the helper (or `raise`)
 //! has already recorded the message and span.
 
+use super::abi::{self, AbiReturn, HelperFn};
 use super::runtime::{self, Shared};
 use super::JitError;
 use crate::ir::{self, ArithOp, Builtin, CmpOp, Expr, ExprKind, QuantKind, RegexOp};
@@ -29,6 +30,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 const PTR: types::Type = types::I64;
+
+/// `call!(self, helper(args...))` calls `runtime::helper` (`Gen::call_helper`): the
+/// signature comes from the Rust function's type, whose arity the arguments fix, so a
+/// helper's ABI is written only in its declaration and a wrong argument count does not
+/// compile. Gives `Result<V, JitError>` (`Result<(), _>` for a helper returning nothing).
+macro_rules! call {
+    ($g:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        $g.call_helper(stringify!($f), runtime::$f as unsafe extern "C" fn($(call!(@param $arg)),*) -> _, &[$($arg),*])
+    };
+    (@param $arg:expr) => { _ };
+}
 
 /// How an expression's value is held in machine code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +197,12 @@ fn unsupported(e: &Expr, what: &str) -> JitError {
     JitError::Unsupported { span: e.span, what: what.to_string() }
 }
 
+/// A call of helper `name` that does not fit its Rust type: a bug in codegen.
+#[cold]
+fn helper_mismatch(name: &str, what: &str, given: &[types::Type], wanted: &[types::Type]) -> JitError {
+    JitError::Internal(format!("helper `{name}` {what} {given:?}, its Rust type has {wanted:?}"))
+}
+
 fn bargs(vs: &[V]) -> Vec<BlockArg> {
     vs.iter().map(|&v| BlockArg::Value(v)).collect()
 }
@@ -288,7 +306,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.ins().jump(next, &[]);
         self.b.switch_to_block(failed);
         let p = self.b.ins().iconst(types::I32, i64::from(pos));
-        self.helper("rule_failed", runtime::rule_failed as *const () as usize, &[PTR, types::I32], &[], &[self.rt, p]);
+        call!(self, rule_failed(self.rt, p))?;
         let two = self.b.ins().iconst(types::I8, 2);
         self.b.ins().store(MemFlagsData::trusted(), two, results, pos as i32);
         self.merge_any(any, two);
@@ -368,7 +386,7 @@ impl<'a, 't> Gen<'a, 't> {
         let mut v = self.expr_as(value, r)?;
         if r == Repr::Ptr {
             // Out of the per-iteration memory, as the first use may be inside a loop.
-            v = self.helper("keep", runtime::keep as *const () as usize, &[PTR, PTR], &[PTR], &[self.rt, v]).ok_or_else(|| unsupported(value, "block let"))?;
+            v = call!(self, keep(self.rt, v))?;
             self.check_ptr(v);
         }
         let flags = MemFlagsData::trusted();
@@ -383,22 +401,36 @@ impl<'a, 't> Gen<'a, 't> {
         Ok(())
     }
 
-    /// Calls a runtime helper by address.
-    fn helper(&mut self, name: &'static str, addr: usize, params: &[types::Type], returns: &[types::Type], args: &[V]) -> Option<V> {
+    /// Calls runtime helper `f` (named `name`, for the signature cache and errors) with
+    /// `args`, under the signature derived from its Rust type (`abi::HelperFn`), and gives
+    /// its result (nothing for a helper returning `()`). An argument of another Cranelift
+    /// type than the helper's parameter is an internal error, never a call that misreads
+    /// it. Called through `call!`, which names the helper once.
+    fn call_helper<F: HelperFn>(&mut self, name: &'static str, f: F, args: &[V]) -> Result<<F::Ret as AbiReturn>::Out, JitError> {
+        let result = self.call_abi(name, f.addr(), F::PARAMS, F::Ret::RETURNS, args)?;
+        F::Ret::out(result).ok_or_else(|| helper_mismatch(name, "gave no result", &[], F::Ret::RETURNS))
+    }
+
+    /// `call_helper`'s work, not generic: one copy, out of line, so the recursive `expr`
+    /// keeps its frame small (the deepest expression compiles on a 256 KiB stack).
+    #[inline(never)]
+    fn call_abi(&mut self, name: &'static str, addr: usize, params: &[types::Type], returns: &[types::Type], args: &[V]) -> Result<Option<V>, JitError> {
+        let dfg = &self.b.func.dfg;
+        if !args.iter().map(|&a| dfg.value_type(a)).eq(params.iter().copied()) {
+            let given: Vec<types::Type> = args.iter().map(|&a| dfg.value_type(a)).collect();
+            return Err(helper_mismatch(name, "called with", &given, params));
+        }
         let sig = match self.sigs.get(name) {
             Some(&s) => s,
             None => {
-                let mut sig = Signature::new(self.b.func.signature.call_conv);
-                sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-                sig.returns.extend(returns.iter().map(|&t| AbiParam::new(t)));
-                let s = self.b.import_signature(sig);
+                let s = self.b.import_signature(abi::signature(self.b.func.signature.call_conv, params, returns));
                 self.sigs.insert(name, s);
                 s
             }
         };
         let callee = self.b.ins().iconst(PTR, addr as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
-        self.b.inst_results(call).first().copied()
+        Ok(self.b.inst_results(call).first().copied())
     }
 
     fn span(&mut self, s: Span) -> V {
@@ -423,40 +455,36 @@ impl<'a, 't> Gen<'a, 't> {
 
     /// Charges `units` of work inline (as `vm::Meter::charge`); fails, with the budget
     /// exhausted, when they do not fit.
-    fn charge(&mut self, units: u32, span: Span) {
+    fn charge(&mut self, units: u32, span: Span) -> Result<(), JitError> {
         let flags = MemFlagsData::trusted();
         let left = self.b.ins().load(types::I64, flags, self.work, 0);
         let after = self.b.ins().iadd_imm_s(left, -i64::from(units));
         let short = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, after, 0);
-        self.raise_if(short, runtime::RAISE_OUT_OF_WORK, span);
+        self.raise_if(short, runtime::RAISE_OUT_OF_WORK, span)?;
         self.b.ins().store(flags, after, self.work, 0);
+        Ok(())
     }
 
     /// Fails with an inline error (`kind` as in `runtime::raise`) when `bad` is set.
-    fn raise_if(&mut self, bad: V, kind: i64, span: Span) {
+    fn raise_if(&mut self, bad: V, kind: i64, span: Span) -> Result<(), JitError> {
         let (raise, cont) = (self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(raise);
         self.b.ins().brif(bad, raise, &[], cont, &[]);
         self.b.switch_to_block(raise);
         let k = self.b.ins().iconst(types::I32, kind);
         let at = self.span(span);
-        self.helper("raise", runtime::raise as *const () as usize, &[PTR, types::I32, types::I32], &[], &[self.rt, k, at]);
+        call!(self, raise(self.rt, k, at))?;
         self.b.ins().jump(self.fail, &[]);
         self.b.switch_to_block(cont);
+        Ok(())
     }
 
     fn coerce(&mut self, v: V, from: Repr, to: Repr, e: &Expr) -> Result<V, JitError> {
         Ok(match (from, to) {
             _ if from == to => v,
-            (Repr::Ptr, Repr::Num) => {
-                self.helper("num", runtime::num as *const () as usize, &[PTR], &[types::F64], &[v]).ok_or_else(|| unsupported(e, "num"))?
-            }
-            (Repr::Ptr, Repr::Bool) => {
-                self.helper("boolean", runtime::boolean as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "bool"))?
-            }
-            (Repr::Num, Repr::Ptr) => self
-                .helper("box_num", runtime::box_num as *const () as usize, &[PTR, types::F64], &[PTR], &[self.rt, v])
-                .ok_or_else(|| unsupported(e, "box"))?,
+            (Repr::Ptr, Repr::Num) => call!(self, num(v))?,
+            (Repr::Ptr, Repr::Bool) => call!(self, boolean(v))?,
+            (Repr::Num, Repr::Ptr) => call!(self, box_num(self.rt, v))?,
             (Repr::Bool, Repr::Ptr) => {
                 let (t, f) = self.tables.bools();
                 let (t, f) = (self.b.ins().iconst(PTR, t), self.b.ins().iconst(PTR, f));
@@ -555,8 +583,7 @@ impl<'a, 't> Gen<'a, 't> {
             ExprKind::Has(a) => {
                 let (v, ar) = self.expr(a)?;
                 let has = if ar == Repr::Ptr {
-                    let absent =
-                        self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "has"))?;
+                    let absent = call!(self, is_absent(v))?;
                     self.b.ins().bxor_imm_s(absent, 1)
                 } else {
                     self.b.ins().iconst(types::I8, 1)
@@ -586,18 +613,14 @@ impl<'a, 't> Gen<'a, 't> {
                 let x = self.expr_as(a, Repr::Ptr)?;
                 let y = self.expr_as(b, Repr::Ptr)?;
                 let at = self.span(e.span);
-                let v = self
-                    .helper("index", runtime::index as *const () as usize, &[PTR, PTR, PTR, types::I32], &[PTR], &[self.rt, x, y, at])
-                    .ok_or_else(|| unsupported(e, "index"))?;
+                let v = call!(self, index(self.rt, x, y, at))?;
                 self.check_ptr(v);
                 self.coerce(v, Repr::Ptr, r, e)?
             }
             ExprKind::List(items) => {
                 let (addr, n) = self.pointer_array(items)?;
                 let at = self.span(e.span);
-                let v = self
-                    .helper("make_list", runtime::make_list as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, addr, n, at])
-                    .ok_or_else(|| unsupported(e, "list"))?;
+                let v = call!(self, make_list(self.rt, addr, n, at))?;
                 self.check_ptr(v);
                 self.coerce(v, Repr::Ptr, r, e)?
             }
@@ -608,28 +631,12 @@ impl<'a, 't> Gen<'a, 't> {
                 let at = self.span(e.span);
                 match op {
                     RegexOp::Matches => {
-                        let st = self
-                            .helper(
-                                "regex_match",
-                                runtime::regex_match as *const () as usize,
-                                &[PTR, types::I32, PTR, types::I32],
-                                &[types::I8],
-                                &[self.rt, re, s, at],
-                            )
-                            .ok_or_else(|| unsupported(e, "regex"))?;
+                        let st = call!(self, regex_match(self.rt, re, s, at))?;
                         self.check_status(st);
                         self.coerce(st, Repr::Bool, r, e)?
                     }
                     RegexOp::FindAll => {
-                        let v = self
-                            .helper(
-                                "regex_find_all",
-                                runtime::regex_find_all as *const () as usize,
-                                &[PTR, types::I32, PTR, types::I32],
-                                &[PTR],
-                                &[self.rt, re, s, at],
-                            )
-                            .ok_or_else(|| unsupported(e, "regex"))?;
+                        let v = call!(self, regex_find_all(self.rt, re, s, at))?;
                         self.check_ptr(v);
                         self.coerce(v, Repr::Ptr, r, e)?
                     }
@@ -674,9 +681,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.switch_to_block(slow);
         let idx = self.b.ins().iconst(types::I32, i64::from(i));
         let at = self.span(e.span);
-        let f = self
-            .helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, idx, at])
-            .ok_or_else(|| unsupported(e, "field"))?;
+        let f = call!(self, field(self.rt, p, idx, at))?;
         self.check_ptr(f);
         self.b.ins().jump(join, &bargs(&[f]));
         self.b.switch_to_block(join);
@@ -696,15 +701,7 @@ impl<'a, 't> Gen<'a, 't> {
         let x = self.expr_as(s, Repr::Ptr)?;
         let (opv, bytes, n) = (self.b.ins().iconst(types::I32, i64::from(op)), self.b.ins().iconst(PTR, addr), self.b.ins().iconst(PTR, len));
         let at = self.span(span);
-        let st = self
-            .helper(
-                "str_test",
-                runtime::str_test as *const () as usize,
-                &[PTR, types::I32, PTR, PTR, PTR, types::I32],
-                &[types::I8],
-                &[self.rt, opv, x, bytes, n, at],
-            )
-            .ok_or_else(|| unsupported(s, "string test"))?;
+        let st = call!(self, str_test(self.rt, opv, x, bytes, n, at))?;
         self.check_status(st);
         Ok(Some(st))
     }
@@ -716,9 +713,7 @@ impl<'a, 't> Gen<'a, 't> {
         let x = self.expr_as(s, Repr::Ptr)?;
         let finder = self.b.ins().iconst(types::I32, index);
         let at = self.span(span);
-        let st = self
-            .helper("str_find", runtime::str_find as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[types::I8], &[self.rt, x, finder, at])
-            .ok_or_else(|| unsupported(s, "string search"))?;
+        let st = call!(self, str_find(self.rt, x, finder, at))?;
         self.check_status(st);
         Ok(st)
     }
@@ -780,9 +775,7 @@ impl<'a, 't> Gen<'a, 't> {
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(runtime::cmp_code(op)));
         let at = self.span(span);
-        let st = self
-            .helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at])
-            .ok_or_else(|| unsupported(a, "compare"))?;
+        let st = call!(self, compare(self.rt, code, x, y, at))?;
         self.check_status(st);
         Ok(st)
     }
@@ -798,34 +791,31 @@ impl<'a, 't> Gen<'a, 't> {
                 ArithOp::Div | ArithOp::Rem => {
                     let zero = self.b.ins().f64const(0.0);
                     let is_zero = self.b.ins().fcmp(FloatCC::Equal, y, zero);
-                    self.raise_if(is_zero, 0, e.span);
+                    self.raise_if(is_zero, 0, e.span)?;
                     if op == ArithOp::Div {
                         self.b.ins().fdiv(x, y)
                     } else {
-                        self.helper("fmod", runtime::fmod as *const () as usize, &[types::F64, types::F64], &[types::F64], &[x, y])
-                            .ok_or_else(|| unsupported(e, "rem"))?
+                        call!(self, fmod(x, y))?
                     }
                 }
             };
-            self.check_finite(v, e.span);
+            self.check_finite(v, e.span)?;
             return Ok((self.coerce(v, Repr::Num, r, e)?, r));
         }
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(runtime::arith_code(op)));
         let at = self.span(e.span);
-        let v = self
-            .helper("arith", runtime::arith as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[PTR], &[self.rt, code, x, y, at])
-            .ok_or_else(|| unsupported(e, "arith"))?;
+        let v = call!(self, arith(self.rt, code, x, y, at))?;
         self.check_ptr(v);
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
 
     /// Numbers leaving an operation must be finite (`|v| < inf` is false for NaN too).
-    fn check_finite(&mut self, v: V, span: Span) {
+    fn check_finite(&mut self, v: V, span: Span) -> Result<(), JitError> {
         let abs = self.b.ins().fabs(v);
         let inf = self.b.ins().f64const(f64::INFINITY);
         let bad = self.b.ins().fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, abs, inf);
-        self.raise_if(bad, 1, span);
+        self.raise_if(bad, 1, span)
     }
 
     fn coalesce(&mut self, a: &Expr, b: &Expr, r: Repr, e: &Expr) -> Result<V, JitError> {
@@ -833,7 +823,7 @@ impl<'a, 't> Gen<'a, 't> {
         if ra != Repr::Ptr {
             return self.coerce(x, ra, r, e);
         }
-        let absent = self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[x]).ok_or_else(|| unsupported(e, "??"))?;
+        let absent = call!(self, is_absent(x))?;
         let (present, rhs, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.append_block_param(join, cl_type(r));
         self.b.ins().brif(absent, rhs, &[], present, &[]);
@@ -857,7 +847,7 @@ impl<'a, 't> Gen<'a, 't> {
                 (Builtin::Ceil, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().ceil(v))?),
                 (Builtin::Round, [x]) => {
                     let v = self.expr_as(x, Repr::Num)?;
-                    self.helper("round", runtime::round as *const () as usize, &[types::F64], &[types::F64], &[v])
+                    Some(call!(self, round(v))?)
                 }
                 _ => None,
             };
@@ -882,15 +872,7 @@ impl<'a, 't> Gen<'a, 't> {
             let idx = self.tables.builtin(builtin);
             let bi = self.b.ins().iconst(types::I32, idx);
             let at = self.span(e.span);
-            let st = self
-                .helper(
-                    "predicate2",
-                    runtime::predicate2 as *const () as usize,
-                    &[PTR, types::I32, PTR, PTR, types::I32],
-                    &[types::I8],
-                    &[self.rt, bi, x, y, at],
-                )
-                .ok_or_else(|| unsupported(e, "call"))?;
+            let st = call!(self, predicate2(self.rt, bi, x, y, at))?;
             self.check_status(st);
             return Ok((st, r));
         }
@@ -898,9 +880,7 @@ impl<'a, 't> Gen<'a, 't> {
         let idx = self.tables.builtin(builtin);
         let bi = self.b.ins().iconst(types::I32, idx);
         let at = self.span(e.span);
-        let v = self
-            .helper("call", runtime::call as *const () as usize, &[PTR, types::I32, PTR, types::I32, types::I32], &[PTR], &[self.rt, bi, addr, n, at])
-            .ok_or_else(|| unsupported(e, "call"))?;
+        let v = call!(self, call(self.rt, bi, addr, n, at))?;
         self.check_ptr(v);
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
@@ -908,9 +888,7 @@ impl<'a, 't> Gen<'a, 't> {
     fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
         let l = self.expr_as(list, Repr::Ptr)?;
         let at = self.span(e.span);
-        let len = self
-            .helper("list_len", runtime::list_len as *const () as usize, &[PTR, PTR, types::I32], &[types::I64], &[self.rt, l, at])
-            .ok_or_else(|| unsupported(e, "quantifier"))?;
+        let len = call!(self, list_len(self.rt, l, at))?;
         let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, 0);
         let cont = self.b.create_block();
         self.b.ins().brif(bad, self.fail, &[], cont, &[]);
@@ -926,9 +904,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.append_block_param(head, acc_ty);
         self.b.append_block_param(join, acc_ty);
         // Each iteration's values are dropped after it (`runtime::arena_release`).
-        let mark = self
-            .helper("arena_mark", runtime::arena_mark as *const () as usize, &[PTR], &[types::I64], &[self.rt])
-            .ok_or_else(|| unsupported(e, "quantifier"))?;
+        let mark = call!(self, arena_mark(self.rt))?;
         let zero = self.b.ins().iconst(types::I64, 0);
         let acc0 = if kind == QuantKind::Count { self.b.ins().f64const(0.0) } else { self.b.ins().iconst(types::I8, 0) };
         self.b.ins().jump(head, &bargs(&[zero, acc0]));
@@ -937,10 +913,8 @@ impl<'a, 't> Gen<'a, 't> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, len);
         self.b.ins().brif(more, step, &[], done, &[]);
         self.b.switch_to_block(step);
-        self.charge(ir::iteration_cost(body), e.span);
-        let item = self
-            .helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i])
-            .ok_or_else(|| unsupported(e, "quantifier"))?;
+        self.charge(ir::iteration_cost(body), e.span)?;
+        let item = call!(self, list_item(l, i))?;
         let item = self.coerce(item, Repr::Ptr, elem, e)?;
         self.b.def_var(var, item);
         let saved = self.locals.insert(local, (var, elem));
@@ -950,7 +924,7 @@ impl<'a, 't> Gen<'a, 't> {
             None => self.locals.remove(&local),
         };
         let hit = hit?;
-        self.helper("arena_release", runtime::arena_release as *const () as usize, &[PTR, types::I64], &[], &[self.rt, mark]);
+        call!(self, arena_release(self.rt, mark))?;
         let next = self.b.ins().iadd_imm_s(i, 1);
         match kind {
             QuantKind::Count => {
