@@ -12,6 +12,10 @@
 //! else (strings, enums, lists, records, maps, optionals) is a `*const Value`, handled by the
 //! helpers of `runtime`. Errors jump to the rule's failure block; the helper (or `raise`)
 //! has already recorded the message and span.
+//!
+//! Helpers are called with `call!(self, helper(args))`: the call's Cranelift signature is
+//! derived from the helper's Rust type (`abi::HelperFn`), and an argument of another type
+//! is a `JitError::Internal`, so no helper's ABI is written here.
 
 use super::abi::{self, AbiReturn, HelperFn};
 use super::runtime::{self, Shared};
@@ -951,5 +955,40 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.ins().jump(join, &bargs(&[end]));
         self.b.switch_to_block(join);
         Ok(self.b.block_params(join)[0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cranelift_codegen::ir::{Function, UserFuncName};
+    use cranelift_codegen::isa::CallConv;
+
+    /// A helper call whose arguments are not of the helper's Rust parameter types is an
+    /// internal error when compiling, never a call that misreads them; a fitting one gives
+    /// a result of the helper's Rust return type, or nothing for a `()` helper.
+    #[test]
+    fn a_helper_call_must_fit_the_helpers_rust_type() {
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.extend([AbiParam::new(PTR); 6]);
+        sig.returns.push(AbiParam::new(types::I8));
+        let mut func = Function::with_name_signature(UserFuncName::default(), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut tables = Tables::default();
+        let mut g = Gen::start(FunctionBuilder::new(&mut func, &mut fctx), &mut tables);
+        let (rt, p, x) = (g.rt, g.slots, g.b.ins().f64const(1.5));
+        let rejected = |r: Result<V, JitError>| matches!(r, Err(JitError::Internal(m)) if m.contains("helper `"));
+        assert!(rejected(call!(g, num(x))), "a number where `num` takes a pointer");
+        assert!(rejected(call!(g, box_num(x, rt))), "arguments swapped");
+        let n = call!(g, num(p)).expect("a pointer fits `num`");
+        assert_eq!(g.b.func.dfg.value_type(n), types::F64);
+        let b = call!(g, boolean(p)).expect("a pointer fits `boolean`");
+        assert_eq!(g.b.func.dfg.value_type(b), types::I8);
+        let mark = call!(g, arena_mark(rt)).expect("the runtime fits `arena_mark`");
+        assert_eq!(g.b.func.dfg.value_type(mark), types::I64);
+        let released: Result<(), JitError> = call!(g, arena_release(rt, mark));
+        assert!(released.is_ok());
+        let wrong_mark = g.b.ins().iconst(types::I32, 0);
+        assert!(call!(g, arena_release(rt, wrong_mark)).is_err(), "a 32-bit mark where `arena_release` takes a u64");
     }
 }
