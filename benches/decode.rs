@@ -19,6 +19,11 @@ use std::hint::black_box;
 
 const NOW: f64 = 1_764_064_800.0;
 
+/// `NOW` as the engine takes it.
+fn now() -> Option<std::time::SystemTime> {
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(NOW))
+}
+
 /// The peer benchmark's timed request (benches/peers/src/scenario.rs).
 const REQUEST: &str = r#"{"tool":"payments.transfer","args":{"amount":25000,"currency":"EUR","recipient":{"id":"acct-9912","external":true,"country":"DE"},"memo":"invoice 2026-118 for consulting"},"agent":{"id":"pay-agent-7","trust":"medium"},"user":{"id":"u-ana","role":"finance"},"workspace":"acme-finance","environment":"prod","context":{}}"#;
 
@@ -123,20 +128,23 @@ fn decode(c: &mut Criterion) {
         let program = policy.program();
         let decoder = Decoder::new(&program.schema, &program.slots);
         let mut frame = Frame::default();
+        let at = now();
         assert!(floor(&set, req));
-        assert!(interp.verdict(req, Some(NOW)).is_denied());
-        assert!(jit.verdict(req, Some(NOW)).is_denied());
+        assert!(interp.verdict(req, at).is_denied());
+        assert!(jit.verdict(req, at).is_denied());
         assert!(decoder.decode_into(req, NOW, &mut frame).is_ok());
 
-        interleaved(name, ("floor", || floor(&set, black_box(req))), ("verdict_interp", || interp.verdict(black_box(req), Some(NOW)).is_denied()));
-        interleaved(name, ("floor", || floor(&set, black_box(req))), ("verdict_jit", || jit.verdict(black_box(req), Some(NOW)).is_denied()));
+        interleaved(name, ("floor", || floor(&set, black_box(req))), ("verdict_interp", || interp.verdict(black_box(req), at).is_denied()));
+        interleaved(name, ("floor", || floor(&set, black_box(req))), ("verdict_jit", || jit.verdict(black_box(req), at).is_denied()));
 
         let mut g = c.benchmark_group(format!("decode_{name}"));
         g.bench_function("floor_serde_struct", |b| b.iter(|| floor(&set, black_box(req))));
-        g.bench_function("verdict_interp", |b| b.iter(|| interp.verdict(black_box(req), Some(NOW)).is_denied()));
-        g.bench_function("verdict_jit", |b| b.iter(|| jit.verdict(black_box(req), Some(NOW)).is_denied()));
+        g.bench_function("verdict_interp", |b| b.iter(|| interp.verdict(black_box(req), at).is_denied()));
+        g.bench_function("verdict_jit", |b| b.iter(|| jit.verdict(black_box(req), at).is_denied()));
         g.bench_function("decode_into", |b| b.iter(|| decoder.decode_into(black_box(req), NOW, &mut frame).is_ok()));
-        g.bench_function("engine_decode", |b| b.iter(|| interp.decode(black_box(req), NOW).is_some()));
+        g.bench_function("engine_decode", |b| {
+            b.iter(|| interp.decode(black_box(req), std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(NOW)).is_some())
+        });
         g.bench_function("check_request", |b| b.iter(|| gavel::limits::check_request(black_box(req), &limits).is_ok()));
         g.finish();
     }

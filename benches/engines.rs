@@ -121,7 +121,7 @@ fn engines(c: &mut Criterion) {
         let interp = policy.engine(Backend::Interpreter).expect("interpreter");
         let jit = policy.engine(Backend::Jit).expect("jit");
         let req = request_for(tools);
-        let now = 1_764_064_800.0;
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800);
         let frame = interp.decode(&req, now).expect("valid request");
         let typed: Request = serde_json::from_slice(&req).expect("valid request");
         assert!(!hand_written(&s.specs, &typed));
@@ -176,7 +176,8 @@ fn compile_time(c: &mut Criterion) {
         let s = set(rules, (rules / 10).max(1));
         let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
         let interp = policy.engine(Backend::Interpreter).expect("interpreter");
-        let frame = interp.decode(&request_for((rules / 10).max(1)), 1_764_064_800.0).expect("valid request");
+        let frame =
+            interp.decode(&request_for((rules / 10).max(1)), std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)).expect("valid request");
         g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
             b.iter(|| {
                 let jit = gavel::jit::JitProgram::new(p.program()).expect("prepares");
@@ -191,7 +192,7 @@ fn compile_time(c: &mut Criterion) {
 /// on the called tool) and with the request's size (a long list argument), both backends,
 /// on the fast path from JSON bytes.
 fn scaling(c: &mut Criterion) {
-    let now = Some(1_764_064_800.0);
+    let now = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800));
     for (layout, per_tool) in [("spread_10_per_tool", true), ("all_on_one_tool", false)] {
         let mut g = c.benchmark_group(format!("scaling_rules_{layout}"));
         g.sample_size(20);

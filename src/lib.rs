@@ -4,29 +4,38 @@
 //! The pipeline, one module a stage: `syntax` (lexer, parser, AST) → `check` (names and
 //! types, producing the typed IR) → `ir` (IR and passes) → `vm` (bytecode interpreter) →
 //! `decision` (combining, JSON, explanations). `input` decodes requests into frames;
+//! `ops` is what each operation computes, for both backends and the folder (below `ir`);
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
-//! (docs/security.md); `driver` reads and compiles policy sets; `policy` is the public API.
+//! (docs/security.md); `driver` reads and compiles policy sets; `engine` decides requests
+//! (one entry for every output path, both backends behind one type); `policy` is the
+//! public API, a facade over the two; `store` keeps the events behind windows (the
+//! in-memory store; redb and Redis are `crates/gavel-store`).
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
 
+pub mod builder;
 pub mod check;
 pub mod decision;
 pub mod diagnostics;
 mod driver;
+mod engine;
 pub mod input;
 pub mod ir;
 #[cfg(feature = "jit")]
 pub mod jit;
 pub mod limits;
+mod ops;
 pub mod policy;
 pub mod reuse;
 pub mod span;
 pub mod stdlib;
+pub mod store;
 pub mod syntax;
 pub mod testing;
 pub mod types;
 pub mod value;
 pub mod vm;
 
+pub use builder::PolicyBuilder;
 pub use decision::{Decision, Outcome, Verdict};
 pub use diagnostics::Diagnostics;
 pub use limits::Limits;

@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_list_len: usize,
     /// Largest `.pol` source file, in bytes (default 1 MiB). CLI: `--max-source-bytes`.
     pub max_source_bytes: usize,
+    /// Largest reference data file (`data/NAME.json`, `--data`), in bytes (default 64 MiB).
+    /// CLI: `--max-data-bytes`.
+    pub max_data_bytes: usize,
     /// Deepest nesting of one expression, type or test value as written, counting operators
     /// and brackets (default 128). CLI: `--max-expr-depth`.
     pub max_expr_depth: usize,
@@ -62,6 +65,7 @@ impl Default for Limits {
             max_string_bytes: 256 << 10,
             max_list_len: 10_000,
             max_source_bytes: 1 << 20,
+            max_data_bytes: 64 << 20,
             max_expr_depth: 128,
             max_compiled_depth: 512,
             max_compiled_nodes: 200_000,

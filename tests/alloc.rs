@@ -86,14 +86,14 @@ fn the_fast_path_allocates_nothing_once_warm() {
         for (request, denied, fired) in [(DENIED, true, vec!["big_external", "shadow_limit"]), (ALLOWED, false, vec![]), (REFUND, false, vec![])] {
             // The first decision of a thread sets up its reusable working memory (and the
             // JIT compiles the tool's group); every later one must allocate nothing.
-            let warm = engine.verdict(request, Some(1_764_064_800.0));
+            let warm = engine.verdict(request, Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)));
             assert_eq!(warm.is_denied(), denied, "{backend:?}");
             assert_eq!(warm.fired().collect::<Vec<_>>(), fired, "{backend:?}");
             assert!(!warm.has_errors() && !warm.modifies_args());
             let mut outcome = None;
             let n = allocations_during(|| {
                 for _ in 0..100 {
-                    let v = engine.verdict(request, Some(1_764_064_800.0));
+                    let v = engine.verdict(request, Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)));
                     outcome = Some((v.outcome(), v.decided_by().count()));
                 }
             });

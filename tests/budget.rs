@@ -21,7 +21,7 @@ fn doubling_lets(lets: usize) -> String {
 
 fn decide(policy: &Policy, backend: Backend, request: &[u8]) -> serde_json::Value {
     let engine = policy.engine(backend).expect("engine");
-    engine.decide_with(request, DecideOptions { explain: false, now: Some(0.0) }).to_json()
+    engine.decide_with(request, DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH) }).to_json()
 }
 
 /// The decision on both engines, which must be byte for byte the same (verdicts too).
@@ -33,7 +33,7 @@ fn decide_both(policy: &Policy, request: &[u8]) -> serde_json::Value {
         assert_eq!(interp.to_string(), jit.to_string(), "the engines disagree");
         for backend in [Backend::Interpreter, Backend::Jit] {
             let engine = policy.engine(backend).expect("engine");
-            let verdict = engine.verdict(request, Some(0.0));
+            let verdict = engine.verdict(request, Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(0)));
             assert_eq!(serde_json::to_value(verdict.outcome()).expect("outcome"), interp["decision"], "{backend:?} verdict");
         }
     }
@@ -208,7 +208,7 @@ fn explanations_label_every_use_of_a_block_let() {
     let policy = policy_with(body, 1_000);
     for backend in [Backend::Interpreter, Backend::Jit] {
         let engine = policy.engine(backend).expect("engine");
-        let d = engine.decide_with(&t_request("", &[20.0, 30.0, 1.0], &[]), DecideOptions { explain: true, now: Some(0.0) }).to_json();
+        let d = engine.decide_with(&t_request("", &[20.0, 30.0, 1.0], &[]), DecideOptions { explain: true, now: Some(std::time::UNIX_EPOCH) }).to_json();
         let uses: Vec<&serde_json::Value> = d["rules"][0]["trace"].as_array().expect("a trace").iter().filter(|t| t["expr"] == "big").collect();
         assert_eq!(uses.len(), 2, "{d}");
         assert!(uses.iter().all(|t| t["value"] == 2), "{d}");

@@ -49,12 +49,43 @@ fn request_bytes(text: &str) -> Vec<u8> {
 /// Decides `case` (its request as `request`) against `policy` on `backend`; returns the
 /// mismatches.
 fn check(policy: &Policy, backend: Backend, case: &Value, request: &[u8]) -> Vec<String> {
-    let engine = policy.engine(backend).expect("backend available");
-    // A fixed clock, so cases without `time` are repeatable.
-    let d = engine.decide_with(request, DecideOptions { explain: true, now: Some(1_764_064_800.0) }).to_json();
-    let exp = &case["expect"];
-    let mut bad = verdict_disagrees(&engine.verdict(request, Some(1_764_064_800.0)), &d);
-    bad.extend(written_disagrees(&engine, request));
+    Lockstep::new(policy, backend).step(&case["expect"], request).0
+}
+
+/// A fixed clock, so cases without `time` are repeatable.
+fn clock() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)
+}
+
+/// One engine per output path, deciding the same requests in the same order: with windows,
+/// each records what it decides, so each path sees the history the others see.
+struct Lockstep {
+    full: gavel::Engine,
+    fast: gavel::Engine,
+    written: gavel::Engine,
+    serde: gavel::Engine,
+}
+
+impl Lockstep {
+    fn new(policy: &Policy, backend: Backend) -> Lockstep {
+        let engine = || policy.engine(backend).expect("backend available");
+        Lockstep { full: engine(), fast: engine(), written: engine(), serde: engine() }
+    }
+
+    /// Decides `request` on every path; the mismatches with `expect` and between the paths,
+    /// and the full decision.
+    fn step(&self, expect: &Value, request: &[u8]) -> (Vec<String>, Value) {
+        let d = self.full.decide_with(request, DecideOptions { explain: true, now: Some(clock()) }).to_json();
+        let mut bad = verdict_disagrees(&self.fast.verdict(request, Some(clock())), &d);
+        bad.extend(written_disagrees(&self.written, &self.serde, request));
+        bad.extend(expectations(expect, &d));
+        (bad, d)
+    }
+}
+
+/// How the decision `d` differs from what `exp` expects.
+fn expectations(exp: &Value, d: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
     let ids = |key: &str| -> Vec<String> {
         d[key].as_array().into_iter().flatten().filter_map(|r| r.get("id").or(r.get("rule")).and_then(Value::as_str).map(str::to_string)).collect()
     };
@@ -127,6 +158,29 @@ fn check(policy: &Policy, backend: Backend, case: &Value, request: &[u8]) -> Vec
     bad
 }
 
+/// A `{"sequence": [{"request", "expect"}, ...]}` case: the steps decided in order by one
+/// engine (per output path) on each backend, so windows see the earlier steps; the backends
+/// must agree at every step.
+fn check_sequence(policy: &Policy, steps: &[Value]) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut decisions: Vec<Vec<Value>> = Vec::new();
+    for backend in BACKENDS {
+        let engines = Lockstep::new(policy, backend);
+        let mut made = Vec::new();
+        for (n, step) in steps.iter().enumerate() {
+            let request = serde_json::to_vec(&step["request"]).expect("serializable");
+            let (b, d) = engines.step(&step["expect"], &request);
+            bad.extend(b.into_iter().map(|b| format!("step {} [{backend:?}]: {b}", n + 1)));
+            made.push(d);
+        }
+        decisions.push(made);
+    }
+    if decisions.windows(2).any(|w| w[0] != w[1]) {
+        bad.push("backends disagree on the sequence".to_string());
+    }
+    bad
+}
+
 /// The fast path's verdict must say what the full decision says.
 fn verdict_disagrees(v: &gavel::Verdict<'_>, d: &Value) -> Vec<String> {
     let mut bad = Vec::new();
@@ -155,12 +209,13 @@ fn verdict_disagrees(v: &gavel::Verdict<'_>, d: &Value) -> Vec<String> {
 }
 
 /// The decision JSON `write_decision` writes must be byte for byte serde's JSON of the
-/// full decision (both without explanation, as batch mode runs it).
-fn written_disagrees(engine: &gavel::Engine, request: &[u8]) -> Option<String> {
-    let options = DecideOptions { explain: false, now: Some(1_764_064_800.0) };
+/// full decision (both without explanation, as batch mode runs it), each made by its own
+/// engine in step with the others.
+fn written_disagrees(engine: &gavel::Engine, serde: &gavel::Engine, request: &[u8]) -> Option<String> {
+    let options = DecideOptions { explain: false, now: Some(clock()) };
     let mut written = b"[previous line]".to_vec();
     engine.write_decision(request, options, &mut written);
-    let want = [&b"[previous line]"[..], &serde_json::to_vec(&engine.decide_with(request, options)).expect("serializable")].concat();
+    let want = [&b"[previous line]"[..], &serde_json::to_vec(&serde.decide_with(request, options)).expect("serializable")].concat();
     (written != want).then(|| format!("write_decision wrote\n  {}\nserde writes\n  {}", String::from_utf8_lossy(&written), String::from_utf8_lossy(&want)))
 }
 
@@ -173,7 +228,7 @@ const BACKENDS: [Backend; 1] = [Backend::Interpreter];
 /// The whole decision JSON of each backend must be the same (with and without explanation).
 fn backends_disagree(policy: &Policy, request: &[u8]) -> Option<String> {
     for explain in [false, true] {
-        let options = DecideOptions { explain, now: Some(1_764_064_800.0) };
+        let options = DecideOptions { explain, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) };
         let decisions: Vec<Value> = BACKENDS.iter().map(|&b| policy.engine(b).expect("backend available").decide_with(request, options).to_json()).collect();
         if decisions.windows(2).any(|w| w[0] != w[1]) {
             return Some(format!("backends disagree (explain {explain}): {decisions:?}"));
@@ -201,6 +256,11 @@ fn every_case_gets_its_expected_decision() {
         for case_path in cases.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
             let text = std::fs::read_to_string(case_path).expect("readable case");
             let case: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
+            if let Some(steps) = case.get("sequence").and_then(Value::as_array) {
+                count += BACKENDS.len();
+                failures.extend(check_sequence(&policy, steps).into_iter().map(|b| format!("{}: {b}", case_path.display())));
+                continue;
+            }
             let request = request_bytes(&text);
             for backend in BACKENDS {
                 count += 1;

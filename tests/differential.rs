@@ -427,7 +427,7 @@ fn run(seed: u64, cases: usize) -> (Vec<String>, usize, usize) {
         }
         for _ in 0..requests_per_policy.min(cases - done) {
             let req = request(&mut rng);
-            let options = DecideOptions { explain: rng.chance(20), now: Some(1_764_064_800.0) };
+            let options = DecideOptions { explain: rng.chance(20), now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) };
             for (interp, jit, max_work) in &engines {
                 let a = interp.decide_with(&req, options).to_json();
                 let b = jit.decide_with(&req, options).to_json();
@@ -462,7 +462,12 @@ fn generated_requests_reach_every_outcome() {
         let p = Policy::from_sources(&[("diff.pol", &text)]).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
         let e = p.engine(Backend::Jit).expect("jit");
         for _ in 0..25 {
-            let d = e.decide_with(&request(&mut rng), DecideOptions { explain: false, now: Some(1_764_064_800.0) }).to_json();
+            let d = e
+                .decide_with(
+                    &request(&mut rng),
+                    DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) },
+                )
+                .to_json();
             let errs = d["errors"].as_array().cloned().unwrap_or_default();
             errors += errs.iter().filter(|e| e["kind"] == "rule").count();
             invalid += usize::from(errs.iter().any(|e| e["kind"] != "rule"));
@@ -484,7 +489,12 @@ fn generated_policies_use_block_lets_and_run_out_of_work() {
         let p = Policy::from_sources_with(&[("diff.pol", &text)], &limits).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
         let e = p.engine(Backend::Jit).expect("jit");
         for _ in 0..25 {
-            let d = e.decide_with(&request(&mut rng), DecideOptions { explain: false, now: Some(1_764_064_800.0) }).to_json();
+            let d = e
+                .decide_with(
+                    &request(&mut rng),
+                    DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) },
+                )
+                .to_json();
             out_of_work += d["errors"].as_array().into_iter().flatten().filter(|e| e["message"].as_str().is_some_and(|m| m.contains("max_work"))).count();
         }
     }

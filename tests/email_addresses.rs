@@ -62,7 +62,10 @@ fn internal_only_when_a_mail_parser_finds_one_internal_address() {
             let input = case["input"].as_str().expect("input");
             let found = case["getaddresses"].as_array().expect("getaddresses");
             let request = serde_json::json!({ "tool": "check", "args": { "addr": input } }).to_string();
-            let d = engine.decide_with(request.as_bytes(), DecideOptions { explain: false, now: Some(1_773_000_000.0) });
+            let d = engine.decide_with(
+                request.as_bytes(),
+                DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) },
+            );
             assert!(d.errors.is_empty(), "{input:?}: {:?}", d.errors);
             if d.is_denied() {
                 assert!(parser_says_internal(found), "{backend:?}: {input:?} is internal, but a mail parser reads {found:?}");
@@ -114,7 +117,7 @@ mod invariant {
                 policy.engine(Backend::Interpreter).expect("engine")
             });
             let request = serde_json::json!({ "tool": "check", "args": { "addr": addr } }).to_string();
-            let d = engine.decide_with(request.as_bytes(), DecideOptions { explain: false, now: Some(1_773_000_000.0) });
+            let d = engine.decide_with(request.as_bytes(), DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) });
             if d.is_denied() {
                 prop_assert!(one_internal_address(&addr), "{:?} is internal", addr);
             }

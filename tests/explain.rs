@@ -9,7 +9,7 @@ fn decide(set: &str, request: &str) -> (Policy, gavel::Decision) {
     let policy = Policy::from_paths(&[&root]).expect("example compiles");
     let bytes = std::fs::read(root.join("requests").join(request)).expect("request exists");
     let engine = policy.engine(Backend::Interpreter).expect("interpreter");
-    let d = engine.decide_with(&bytes, DecideOptions { explain: true, now: Some(1_764_064_800.0) });
+    let d = engine.decide_with(&bytes, DecideOptions { explain: true, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) });
     (policy, d)
 }
 

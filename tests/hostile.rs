@@ -28,7 +28,8 @@ fn engine_with(limits: &Limits) -> Engine {
 }
 
 fn decide(request: &[u8]) -> Decision {
-    engine_with(&Limits::default()).decide_with(request, DecideOptions { explain: false, now: Some(1_773_000_000.0) })
+    engine_with(&Limits::default())
+        .decide_with(request, DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) })
 }
 
 fn errors_text(d: &Decision) -> String {
@@ -84,11 +85,12 @@ fn undeclared_arguments_of_a_closed_tool_are_refused() {
         for backend in [Backend::Interpreter, Backend::Jit] {
             let policy = Policy::from_sources(&[("hostile.pol", POLICY)]).expect("the test policy compiles");
             let Ok(engine) = policy.engine(backend) else { continue };
-            let d = engine.decide_with(request, DecideOptions { explain: false, now: Some(1_773_000_000.0) });
+            let d =
+                engine.decide_with(request, DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) });
             assert!(d.is_denied(), "{}", String::from_utf8_lossy(request));
             let text = errors_text(&d);
             assert!(text.contains(r#""path":"args.recovery_email""#) && text.contains("tool `payments.transfer`"), "{text}");
-            assert!(engine.verdict(request, Some(1_773_000_000.0)).is_denied());
+            assert!(engine.verdict(request, Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000))).is_denied());
         }
     }
 }

@@ -65,7 +65,7 @@ fn a_quadratic_rule_on_the_jit_uses_one_iterations_memory() {
     let policy = Policy::from_sources_with(&[("p.pol", POLICY)], &limits).expect("compiles");
     let jit = policy.engine(Backend::Jit).expect("jit");
     let req = request(1_000);
-    let options = DecideOptions { explain: false, now: Some(0.0) };
+    let options = DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH) };
     // The group's code is compiled on the first request: warm up on a request with one
     // recipient, then measure a decision on the large one.
     assert!(jit.decide_with(&request(1), options).is_allowed());

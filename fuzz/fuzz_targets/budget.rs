@@ -19,7 +19,7 @@ fuzz_target!(|input: (u8, Policy)| {
     let Ok(policy) = gavel::Policy::from_sources_with(&[("fuzz.pol", &text)], &limits) else { return };
     let request = request_json(&p);
     for explain in [false, true] {
-        let options = gavel::DecideOptions { explain, now: Some(1_773_000_000.0) };
+        let options = gavel::DecideOptions { explain, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) };
         let interpreter = policy.engine(gavel::Backend::Interpreter).expect("the interpreter is always available");
         let jit = policy.engine(gavel::Backend::Jit).expect("the fuzz build has the `jit` feature");
         let a = interpreter.decide_with(request.as_bytes(), options);

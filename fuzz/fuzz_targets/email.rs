@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
     let addr = String::from_utf8_lossy(data);
     let request = serde_json::json!({ "tool": "check", "args": { "addr": addr } }).to_string();
     let mut verdicts = engines().iter().map(|e| {
-        let d = e.decide_with(request.as_bytes(), DecideOptions { explain: false, now: Some(1_773_000_000.0) });
+        let d = e.decide_with(request.as_bytes(), DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) });
         assert!(d.errors.is_empty() || d.is_denied(), "{:?}", d.errors);
         d.is_denied() && d.errors.is_empty()
     });

@@ -16,7 +16,7 @@ fuzz_target!(|p: Policy| {
     let text = policy_text(&p);
     let Ok(policy) = gavel::Policy::from_sources(&[("fuzz.pol", &text)]) else { return };
     let request = request_json(&p);
-    let options = gavel::DecideOptions { explain: false, now: Some(1_773_000_000.0) };
+    let options = gavel::DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) };
     let on_jit = std::thread::scope(|s| {
         let worker = std::thread::Builder::new().stack_size(SMALL_STACK).spawn_scoped(s, || {
             let jit = policy.engine(gavel::Backend::Jit).expect("the fuzz build has the `jit` feature");

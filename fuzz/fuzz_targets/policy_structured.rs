@@ -13,7 +13,7 @@ fuzz_target!(|p: Policy| {
     let text = policy_text(&p);
     if let Ok(policy) = gavel::Policy::from_sources(&[("fuzz.pol", &text)]) {
         let engine = policy.engine(gavel::Backend::Interpreter).expect("the interpreter is always available");
-        let d = engine.decide_with(request_json(&p).as_bytes(), gavel::DecideOptions { explain: true, now: Some(1_773_000_000.0) });
+        let d = engine.decide_with(request_json(&p).as_bytes(), gavel::DecideOptions { explain: true, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) });
         let _ = d.to_json();
         let _ = d.explain(&policy);
     }

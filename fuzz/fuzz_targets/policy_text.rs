@@ -60,6 +60,6 @@ fuzz_target!(|data: &[u8]| {
     let engine = policy.engine(gavel::Backend::Interpreter).expect("the interpreter is always available");
     let tool = policy.program().schema.tools.keys().next().cloned().unwrap_or_default();
     let request = serde_json::json!({ "tool": tool, "args": {} }).to_string();
-    let d = engine.decide_with(request.as_bytes(), gavel::DecideOptions { explain: true, now: Some(0.0) });
+    let d = engine.decide_with(request.as_bytes(), gavel::DecideOptions { explain: true, now: Some(std::time::UNIX_EPOCH) });
     let _ = d.to_json();
 });

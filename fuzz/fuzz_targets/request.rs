@@ -27,7 +27,7 @@ fn engines() -> &'static Vec<(Policy, Engine)> {
 
 fuzz_target!(|data: &[u8]| {
     for (policy, engine) in engines() {
-        let d = engine.decide_with(data, DecideOptions { explain: true, now: Some(1_773_000_000.0) });
+        let d = engine.decide_with(data, DecideOptions { explain: true, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_773_000_000)) });
         let input_error = d.errors.iter().any(|e| matches!(e, gavel::decision::DecisionError::Input { .. }));
         if input_error {
             let on_error_allows = policy.program().info.on_error == gavel::syntax::ast::DefaultEffect::Allow;

@@ -13,7 +13,8 @@ mod examples;
 use examples::POLICIES;
 
 /// A fixed clock, so a request without `time` decides the same on both engines.
-const NOW: f64 = 1_773_000_000.0;
+/// The evaluation time, seconds since the epoch.
+const NOW: u64 = 1_773_000_000;
 
 struct Engines {
     name: &'static str,
@@ -39,7 +40,7 @@ fn engines() -> &'static Vec<Engines> {
 fuzz_target!(|data: &[u8]| {
     for e in engines() {
         for explain in [false, true] {
-            let options = DecideOptions { explain, now: Some(NOW) };
+            let options = DecideOptions { explain, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)) };
             let on_interpreter = e.interpreter.decide_with(data, options).to_json();
             let on_jit = e.jit.decide_with(data, options).to_json();
             assert_eq!(on_interpreter, on_jit, "the backends disagree on {} (explain: {explain})", e.name);

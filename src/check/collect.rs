@@ -65,6 +65,14 @@ impl<'a> Checker<'a> {
                     self.define(&l.name.name, *l.name.span, "let");
                     self.namespaces[""].lets.entry(l.name.name.clone()).or_insert(l);
                 }
+                Item::Data(d) => {
+                    self.define(&d.name.name, *d.name.span, "data");
+                    self.data_decls.entry(d.name.name.clone()).or_insert(d);
+                }
+                Item::Window(w) => {
+                    self.define(&w.name.name, *w.name.span, "window");
+                    self.window_decls.entry(w.name.name.clone()).or_insert(w);
+                }
                 Item::Fn(f) => {
                     self.define(&f.name.name, *f.name.span, "function");
                     if f.body.is_none() {

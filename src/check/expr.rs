@@ -3,9 +3,11 @@
 //! reading one anywhere else is an error at the read.
 
 use super::collect::ENVELOPE_NAMES;
+use super::methods::contains_of;
 use super::{Checker, FnBody, FnInfo, FnState, LetState};
 use crate::diagnostics as diag;
 use crate::ir::{self, ArithOp, Builtin, CmpOp, ExprKind};
+use crate::ops::builtins::{self, Recv};
 use crate::span::Span;
 use crate::syntax::ast::{self, BinaryOp, UnaryOp};
 use crate::types::{FieldType, Type};
@@ -35,6 +37,12 @@ pub(super) struct Ctx<'a> {
     /// Where an expression that cannot read the request sits ("a function", "a top-level
     /// `let`"), for the error when it tries.
     pub place: &'static str,
+    /// The declared tools (indexes) of the scope, `None` without `on`.
+    pub scope_tools: Option<std::rc::Rc<[usize]>>,
+    /// In a window's keys, value or `when` (no window can be read there).
+    pub in_window: bool,
+    /// In a window's `when`: `decision` and the outcomes can be read.
+    pub in_when: bool,
 }
 
 pub(super) fn mk(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
@@ -235,6 +243,18 @@ impl<'a> Checker<'a> {
             let ns = cx.ns.clone();
             return self.top_let(cx, &ns, name, span);
         }
+        if cx.ns.is_empty() {
+            if let Some((value, ty)) = self.data_value(name) {
+                return mk(ExprKind::Const(value.clone()), ty.clone(), span);
+            }
+            if self.data_decls.contains_key(name) {
+                // Declared, but its file is missing or wrong (reported once, by `load_data`).
+                return error_expr(span);
+            }
+            if let Some(x) = self.window_name(cx, name, span) {
+                return x;
+            }
+        }
         if cx.request {
             if let Some(x) = self.envelope_field(name, span) {
                 return x;
@@ -277,6 +297,10 @@ impl<'a> Checker<'a> {
         candidates.extend(cx.block_lets.iter().map(|l| l.name.name.clone()));
         candidates.extend(cx.args.iter().flat_map(|a| a.keys().cloned()));
         candidates.extend(self.namespaces[cx.ns.as_str()].lets.keys().cloned());
+        if cx.ns.is_empty() {
+            candidates.extend(self.data_decls.keys().cloned());
+            candidates.extend(self.window_decls.keys().cloned());
+        }
         if cx.request {
             candidates.extend(self.envelope.iter().map(|f| f.name.clone()));
             candidates.extend(["tool".to_string(), "time".to_string()]);
@@ -388,15 +412,7 @@ impl<'a> Checker<'a> {
                     error_expr(span)
                 }
             },
-            Type::Timestamp => match time_part(fname) {
-                Some(b) => mk(ExprKind::Call(b, vec![r]), Type::Number, span),
-                None => {
-                    let parts: Vec<String> = TIME_PARTS.iter().map(|(n, _)| n.to_string()).collect();
-                    let suggestion = diag::did_you_mean(fname, TIME_PARTS.iter().map(|(n, _)| *n));
-                    self.report(diag::unknown_field(*field.span, fname, "timestamp", suggestion, &parts));
-                    error_expr(span)
-                }
-            },
+            Type::Timestamp => self.time_part(r, field, span),
             Type::Any => error_expr(span),
             other => {
                 let ty = other.to_string();
@@ -530,15 +546,15 @@ impl<'a> Checker<'a> {
                         Some(format!("the list holds `{elem}` values")),
                     ));
                 }
-                Builtin::ListContains
+                contains_of(Recv::List)
             }
             Type::Map(_) => {
                 self.expect_type(&item, l, &Type::String);
-                Builtin::MapHasKey
+                contains_of(Recv::Map)
             }
             t if t.is_stringy() => {
                 self.expect_type(&item, l, &Type::String);
-                Builtin::StrContains
+                contains_of(Recv::String)
             }
             other => {
                 self.report(diag::type_mismatch(
@@ -547,7 +563,7 @@ impl<'a> Checker<'a> {
                     &other.to_string(),
                     Some("`in` looks for an element of a list, a substring of a string or a key of a map".into()),
                 ));
-                Builtin::ListContains
+                contains_of(Recv::List)
             }
         };
         mk(ExprKind::Call(builtin, vec![container, item]), Type::Bool, span)
@@ -645,27 +661,16 @@ impl<'a> Checker<'a> {
     // ---- calls ------------------------------------------------------------------------
 
     fn call(&mut self, cx: &mut Ctx<'a>, name: &'a ast::Ident, args: &'a [ast::Expr], span: Span) -> ir::Expr {
-        if let b @ ("min" | "max") = name.name.as_str() {
-            let builtin = if b == "min" { Builtin::Min } else { Builtin::Max };
-            if args.len() != 2 {
-                self.report(diag::wrong_arg_count(span, b, 2, args.len()));
-                return error_expr(span);
-            }
-            let x = self.value(cx, &args[0]);
-            let y = self.value(cx, &args[1]);
-            let ty = match x.ty.join(&y.ty) {
-                Some(t @ (Type::Number | Type::Duration | Type::Timestamp | Type::Any)) => t,
-                _ => {
-                    self.report(diag::bad_operands(span, b, &x.ty.to_string(), &y.ty.to_string()));
-                    Type::Any
-                }
-            };
-            return mk(ExprKind::Call(builtin, vec![x, y]), ty, span);
+        if let Some(call) = self.builtin_function(cx, name, args, span) {
+            return call;
         }
         let ns = cx.ns.clone();
         if !self.namespaces[ns.as_str()].fns.contains_key(&name.name) {
             let mut candidates: Vec<&str> = self.namespaces[ns.as_str()].fns.keys().map(String::as_str).collect();
-            candidates.extend(["min", "max"]);
+            // Pushed one by one: `extend` would ask the namespace's names to be `'static` too.
+            for n in builtins::names(Recv::Function) {
+                candidates.push(n);
+            }
             let suggestion = diag::did_you_mean(&name.name, candidates);
             self.report(diag::unknown_function(*name.span, &name.name, suggestion));
             return error_expr(span);
@@ -771,19 +776,6 @@ pub(super) fn std_path(e: &ast::Expr) -> Option<String> {
 /// Whether `e` is the bare name `name`, not shadowed by a local.
 fn is_bare(e: &ast::Expr, name: &str, cx: &Ctx<'_>) -> bool {
     matches!(&e.kind, ast::ExprKind::Name(id) if id.name == name && !cx.locals.iter().any(|l| l.0 == name))
-}
-
-const TIME_PARTS: &[(&str, Builtin)] = &[
-    ("hour", Builtin::Hour),
-    ("minute", Builtin::Minute),
-    ("weekday", Builtin::Weekday),
-    ("day", Builtin::Day),
-    ("month", Builtin::Month),
-    ("year", Builtin::Year),
-];
-
-fn time_part(name: &str) -> Option<Builtin> {
-    TIME_PARTS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
 
 /// `amount > "100"`: suggest dropping the quotes.

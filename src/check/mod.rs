@@ -9,11 +9,13 @@
 
 mod budget;
 mod collect;
+mod data;
 mod expr;
 mod methods;
 mod rules;
 mod tests;
 mod types;
+mod windows;
 
 use crate::diagnostics::Diagnostic;
 use crate::input::RequestSchema;
@@ -26,7 +28,9 @@ use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use data::{DataFiles, DataSource};
 pub use tests::TestSuite;
+pub(crate) use windows::{DECISION_INPUT, WINDOW_INPUT};
 
 /// One parsed file handed to the checker.
 pub struct ParsedFile<'a> {
@@ -45,22 +49,25 @@ pub struct Checked {
 /// Checks a policy set. Returns the program when there were no errors, and all diagnostics
 /// (warnings included) either way.
 pub fn check(files: &[ParsedFile<'_>], sources: &SourceMap) -> (Option<Checked>, Vec<Diagnostic>) {
-    check_with(files, sources, &Limits::default())
+    check_with(files, sources, &Limits::default(), &DataFiles::default())
 }
 
 /// `check` with the compile-time limits of `limits` (nesting and size after expanding lets
-/// and functions, type nesting, regex program size).
-pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits) -> (Option<Checked>, Vec<Diagnostic>) {
+/// and functions, type nesting, regex program size), and the data files for its `data`
+/// declarations.
+pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits, data: &DataFiles) -> (Option<Checked>, Vec<Diagnostic>) {
     let mut c = Checker::new(sources);
     c.budget = budget::Budget::new(*limits);
     c.collect(files);
+    c.load_data(data);
     let info = c.policy_info(files);
     let schema = c.schema();
+    let windows = c.check_windows();
     let rules = c.check_rules();
     c.check_unused_definitions();
     let tests = c.check_tests();
     let errors = c.diags.iter().any(Diagnostic::is_error);
-    let program = ir::Program { info, schema, rules, slots: Vec::new(), regexes: std::mem::take(&mut c.regexes), groups: ir::ToolGroups::default() };
+    let program = ir::Program { info, schema, rules, windows, slots: Vec::new(), regexes: std::mem::take(&mut c.regexes), groups: ir::ToolGroups::default() };
     let mut diags: Vec<Diagnostic> = Vec::new();
     for d in std::mem::take(&mut c.diags) {
         // A read checked twice (e.g. a guard and its use) reports once.
@@ -143,6 +150,12 @@ struct Checker<'a> {
     /// The block `let`s the rule being checked has used so far, by name, with their values
     /// (`ir::Rule::lets`, in this order).
     rule_lets: Vec<(String, ir::Expr)>,
+    /// `data NAME: TYPE` declarations, and the value each got from its file.
+    data_decls: IndexMap<String, &'a ast::DataDecl>,
+    data_values: HashMap<String, (crate::value::Value, Type)>,
+    /// `window` declarations, and what a rule reading each needs (filled before the rules).
+    window_decls: IndexMap<String, &'a ast::WindowDecl>,
+    window_info: HashMap<String, windows::WindowInfo>,
 }
 
 /// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
@@ -172,6 +185,10 @@ impl<'a> Checker<'a> {
             budget: budget::Budget::new(Limits::default()),
             scopes: HashMap::new(),
             rule_lets: Vec::new(),
+            data_decls: IndexMap::new(),
+            data_values: HashMap::new(),
+            window_decls: IndexMap::new(),
+            window_info: HashMap::new(),
         }
     }
 

@@ -85,7 +85,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Puts into scope the arguments every matched declared tool has with the same type.
-    fn scope_args(&mut self, patterns: &[ast::ToolPattern], cx: &mut Ctx<'a>) {
+    pub(super) fn scope_args(&mut self, patterns: &[ast::ToolPattern], cx: &mut Ctx<'a>) {
         let mut matched: Vec<usize> = Vec::new();
         for p in patterns {
             if p.text.trim_end_matches('*').contains('*') {
@@ -104,6 +104,7 @@ impl<'a> Checker<'a> {
                 self.diags.push(diag::unknown_tool(*p.span, &p.text, suggestion.as_deref()));
             }
         }
+        let matched_tools: std::rc::Rc<[usize]> = matched.clone().into();
         let (common, partial) = match self.scopes.get(&matched) {
             Some(scope) => scope.clone(),
             None => {
@@ -114,6 +115,7 @@ impl<'a> Checker<'a> {
         };
         cx.args = Some(common);
         cx.partial_args = partial;
+        cx.scope_tools = Some(matched_tools);
     }
 
     /// The arguments all the tools at `matched` (indexes in `tools`) have with the same

@@ -22,11 +22,43 @@ pub struct RuleOutcome {
     pub trace: Option<Vec<TraceJson>>,
 }
 
-/// The outcome the fired rules give (LANGUAGE.md §4): an enforced deny wins, then an
-/// enforced approval, then an enforced allow or the default. The one place this order is
-/// written; both the full decision and the verdict use it.
+/// The rules of a request that fired, combined (LANGUAGE.md §4): the outcome, and which of
+/// the fired rules made it (`decided_by`). The one combining step: the full decision
+/// (`combine`), the verdict and the batch template all take both from here.
+#[derive(Clone, Copy, Debug)]
+pub struct Combined<'p> {
+    program: &'p Program,
+    outcome: Outcome,
+}
+
+impl<'p> Combined<'p> {
+    /// Combines the rules that fired (indices into `program.rules`).
+    #[inline]
+    pub fn of(program: &'p Program, fired: impl Iterator<Item = u32>) -> Combined<'p> {
+        Combined { program, outcome: outcome_of(program, fired) }
+    }
+
+    /// A request whose rules did not run: `outcome` (the policy's `on error` choice, or deny
+    /// for an internal fault), made by no rule.
+    pub fn without_rules(program: &'p Program, outcome: Outcome) -> Combined<'p> {
+        Combined { program, outcome }
+    }
+
+    pub fn outcome(self) -> Outcome {
+        self.outcome
+    }
+
+    /// Whether fired rule `rule` made the outcome (is listed in `decided_by`).
+    #[inline]
+    pub fn decided_by(self, rule: u32) -> bool {
+        self.program.rules.get(rule as usize).is_some_and(|r| decides(r, self.outcome))
+    }
+}
+
+/// The outcome the fired rules give: an enforced deny wins, then an enforced approval, then
+/// an enforced allow or the default. The one place this order is written.
 #[inline]
-pub fn outcome_of(program: &Program, fired: impl Iterator<Item = u32>) -> Outcome {
+fn outcome_of(program: &Program, fired: impl Iterator<Item = u32>) -> Outcome {
     // One pass, noting which enforced effects fired: the verdict's hot path calls this.
     let (mut deny, mut approval, mut allow) = (false, false, false);
     for made in fired.filter_map(|i| program.rules.get(i as usize).and_then(outcome_made_by)) {
@@ -91,7 +123,9 @@ pub fn approvers_of(rule: &Rule) -> &[String] {
     rule.effect.approvers()
 }
 
-/// The full decision. `rule_spans` holds each rule's span, resolved once per policy.
+/// The full decision. `rule_spans` holds each rule's span, resolved once per policy; `args`
+/// is the raw JSON of the request's `args` (`None`: it has none), read only when a `redact`
+/// or `set` applies.
 pub fn combine(
     program: &Program,
     sources: &SourceMap,
@@ -99,16 +133,17 @@ pub fn combine(
     policy: &PolicyRef,
     tool: &str,
     outcomes: &[RuleOutcome],
-    request: &[u8],
+    args: Option<&[u8]>,
 ) -> Decision {
     let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
     let fired: Vec<&RuleOutcome> = outcomes.iter().filter(|o| o.fired).collect();
-    let decision = outcome_of(program, fired.iter().map(|o| o.rule));
-    let deciders: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| decides(rule(o), decision)).collect();
+    let combined = Combined::of(program, fired.iter().map(|o| o.rule));
+    let decision = combined.outcome();
+    let deciders: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| combined.decided_by(o.rule)).collect();
     // Every enforced approval that fired is listed, even under a deny.
     let approvals: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| decides(rule(o), Outcome::RequireApproval)).collect();
     let modifiers: Vec<&RuleOutcome> = if decision == Outcome::Deny { Vec::new() } else { fired.iter().copied().filter(|o| modifies(rule(o))).collect() };
-    let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, request, &modifiers) };
+    let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, args, &modifiers) };
     let args = (!modifications.is_empty()).then_some(args).flatten();
     let span_of = |o: &RuleOutcome| rule_spans.get(o.rule as usize).cloned().unwrap_or_else(|| SpanJson::new(rule(o).span, sources));
     Decision {
@@ -172,13 +207,11 @@ pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailu
     }
 }
 
-/// The request's `args` with every modification applied in source order, and the
-/// modifications that changed something (redacting a missing argument changes nothing).
-fn modified_args(program: &Program, request: &[u8], modifiers: &[&RuleOutcome]) -> (Option<serde_json::Value>, Vec<Modification>) {
-    let mut args = serde_json::from_slice::<serde_json::Value>(request)
-        .ok()
-        .and_then(|mut v| v.get_mut("args").map(serde_json::Value::take))
-        .unwrap_or_else(|| serde_json::json!({}));
+/// The request's `args` (its raw JSON, as the decoder found it: `Frame::args_span`) with
+/// every modification applied in source order, and the modifications that changed
+/// something (redacting a missing argument changes nothing).
+fn modified_args(program: &Program, args: Option<&[u8]>, modifiers: &[&RuleOutcome]) -> (Option<serde_json::Value>, Vec<Modification>) {
+    let mut args = args.and_then(|raw| serde_json::from_slice::<serde_json::Value>(raw).ok()).unwrap_or_else(|| serde_json::json!({}));
     let mut applied = Vec::new();
     for o in modifiers {
         let rule = &program.rules[o.rule as usize];

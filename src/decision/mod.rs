@@ -1,5 +1,7 @@
 //! Decisions. In: which rules fired (or errored) for a request, from a backend. Out: the
-//! `Decision` of PRODUCT.md §1, combined exactly as LANGUAGE.md §4, serializable to JSON,
+//! `Decision` of PRODUCT.md §1, combined exactly as LANGUAGE.md §4 (`Combined`, shared with
+//! the verdict), serializable to JSON through one borrowed view (`DecisionView`, whose
+//! `Field::ALL` is the one place the key order is written, also for the batch template),
 //! and its text rendering (`explain`).
 
 mod combine;
@@ -8,7 +10,7 @@ mod json;
 mod verdict;
 mod write;
 
-pub use combine::{combine, decides, fails_closed, input_failure, modifies, on_error_outcome, outcome_of, RuleOutcome};
+pub use combine::{combine, decides, fails_closed, input_failure, modifies, on_error_outcome, Combined, RuleOutcome};
 pub use explain::explain;
 pub use json::value_to_json;
 pub(crate) use verdict::Fired;
@@ -18,6 +20,7 @@ pub(crate) use write::{DecisionTemplate, Reasoned};
 use crate::input::InputError;
 use crate::span::{SourceMap, Span};
 use indexmap::IndexMap;
+use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 /// The outcome of a decision.
@@ -39,8 +42,9 @@ impl Outcome {
     }
 }
 
-/// A decision, as PRODUCT.md §1 specifies its JSON.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A decision, as PRODUCT.md §1 specifies its JSON (serialized through `DecisionView`, in
+/// the order of `Field::ALL`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     pub decision: Outcome,
     pub tool: String,
@@ -73,6 +77,123 @@ impl Decision {
     pub fn to_json(&self) -> serde_json::Value {
         // INVARIANT: every field serializes (strings, numbers, finite JSON values).
         serde_json::to_value(self).expect("a decision always serializes")
+    }
+
+    /// The decision, borrowed: what its JSON is written from.
+    pub fn view(&self) -> DecisionView<'_> {
+        DecisionView {
+            decision: self.decision,
+            tool: &self.tool,
+            policy: &self.policy,
+            decided_by: &self.decided_by,
+            rules: &self.rules,
+            approvals: &self.approvals,
+            modifications: &self.modifications,
+            args: self.args.as_ref(),
+            warnings: &self.warnings,
+            errors: &self.errors,
+        }
+    }
+}
+
+impl Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.view().serialize(s)
+    }
+}
+
+/// The top-level fields of a decision's JSON (PRODUCT.md §1). `ALL` is their order: the one
+/// place it is written. `DecisionView` serializes in this order, and the batch template
+/// (`write.rs`) is cut from the same fields in the same order, so the two cannot drift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Decision,
+    Tool,
+    Policy,
+    DecidedBy,
+    Rules,
+    Approvals,
+    Modifications,
+    Args,
+    Warnings,
+    Errors,
+}
+
+impl Field {
+    /// Every field, in the order of the JSON.
+    pub const ALL: [Field; 10] = [
+        Field::Decision,
+        Field::Tool,
+        Field::Policy,
+        Field::DecidedBy,
+        Field::Rules,
+        Field::Approvals,
+        Field::Modifications,
+        Field::Args,
+        Field::Warnings,
+        Field::Errors,
+    ];
+
+    /// The field's key in the JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Decision => "decision",
+            Field::Tool => "tool",
+            Field::Policy => "policy",
+            Field::DecidedBy => "decided_by",
+            Field::Rules => "rules",
+            Field::Approvals => "approvals",
+            Field::Modifications => "modifications",
+            Field::Args => "args",
+            Field::Warnings => "warnings",
+            Field::Errors => "errors",
+        }
+    }
+}
+
+/// A decision, borrowed: the one shape its JSON is serialized from. `Decision` serializes
+/// through it; the batch template serializes the fields that do not depend on the request
+/// from a view of an empty decision (`DecisionTemplate::new`).
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionView<'a> {
+    pub decision: Outcome,
+    pub tool: &'a str,
+    pub policy: &'a PolicyRef,
+    pub decided_by: &'a [String],
+    pub rules: &'a [FiredRule],
+    pub approvals: &'a [Approval],
+    pub modifications: &'a [Modification],
+    pub args: Option<&'a serde_json::Value>,
+    pub warnings: &'a [Warning],
+    pub errors: &'a [DecisionError],
+}
+
+impl DecisionView<'_> {
+    /// Serializes field `field` (key and value) into `st`: the one place a field meets its value.
+    pub fn serialize_field<S: SerializeStruct>(&self, field: Field, st: &mut S) -> Result<(), S::Error> {
+        let key = field.key();
+        match field {
+            Field::Decision => st.serialize_field(key, &self.decision),
+            Field::Tool => st.serialize_field(key, self.tool),
+            Field::Policy => st.serialize_field(key, self.policy),
+            Field::DecidedBy => st.serialize_field(key, self.decided_by),
+            Field::Rules => st.serialize_field(key, self.rules),
+            Field::Approvals => st.serialize_field(key, self.approvals),
+            Field::Modifications => st.serialize_field(key, self.modifications),
+            Field::Args => st.serialize_field(key, &self.args),
+            Field::Warnings => st.serialize_field(key, self.warnings),
+            Field::Errors => st.serialize_field(key, self.errors),
+        }
+    }
+}
+
+impl Serialize for DecisionView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Decision", Field::ALL.len())?;
+        for field in Field::ALL {
+            self.serialize_field(field, &mut st)?;
+        }
+        st.end()
     }
 }
 

@@ -4,7 +4,7 @@
 //! compiled program: no reasons, traces, spans or modified arguments, so nothing is
 //! allocated. `Engine::decide_with` gives the full `Decision` of the same request.
 
-use super::combine::{decides, fails_closed, modifies, outcome_of};
+use super::combine::{fails_closed, modifies, Combined};
 use super::Outcome;
 use crate::ir::Program;
 use smallvec::SmallVec;
@@ -15,7 +15,8 @@ const INLINE_RULES: usize = 8;
 /// The outcome of a request and the rules that made it.
 #[derive(Clone, Debug)]
 pub struct Verdict<'p> {
-    outcome: Outcome,
+    /// The outcome and which fired rules made it, combined as in the full decision.
+    combined: Combined<'p>,
     program: &'p Program,
     /// Rule indices of every rule that fired (shadow rules too), in source order.
     fired: SmallVec<[u32; INLINE_RULES]>,
@@ -57,37 +58,37 @@ impl<'p> Verdict<'p> {
         // when nothing fired (most requests), from constants: copying a just-written
         // `SmallVec` costs a store-forwarding stall, about a third of a 1-rule verdict.
         if fired.rules.is_empty() && !fired.errors {
-            return Verdict { outcome: outcome_of(program, std::iter::empty()), program, fired: SmallVec::new(), errors: false };
+            return Verdict { combined: Combined::of(program, std::iter::empty()), program, fired: SmallVec::new(), errors: false };
         }
-        Verdict { outcome: outcome_of(program, fired.rules.iter().copied()), program, fired: std::mem::take(&mut fired.rules), errors: fired.errors }
+        Verdict { combined: Combined::of(program, fired.rules.iter().copied()), program, fired: std::mem::take(&mut fired.rules), errors: fired.errors }
     }
 
     /// The verdict when no rule could run: the given outcome (the policy's `on error`
     /// choice, or deny for an internal fault), with errors.
     pub(crate) fn failed(program: &'p Program, outcome: Outcome) -> Verdict<'p> {
-        Verdict { outcome, program, fired: SmallVec::new(), errors: true }
+        Verdict { combined: Combined::without_rules(program, outcome), program, fired: SmallVec::new(), errors: true }
     }
 
     pub fn outcome(&self) -> Outcome {
-        self.outcome
+        self.combined.outcome()
     }
 
     pub fn is_allowed(&self) -> bool {
-        self.outcome == Outcome::Allow
+        self.outcome() == Outcome::Allow
     }
 
     pub fn is_denied(&self) -> bool {
-        self.outcome == Outcome::Deny
+        self.outcome() == Outcome::Deny
     }
 
     pub fn needs_approval(&self) -> bool {
-        self.outcome == Outcome::RequireApproval
+        self.outcome() == Outcome::RequireApproval
     }
 
     /// The ids of the rules that made the outcome (`decided_by` of the full decision).
     pub fn decided_by(&self) -> impl Iterator<Item = &'p str> + '_ {
-        let outcome = self.outcome;
-        self.rules().filter(move |r| decides(r, outcome)).map(|r| r.id.as_str())
+        let (combined, program) = (self.combined, self.program);
+        self.fired.iter().filter(move |&&i| combined.decided_by(i)).filter_map(move |&i| program.rules.get(i as usize)).map(|r| r.id.as_str())
     }
 
     /// The ids of every rule that fired, shadow rules included, in source order.
@@ -104,12 +105,17 @@ impl<'p> Verdict<'p> {
     /// The call is allowed or approved with a `redact` or `set` rule fired: the full
     /// decision carries the modified arguments to run the call with.
     pub fn modifies_args(&self) -> bool {
-        self.outcome != Outcome::Deny && self.rules().any(modifies)
+        self.outcome() != Outcome::Deny && self.rules().any(modifies)
     }
 
     /// The indices (into the program's rules) of every rule that fired, in source order.
     pub(crate) fn fired_indices(&self) -> &[u32] {
         &self.fired
+    }
+
+    /// The combined outcome, for writing the decision from the template.
+    pub(crate) fn combined(&self) -> Combined<'p> {
+        self.combined
     }
 
     fn rules(&self) -> impl Iterator<Item = &'p crate::ir::Rule> + '_ {

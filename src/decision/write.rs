@@ -1,18 +1,21 @@
 //! Writing a simple decision's JSON without building a `Decision`. In: the policy's rules,
-//! serialized once per policy into a `DecisionTemplate`; per request, the outcome, the tool
-//! name and the rules that fired with their reasons. Out: the bytes
+//! serialized once per policy into a `DecisionTemplate`; per request, the combined outcome,
+//! the tool name and the rules that fired with their reasons. Out: the bytes
 //! `serde_json::to_writer(out, &decision)` gives for the same decision, appended to `out`.
 //! "Simple" means no errors, no modified arguments and no traces (the caller decides that):
 //! `modifications` and `errors` are then empty and `args` is `null`.
 //!
-//! Every piece of JSON is serde's own: the per-rule pieces are serialized from the
-//! `#[derive(Serialize)]` structs (`FiredRule`, `Approval`, `Warning`) and cut around their
-//! `reason`, so field order and escaping follow those structs; only the top-level keys of
-//! `Decision` are written here, in its field order.
+//! Every piece of JSON is serde's own. The top level is cut from `DecisionView`, field by
+//! field in the order of `Field::ALL` (the one place the key order is written): the fields
+//! that are the same for every simple decision of the policy are serialized once from a
+//! view of an empty decision, the others are holes filled per request. The per-rule pieces
+//! are serialized from the `#[derive(Serialize)]` structs (`FiredRule`, `Approval`,
+//! `Warning`) and cut around their `reason`, so field order and escaping follow them.
 
-use super::combine::{approvers_of, decides, warns};
-use super::{Approval, FiredRule, Outcome, PolicyRef, SpanJson, Warning};
+use super::combine::{approvers_of, decides, warns, Combined};
+use super::{Approval, DecisionView, Field, FiredRule, Outcome, PolicyRef, SpanJson, Warning};
 use crate::ir::Program;
+use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 /// A rule that fired, with its `because` text (`None`: the rule has none).
@@ -25,10 +28,45 @@ pub struct Reasoned {
 /// The parts of a decision's JSON that depend only on the policy.
 #[derive(Clone, Debug)]
 pub struct DecisionTemplate {
-    /// `,"policy":{…},"decided_by":[`: everything between the tool name and the deciders.
-    after_tool: Vec<u8>,
+    /// The top-level object: text, and holes for what depends on the request.
+    pieces: Vec<Piece>,
     /// Indexed like `Program::rules`.
     rules: Vec<RuleTemplate>,
+}
+
+#[derive(Clone, Debug)]
+enum Piece {
+    /// JSON written as is: keys, commas, the fields the same for every simple decision.
+    Text(Vec<u8>),
+    /// The value of a field that depends on the request.
+    Hole(Hole),
+}
+
+/// The fields of a simple decision whose value depends on the request.
+#[derive(Clone, Copy, Debug)]
+enum Hole {
+    Decision,
+    Tool,
+    DecidedBy,
+    Rules,
+    Approvals,
+    Warnings,
+}
+
+impl Hole {
+    /// The hole for `field`, or `None` when its value is the same for every simple decision
+    /// of the policy (then serialized once, from the view of an empty decision).
+    fn of(field: Field) -> Option<Hole> {
+        match field {
+            Field::Decision => Some(Hole::Decision),
+            Field::Tool => Some(Hole::Tool),
+            Field::DecidedBy => Some(Hole::DecidedBy),
+            Field::Rules => Some(Hole::Rules),
+            Field::Approvals => Some(Hole::Approvals),
+            Field::Warnings => Some(Hole::Warnings),
+            Field::Policy | Field::Modifications | Field::Args | Field::Errors => None,
+        }
+    }
 }
 
 /// One rule's pre-serialized pieces; each `(head, tail)` pair surrounds the reason's JSON.
@@ -49,9 +87,37 @@ impl DecisionTemplate {
     /// if a piece cannot be cut around its `reason` (a change to the decision structs this
     /// code does not know): the caller then always builds the full decision.
     pub fn new(program: &Program, rule_spans: &[SpanJson], policy: &PolicyRef) -> Option<DecisionTemplate> {
-        let mut after_tool = b",\"policy\":".to_vec();
-        after_tool.extend(serde_json::to_vec(policy).ok()?);
-        after_tool.extend(b",\"decided_by\":[");
+        // A simple decision with nothing in it: the holes' values here are never used.
+        let empty = DecisionView {
+            decision: Outcome::Deny,
+            tool: "",
+            policy,
+            decided_by: &[],
+            rules: &[],
+            approvals: &[],
+            modifications: &[],
+            args: None,
+            warnings: &[],
+            errors: &[],
+        };
+        let mut pieces = Vec::new();
+        let mut text = b"{".to_vec();
+        for (n, field) in Field::ALL.into_iter().enumerate() {
+            if n > 0 {
+                text.push(b',');
+            }
+            match Hole::of(field) {
+                Some(hole) => {
+                    json(&mut text, field.key());
+                    text.push(b':');
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    pieces.push(Piece::Hole(hole));
+                }
+                None => text.extend(field_json(&empty, field)?),
+            }
+        }
+        text.push(b'}');
+        pieces.push(Piece::Text(text));
         let rules = program
             .rules
             .iter()
@@ -76,14 +142,14 @@ impl DecisionTemplate {
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        (rules.len() == program.rules.len()).then_some(DecisionTemplate { after_tool, rules })
+        (rules.len() == program.rules.len()).then_some(DecisionTemplate { pieces, rules })
     }
 
-    /// Appends the JSON of the decision `outcome` for a call of `tool` where the rules
+    /// Appends the JSON of the decision `combined` for a call of `tool` where the rules
     /// `fired` (indices into `program.rules`, in source order) fired without error and
     /// nothing modifies the arguments. False (with `out` unchanged) if a rule index has no
     /// template, which the caller answers with the full decision.
-    pub fn write(&self, program: &Program, outcome: Outcome, tool: &str, fired: &[Reasoned], out: &mut Vec<u8>) -> bool {
+    pub fn write(&self, program: &Program, combined: Combined<'_>, tool: &str, fired: &[Reasoned], out: &mut Vec<u8>) -> bool {
         let mut rules: smallvec::SmallVec<[(&RuleTemplate, &crate::ir::Rule, &Reasoned); 8]> = smallvec::SmallVec::new();
         for f in fired {
             match (self.rules.get(f.rule as usize), program.rules.get(f.rule as usize)) {
@@ -91,22 +157,37 @@ impl DecisionTemplate {
                 _ => return false,
             }
         }
-        out.extend(b"{\"decision\":");
-        json(out, &outcome);
-        out.extend(b",\"tool\":");
-        json(out, tool);
-        out.extend(&self.after_tool);
-        list(out, rules.iter().filter(|(_, r, _)| decides(r, outcome)), |out, (t, _, _)| out.extend(&t.id));
-        out.extend(b"],\"rules\":[");
-        list(out, rules.iter(), |out, (t, _, f)| around(out, &t.fired, &f.reason));
-        // Every enforced approval that fired is listed, even under a deny.
-        out.extend(b"],\"approvals\":[");
-        list(out, rules.iter().filter(|(_, r, _)| decides(r, Outcome::RequireApproval)), |out, (t, _, f)| around(out, &t.approval, &f.reason));
-        out.extend(b"],\"modifications\":[],\"args\":null,\"warnings\":[");
-        list(out, rules.iter().filter(|(_, r, _)| warns(r)), |out, (t, _, f)| around(out, &t.warning, &f.reason));
-        out.extend(b"],\"errors\":[]}");
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.extend(text),
+                Piece::Hole(Hole::Decision) => json(out, &combined.outcome()),
+                Piece::Hole(Hole::Tool) => json(out, tool),
+                Piece::Hole(Hole::DecidedBy) => list(out, rules.iter().filter(|(_, _, f)| combined.decided_by(f.rule)), |out, (t, _, _)| out.extend(&t.id)),
+                Piece::Hole(Hole::Rules) => list(out, rules.iter(), |out, (t, _, f)| around(out, &t.fired, &f.reason)),
+                // Every enforced approval that fired is listed, even under a deny.
+                Piece::Hole(Hole::Approvals) => {
+                    list(out, rules.iter().filter(|(_, r, _)| decides(r, Outcome::RequireApproval)), |out, (t, _, f)| around(out, &t.approval, &f.reason))
+                }
+                Piece::Hole(Hole::Warnings) => list(out, rules.iter().filter(|(_, r, _)| warns(r)), |out, (t, _, f)| around(out, &t.warning, &f.reason)),
+            }
+        }
         true
     }
+}
+
+/// `"key":value` of one field of `view`, as serde writes it inside the decision's object.
+fn field_json(view: &DecisionView<'_>, field: Field) -> Option<Vec<u8>> {
+    struct One<'v, 'a>(&'v DecisionView<'a>, Field);
+    impl Serialize for One<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("Decision", 1)?;
+            self.0.serialize_field(self.1, &mut st)?;
+            st.end()
+        }
+    }
+    let text = serde_json::to_vec(&One(view, field)).ok()?;
+    // `{"key":value}` without its braces.
+    Some(text.get(1..text.len().checked_sub(1)?)?.to_vec())
 }
 
 /// The JSON of `piece` (whose `reason` is `None`) cut around its `"reason":null`: the first
@@ -127,14 +208,16 @@ fn around(out: &mut Vec<u8>, (head, tail): &(Vec<u8>, Vec<u8>), reason: &Option<
     out.extend(tail);
 }
 
-/// Appends the items, each written by `write`, separated by commas.
+/// Appends a JSON array of the items, each written by `write`.
 fn list<T>(out: &mut Vec<u8>, items: impl Iterator<Item = T>, mut write: impl FnMut(&mut Vec<u8>, T)) {
+    out.push(b'[');
     for (n, item) in items.enumerate() {
         if n > 0 {
             out.push(b',');
         }
         write(out, item);
     }
+    out.push(b']');
 }
 
 /// Appends serde's JSON of `value`.
@@ -222,7 +305,7 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
                 let engine = policy.engine(backend).expect("backend available");
                 for (request, simple) in REQUESTS {
                     for explain in [false, true] {
-                        let options = DecideOptions { explain, now: Some(1_764_064_800.0) };
+                        let options = DecideOptions { explain, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) };
                         let mut out = b"before".to_vec();
                         let from_template = engine.write_decision_from_template(request.as_bytes(), options, &mut out);
                         let want = serde_json::to_vec(&engine.decide_with(request.as_bytes(), options)).expect("serializes");
@@ -241,7 +324,7 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
         let engine = policy.engine(Backend::Interpreter).expect("interpreter");
         let mut out = Vec::new();
         let request = r#"{"tool": "t.send", "args": {"to": "a\"b", "body": "bad", "n": 20}}"#;
-        assert!(engine.write_decision_from_template(request.as_bytes(), DecideOptions { explain: false, now: Some(0.0) }, &mut out));
+        assert!(engine.write_decision_from_template(request.as_bytes(), DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH) }, &mut out));
         let text = String::from_utf8(out).expect("utf-8");
         // Spot checks that hold whatever serde does, so a template bug cannot hide behind
         // the same bug in the comparison.

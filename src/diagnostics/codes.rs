@@ -1,6 +1,6 @@
 //! Constructor functions, one per kind of diagnostic, each with a stable code.
 //! Codes: E00xx syntax, E01xx names and declarations, E02xx types, E03xx rules and tests,
-//! E04xx files and policy sets, E05xx limits. W0xxx are warnings.
+//! E04xx files and policy sets, E05xx limits, E06xx reference data. W0xxx are warnings.
 
 use super::Diagnostic;
 use crate::span::Span;
@@ -359,6 +359,70 @@ pub fn bad_tool_pattern(span: Span, pattern: &str) -> Diagnostic {
         .with_help("write a tool name (`payments.transfer`), a prefix ending in `.*` (`payments.*`) or `*` for every tool")
 }
 
+// ---- windows (E0307-E0315; LANGUAGE.md §8) --------------------------------------------
+
+pub fn unknown_aggregate(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0307", format!("`{name}` is not a window aggregate"), span, "unknown aggregate");
+    with_suggestion(d, suggestion, Some("a window aggregates with `count()`, `sum(e)`, `max(e)`, `distinct(e)` or `values(e)`".into()))
+}
+
+pub fn count_takes_no_value(span: Span) -> Diagnostic {
+    Diagnostic::error("E0308", "`count()` takes no value", span, "not counted").with_help("write `count()`; to count different values, use `distinct(e)`")
+}
+
+pub fn aggregate_needs_value(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0308", format!("`{name}` needs the value it aggregates"), span, "no value")
+        .with_help(format!("write `{name}(e)`, e.g. `{name}(amount)`"))
+}
+
+pub fn aggregate_type(span: Span, aggregate: &str, found: &str) -> Diagnostic {
+    let want = match aggregate {
+        "values" => "a string",
+        "distinct" => "a plain value (not a list, map or record)",
+        _ => "a number",
+    };
+    let example = if matches!(aggregate, "sum" | "max") { "amount" } else { "recipient.id" };
+    Diagnostic::error("E0309", format!("`{aggregate}` needs {want}, found `{found}`"), span, format!("a `{found}`"))
+        .with_help(format!("aggregate a field of that type, e.g. `{aggregate}({example})`"))
+}
+
+pub fn bad_window_duration(span: Span) -> Diagnostic {
+    Diagnostic::error("E0310", "a window's length must be a duration literal of whole seconds", span, "not a duration")
+        .with_help("write a duration such as `10m`, `1h`, `24h` or `90d`")
+}
+
+pub fn window_key_type(span: Span, found: &str) -> Diagnostic {
+    Diagnostic::error("E0311", format!("a window key must be a plain value, found `{found}`"), span, "not a plain value")
+        .with_help("key by fields (`user.id`, `payee.id`), `tool`, or `args` for the whole argument object")
+}
+
+pub fn decision_outside_when(span: Span) -> Diagnostic {
+    Diagnostic::error("E0312", "`decision` can only be read in a window's `when`", span, "not known here").with_help(
+        "a rule runs before its decision is made; count past decisions with a window: `window denials = count() over 1h by agent.id when decision == deny`",
+    )
+}
+
+pub fn outcome_outside_when(span: Span, outcome: &str) -> Diagnostic {
+    Diagnostic::error("E0312", format!("`{outcome}` is a decision outcome, known only in a window's `when`"), span, "not known here")
+        .with_help(format!("compare it with `decision` in a window: `window w = count() over 1h by agent.id when decision == {outcome}`"))
+}
+
+pub fn window_not_readable_here(span: Span, name: &str, place: &str) -> Diagnostic {
+    Diagnostic::error("E0313", format!("window `{name}` cannot be read in {place}"), span, "a window")
+        .with_help("read windows in rules (and the `let`s inside `on` blocks)")
+}
+
+pub fn window_keyed_by_args(span: Span, name: &str, tools: &[String], decl: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0314",
+        format!("window `{name}` is keyed by arguments of {}, which this rule's requests may not have", one_of(tools)),
+        span,
+        "key unknown here",
+    )
+    .with_label(decl, "declared here")
+    .with_help(format!("read it in a rule scoped inside its `on` (`on {}`)", tools.first().map_or("TOOL", String::as_str)))
+}
+
 // ---- E04xx files and policy sets ----------------------------------------------------
 
 pub fn unreadable_path(span: Span, path: &str, error: &str) -> Diagnostic {
@@ -373,6 +437,11 @@ pub fn folder_loop(span: Span, link: &str, target: &str) -> Diagnostic {
 
 pub fn no_policy_files(span: Span) -> Diagnostic {
     Diagnostic::error("E0402", "no `.pol` files found", span, "nothing to compile").with_help("pass a `.pol` file, or a directory that contains `.pol` files")
+}
+
+pub fn unreadable_data(span: Span, path: &str, error: &str) -> Diagnostic {
+    Diagnostic::error("E0401", format!("cannot read `{path}`: {error}"), span, "unreadable")
+        .with_help("data files are JSON files; check that the file exists and can be read")
 }
 
 // ---- E05xx limits (see `crate::limits::Limits`) ---------------------------------------
@@ -427,4 +496,43 @@ pub fn regex_too_large(span: Span, limit: usize) -> Diagnostic {
 pub fn type_too_deep(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::error("E0506", format!("this type nests deeper than `max_compiled_depth` ({limit})"), span, "type nested too deeply")
         .with_help(raise("max_compiled_depth", limit))
+}
+
+pub fn data_too_large(span: Span, size: usize, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0507", format!("the data file is {size} bytes, more than `max_data_bytes` ({limit})"), span, "file too large")
+        .with_help(format!("split the data, or raise the limit (now {limit}) with `--max-data-bytes N` or `Limits {{ max_data_bytes: N, .. }}`"))
+}
+
+// ---- E06xx reference data (`data NAME: TYPE`) ------------------------------------
+
+/// A `data` declaration with no data: `looked_for` is the `data/NAME.json` it looked for
+/// (`None` when the policy was not read from a folder).
+pub fn data_missing(span: Span, name: &str, looked_for: Option<&str>) -> Diagnostic {
+    match looked_for {
+        Some(path) => Diagnostic::error("E0601", format!("no data for `{name}`: `{path}` does not exist"), span, "declared here")
+            .with_help(format!("add `{path}` (JSON of the declared type), or give `--data {name}=FILE.json`")),
+        None => Diagnostic::error("E0601", format!("no data for `{name}`"), span, "declared here")
+            .with_help(format!("give `--data {name}=FILE.json`, or put `data/{name}.json` in the policy folder")),
+    }
+}
+
+/// A data file for a name no `data` declaration has.
+pub fn data_undeclared(span: Span, file: &str, name: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0602", format!("`{file}` supplies data `{name}`, but no `data {name}: TYPE` declares it"), span, "not declared");
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`? name the file `{s}.json`, or declare `data {name}: TYPE`")),
+        None => d.with_help(format!("declare it in the policy (`data {name}: TYPE`), or remove the file")),
+    }
+}
+
+/// A data file that does not hold a value of the declared type: `problem` says where
+/// (`$.EUR`) and what.
+pub fn data_mismatch(span: Span, file: &str, path: &str, problem: &str, decl: Span, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0603", format!("`{file}`: `{path}`: {problem}"), span, "does not match the declared type")
+        .with_label(decl, format!("declared as `{ty}` here"))
+        .with_help(format!("fix the value at `{path}` in `{file}`, or change the declared type"))
+}
+
+pub fn data_malformed(span: Span, file: &str, detail: &str) -> Diagnostic {
+    Diagnostic::error("E0604", format!("`{file}` is not valid JSON: {detail}"), span, "here").with_help("a data file holds one JSON value of the declared type")
 }

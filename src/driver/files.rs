@@ -84,45 +84,45 @@ fn read_path(path: &Path, limits: &Limits, files: &mut Vec<SourceFile>, too_larg
         found.sort();
         for f in found {
             let name = f.strip_prefix(path).unwrap_or(&f).display().to_string();
-            match read_policy_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))? {
-                PolicyFile::Text(text) => files.push(SourceFile { name, text, path: Some(f) }),
-                PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
+            match read_text_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))? {
+                TextFile::Text(text) => files.push(SourceFile { name, text, path: Some(f) }),
+                TextFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
             }
         }
     } else {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        match read_policy_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))? {
-            PolicyFile::Text(text) => files.push(SourceFile { name, text, path: Some(path.to_path_buf()) }),
-            PolicyFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
+        match read_text_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))? {
+            TextFile::Text(text) => files.push(SourceFile { name, text, path: Some(path.to_path_buf()) }),
+            TextFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
         }
     }
     Ok(())
 }
 
-/// One policy file: its text, or its size when that is over the limit.
-enum PolicyFile {
+/// One policy or data file: its text, or its size when that is over the limit.
+pub(super) enum TextFile {
     Text(String),
     TooLarge(usize),
 }
 
-/// Reads a policy file of at most `max_bytes`. The size comes from the file's metadata
+/// Reads a policy or data file of at most `max_bytes`. The size comes from the file's metadata
 /// first, so a huge file is refused without reading it; the read itself stops one byte past
 /// the limit too, as the file may grow in between (or, like a device, report no size).
-fn read_policy_file(path: &Path, max_bytes: usize) -> Result<PolicyFile, String> {
+pub(super) fn read_text_file(path: &Path, max_bytes: usize) -> Result<TextFile, String> {
     use std::io::Read;
     let declared = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     let over = |size: u64| size > u64::try_from(max_bytes).unwrap_or(u64::MAX);
     if over(declared) {
-        return Ok(PolicyFile::TooLarge(usize::try_from(declared).unwrap_or(usize::MAX)));
+        return Ok(TextFile::TooLarge(usize::try_from(declared).unwrap_or(usize::MAX)));
     }
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     let bound = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1);
     file.take(bound).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     if over(bytes.len() as u64) {
-        return Ok(PolicyFile::TooLarge(bytes.len()));
+        return Ok(TextFile::TooLarge(bytes.len()));
     }
-    String::from_utf8(bytes).map(PolicyFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
+    String::from_utf8(bytes).map(TextFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
 }
 
 /// The `.pol` files under `dir`, recursively, following symbolic links. `ancestors` holds
@@ -146,12 +146,15 @@ fn collect_dir(dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>)
     Ok(())
 }
 
-/// SHA-256 over the files' names and contents, sorted by name.
-pub(super) fn digest(files: &[SourceFile]) -> String {
-    let mut sorted: Vec<&SourceFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+/// SHA-256 over the policy files' names and contents, sorted by name, then the data's
+/// (`data NAME` and the text), sorted by name: replacing data changes the digest.
+pub(super) fn digest(files: &[SourceFile], data: &[super::DataFile]) -> String {
+    let mut sorted: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+    sorted.sort();
+    let mut data: Vec<(String, &str)> = data.iter().map(|d| (format!("data {}", d.name), d.text.as_str())).collect();
+    data.sort();
     let mut h = Sha256::new();
-    for SourceFile { name, text, .. } in sorted {
+    for (name, text) in sorted.into_iter().chain(data.iter().map(|(n, t)| (n.as_str(), *t))) {
         h.update(name.as_bytes());
         h.update([0]);
         h.update(text.as_bytes());

@@ -4,8 +4,10 @@
 //! the pipeline syntax → check → ir passes → vm on a thread with a large stack, so the
 //! nesting bounds hold whatever the caller's stack.
 
+mod data;
 mod files;
 
+pub(crate) use data::{read_data, DataFile, DataOrigin, DataSet};
 pub(crate) use files::read_paths;
 
 use crate::check::{self, ParsedFile, TestSuite};
@@ -17,7 +19,6 @@ use crate::limits::Limits;
 use crate::span::{FileId, SourceMap, Span};
 use crate::vm::{self, Module};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// One policy source to compile: its name in diagnostics, its text, and the path it was
 /// read from (`None` for in-memory sources).
@@ -45,8 +46,7 @@ pub(crate) struct Compiled {
     pub(crate) warnings: Vec<Diagnostic>,
     /// The machine code of the conditions: prepared on the first `engine(Backend::Jit)`,
     /// each tool group compiled on its first request, shared by every JIT engine.
-    #[cfg(feature = "jit")]
-    pub(crate) jit: std::sync::OnceLock<Result<Arc<crate::jit::JitProgram>, String>>,
+    pub(crate) jit: crate::engine::JitSlot,
     pub(crate) limits: Limits,
 }
 
@@ -91,9 +91,9 @@ impl CompileWorker {
 
 /// Compiles on a thread with `COMPILE_STACK_BYTES` of stack: the kept compile thread when
 /// it is free, a thread of its own otherwise; on this thread if no thread can be started.
-pub(crate) fn compile(files: Vec<SourceFile>, limits: &Limits) -> Result<Compiled, Diagnostics> {
+pub(crate) fn compile(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Result<Compiled, Diagnostics> {
     let limits = *limits;
-    let job: CompileJob = Box::new(move || compile_here(files, &limits));
+    let job: CompileJob = Box::new(move || compile_here(files, data, &limits));
     match COMPILE_WORKER.try_lock() {
         Ok(mut worker) => compile_on_worker(&mut worker, job),
         // Busy with another compilation (or poisoned, which the kept thread never causes).
@@ -151,8 +151,8 @@ fn internal_compile_error() -> Diagnostics {
     Diagnostics { items: vec![diag::internal_compiler_error(Span::new(id, 0, 0))], sources }
 }
 
-fn compile_here(files: Vec<SourceFile>, limits: &Limits) -> Result<Compiled, Diagnostics> {
-    let digest = files::digest(&files);
+fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Result<Compiled, Diagnostics> {
+    let digest = files::digest(&files, &data.files);
     let mut sources = SourceMap::new();
     let mut paths = Vec::new();
     let mut parsed = Vec::new();
@@ -169,6 +169,18 @@ fn compile_here(files: Vec<SourceFile>, limits: &Limits) -> Result<Compiled, Dia
         paths.push(path);
         parsed.push((id, None));
     }
+    // Data files are sources too, so a diagnostic can name and point into one.
+    let data_files = check::DataFiles {
+        files: data
+            .files
+            .into_iter()
+            .map(|f| {
+                paths.push(None);
+                check::DataSource { file: sources.add(f.shown, f.text), name: f.name }
+            })
+            .collect(),
+        folder: data.folder,
+    };
     let stdlib = stdlib_asts();
     let user_asts: Vec<crate::syntax::ast::File> = parsed
         .iter()
@@ -190,7 +202,7 @@ fn compile_here(files: Vec<SourceFile>, limits: &Limits) -> Result<Compiled, Dia
         return Err(Diagnostics { items: diags, sources });
     }
     let files: Vec<ParsedFile<'_>> = parsed.iter().zip(asts).map(|((id, module), ast)| ParsedFile { id: *id, ast, stdlib: module.clone() }).collect();
-    let (checked, mut check_diags) = check::check_with(&files, &sources, limits);
+    let (checked, mut check_diags) = check::check_with(&files, &sources, limits, &data_files);
     diags.append(&mut check_diags);
     let checked = match checked {
         Some(c) if !diags.iter().any(Diagnostic::is_error) => c,
@@ -215,7 +227,6 @@ fn compile_here(files: Vec<SourceFile>, limits: &Limits) -> Result<Compiled, Dia
         tests: checked.tests,
         warnings: diags,
         limits: *limits,
-        #[cfg(feature = "jit")]
         jit: Default::default(),
     })
 }

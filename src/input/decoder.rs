@@ -1,6 +1,6 @@
 //! The request decoder. In: the policy's `RequestSchema` and slot paths (once, at
-//! `Decoder::new`), then each request's JSON bytes. Out: a `Frame` (tool, time, one value
-//! per slot) or an `InputFailure` listing every input error. A plain valid request is
+//! `Decoder::new`), then each request's JSON bytes. Out: a `Frame` (tool, time, where `args`
+//! is, one value per slot) or an `InputFailure` listing every input error. A plain valid request is
 //! read by the fast path (`fast`); any other is decoded from the start by the full decoder:
 //! the envelope is scanned in one pass; `args` is decoded in place when `tool` came first,
 //! else kept as a borrowed raw slice and decoded once the tool is known.
@@ -8,7 +8,7 @@
 use super::decode::{self, absent_record, drain_seq, report_missing, Seen, Sink, StrSeed};
 use super::errors::{self, Found, Path};
 use super::fast;
-use super::tree::{FieldNode, NameIndex, Node, RecordNode};
+use super::tree::{FieldNode, NameIndex, Node, RecordNode, Trees};
 use super::{Frame, InputError, InputFailure, InputPath, RequestSchema};
 use crate::value::{format_number, Value};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -20,11 +20,8 @@ use std::fmt;
 /// Decodes requests for one compiled policy. Immutable once built, so shared by threads.
 #[derive(Debug)]
 pub struct Decoder {
-    /// The `request { ... }` fields.
-    envelope: RecordNode,
-    /// The `args` of each declared tool, in `RequestSchema::tools` order.
-    tools: Vec<Node>,
-    tool_index: NameIndex,
+    /// The envelope's and each tool's decode trees, which both paths walk.
+    trees: Trees,
     /// Declared tool names, shared so the `tool` slot costs no allocation for them.
     tool_names: Vec<SmolStr>,
     tool_slots: Vec<usize>,
@@ -71,9 +68,7 @@ impl Decoder {
             tool.mark_build(false);
         }
         Decoder {
-            envelope,
-            tools,
-            tool_index: NameIndex::new(schema.tools.keys().map(String::as_str)),
+            trees: Trees { envelope, tools, tool_index: NameIndex::new(schema.tools.keys().map(String::as_str)) },
             tool_names: schema.tools.keys().map(SmolStr::new).collect(),
             tool_slots,
             time_slots,
@@ -111,9 +106,10 @@ impl Decoder {
     /// The fast path into a frame just `reset`: true when it accepted the request, with the
     /// frame complete; false leaves the frame to reset again.
     fn decode_fast(&self, text: &str, frame: &mut Frame) -> bool {
-        let Some(envelope) = fast::decode(self, text, &mut frame.slots) else { return false };
+        let Some(envelope) = fast::decode(&self.trees, text, &mut frame.slots) else { return false };
         frame.tool_name.push_str(envelope.tool_name);
         frame.tool = envelope.tool;
+        frame.args_span = envelope.args_span;
         if let Some(time) = envelope.time {
             frame.time = time;
         }
@@ -132,6 +128,8 @@ impl Decoder {
         frame.tool_name.clear();
         frame.tool = None;
         frame.time = now;
+        frame.args_span = None;
+        frame.window_faults.clear();
     }
 
     /// The full decoder: serde_json drives the decode tree and every input error is found.
@@ -161,6 +159,7 @@ impl Decoder {
         self.fill_special_slots(frame, tool_read);
 
         if errors.is_empty() {
+            frame.args_span = self.args_span(text);
             Ok(())
         } else {
             Err(InputFailure { tool_name: tool_name(frame), errors })
@@ -179,7 +178,7 @@ impl Decoder {
             Err(e) => return Err(e.to_string()),
         };
         let ToolSeen::Declared(tool) = envelope.tool else { return Ok(Some(envelope)) };
-        let Some(node) = self.tools.get(tool) else { return Ok(Some(envelope)) };
+        let Some(node) = self.trees.tools.get(tool) else { return Ok(Some(envelope)) };
         match envelope.args {
             ArgsSeen::Raw(raw) => {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -194,19 +193,21 @@ impl Decoder {
         Ok(Some(envelope))
     }
 
-    /// The declared `request { ... }` fields.
-    pub(super) fn envelope(&self) -> &RecordNode {
-        &self.envelope
-    }
-
-    /// The index of the declared tool called `name`.
-    pub(super) fn tool_index(&self, name: &str) -> Option<usize> {
-        self.tool_index.get(name.as_bytes())
-    }
-
-    /// The `args` node of declared tool `i`.
-    pub(super) fn tool_node(&self, i: usize) -> Option<&Node> {
-        self.tools.get(i)
+    /// Where the `args` value of a request the full decoder accepted is (`None`: it has none).
+    /// serde gives no positions, so this is a second scan of the request, skipping every value
+    /// but `args`, which it borrows. Only requests the fast path handed over pay for it; it
+    /// allocates nothing (it reads to the end: stopping early would take an error, which
+    /// allocates).
+    fn args_span(&self, text: &str) -> Option<std::ops::Range<usize>> {
+        let mut found = None;
+        // A decoded request is an object, read without error a second time.
+        let _ = serde_json::Deserializer::from_str(text).deserialize_map(ArgsAt(&self.trees.envelope, &mut found));
+        let raw = found?.get();
+        let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        // `raw` is borrowed from `text` (serde_json gives no other `&RawValue` from a `&str`);
+        // checked anyway rather than trusted.
+        let span = start..start + raw.len();
+        text.get(span.clone()).is_some_and(|s| s.as_ptr() == raw.as_ptr()).then_some(span)
     }
 
     fn fill_special_slots(&self, frame: &mut Frame, tool_read: bool) {
@@ -226,6 +227,29 @@ impl Decoder {
                 *slot = Value::Num(frame.time);
             }
         }
+    }
+}
+
+/// The request's top level, read for its `args` alone (see `Decoder::args_span`).
+struct ArgsAt<'a, 'de>(&'a RecordNode, &'a mut Option<&'de RawValue>);
+
+impl<'de> Visitor<'de> for ArgsAt<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(EnvKeySeed(self.0))? {
+            match key {
+                EnvKey::Args => *self.1 = Some(map.next_value()?),
+                EnvKey::Tool | EnvKey::Time | EnvKey::Field(..) | EnvKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -307,7 +331,7 @@ impl Top<'_, '_> {
             Ok(name) => {
                 self.tool_name.push_str(&name);
                 *self.tool_read = true;
-                match self.dec.tool_index.get(name.as_bytes()) {
+                match self.dec.trees.tool_index.get(name.as_bytes()) {
                     Some(i) => ToolSeen::Declared(i),
                     None => ToolSeen::Undeclared,
                 }
@@ -378,9 +402,9 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let dec = self.dec;
         let mut env = Envelope { tool: ToolSeen::Missing, args: ArgsSeen::Missing, time: None };
-        let mut seen = Seen::new(dec.envelope.fields.len());
+        let mut seen = Seen::new(dec.trees.envelope.fields.len());
         let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
-        while let Some(key) = map.next_key_seed(EnvKeySeed(&dec.envelope))? {
+        while let Some(key) = map.next_key_seed(EnvKeySeed(&dec.trees.envelope))? {
             match key {
                 EnvKey::Tool if std::mem::replace(&mut tool_seen, true) => {
                     self.key_error("tool", "string");
@@ -410,7 +434,7 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
                 }
             }
         }
-        report_missing(&dec.envelope, &seen, self.sink, &Path::Root);
+        report_missing(&dec.trees.envelope, &seen, self.sink, &Path::Root);
         Ok(Some(env))
     }
 }
@@ -420,7 +444,7 @@ impl Top<'_, '_> {
     fn read_args<'de, A: MapAccess<'de>>(&mut self, tool: &ToolSeen, map: &mut A) -> Result<ArgsSeen<'de>, A::Error> {
         match tool {
             ToolSeen::Declared(i) => {
-                if let Some(node) = self.dec.tools.get(*i) {
+                if let Some(node) = self.dec.trees.tools.get(*i) {
                     map.next_value_seed(ArgsSeed { node, sink: &mut *self.sink })?;
                 } else {
                     map.next_value::<IgnoredAny>()?;

@@ -13,6 +13,8 @@ const FOUND_STRING_MAX: usize = 40;
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Path<'a> {
     Root,
+    /// The root of a data file: paths render in JSONPath form, `$.EUR`, `$["u-100"][1]`.
+    Data,
     Key(&'a Path<'a>, &'a str),
     Index(&'a Path<'a>, usize),
 }
@@ -28,9 +30,16 @@ impl Path<'_> {
     fn write_to(&self, out: &mut String) {
         match self {
             Path::Root => {}
+            Path::Data => out.push('$'),
             Path::Key(parent, key) => {
                 parent.write_to(out);
-                if is_plain_key(key) {
+                if parent.in_data() {
+                    if is_identifier(key) {
+                        let _ = write!(out, ".{key}");
+                    } else {
+                        let _ = write!(out, "[{}]", quote(key));
+                    }
+                } else if is_plain_key(key) {
                     if !out.is_empty() {
                         out.push('.');
                     }
@@ -46,6 +55,22 @@ impl Path<'_> {
             }
         }
     }
+}
+
+impl Path<'_> {
+    /// Whether this path is inside a data file (its root is `Path::Data`).
+    fn in_data(&self) -> bool {
+        match self {
+            Path::Root => false,
+            Path::Data => true,
+            Path::Key(parent, _) | Path::Index(parent, _) => parent.in_data(),
+        }
+    }
+}
+
+/// A JSONPath member name (`$.name`); other keys are written `$["u-100"]`.
+fn is_identifier(key: &str) -> bool {
+    key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_plain_key(key: &str) -> bool {

@@ -13,8 +13,7 @@
 //! skipped ones with a plain loop, and builds nothing that no slot reads.
 
 use super::decode::{parse_timestamp, Seen};
-use super::decoder::Decoder;
-use super::tree::{summary, Key, Kind, Node, RecordNode};
+use super::tree::{summary, Key, Kind, Node, RecordNode, Trees};
 use crate::value::Value;
 use indexmap::IndexMap;
 use smol_str::SmolStr;
@@ -34,10 +33,12 @@ pub(super) struct FastEnvelope<'t> {
     /// Index of the declared tool, `None` for an undeclared one.
     pub tool: Option<usize>,
     pub time: Option<f64>,
+    /// Where the `args` value is in the text.
+    pub args_span: Option<std::ops::Range<usize>>,
 }
 
 /// Decodes `text` into `slots` (all `Value::Absent` on entry), or gives up with `None`.
-pub(super) fn decode<'t>(dec: &Decoder, text: &'t str, slots: &mut [Value]) -> Option<FastEnvelope<'t>> {
+pub(super) fn decode<'t>(dec: &Trees, text: &'t str, slots: &mut [Value]) -> Option<FastEnvelope<'t>> {
     let mut cur = Cursor { text, bytes: text.as_bytes(), at: 0 };
     let mut out = Out { slots };
     let envelope = envelope(dec, &mut cur, &mut out)?;
@@ -47,8 +48,8 @@ pub(super) fn decode<'t>(dec: &Decoder, text: &'t str, slots: &mut [Value]) -> O
 
 /// The top-level object: `tool` first, then `args`; `time` and the declared envelope
 /// fields anywhere; anything else skipped.
-fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<FastEnvelope<'t>> {
-    let mut env = FastEnvelope { tool_name: "", tool: None, time: None };
+fn envelope<'t>(dec: &Trees, cur: &mut Cursor<'t>, out: &mut Out) -> Option<FastEnvelope<'t>> {
+    let mut env = FastEnvelope { tool_name: "", tool: None, time: None, args_span: None };
     let (mut tool_seen, mut args_seen, mut time_seen) = (false, false, false);
     let mut seen = Seen::new(dec.envelope().fields.len());
     cur.object(|cur, key| {
@@ -67,6 +68,8 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                 if !tool_seen || std::mem::replace(&mut args_seen, true) {
                     return None;
                 }
+                cur.skip_ws();
+                let start = cur.at;
                 match env.tool.and_then(|i| dec.tool_node(i)) {
                     // `null` args mean missing ones: left to the full decoder.
                     Some(node) if cur.peek() == Some(b'{') => {
@@ -76,6 +79,7 @@ fn envelope<'t>(dec: &Decoder, cur: &mut Cursor<'t>, out: &mut Out) -> Option<Fa
                     // An undeclared tool's args are not read.
                     None => cur.skip_value(1)?,
                 }
+                env.args_span = Some(start..cur.at);
             }
             TIME => {
                 if std::mem::replace(&mut time_seen, true) {

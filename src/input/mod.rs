@@ -6,6 +6,7 @@
 //! input error; no JSON tree is built. Plain valid requests are read by a
 //! direct scan (`fast`); the others by serde_json driving the same decode trees.
 
+mod data;
 mod decode;
 mod decoder;
 mod errors;
@@ -16,6 +17,7 @@ mod number_tests;
 mod tests;
 mod tree;
 
+pub use data::{decode_data, DataError};
 pub use decoder::Decoder;
 pub use errors::empty_request;
 
@@ -50,6 +52,19 @@ pub struct Frame {
     pub tool: Option<usize>,
     /// The request's `time` (seconds since the epoch), or the `now` given to `decode`.
     pub time: f64,
+    /// Where the request's `args` value is in its bytes (`None`: it has none), so a decision
+    /// that modifies the arguments reads them alone, not the whole request again.
+    pub args_span: Option<std::ops::Range<usize>>,
+    /// The windows (indexes in `Program::windows`) the store could not answer for this
+    /// request, with why: the rules that read them fail with that reason.
+    pub window_faults: Vec<WindowFault>,
+}
+
+/// A window the store could not answer for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowFault {
+    pub window: u32,
+    pub message: String,
 }
 
 /// One problem with a request, as reported in a decision's `errors`.

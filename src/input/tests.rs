@@ -657,6 +657,7 @@ fn assert_same_frame(a: &Frame, b: &Frame, bytes: &[u8]) {
     assert_eq!(a.slots, b.slots, "{text}");
     assert_eq!((&a.tool_name, a.tool), (&b.tool_name, b.tool), "{text}");
     assert_eq!(a.time.to_bits(), b.time.to_bits(), "{text}");
+    assert_eq!(a.args_span, b.args_span, "{text}");
 }
 
 #[test]

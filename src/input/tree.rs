@@ -1,8 +1,9 @@
 //! The decode tree. In: the declared types of a request (`RequestSchema`) and the input
 //! paths rules read (slots). Out: one `Node` per declared position, each knowing its JSON
 //! kind, how to word errors about it, which slots it fills, whether a `Value` must be
-//! built there and, for records, whether undeclared keys are refused (closed tools). Built
-//! once per compiled policy; decoding only walks it.
+//! built there and, for records, whether undeclared keys are refused (closed tools); and
+//! `Trees`, a policy's whole set, which both decoder paths walk. Built once per compiled
+//! policy; decoding only walks it.
 
 use crate::types::{FieldType, Type};
 use smol_str::SmolStr;
@@ -194,6 +195,35 @@ fn must_be(ty: &Type) -> String {
         },
         Type::Optional(inner) => must_be(inner),
         Type::Any => "any value".into(),
+    }
+}
+
+/// The decode trees of one policy: the envelope's, and the `args` of each declared tool
+/// with the tools' names indexed. Built by `Decoder::new`; walked by both decoder paths
+/// (`decoder`'s full decoder and `fast`), so neither has to know the other.
+#[derive(Debug)]
+pub(super) struct Trees {
+    /// The `request { ... }` fields.
+    pub envelope: RecordNode,
+    /// The `args` of each declared tool, in `RequestSchema::tools` order.
+    pub tools: Vec<Node>,
+    pub tool_index: NameIndex,
+}
+
+impl Trees {
+    /// The declared `request { ... }` fields.
+    pub fn envelope(&self) -> &RecordNode {
+        &self.envelope
+    }
+
+    /// The index of the declared tool called `name`.
+    pub fn tool_index(&self, name: &str) -> Option<usize> {
+        self.tool_index.get(name.as_bytes())
+    }
+
+    /// The `args` node of declared tool `i`.
+    pub fn tool_node(&self, i: usize) -> Option<&Node> {
+        self.tools.get(i)
     }
 }
 

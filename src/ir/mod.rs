@@ -12,6 +12,9 @@ use crate::types::Type;
 use crate::value::Value;
 use indexmap::IndexMap;
 
+/// The operators and builtins are defined with their semantics, in `ops`.
+pub use crate::ops::{ArithOp, Builtin, CmpOp};
+
 /// The whole policy set, ready for a backend.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -19,11 +22,58 @@ pub struct Program {
     pub schema: RequestSchema,
     /// In source order (files in the order given, items in file order).
     pub rules: Vec<Rule>,
+    /// In source order (LANGUAGE.md §8).
+    pub windows: Vec<Window>,
     /// Input slots: `slots[i]` is the request path that slot `i` holds (see `passes::assign_slots`).
     pub slots: Vec<InputPath>,
     /// Regexes from literal patterns, compiled once; `ExprKind::Regex` indexes this.
     pub regexes: Vec<regex::Regex>,
     pub groups: ToolGroups,
+}
+
+/// `window NAME = AGG(value) [on TOOLS] over DURATION by KEYS [when CONDITION]`. Its value
+/// for a request is read into the frame (the input path `["@window", NAME]`) before the
+/// rules run; after the decision the request is recorded in it when `scope` and
+/// `condition` match.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub name: String,
+    /// A stable hash of the definition: stores keep events under it.
+    pub id: u64,
+    pub aggregate: Aggregate,
+    pub duration_secs: u64,
+    pub scope: ToolScope,
+    /// Plain values of the request, or `Input(["args"])` (type `Any`): the whole argument
+    /// object, hashed in canonical form.
+    pub keys: Vec<Expr>,
+    /// What `sum`, `max`, `distinct` and `values` aggregate (`None` for `count`).
+    pub value: Option<Expr>,
+    /// May read `decision` (the input path `["@decision"]`).
+    pub condition: Option<Expr>,
+    /// Lambda locals the window's expressions use.
+    pub locals: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Count,
+    Sum,
+    Max,
+    Distinct,
+    Values,
+}
+
+impl Aggregate {
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Count => "count",
+            Aggregate::Sum => "sum",
+            Aggregate::Max => "max",
+            Aggregate::Distinct => "distinct",
+            Aggregate::Values => "values",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -273,25 +323,6 @@ pub enum ExprKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArithOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegexOp {
     Matches,
     FindAll,
@@ -302,51 +333,4 @@ pub enum QuantKind {
     Any,
     All,
     Count,
-}
-
-/// Functions and methods implemented by the engine. Argument order: receiver first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
-    // strings
-    StrLen,
-    Lower,
-    Upper,
-    Trim,
-    StartsWith,
-    EndsWith,
-    /// `s.contains(t)` and `t in s`
-    StrContains,
-    Split,
-    /// Text before the first `sep` (the whole text when there is none).
-    Before,
-    /// Text after the first `sep` (empty when there is none).
-    After,
-    // lists
-    ListLen,
-    IsEmpty,
-    /// `l.contains(x)` and `x in l`
-    ListContains,
-    Intersects,
-    SubsetOf,
-    // maps
-    /// `k in m`
-    MapHasKey,
-    MapLen,
-    // numbers
-    Abs,
-    Floor,
-    Ceil,
-    Round,
-    Min,
-    Max,
-    // time (UTC)
-    Hour,
-    Minute,
-    /// 1 = Monday ... 7 = Sunday
-    Weekday,
-    Day,
-    Month,
-    Year,
-    /// A function of the standard library written in Rust: index into `stdlib::NATIVES`.
-    Native(u32),
 }

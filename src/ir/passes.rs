@@ -3,7 +3,8 @@
 //! In: a checked `Program`. Out: the same program ready for a backend (no `FnCall`, no
 //! `Input`, `slots` and `groups` filled).
 
-use super::{ArithOp, CmpOp, Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope};
+use super::{Expr, ExprKind, Program, ReasonPart, Rule, ToolGroups, ToolScope, Window};
+use crate::ops;
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -16,12 +17,22 @@ pub fn run_all(program: &mut Program) {
         rule.locals = next;
         inline_leaf_lets(rule);
     }
+    for window in &mut program.windows {
+        let mut next = window.locals;
+        for_each_window_root(window, |e| *e = fold(inline_calls(take(e), &mut next)));
+        window.locals = next;
+    }
     assign_slots(program);
     program.groups = group_rules(program);
 }
 
 fn placeholder() -> Expr {
     Expr { kind: ExprKind::Const(Value::Absent), ty: crate::types::Type::Any, span: Default::default() }
+}
+
+/// Applies `f` to each expression tree of a window: keys, value, `when`.
+pub fn for_each_window_root(window: &mut Window, mut f: impl FnMut(&mut Expr)) {
+    window.keys.iter_mut().chain(window.value.as_mut()).chain(window.condition.as_mut()).for_each(&mut f);
 }
 
 /// Applies `f` to each expression tree of a rule: block `let` values, condition, `set`
@@ -204,7 +215,8 @@ fn substitute_leaves(e: &mut Expr, leaves: &[Option<Expr>]) -> bool {
 
 /// Evaluates at compile time what does not depend on the request: literals, operators on
 /// constants, short-circuits decided by a constant. Anything that could fail at run time
-/// (division by zero, non-finite results) is left for run time, so it errors there.
+/// (division by zero, non-finite results) is left for run time, so it errors there. The
+/// operations are `ops`'s, so folding computes exactly what the backends would.
 pub fn fold(mut e: Expr) -> Expr {
     map_mut(&mut e, &mut |x| {
         // Only these kinds fold; the others stay where they are.
@@ -234,8 +246,8 @@ fn fold_node(e: Expr) -> Expr {
             Some(Value::Bool(b)) => konst(Value::Bool(!b), &e),
             _ => e,
         },
-        ExprKind::Neg(x) => match as_const(x) {
-            Some(Value::Num(n)) => konst(Value::Num(-n), &e),
+        ExprKind::Neg(x) => match as_const(x).as_ref().map(ops::arith::negate) {
+            Some(Ok(v)) => konst(v, &e),
             _ => e,
         },
         ExprKind::And(a, b) | ExprKind::Or(a, b) => {
@@ -252,28 +264,19 @@ fn fold_node(e: Expr) -> Expr {
             _ => e,
         },
         ExprKind::Compare(op, a, b) => match (as_const(a), as_const(b)) {
-            (Some(x), Some(y)) => match compare_consts(*op, &x, &y) {
-                Some(r) => konst(Value::Bool(r), &e),
-                None => e,
+            (Some(x), Some(y)) => match ops::compare::compare(*op, &x, &y) {
+                Ok(r) => konst(Value::Bool(r), &e),
+                Err(_) => e,
             },
             _ => e,
         },
+        // What cannot be computed now (division by zero, a non-finite result) is left for run
+        // time, so it errors there; strings are not joined here, as `+` on them costs work.
         ExprKind::Arith(op, a, b) => match (as_const(a), as_const(b)) {
-            (Some(Value::Num(x)), Some(Value::Num(y))) => {
-                let r = match op {
-                    ArithOp::Add => x + y,
-                    ArithOp::Sub => x - y,
-                    ArithOp::Mul => x * y,
-                    ArithOp::Div if y != 0.0 => x / y,
-                    ArithOp::Rem if y != 0.0 => x % y,
-                    _ => return e,
-                };
-                if r.is_finite() {
-                    konst(Value::Num(r), &e)
-                } else {
-                    e
-                }
-            }
+            (Some(Value::Num(x)), Some(Value::Num(y))) => match ops::arith::numbers(*op, x, y) {
+                Ok(r) => konst(Value::Num(r), &e),
+                Err(_) => e,
+            },
             _ => e,
         },
         ExprKind::List(items) => match items.iter().map(as_const).collect::<Option<Vec<Value>>>() {
@@ -284,37 +287,25 @@ fn fold_node(e: Expr) -> Expr {
     }
 }
 
-fn compare_consts(op: CmpOp, x: &Value, y: &Value) -> Option<bool> {
-    let ord = match (x, y) {
-        (Value::Num(a), Value::Num(b)) => a.partial_cmp(b),
-        (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
-        _ => None,
-    };
-    Some(match op {
-        CmpOp::Eq => x == y,
-        CmpOp::Ne => x != y,
-        CmpOp::Lt => ord? == std::cmp::Ordering::Less,
-        CmpOp::Le => ord? != std::cmp::Ordering::Greater,
-        CmpOp::Gt => ord? == std::cmp::Ordering::Greater,
-        CmpOp::Ge => ord? != std::cmp::Ordering::Less,
-    })
-}
-
-/// Gives each request path read by any rule a slot, and rewrites `Input` to `Slot`.
+/// Gives each request path read by any rule or window a slot, and rewrites `Input` to `Slot`.
 pub fn assign_slots(program: &mut Program) {
     let mut slots: Vec<Vec<String>> = Vec::new();
-    for rule in &mut program.rules {
-        for_each_root(rule, |e| {
-            map_mut(e, &mut |x| {
-                if let ExprKind::Input(path) = &mut x.kind {
-                    let i = slots.iter().position(|s| s == path).unwrap_or_else(|| {
-                        slots.push(std::mem::take(path));
-                        slots.len() - 1
-                    });
-                    x.kind = ExprKind::Slot(i as u32);
-                }
-            });
+    let mut to_slot = |e: &mut Expr| {
+        map_mut(e, &mut |x| {
+            if let ExprKind::Input(path) = &mut x.kind {
+                let i = slots.iter().position(|s| s == path).unwrap_or_else(|| {
+                    slots.push(std::mem::take(path));
+                    slots.len() - 1
+                });
+                x.kind = ExprKind::Slot(i as u32);
+            }
         });
+    };
+    for rule in &mut program.rules {
+        for_each_root(rule, &mut to_slot);
+    }
+    for window in &mut program.windows {
+        for_each_window_root(window, &mut to_slot);
     }
     program.slots = slots;
 }
@@ -356,6 +347,7 @@ pub fn group_rules(program: &Program) -> ToolGroups {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::{ArithOp, CmpOp};
     use crate::types::Type;
 
     fn num(n: f64) -> Expr {

@@ -21,6 +21,8 @@ use super::abi::{self, AbiReturn, HelperFn};
 use super::runtime::{self, Shared};
 use super::JitError;
 use crate::ir::{self, ArithOp, Builtin, CmpOp, Expr, ExprKind, QuantKind, RegexOp};
+use crate::ops::builtins::{FloatOp, JitFast, StrTest};
+use crate::ops::fault::FaultKind;
 use crate::span::Span;
 use crate::types::Type;
 use crate::value::Value;
@@ -464,18 +466,18 @@ impl<'a, 't> Gen<'a, 't> {
         let left = self.b.ins().load(types::I64, flags, self.work, 0);
         let after = self.b.ins().iadd_imm_s(left, -i64::from(units));
         let short = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, after, 0);
-        self.raise_if(short, runtime::RAISE_OUT_OF_WORK, span)?;
+        self.raise_if(short, FaultKind::OutOfWork, span)?;
         self.b.ins().store(flags, after, self.work, 0);
         Ok(())
     }
 
-    /// Fails with an inline error (`kind` as in `runtime::raise`) when `bad` is set.
-    fn raise_if(&mut self, bad: V, kind: i64, span: Span) -> Result<(), JitError> {
+    /// Fails with the fault `kind` (raised by `runtime::raise`) when `bad` is set.
+    fn raise_if(&mut self, bad: V, kind: FaultKind, span: Span) -> Result<(), JitError> {
         let (raise, cont) = (self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(raise);
         self.b.ins().brif(bad, raise, &[], cont, &[]);
         self.b.switch_to_block(raise);
-        let k = self.b.ins().iconst(types::I32, kind);
+        let k = self.b.ins().iconst(types::I32, i64::from(kind as u32));
         let at = self.span(span);
         call!(self, raise(self.rt, k, at))?;
         self.b.ins().jump(self.fail, &[]);
@@ -692,18 +694,18 @@ impl<'a, 't> Gen<'a, 't> {
         Ok(self.b.block_params(join)[0])
     }
 
-    /// `s op "constant"` (`runtime::STR_*`) through `str_test`, which compares bytes;
-    /// `None` when `needle` is not a constant string.
-    fn str_test(&mut self, op: u32, s: &Expr, needle: &Expr, span: Span) -> Result<Option<V>, JitError> {
+    /// `s op "constant"` through `str_test`, which compares bytes (`needle in s` through
+    /// `str_find`); `None` when `needle` is not a constant string.
+    fn str_test(&mut self, op: StrTest, s: &Expr, needle: &Expr, span: Span) -> Result<Option<V>, JitError> {
         let ExprKind::Const(Value::Str(text)) = &needle.kind else { return Ok(None) };
-        if op == runtime::STR_CONTAINS {
+        if op == StrTest::Contains {
             return self.str_find(s, text, span).map(Some);
         }
         let len = text.len() as i64;
         // The pooled copy's bytes stay in place as long as the code (`Tables::pool`).
         let addr = self.tables.constant_str(text);
         let x = self.expr_as(s, Repr::Ptr)?;
-        let (opv, bytes, n) = (self.b.ins().iconst(types::I32, i64::from(op)), self.b.ins().iconst(PTR, addr), self.b.ins().iconst(PTR, len));
+        let (opv, bytes, n) = (self.b.ins().iconst(types::I32, i64::from(op as u32)), self.b.ins().iconst(PTR, addr), self.b.ins().iconst(PTR, len));
         let at = self.span(span);
         let st = call!(self, str_test(self.rt, opv, x, bytes, n, at))?;
         self.check_status(st);
@@ -768,16 +770,16 @@ impl<'a, 't> Gen<'a, 't> {
         }
         if matches!(op, CmpOp::Eq | CmpOp::Ne) {
             // `s == "EUR"`: a byte comparison, no dispatch on the operator.
-            let eq = match self.str_test(runtime::STR_EQ, a, b, span)? {
+            let eq = match self.str_test(StrTest::Eq, a, b, span)? {
                 Some(st) => Some(st),
-                None => self.str_test(runtime::STR_EQ, b, a, span)?,
+                None => self.str_test(StrTest::Eq, b, a, span)?,
             };
             if let Some(st) = eq {
                 return Ok(if op == CmpOp::Eq { st } else { self.b.ins().bxor_imm_s(st, 1) });
             }
         }
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
-        let code = self.b.ins().iconst(types::I32, i64::from(runtime::cmp_code(op)));
+        let code = self.b.ins().iconst(types::I32, i64::from(op as u32));
         let at = self.span(span);
         let st = call!(self, compare(self.rt, code, x, y, at))?;
         self.check_status(st);
@@ -795,7 +797,7 @@ impl<'a, 't> Gen<'a, 't> {
                 ArithOp::Div | ArithOp::Rem => {
                     let zero = self.b.ins().f64const(0.0);
                     let is_zero = self.b.ins().fcmp(FloatCC::Equal, y, zero);
-                    self.raise_if(is_zero, 0, e.span)?;
+                    self.raise_if(is_zero, FaultKind::DivisionByZero, e.span)?;
                     if op == ArithOp::Div {
                         self.b.ins().fdiv(x, y)
                     } else {
@@ -807,7 +809,7 @@ impl<'a, 't> Gen<'a, 't> {
             return Ok((self.coerce(v, Repr::Num, r, e)?, r));
         }
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
-        let code = self.b.ins().iconst(types::I32, i64::from(runtime::arith_code(op)));
+        let code = self.b.ins().iconst(types::I32, i64::from(op as u32));
         let at = self.span(e.span);
         let v = call!(self, arith(self.rt, code, x, y, at))?;
         self.check_ptr(v);
@@ -819,7 +821,7 @@ impl<'a, 't> Gen<'a, 't> {
         let abs = self.b.ins().fabs(v);
         let inf = self.b.ins().f64const(f64::INFINITY);
         let bad = self.b.ins().fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, abs, inf);
-        self.raise_if(bad, 1, span)
+        self.raise_if(bad, FaultKind::NotFinite, span)
     }
 
     fn coalesce(&mut self, a: &Expr, b: &Expr, r: Repr, e: &Expr) -> Result<V, JitError> {
@@ -841,44 +843,35 @@ impl<'a, 't> Gen<'a, 't> {
         Ok(self.b.block_params(join)[0])
     }
 
+    /// A builtin call: its table entry's JIT fast path (`ops::builtins::JitFast`) when it
+    /// has one and the operands fit it, else the generic `call` helper.
     fn call(&mut self, builtin: Builtin, args: &[Expr], e: &Expr) -> Result<(V, Repr), JitError> {
         let r = repr(&e.ty);
         let all_num = args.iter().all(|a| repr(&a.ty) == Repr::Num);
-        if all_num && r == Repr::Num {
-            let inline = match (builtin, args) {
-                (Builtin::Abs, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().fabs(v))?),
-                (Builtin::Floor, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().floor(v))?),
-                (Builtin::Ceil, [x]) => Some(self.expr_as(x, Repr::Num).map(|v| self.b.ins().ceil(v))?),
-                (Builtin::Round, [x]) => {
-                    let v = self.expr_as(x, Repr::Num)?;
-                    Some(call!(self, round(v))?)
-                }
-                _ => None,
-            };
-            if let Some(v) = inline {
+        match (builtin.spec().and_then(|s| s.jit), args) {
+            (Some(JitFast::Float(op)), [x]) if all_num && r == Repr::Num => {
+                let v = self.expr_as(x, Repr::Num)?;
+                let v = match op {
+                    FloatOp::Abs => self.b.ins().fabs(v),
+                    FloatOp::Floor => self.b.ins().floor(v),
+                    FloatOp::Ceil => self.b.ins().ceil(v),
+                    FloatOp::Round => call!(self, round(v))?,
+                };
                 return Ok((v, r));
             }
-        }
-        let str_op = match builtin {
-            Builtin::StartsWith => Some(runtime::STR_STARTS),
-            Builtin::EndsWith => Some(runtime::STR_ENDS),
-            Builtin::StrContains => Some(runtime::STR_CONTAINS),
-            _ => None,
-        };
-        if let (Some(op), Repr::Bool, [x, y]) = (str_op, r, args) {
-            if let Some(st) = self.str_test(op, x, y, e.span)? {
+            (Some(JitFast::Predicate(test)), [x, y]) if r == Repr::Bool => {
+                if let Some(st) = test.map(|t| self.str_test(t, x, y, e.span)).transpose()?.flatten() {
+                    return Ok((st, r));
+                }
+                let (x, y) = (self.expr_as(x, Repr::Ptr)?, self.expr_as(y, Repr::Ptr)?);
+                let idx = self.tables.builtin(builtin);
+                let bi = self.b.ins().iconst(types::I32, idx);
+                let at = self.span(e.span);
+                let st = call!(self, predicate2(self.rt, bi, x, y, at))?;
+                self.check_status(st);
                 return Ok((st, r));
             }
-        }
-        let predicate = matches!(builtin, Builtin::EndsWith | Builtin::StartsWith | Builtin::StrContains | Builtin::ListContains);
-        if let (true, Repr::Bool, [x, y]) = (predicate, r, args) {
-            let (x, y) = (self.expr_as(x, Repr::Ptr)?, self.expr_as(y, Repr::Ptr)?);
-            let idx = self.tables.builtin(builtin);
-            let bi = self.b.ins().iconst(types::I32, idx);
-            let at = self.span(e.span);
-            let st = call!(self, predicate2(self.rt, bi, x, y, at))?;
-            self.check_status(st);
-            return Ok((st, r));
+            _ => {}
         }
         let (addr, n) = self.pointer_array(args)?;
         let idx = self.tables.builtin(builtin);

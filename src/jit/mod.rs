@@ -20,6 +20,7 @@ pub use runtime::JitScratch;
 use crate::decision::Fired;
 use crate::input::Frame;
 use crate::ir::{self, Program};
+use crate::ops::fault;
 use crate::span::Span;
 use crate::value::Value;
 use crate::vm::RuntimeError;
@@ -117,7 +118,7 @@ impl Conditions {
             _ => Err(self
                 .scratch
                 .error_at(pos)
-                .unwrap_or_else(|| RuntimeError { span: Span::default(), message: "internal: rule failed without an error".into() })),
+                .unwrap_or_else(|| RuntimeError { span: Span::default(), message: fault::machine("rule failed without an error").into_owned() })),
         }
     }
 }
@@ -151,9 +152,9 @@ impl JitProgram {
     /// Group `g`'s machine code, compiled on first use.
     #[inline]
     fn group_code(&self, program: &Program, g: usize) -> Result<&GroupCode, String> {
-        let group = self.groups.get(g).ok_or_else(|| format!("internal: no tool group {g}"))?;
+        let group = self.groups.get(g).ok_or_else(|| fault::no_such("tool group", g as u32).into_owned())?;
         let code = group.code.get_or_init(|| self.compile_group(program, &group.rules, group.masked).map_err(|e| e.to_string()));
-        code.as_ref().map_err(|e| format!("internal: {e}"))
+        code.as_ref().map_err(|e| fault::internal(e).into_owned())
     }
 
     fn compile_group(&self, program: &Program, rules: &[u32], masked: bool) -> Result<GroupCode, JitError> {

@@ -2,8 +2,9 @@
 //! group functions (raw code pointers from cranelift) and a decoded `Frame`. Out: one
 //! condition result per rule of the group, and the `extern "C"` helpers the generated code
 //! calls for everything that is not a machine scalar (strings, lists, records, maps,
-//! optionals, builtins, regexes), reusing the interpreter's own operations so both backends
-//! share semantics and error messages.
+//! optionals, builtins, regexes), calling `ops`, as the interpreter does, so both backends
+//! share semantics and fault messages; the codes generated code passes (operators, fault
+//! kinds, string tests) are `ops`' `#[repr(u32)]` enums, read back with `from_u32`.
 //!
 //! Every helper that reads a pointer is an `unsafe extern "C" fn`, called only by generated
 //! code; its `# Safety` section is what that code guarantees: an `Rt` pointer is the one
@@ -23,10 +24,13 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 use crate::ir::{ArithOp, Builtin, CmpOp};
+use crate::ops::builtins::{self, StrTest};
+use crate::ops::fault::{self, Fault, FaultKind};
+use crate::ops::regex as regex_ops;
+use crate::ops::{access, arith, compare};
 use crate::span::Span;
 use crate::value::Value;
-use crate::vm::exec::{self, Fault};
-use crate::vm::{builtins, Meter, RuntimeError};
+use crate::vm::{Meter, RuntimeError};
 use cranelift_jit::JITModule;
 use std::cell::RefCell;
 
@@ -200,11 +204,11 @@ impl Code {
     ) -> Result<(), String> {
         let ptr = self.func;
         if slots.len() != expected_slots {
-            return Err(format!("internal: frame has {} slots, the program {expected_slots}", slots.len()));
+            return Err(fault::internal(format_args!("frame has {} slots, the program {expected_slots}", slots.len())).into_owned());
         }
         let n = self.rules;
         if self.masked && scratch.mask.len() != n {
-            return Err(format!("internal: mask of {} rules for a group of {n}", scratch.mask.len()));
+            return Err(fault::internal(format_args!("mask of {} rules for a group of {n}", scratch.mask.len())).into_owned());
         }
         // Unmasked groups write every position, so reused results need no clearing; a
         // masked group's skipped rules must read 0.
@@ -304,7 +308,7 @@ unsafe fn rt<'r>(p: *const Rt<'static>) -> &'r Rt<'r> {
 }
 
 fn missing(at: u32) -> Fault {
-    exec::internal(format_args!("missing operand at {at}"))
+    fault::missing_operand(at)
 }
 
 /// Where generated code finds a number or a boolean inside a `Value` without calling `num`
@@ -454,11 +458,7 @@ pub(super) extern "C" fn round(x: f64) -> f64 {
     x.round()
 }
 
-/// `raise`'s kind for a charge that does not fit the work budget.
-pub(super) const RAISE_OUT_OF_WORK: i64 = 2;
-
-/// Raises an error computed inline: 0 division by zero, 1 a non-finite result, 2
-/// (`RAISE_OUT_OF_WORK`) the work budget exhausted.
+/// Raises a fault found inline: `kind` is a `FaultKind` code.
 ///
 /// # Safety
 /// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
@@ -466,10 +466,11 @@ pub(super) const RAISE_OUT_OF_WORK: i64 = 2;
 pub(super) unsafe extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
     // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
     let rt = unsafe { rt(r) };
-    let fault: Fault = match kind {
-        0 => "division by zero".into(),
-        2 => rt.state.meter.exhaust(),
-        _ => "result is not a finite number".into(),
+    let fault: Fault = match FaultKind::from_u32(kind) {
+        Some(FaultKind::DivisionByZero) => fault::division_by_zero(),
+        Some(FaultKind::NotFinite) => fault::not_finite(),
+        Some(FaultKind::OutOfWork) => rt.state.meter.exhaust(),
+        None => fault::no_such("fault kind", kind),
     };
     rt.fail(at, fault);
 }
@@ -482,22 +483,16 @@ pub(super) unsafe extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32)
 pub(super) unsafe extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
     // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
     let rt = unsafe { rt(r) };
-    let err = rt.state.pending.borrow_mut().take().unwrap_or(RuntimeError { span: Span::default(), message: "internal: rule failed without an error".into() });
+    let err = rt
+        .state
+        .pending
+        .borrow_mut()
+        .take()
+        .unwrap_or_else(|| RuntimeError { span: Span::default(), message: fault::machine("rule failed without an error").into_owned() });
     rt.state.errors.borrow_mut().push((pos, err));
 }
 
-const CMP: [CmpOp; 6] = [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge];
-const ARITH: [ArithOp; 5] = [ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div, ArithOp::Rem];
-
-pub(super) fn cmp_code(op: CmpOp) -> u32 {
-    CMP.iter().position(|c| *c == op).unwrap_or(0) as u32
-}
-
-pub(super) fn arith_code(op: ArithOp) -> u32 {
-    ARITH.iter().position(|c| *c == op).unwrap_or(0) as u32
-}
-
-/// 0 / 1, or 2 with the pending error set.
+/// `op` is a `CmpOp` code. 0 / 1, or 2 with the pending error set.
 ///
 /// # Safety
 /// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
@@ -506,11 +501,11 @@ pub(super) unsafe extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *cons
     // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
     let rt = unsafe { rt(r) };
     // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
-    let (Some(a), Some(b), Some(&op)) = (unsafe { val(a) }, unsafe { val(b) }, CMP.get(op as usize)) else {
+    let (Some(a), Some(b), Some(op)) = (unsafe { val(a) }, unsafe { val(b) }, CmpOp::from_u32(op)) else {
         rt.fail(at, missing(at));
         return 2;
     };
-    match exec::compare(op, a, b) {
+    match compare::compare(op, a, b) {
         Ok(x) => u8::from(x),
         Err(f) => {
             rt.fail(at, f);
@@ -519,6 +514,8 @@ pub(super) unsafe extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *cons
     }
 }
 
+/// `op` is an `ArithOp` code.
+///
 /// # Safety
 /// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
 /// the running group function, live for the whole call, and `a` and `b` are null or live values (module doc).
@@ -526,8 +523,8 @@ pub(super) unsafe extern "C" fn arith(r: *const Rt<'static>, op: u32, a: *const 
     // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
     let rt = unsafe { rt(r) };
     // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
-    let r = match (unsafe { val(a) }, unsafe { val(b) }, ARITH.get(op as usize)) {
-        (Some(a), Some(b), Some(&op)) => exec::arith(op, a, b, &rt.state.meter),
+    let r = match (unsafe { val(a) }, unsafe { val(b) }, ArithOp::from_u32(op)) {
+        (Some(a), Some(b), Some(op)) => arith::arith(op, a, b, &rt.state.meter),
         _ => Err(missing(at)),
     };
     rt.give(at, r)
@@ -544,9 +541,9 @@ pub(super) unsafe extern "C" fn field(r: *const Rt<'static>, v: *const Value, i:
         // Point into the record instead of copying: records outlive the call.
         Some(Value::Record(fields)) => match fields.get(i as usize) {
             Some(x) => x as *const Value,
-            None => rt.give(at, exec::field(&Value::Record(fields.clone()), i)),
+            None => rt.give(at, access::field(&Value::Record(fields.clone()), i)),
         },
-        Some(other) => rt.give(at, exec::field(other, i)),
+        Some(other) => rt.give(at, access::field(other, i)),
         None => rt.give(at, Err(missing(at))),
     }
 }
@@ -559,7 +556,7 @@ pub(super) unsafe extern "C" fn index(r: *const Rt<'static>, a: *const Value, b:
     let rt = unsafe { rt(r) };
     // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
     let res = match (unsafe { val(a) }, unsafe { val(b) }) {
-        (Some(a), Some(b)) => exec::index(a, b),
+        (Some(a), Some(b)) => access::index(a, b),
         _ => Err(missing(at)),
     };
     rt.give(at, res)
@@ -619,7 +616,7 @@ pub(super) unsafe extern "C" fn call(r: *const Rt<'static>, builtin: u32, items:
 /// As `gather`: `items` holds `n` value pointers, each null or a live value.
 unsafe fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> Result<Value, Fault> {
     let Some(&b) = rt.shared.builtins.get(builtin as usize) else {
-        return Err(exec::internal(format_args!("no builtin {builtin}")));
+        return Err(fault::no_such("builtin", builtin));
     };
     // SAFETY: `items` and `n` are as `pointers` needs (this function's `# Safety`).
     let ptrs = unsafe { pointers(items, n) };
@@ -634,8 +631,8 @@ unsafe fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n:
     res
 }
 
-/// A boolean builtin of two arguments, borrowing them (no clones, nothing allocated) for
-/// the common string and list predicates: 0 / 1, or 2 with the pending error set.
+/// A boolean builtin of two arguments, borrowing them (no clones, nothing allocated): the
+/// table's `JitFast::Predicate` builtins. 0 / 1, or 2 with the pending error set.
 ///
 /// # Safety
 /// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
@@ -644,38 +641,17 @@ pub(super) unsafe extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u3
     // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
     let rt = unsafe { rt(r) };
     // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
-    let (builtin, a_val, b_val) = (rt.shared.builtins.get(builtin_id as usize).copied(), unsafe { val(a) }, unsafe { val(b) });
-    let fast = match (builtin, a_val, b_val) {
-        (Some(Builtin::EndsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some((Builtin::EndsWith, s.ends_with(&**x))),
-        (Some(Builtin::StartsWith), Some(Value::Str(s)), Some(Value::Str(x))) => Some((Builtin::StartsWith, s.starts_with(&**x))),
-        (Some(Builtin::StrContains), Some(Value::Str(s)), Some(Value::Str(x))) => Some((Builtin::StrContains, s.contains(&**x))),
-        (Some(Builtin::ListContains), Some(Value::List(items)), Some(x)) => Some((Builtin::ListContains, items.contains(x))),
-        _ => None,
+    let result = match (rt.shared.builtins.get(builtin_id as usize).and_then(|b| b.spec()), unsafe { val(a) }, unsafe { val(b) }) {
+        (Some(spec), Some(a), Some(b)) => spec.call(a, Some(b), &rt.state.meter),
+        // Natives, and missing operands, go the general way, for identical messages.
+        // SAFETY: a local array of 2 pointers, each null or a live value (`# Safety`).
+        _ => unsafe { call_builtin(rt, builtin_id, [a, b].as_ptr(), 2, at) },
     };
-    if let Some((b, x)) = fast {
-        // Charged as `builtins::call` would (after the work, which no budget error undoes).
-        return match rt.state.meter.charge(builtins::cost(b, a_val, b_val)) {
-            Ok(()) => u8::from(x),
-            Err(f) => {
-                rt.fail(at, f);
-                2
-            }
-        };
-    }
-    // Anything else (other shapes, errors) goes the general way, for identical messages.
-    let items = [a, b];
-    // SAFETY: `items` is a local array of 2 pointers, null or live values (`# Safety`).
-    predicate_status(rt, at, unsafe { call_builtin(rt, builtin_id, items.as_ptr(), 2, at) })
+    predicate_status(rt, at, result)
 }
 
-/// The string tests `str_test` makes against a constant: the codes generated code passes.
-pub(super) const STR_EQ: u32 = 0;
-pub(super) const STR_STARTS: u32 = 1;
-pub(super) const STR_ENDS: u32 = 2;
-pub(super) const STR_CONTAINS: u32 = 3;
-
-/// `s == needle`, `s.starts_with(needle)` or `s.ends_with(needle)` (`op`: `STR_EQ`,
-/// `STR_STARTS`, `STR_ENDS`; `needle in s` is `str_find`), for a
+/// `s == needle`, `s.starts_with(needle)` or `s.ends_with(needle)` (`op`: a `StrTest` code;
+/// `needle in s` is `str_find`), for a
 /// constant `needle` whose bytes (`len` of them, valid UTF-8) the constant pool keeps in
 /// place: the bytes compared directly, without dispatch on the builtin or the constant's
 /// shape. 0 / 1, or 2 with the pending error set. A subject that is not a string goes the
@@ -690,12 +666,19 @@ pub(super) unsafe extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *con
     let needle = if len == 0 || needle.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(needle, len) } };
     // SAFETY: `s` is null or a live value (this helper's `# Safety`).
     match unsafe { val(s) } {
-        Some(Value::Str(s)) => {
-            let s = s.as_bytes();
+        Some(Value::Str(text)) => {
+            let s = text.as_bytes();
+            // The codes as constants, so the match is plain integer compares.
+            const EQ: u32 = StrTest::Eq as u32;
+            const STARTS: u32 = StrTest::Starts as u32;
+            const ENDS: u32 = StrTest::Ends as u32;
             let part = match op {
-                STR_EQ => Some(s),
-                STR_STARTS => s.get(..needle.len()),
-                _ => s.len().checked_sub(needle.len()).and_then(|from| s.get(from..)),
+                EQ => Some(s),
+                STARTS => s.get(..needle.len()),
+                ENDS => s.len().checked_sub(needle.len()).and_then(|from| s.get(from..)),
+                // `Contains` is `str_find`'s; the slow path words the fault for a bad code.
+                // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+                _ => return str_test_slow(unsafe { rt(r) }, op, Some(&Value::Str(text.clone())), needle, at),
             };
             u8::from(part.is_some_and(|part| same_bytes(part, needle)))
         }
@@ -732,7 +715,7 @@ pub(super) unsafe extern "C" fn str_find(r: *const Rt<'static>, s: *const Value,
     // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
     let rt = unsafe { rt(r) };
     let Some(finder) = rt.shared.finders.get(finder as usize) else {
-        rt.fail(at, exec::internal(format_args!("no searcher {finder}")));
+        rt.fail(at, fault::no_such("searcher", finder));
         return 2;
     };
     // SAFETY: `s` is null or a live value (this helper's `# Safety`).
@@ -744,7 +727,7 @@ pub(super) unsafe extern "C" fn str_find(r: *const Rt<'static>, s: *const Value,
                 2
             }
         },
-        other => str_test_slow(rt, STR_CONTAINS, other, finder.needle(), at),
+        other => str_test_slow(rt, StrTest::Contains as u32, other, finder.needle(), at),
     }
 }
 
@@ -768,11 +751,13 @@ fn str_test_slow(rt: &Rt<'_>, op: u32, s: Option<&Value>, needle: &[u8], at: u32
         return 2;
     };
     let needle = Value::str(needle);
-    let builtin = match op {
-        STR_EQ => return u8::from(*s == needle),
-        STR_STARTS => Builtin::StartsWith,
-        STR_ENDS => Builtin::EndsWith,
-        _ => Builtin::StrContains,
+    let test = StrTest::from_u32(op);
+    if test == Some(StrTest::Eq) {
+        return u8::from(*s == needle);
+    }
+    let Some(builtin) = test.and_then(StrTest::builtin) else {
+        rt.fail(at, fault::no_such("string test", op));
+        return 2;
     };
     predicate_status(rt, at, builtins::call(builtin, &[s.clone(), needle], &rt.state.meter))
 }
@@ -782,7 +767,7 @@ fn predicate_status(rt: &Rt<'_>, at: u32, result: Result<Value, Fault>) -> u8 {
     match result {
         Ok(Value::Bool(x)) => u8::from(x),
         Ok(other) => {
-            rt.fail(at, exec::internal(format_args!("a predicate gave a {}", exec::shape(&other))));
+            rt.fail(at, fault::predicate_gave(&other));
             2
         }
         Err(f) => {
@@ -794,24 +779,16 @@ fn predicate_status(rt: &Rt<'_>, at: u32, result: Result<Value, Fault>) -> u8 {
 
 /// A regex's subject, with its bytes charged to the work budget (as the interpreter does).
 fn subject<'v>(rt: &Rt<'_>, re: u32, s: Option<&'v Value>, at: u32) -> Option<(&'v str, usize)> {
-    match s {
-        Some(Value::Str(text)) if (re as usize) < rt.regexes.len() => match rt.state.meter.charge(text.len() as u64) {
-            Ok(()) => Some((text, re as usize)),
-            Err(f) => {
-                rt.fail(at, f);
-                None
-            }
-        },
-        Some(Value::Str(_)) => {
-            rt.fail(at, exec::internal(format_args!("no regex {re}")));
-            None
-        }
-        Some(other) => {
-            rt.fail(at, exec::internal(format_args!("cannot match a {}", exec::shape(other))));
-            None
-        }
-        None => {
-            rt.fail(at, missing(at));
+    let result = match s {
+        Some(v @ Value::Str(_)) if (re as usize) < rt.regexes.len() => regex_ops::subject(v, &rt.state.meter).map(|text| (text, re as usize)),
+        Some(Value::Str(_)) => Err(fault::no_such("regex", re)),
+        Some(other) => Err(fault::cannot_match(other)),
+        None => Err(missing(at)),
+    };
+    match result {
+        Ok(found) => Some(found),
+        Err(f) => {
+            rt.fail(at, f);
             None
         }
     }
@@ -841,8 +818,8 @@ pub(super) unsafe extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s
     // SAFETY: `s` is null or a live value (this helper's `# Safety`).
     match subject(rt, re, unsafe { val(s) }, at) {
         Some((text, i)) => {
-            let found: Vec<Value> = rt.regexes.get(i).map(|re| re.find_iter(text).map(|m| Value::str(m.as_str())).collect()).unwrap_or_default();
-            rt.alloc(Value::List(found.into()))
+            let found = rt.regexes.get(i).map_or_else(|| Value::List(Vec::new().into()), |re| regex_ops::find_all(re, text));
+            rt.alloc(found)
         }
         None => std::ptr::null(),
     }
@@ -855,12 +832,11 @@ pub(super) unsafe extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s
 /// the running group function, live for the whole call, and `v` is null or a live value (module doc).
 pub(super) unsafe extern "C" fn list_len(r: *const Rt<'static>, v: *const Value, at: u32) -> i64 {
     // SAFETY: `v` is null or a live value (this helper's `# Safety`).
-    match unsafe { val(v) } {
-        Some(Value::List(items)) => items.len() as i64,
-        Some(Value::Absent) => 0,
-        Some(other) => {
+    match unsafe { val(v) }.map(access::items) {
+        Some(Ok(items)) => items.len() as i64,
+        Some(Err(f)) => {
             // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
-            unsafe { rt(r) }.fail(at, exec::internal(format_args!("cannot iterate a {}", exec::shape(other))));
+            unsafe { rt(r) }.fail(at, f);
             -1
         }
         None => {

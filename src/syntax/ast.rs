@@ -61,6 +61,10 @@ pub enum Item {
     Tool(ToolDecl),
     Request(RequestDecl),
     Let(LetDecl),
+    /// `data NAME: TYPE`
+    Data(DataDecl),
+    /// `window NAME = AGG(...) ...`
+    Window(WindowDecl),
     Fn(FnDecl),
     Rule(Rule),
     /// `on TOOLS { rules and lets }`
@@ -133,6 +137,32 @@ pub enum TypeExprKind {
 pub struct LetDecl {
     pub name: Ident,
     pub value: Expr,
+    pub span: AstSpan,
+}
+
+/// `data NAME: TYPE`: reference data of a declared type, supplied when the policy is
+/// loaded (`data/NAME.json` beside the policy, `--data NAME=FILE`), read like a constant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub span: AstSpan,
+}
+
+/// `window NAME = AGG(value?) [on TOOLS] over DURATION by KEY, ... [when CONDITION]`: a
+/// rolling aggregate over the engine's own past decisions (LANGUAGE.md §8).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowDecl {
+    pub name: Ident,
+    /// `count`, `sum`, `max`, `distinct` or `values`, as written.
+    pub aggregate: Ident,
+    pub value: Option<Expr>,
+    /// The aggregate's call, `sum(amount)`.
+    pub aggregate_span: AstSpan,
+    pub tools: Option<Vec<ToolPattern>>,
+    pub duration: Expr,
+    pub keys: Vec<Expr>,
+    pub condition: Option<Expr>,
     pub span: AstSpan,
 }
 
@@ -367,6 +397,8 @@ pub enum TestStmt {
     ExpectEffect { effect: ExpectedEffect, by: Vec<Ident>, span: AstSpan },
     /// `expect args.memo == "[REDACTED]"`
     ExpectValue { path: PathRef, value: Json, span: AstSpan },
+    /// `windows { NAME: VALUE, ... }` after a `request`: window values set for it directly.
+    Windows { values: Vec<(Ident, Json)>, span: AstSpan },
 }
 
 #[derive(Clone, Debug, PartialEq)]

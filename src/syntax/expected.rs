@@ -6,10 +6,11 @@
 const KEYWORDS: &[&str] = &[
     "policy", "version", "default", "on", "error", "type", "tool", "request", "let", "fn", "builtin", "rule", "when", "because", "deny", "allow", "warn",
     "require", "approval", "from", "redact", "set", "if", "then", "else", "and", "or", "not", "in", "has", "true", "false", "fixture", "test", "expect", "by",
-    "with", "null",
+    "with", "null", "data", "window", "over", "windows",
 ];
 /// Tokens that can start an expression.
-const EXPR_START: &[&str] = &["IDENT", "NUM", "DUR", "STR", "true", "false", "(", "[", "-", "not", "has", "if", "tool"];
+/// (`deny` and `allow` are outcomes a window's `when` compares with.)
+const EXPR_START: &[&str] = &["IDENT", "NUM", "DUR", "STR", "true", "false", "(", "[", "-", "not", "has", "if", "tool", "deny", "allow"];
 /// Tokens that can start a top-level item.
 const ITEM_START: &[&str] = &[
     "policy", "version", "default", "type", "tool", "request", "let", "fn", "builtin", "rule", "@", "on", "deny", "allow", "warn", "require", "redact", "set",

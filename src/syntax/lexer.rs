@@ -105,6 +105,14 @@ pub enum Token<'src> {
     By,
     #[token("with")]
     With,
+    #[token("data")]
+    Data,
+    #[token("window")]
+    Window,
+    #[token("over")]
+    Over,
+    #[token("windows")]
+    Windows,
     #[token("null")]
     Null,
 
@@ -334,6 +342,10 @@ impl Token<'_> {
             Tool => "tool",
             Request => "request",
             Let => "let",
+            Data => "data",
+            Window => "window",
+            Over => "over",
+            Windows => "windows",
             Fn => "fn",
             Builtin => "builtin",
             Rule => "rule",

@@ -275,6 +275,10 @@ fn ends_expression(t: &Token<'_>, prev: Option<&Token<'_>>, next: Option<&Token<
             | T::Tool
             | T::Request
             | T::Let
+            | T::Data
+            | T::Window
+            | T::Over
+            | T::Windows
             | T::Fn
             | T::Builtin
             | T::Rule

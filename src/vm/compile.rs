@@ -4,7 +4,7 @@
 //! nothing when it is off.
 
 use super::op::{Code, Op};
-use super::{Chunk, ChunkId, Module, ReasonCode, RuleCode};
+use super::{Chunk, ChunkId, Module, ReasonCode, RuleCode, WindowCode};
 use crate::ir::{self, Expr, ExprKind, QuantKind, ReasonPart};
 use crate::span::Span;
 use crate::value::Value;
@@ -51,7 +51,9 @@ impl Pool {
 pub(super) fn compile(program: &ir::Program) -> Module {
     let mut builder = Builder::default();
     let rules = program.rules.iter().map(|rule| builder.rule(rule)).collect();
+    let windows = program.windows.iter().map(|w| builder.window(w)).collect();
     Module {
+        windows,
         pool: builder.pool.values,
         fast: builder.fast,
         traced: builder.traced,
@@ -87,12 +89,24 @@ impl Builder {
         RuleCode { condition, set_value, reason }
     }
 
+    /// A window's keys, value and `when`, each a chunk (windows have no block `let`s).
+    fn window(&mut self, w: &ir::Window) -> WindowCode {
+        let keys = w.keys.iter().enumerate().map(|(i, k)| self.chunk_of(k, &[], w.locals, format!("{} key {i}", w.name))).collect();
+        let value = w.value.as_ref().map(|e| self.chunk_of(e, &[], w.locals, format!("{} value", w.name)));
+        let condition = w.condition.as_ref().map(|e| self.chunk_of(e, &[], w.locals, format!("{} when", w.name)));
+        WindowCode { keys, value, condition }
+    }
+
     /// Compiles one expression of `rule` (with the block `let`s it uses) into a chunk.
     fn chunk(&mut self, expr: &Expr, rule: &ir::Rule, label: String) -> ChunkId {
-        let fast = Emitter { code: &mut self.fast, pool: &mut self.pool, traced: false }.body(expr, &rule.lets);
-        let traced = Emitter { code: &mut self.traced, pool: &mut self.pool, traced: true }.body(expr, &rule.lets);
+        self.chunk_of(expr, &rule.lets, rule.locals, label)
+    }
+
+    fn chunk_of(&mut self, expr: &Expr, lets: &[Expr], locals: u32, label: String) -> ChunkId {
+        let fast = Emitter { code: &mut self.fast, pool: &mut self.pool, traced: false }.body(expr, lets);
+        let traced = Emitter { code: &mut self.traced, pool: &mut self.pool, traced: true }.body(expr, lets);
         let id = ChunkId(u32::try_from(self.chunks.len()).unwrap_or(u32::MAX));
-        self.chunks.push(Chunk { fast, traced, locals: rule.locals, lets: u32::try_from(rule.lets.len()).unwrap_or(u32::MAX), span: expr.span, label });
+        self.chunks.push(Chunk { fast, traced, locals, lets: u32::try_from(lets.len()).unwrap_or(u32::MAX), span: expr.span, label });
         id
     }
 }

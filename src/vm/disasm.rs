@@ -5,7 +5,6 @@
 use super::op::Op;
 use super::{ChunkId, Module, ReasonCode};
 use crate::ir::Builtin;
-use crate::stdlib::NATIVES;
 use crate::value::{format_number, Value};
 use std::fmt::Write;
 
@@ -105,11 +104,8 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
 
 fn call(builtin: Builtin, argc: u32) -> String {
     match builtin {
-        Builtin::Native(i) => {
-            let name = NATIVES.get(i as usize).map_or("?", |n| n.name);
-            format!("native #{i} {name}/{argc}")
-        }
-        other => format!("{}/{argc}", snake_case(&format!("{other:?}"))),
+        Builtin::Native(i) => format!("native #{i} {}/{argc}", builtin.id()),
+        Builtin::Engine(_) => format!("{}/{argc}", builtin.id()),
     }
 }
 

@@ -10,14 +10,13 @@
 //! its memo after. Each chunk is compiled twice, without and with `Trace` instructions, so
 //! tracing is free when off.
 
-pub(crate) mod builtins;
 mod compile;
 mod disasm;
-pub(crate) mod exec;
-mod meter;
+mod exec;
 mod op;
 
-pub use meter::Meter;
+/// The work budget, shared with the JIT (`ops::Meter`).
+pub use crate::ops::Meter;
 
 #[cfg(test)]
 mod tests;
@@ -37,6 +36,8 @@ pub struct Module {
     traced: Code,
     chunks: Vec<Chunk>,
     rules: Vec<RuleCode>,
+    /// In `Program::windows` order.
+    windows: Vec<WindowCode>,
     regexes: Vec<regex::Regex>,
     /// For the disassembly: `args.amount` for each slot.
     slot_names: Vec<String>,
@@ -70,6 +71,15 @@ pub struct RuleCode {
     /// The value expression of a `set` effect.
     pub set_value: Option<ChunkId>,
     pub reason: Vec<ReasonCode>,
+}
+
+/// The compiled expressions of one window: run on the interpreter by both backends, so a
+/// window's key, value and `when` mean the same whatever decides the rules.
+#[derive(Debug, Clone)]
+pub struct WindowCode {
+    pub keys: Vec<ChunkId>,
+    pub value: Option<ChunkId>,
+    pub condition: Option<ChunkId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +147,11 @@ impl Module {
         &self.rules[index]
     }
 
+    /// Every window's compiled parts, in `Program::windows` order.
+    pub fn windows(&self) -> &[WindowCode] {
+        &self.windows
+    }
+
     /// Every rule's compiled parts, in `Program::rules` order.
     pub fn rules(&self) -> &[RuleCode] {
         &self.rules
@@ -148,7 +163,7 @@ impl Module {
     /// Work is charged to `meter` (a rule error once it runs out).
     pub fn run(&self, chunk: ChunkId, frame: &Frame, scratch: &mut Scratch, meter: &Meter, trace: Option<&mut Vec<TraceEntry>>) -> Result<Value, RuntimeError> {
         let Some(c) = self.chunks.get(chunk.0 as usize) else {
-            return Err(RuntimeError { span: Span::default(), message: format!("internal: no chunk {}", chunk.0) });
+            return Err(RuntimeError { span: Span::default(), message: crate::ops::fault::no_such("chunk", chunk.0).into_owned() });
         };
         scratch.reset(c.locals, c.lets);
         match trace {
@@ -162,7 +177,7 @@ impl Module {
         let value = self.run(chunk, frame, scratch, meter, None)?;
         match value {
             Value::Bool(b) => Ok(b),
-            other => Err(RuntimeError { span: self.chunk_span(chunk), message: format!("internal: condition gave {} instead of a bool", exec::shape(&other)) }),
+            other => Err(RuntimeError { span: self.chunk_span(chunk), message: crate::ops::fault::condition_gave(&other).into_owned() }),
         }
     }
 

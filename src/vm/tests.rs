@@ -90,6 +90,10 @@ fn index(x: Expr, k: Expr) -> Expr {
 fn list(items: Vec<Expr>) -> Expr {
     e(ExprKind::List(items))
 }
+/// The table's builtin `id`.
+fn bi(id: &str) -> Builtin {
+    crate::ops::builtins::by_id(id).unwrap_or_else(|| panic!("no builtin {id}"))
+}
 fn call(f: Builtin, args: Vec<Expr>) -> Expr {
     e(ExprKind::Call(f, args))
 }
@@ -142,6 +146,7 @@ fn rule(id: &str, effect: Effect, condition: Option<Expr>, reason: Vec<ReasonPar
 
 fn program(rules: Vec<Rule>, slots: &[&str], regexes: &[&str]) -> Program {
     Program {
+        windows: Vec::new(),
         info: PolicyInfo { name: "test".into(), version: "1".into(), default: DefaultEffect::Allow, on_error: DefaultEffect::Deny },
         schema: RequestSchema::default(),
         rules,
@@ -380,71 +385,71 @@ fn an_early_exit_from_an_inner_quantifier_leaves_the_outer_iterating() {
 
 #[test]
 fn string_builtins() {
-    assert_eq!(call_ok(Builtin::StrLen, vec![text("çab")]), vnum(3.0));
-    assert_eq!(call_ok(Builtin::Lower, vec![text("AbÇ")]), vstr("abç"));
-    assert_eq!(call_ok(Builtin::Upper, vec![text("abç")]), vstr("ABÇ"));
-    assert_eq!(call_ok(Builtin::Trim, vec![text("  a b \n")]), vstr("a b"));
-    assert_eq!(call_ok(Builtin::StartsWith, vec![text("payments.x"), text("payments.")]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::EndsWith, vec![text("a@corp.com"), text("@corp.com")]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::EndsWith, vec![text("a@corp.com"), text("@evil.com")]), Value::Bool(false));
-    assert_eq!(call_ok(Builtin::StrContains, vec![text("a@b"), text("@")]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::StrContains, vec![text("ab"), text("@")]), Value::Bool(false));
-    assert_eq!(call_ok(Builtin::Split, vec![text("a,b,,c"), text(",")]), vlist(vec![vstr("a"), vstr("b"), vstr(""), vstr("c")]));
-    assert_eq!(call_ok(Builtin::Split, vec![text("ab"), text("")]), vlist(vec![vstr("a"), vstr("b")]));
-    assert_eq!(call_ok(Builtin::Before, vec![text("user@host@x"), text("@")]), vstr("user"));
-    assert_eq!(call_ok(Builtin::Before, vec![text("user"), text("@")]), vstr("user"));
-    assert_eq!(call_ok(Builtin::After, vec![text("user@host@x"), text("@")]), vstr("host@x"));
-    assert_eq!(call_ok(Builtin::After, vec![text("user"), text("@")]), vstr(""));
+    assert_eq!(call_ok(bi("str_len"), vec![text("çab")]), vnum(3.0));
+    assert_eq!(call_ok(bi("lower"), vec![text("AbÇ")]), vstr("abç"));
+    assert_eq!(call_ok(bi("upper"), vec![text("abç")]), vstr("ABÇ"));
+    assert_eq!(call_ok(bi("trim"), vec![text("  a b \n")]), vstr("a b"));
+    assert_eq!(call_ok(bi("starts_with"), vec![text("payments.x"), text("payments.")]), Value::Bool(true));
+    assert_eq!(call_ok(bi("ends_with"), vec![text("a@corp.com"), text("@corp.com")]), Value::Bool(true));
+    assert_eq!(call_ok(bi("ends_with"), vec![text("a@corp.com"), text("@evil.com")]), Value::Bool(false));
+    assert_eq!(call_ok(bi("str_contains"), vec![text("a@b"), text("@")]), Value::Bool(true));
+    assert_eq!(call_ok(bi("str_contains"), vec![text("ab"), text("@")]), Value::Bool(false));
+    assert_eq!(call_ok(bi("split"), vec![text("a,b,,c"), text(",")]), vlist(vec![vstr("a"), vstr("b"), vstr(""), vstr("c")]));
+    assert_eq!(call_ok(bi("split"), vec![text("ab"), text("")]), vlist(vec![vstr("a"), vstr("b")]));
+    assert_eq!(call_ok(bi("before"), vec![text("user@host@x"), text("@")]), vstr("user"));
+    assert_eq!(call_ok(bi("before"), vec![text("user"), text("@")]), vstr("user"));
+    assert_eq!(call_ok(bi("after"), vec![text("user@host@x"), text("@")]), vstr("host@x"));
+    assert_eq!(call_ok(bi("after"), vec![text("user"), text("@")]), vstr(""));
 }
 
 #[test]
 fn list_and_map_builtins() {
     let ab = || list(vec![text("a"), text("b")]);
-    assert_eq!(call_ok(Builtin::ListLen, vec![ab()]), vnum(2.0));
-    assert_eq!(call_ok(Builtin::IsEmpty, vec![ab()]), Value::Bool(false));
-    assert_eq!(call_ok(Builtin::IsEmpty, vec![list(vec![])]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::ListContains, vec![ab(), text("b")]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::ListContains, vec![ab(), text("c")]), Value::Bool(false));
-    assert_eq!(call_ok(Builtin::Intersects, vec![ab(), list(vec![text("c"), text("a")])]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::Intersects, vec![ab(), list(vec![text("c")])]), Value::Bool(false));
-    assert_eq!(call_ok(Builtin::SubsetOf, vec![list(vec![text("b")]), ab()]), Value::Bool(true));
-    assert_eq!(call_ok(Builtin::SubsetOf, vec![list(vec![text("b"), text("z")]), ab()]), Value::Bool(false));
-    assert_eq!(call_ok(Builtin::SubsetOf, vec![list(vec![]), ab()]), Value::Bool(true));
+    assert_eq!(call_ok(bi("list_len"), vec![ab()]), vnum(2.0));
+    assert_eq!(call_ok(bi("is_empty"), vec![ab()]), Value::Bool(false));
+    assert_eq!(call_ok(bi("is_empty"), vec![list(vec![])]), Value::Bool(true));
+    assert_eq!(call_ok(bi("list_contains"), vec![ab(), text("b")]), Value::Bool(true));
+    assert_eq!(call_ok(bi("list_contains"), vec![ab(), text("c")]), Value::Bool(false));
+    assert_eq!(call_ok(bi("intersects"), vec![ab(), list(vec![text("c"), text("a")])]), Value::Bool(true));
+    assert_eq!(call_ok(bi("intersects"), vec![ab(), list(vec![text("c")])]), Value::Bool(false));
+    assert_eq!(call_ok(bi("subset_of"), vec![list(vec![text("b")]), ab()]), Value::Bool(true));
+    assert_eq!(call_ok(bi("subset_of"), vec![list(vec![text("b"), text("z")]), ab()]), Value::Bool(false));
+    assert_eq!(call_ok(bi("subset_of"), vec![list(vec![]), ab()]), Value::Bool(true));
     let m = vmap(&[("a", vnum(1.0)), ("b", vnum(2.0))]);
-    assert_eq!(eval_slots(call(Builtin::MapHasKey, vec![slot(0), text("b")]), vec![m.clone()]), Ok(Value::Bool(true)));
-    assert_eq!(eval_slots(call(Builtin::MapHasKey, vec![slot(0), text("z")]), vec![m.clone()]), Ok(Value::Bool(false)));
-    assert_eq!(eval_slots(call(Builtin::MapLen, vec![slot(0)]), vec![m]), Ok(vnum(2.0)));
+    assert_eq!(eval_slots(call(bi("map_has_key"), vec![slot(0), text("b")]), vec![m.clone()]), Ok(Value::Bool(true)));
+    assert_eq!(eval_slots(call(bi("map_has_key"), vec![slot(0), text("z")]), vec![m.clone()]), Ok(Value::Bool(false)));
+    assert_eq!(eval_slots(call(bi("map_len"), vec![slot(0)]), vec![m]), Ok(vnum(2.0)));
 }
 
 #[test]
 fn number_builtins() {
-    assert_eq!(call_ok(Builtin::Abs, vec![num(-2.5)]), vnum(2.5));
-    assert_eq!(call_ok(Builtin::Floor, vec![num(-2.5)]), vnum(-3.0));
-    assert_eq!(call_ok(Builtin::Ceil, vec![num(2.1)]), vnum(3.0));
-    assert_eq!(call_ok(Builtin::Round, vec![num(2.5)]), vnum(3.0));
-    assert_eq!(call_ok(Builtin::Round, vec![num(-2.5)]), vnum(-3.0));
-    assert_eq!(call_ok(Builtin::Round, vec![num(2.4)]), vnum(2.0));
-    assert_eq!(call_ok(Builtin::Min, vec![num(3.0), num(1000.0)]), vnum(3.0));
-    assert_eq!(call_ok(Builtin::Max, vec![num(3.0), num(1000.0)]), vnum(1000.0));
+    assert_eq!(call_ok(bi("abs"), vec![num(-2.5)]), vnum(2.5));
+    assert_eq!(call_ok(bi("floor"), vec![num(-2.5)]), vnum(-3.0));
+    assert_eq!(call_ok(bi("ceil"), vec![num(2.1)]), vnum(3.0));
+    assert_eq!(call_ok(bi("round"), vec![num(2.5)]), vnum(3.0));
+    assert_eq!(call_ok(bi("round"), vec![num(-2.5)]), vnum(-3.0));
+    assert_eq!(call_ok(bi("round"), vec![num(2.4)]), vnum(2.0));
+    assert_eq!(call_ok(bi("min"), vec![num(3.0), num(1000.0)]), vnum(3.0));
+    assert_eq!(call_ok(bi("max"), vec![num(3.0), num(1000.0)]), vnum(1000.0));
 }
 
 #[test]
 fn time_builtins_in_utc() {
     // 2024-01-01T13:05:30Z, a Monday.
     let t = 1_704_067_200.0 + 13.0 * 3600.0 + 5.0 * 60.0 + 30.0;
-    assert_eq!(call_ok(Builtin::Hour, vec![num(t)]), vnum(13.0));
-    assert_eq!(call_ok(Builtin::Minute, vec![num(t)]), vnum(5.0));
-    assert_eq!(call_ok(Builtin::Weekday, vec![num(t)]), vnum(1.0));
-    assert_eq!(call_ok(Builtin::Day, vec![num(t)]), vnum(1.0));
-    assert_eq!(call_ok(Builtin::Month, vec![num(t)]), vnum(1.0));
-    assert_eq!(call_ok(Builtin::Year, vec![num(t)]), vnum(2024.0));
+    assert_eq!(call_ok(bi("hour"), vec![num(t)]), vnum(13.0));
+    assert_eq!(call_ok(bi("minute"), vec![num(t)]), vnum(5.0));
+    assert_eq!(call_ok(bi("weekday"), vec![num(t)]), vnum(1.0));
+    assert_eq!(call_ok(bi("day"), vec![num(t)]), vnum(1.0));
+    assert_eq!(call_ok(bi("month"), vec![num(t)]), vnum(1.0));
+    assert_eq!(call_ok(bi("year"), vec![num(t)]), vnum(2024.0));
     // Sunday 2024-01-07.
-    assert_eq!(call_ok(Builtin::Weekday, vec![num(1_704_067_200.0 + 6.0 * 86400.0)]), vnum(7.0));
+    assert_eq!(call_ok(bi("weekday"), vec![num(1_704_067_200.0 + 6.0 * 86400.0)]), vnum(7.0));
     // One second before the epoch: 1969-12-31T23:59:59Z, a Wednesday.
-    assert_eq!(call_ok(Builtin::Hour, vec![num(-0.5)]), vnum(23.0));
-    assert_eq!(call_ok(Builtin::Weekday, vec![num(-1.0)]), vnum(3.0));
-    assert_eq!(call_ok(Builtin::Year, vec![num(-1.0)]), vnum(1969.0));
-    assert_eq!(err(call(Builtin::Year, vec![num(1e300)]).at(4, 9)), RuntimeError { span: sp(4, 9), message: "timestamp out of range".into() });
+    assert_eq!(call_ok(bi("hour"), vec![num(-0.5)]), vnum(23.0));
+    assert_eq!(call_ok(bi("weekday"), vec![num(-1.0)]), vnum(3.0));
+    assert_eq!(call_ok(bi("year"), vec![num(-1.0)]), vnum(1969.0));
+    assert_eq!(err(call(bi("year"), vec![num(1e300)]).at(4, 9)), RuntimeError { span: sp(4, 9), message: "timestamp out of range".into() });
 }
 
 #[test]
@@ -469,9 +474,9 @@ fn wrong_shapes_are_internal_errors() {
         field(num(1.0), 0),
         field(list(vec![]), 0),
         index(num(1.0), num(0.0)),
-        call(Builtin::StrLen, vec![num(1.0)]),
-        call(Builtin::Min, vec![num(1.0)]),
-        call(Builtin::Lower, vec![]),
+        call(bi("str_len"), vec![num(1.0)]),
+        call(bi("min"), vec![num(1.0)]),
+        call(bi("lower"), vec![]),
         regex(RegexOp::Matches, num(1.0), 0),
         regex(RegexOp::Matches, text("a"), 7),
         quant(QuantKind::Any, 0, num(1.0), boolean(true)),
@@ -573,7 +578,7 @@ fn rules_compile_to_conditions_set_values_and_reasons() {
             rule("always", Effect::Deny, None, vec![ReasonPart::Text("no".into())], 0),
             rule(
                 "cap",
-                Effect::Set(amount, call(Builtin::Min, vec![slot(0), num(1000.0)])),
+                Effect::Set(amount, call(bi("min"), vec![slot(0), num(1000.0)])),
                 Some(cmp(CmpOp::Gt, slot(0), num(1000.0))),
                 vec![ReasonPart::Text("capped ".into()), ReasonPart::Expr(slot(0)), ReasonPart::Text(" records".into())],
                 0,
@@ -648,11 +653,8 @@ fn disassembly_of_a_small_program() {
                 Some(
                     and(
                         cmp(CmpOp::Gt, slot(0).at(30, 36), num(10_000.0).at(39, 45)).at(30, 45),
-                        not(call(
-                            Builtin::ListContains,
-                            vec![list(vec![text("US").at(51, 55), text("DE").at(57, 61)]).at(50, 62), field(slot(1), 0).at(66, 83)],
-                        )
-                        .at(50, 83))
+                        not(call(bi("list_contains"), vec![list(vec![text("US").at(51, 55), text("DE").at(57, 61)]).at(50, 62), field(slot(1), 0).at(66, 83)])
+                            .at(50, 83))
                         .at(50, 83),
                     )
                     .at(30, 83),
@@ -669,7 +671,7 @@ fn disassembly_of_a_small_program() {
                         regex(RegexOp::FindAll, coalesce(slot(2).at(140, 144), text("").at(148, 150)).at(140, 150), 0).at(140, 170),
                         cmp(
                             CmpOp::Ge,
-                            quant(QuantKind::Count, 1, local(0).at(175, 180), call(Builtin::EndsWith, vec![local(1), text(".ru")]).at(190, 210)).at(175, 211),
+                            quant(QuantKind::Count, 1, local(0).at(175, 180), call(bi("ends_with"), vec![local(1), text(".ru")]).at(190, 210)).at(175, 211),
                             num(2.0).at(215, 216),
                         )
                         .at(175, 216),

@@ -19,7 +19,7 @@ mod common;
 
 use common::interleaved;
 use criterion::Criterion;
-use gavel_peers::engines::{self, Cel, NOW};
+use gavel_peers::engines::{self, Cel};
 use gavel_peers::floor::FloorRequest;
 use gavel_peers::scenario::{timed_request, SCENARIOS};
 use gavel_peers::{report, Setup};
@@ -58,7 +58,7 @@ fn main() {
 fn alternating(s: &mut Setup) {
     let Some(jit) = &s.jit else { return };
     let request = timed_request();
-    let frame = s.interp.decode(&request, NOW).expect("the timed request decodes");
+    let frame = s.interp.decode(&request, engines::now()).expect("the timed request decodes");
     let parsed: FloorRequest = serde_json::from_slice(&request).expect("the timed request deserializes");
     let cedar_request = s.cedar.request_from_json(&request).expect("the timed request converts for Cedar");
     let input = engines::rego_input(&request).expect("the timed request converts for regorus");
@@ -74,7 +74,8 @@ fn alternating(s: &mut Setup) {
     interleaved(&name, (report::FLOOR_EVAL, || floor(black_box(&parsed), &mut fired)), ("gavel_jit", &mut gavel));
 
     let name = format!("json_{}", s.scenario.name);
-    let mut gavel = || jit.verdict(black_box(&request), Some(NOW)).decided_by().count() > 0;
+    let at = Some(engines::now());
+    let mut gavel = || jit.verdict(black_box(&request), at).decided_by().count() > 0;
     let mut floor_json = || floor(&serde_json::from_slice(black_box(&request)).expect("deserializes"), &mut fired);
     interleaved(&name, ("gavel_jit", &mut gavel), ("cedar", || cedar.decide(&cedar.request_from_json(black_box(&request)).expect("converts for Cedar")).diagnostics().errors().next().is_none()));
     interleaved(&name, ("gavel_jit", &mut gavel), ("regorus_rvm", || engines::rego_decide(rego, engines::rego_input(black_box(&request)).expect("converts for regorus")).is_ok()));
@@ -86,7 +87,7 @@ fn eval_only(c: &mut Criterion, s: &mut Setup) {
     let request = timed_request();
     let mut g = c.benchmark_group(format!("eval_{}", s.scenario.name));
 
-    let frame = s.interp.decode(&request, NOW).expect("the timed request decodes");
+    let frame = s.interp.decode(&request, engines::now()).expect("the timed request decodes");
     g.bench_function("gavel_interp", |b| b.iter(|| s.interp.verdict_frame(black_box(&frame)).decided_by().count()));
     if let Some(jit) = &s.jit {
         g.bench_function("gavel_jit", |b| b.iter(|| jit.verdict_frame(black_box(&frame)).decided_by().count()));
@@ -112,7 +113,7 @@ fn from_json(c: &mut Criterion, s: &mut Setup) {
     let request = timed_request();
     let mut g = c.benchmark_group(format!("json_{}", s.scenario.name));
 
-    let now = Some(NOW);
+    let now = Some(engines::now());
     g.bench_function("gavel_interp", |b| b.iter(|| s.interp.verdict(black_box(&request), now).decided_by().count()));
     if let Some(jit) = &s.jit {
         g.bench_function("gavel_jit", |b| b.iter(|| jit.verdict(black_box(&request), now).decided_by().count()));

@@ -13,10 +13,15 @@ use std::sync::Arc;
 
 /// The evaluation time given to Gavel (no rule reads `time`; this keeps the clock out of the
 /// timed path, as the other engines do not read one).
-pub const NOW: f64 = 1_780_000_000.0;
+pub const NOW: u64 = 1_780_000_000;
+
+/// `NOW` (seconds since the epoch) as Gavel takes it.
+pub fn now() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)
+}
 
 pub fn gavel_options() -> gavel::DecideOptions {
-    gavel::DecideOptions { explain: false, now: Some(NOW) }
+    gavel::DecideOptions { explain: false, now: Some(now()) }
 }
 
 /// The rules as a Gavel policy set: one `tool` declaration per tool, one rule per line.

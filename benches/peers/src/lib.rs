@@ -113,13 +113,13 @@ impl Setup {
         let mut out = Vec::new();
         let opts = engines::gavel_options();
         out.push(("gavel interp", engines::gavel_answer(&self.interp.decide_with(request, opts))));
-        out.push(("gavel interp (verdict)", engines::gavel_verdict_answer(&self.interp.verdict(request, Some(engines::NOW)))));
-        if let Some(frame) = self.interp.decode(request, engines::NOW) {
+        out.push(("gavel interp (verdict)", engines::gavel_verdict_answer(&self.interp.verdict(request, Some(engines::now())))));
+        if let Some(frame) = self.interp.decode(request, engines::now()) {
             out.push(("gavel interp (frame)", engines::gavel_verdict_answer(&self.interp.verdict_frame(&frame))));
         }
         if let Some(jit) = &self.jit {
             out.push(("gavel jit", engines::gavel_answer(&jit.decide_with(request, opts))));
-            out.push(("gavel jit (verdict)", engines::gavel_verdict_answer(&jit.verdict(request, Some(engines::NOW)))));
+            out.push(("gavel jit (verdict)", engines::gavel_verdict_answer(&jit.verdict(request, Some(engines::now())))));
         }
         let cedar_request = self.cedar.request_from_json(request)?;
         out.push(("cedar", Cedar::answer(&self.cedar.decide(&cedar_request), self.scenario.rules)));

@@ -23,7 +23,7 @@ impl BenchResult {
 /// Decisions per second with `threads` threads sharing one engine, each deciding
 /// `iterations` requests (the engine is `Sync`: deciding takes `&self`).
 pub fn throughput(engine: &Engine, requests: &[Vec<u8>], iterations: usize, threads: usize) -> f64 {
-    let options = DecideOptions { explain: false, now: Some(0.0) };
+    let options = DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH) };
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..threads.max(1) {
@@ -63,7 +63,7 @@ pub fn scaling(engine: &Engine, requests: &[Vec<u8>], iterations: usize, threads
 /// Decides `iterations` requests (cycling through `requests`) after a short warm-up, timing
 /// each one. `progress` is called with the number done so far, every 1/100th of the run.
 pub fn measure(engine: &Engine, requests: &[Vec<u8>], iterations: usize, mut progress: impl FnMut(usize)) -> BenchResult {
-    let options = DecideOptions { explain: false, now: Some(0.0) };
+    let options = DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH) };
     for r in requests.iter().cycle().take(iterations.min(1000)) {
         std::hint::black_box(engine.decide_with(r, options));
     }

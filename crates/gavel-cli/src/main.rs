@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
 use gavel::policy::{Backend, DecideOptions, Engine, Policy};
 use gavel::Limits;
-use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,7 +29,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
     /// Decide one request (or one per line of a `.jsonl` file)
     Eval {
@@ -43,10 +43,12 @@ enum Command {
         /// Attach a trace of each fired rule's sub-expressions and their values
         #[arg(long)]
         explain: bool,
+        #[command(flatten)]
+        store: StoreArgs,
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
     /// Decisions per second and latency percentiles for each engine on your requests
     Bench {
@@ -63,7 +65,7 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
@@ -72,8 +74,62 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
         engine: EngineArg,
         #[command(flatten)]
-        limits: LimitArgs,
+        load: LoadArgs,
     },
+}
+
+/// Where the policy's windows keep their events (default: in memory, for this run).
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Window store")]
+struct StoreArgs {
+    /// Keep window events in an embedded store in DIR (redb), across runs
+    #[arg(long, value_name = "DIR", conflicts_with = "redis")]
+    state: Option<PathBuf>,
+    /// Keep window events in Redis, shared by every process using it (`redis://host:6379`)
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+}
+
+impl StoreArgs {
+    /// The engine with the store asked for (unchanged for the in-memory default, or when the
+    /// policy has no windows); `None` after printing why the store could not be opened.
+    fn attach(&self, engine: Engine) -> Option<Engine> {
+        let specs = engine.window_specs();
+        if specs.is_empty() {
+            return Some(engine);
+        }
+        let bounds = gavel::store::Bounds::default();
+        let store: Result<std::sync::Arc<dyn gavel::store::WindowStore>, gavel::store::StoreError> = match (&self.state, &self.redis) {
+            (Some(dir), _) => gavel_store::RedbStore::open(dir, &specs, bounds).map(|s| std::sync::Arc::new(s) as _),
+            (None, Some(url)) => gavel_store::RedisStore::connect(url, &specs, bounds).map(|s| std::sync::Arc::new(s) as _),
+            (None, None) => return Some(engine),
+        };
+        match store {
+            Ok(store) => Some(engine.with_store(store)),
+            Err(e) => {
+                eprintln!("error: {}", e.message);
+                None
+            }
+        }
+    }
+}
+
+/// How every command loads the policy: reference data replacements and limits.
+#[derive(Args, Clone)]
+struct LoadArgs {
+    /// Supply or replace reference data `NAME` (a `data NAME: TYPE` declaration) with a
+    /// JSON file; replaces the policy folder's `data/NAME.json` whole
+    #[arg(long = "data", value_name = "NAME=FILE", value_parser = parse_data_arg)]
+    data: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+fn parse_data_arg(arg: &str) -> Result<(String, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => Ok((name.to_string(), PathBuf::from(file))),
+        _ => Err(format!("`{arg}` is not NAME=FILE: write `--data limits=data/limits.json`")),
+    }
 }
 
 /// Overrides of `gavel::Limits` (defaults in `src/limits.rs` and docs/security.md).
@@ -95,6 +151,9 @@ struct LimitArgs {
     /// Largest `.pol` file, in bytes [default: 1048576]
     #[arg(long, value_name = "N")]
     max_source_bytes: Option<usize>,
+    /// Largest reference data file, in bytes [default: 67108864]
+    #[arg(long, value_name = "N")]
+    max_data_bytes: Option<usize>,
     /// Deepest nesting of an expression as written [default: 128]
     #[arg(long, value_name = "N")]
     max_expr_depth: Option<usize>,
@@ -121,6 +180,7 @@ impl From<LimitArgs> for Limits {
             max_string_bytes: a.max_string_bytes.unwrap_or(d.max_string_bytes),
             max_list_len: a.max_list_len.unwrap_or(d.max_list_len),
             max_source_bytes: a.max_source_bytes.unwrap_or(d.max_source_bytes),
+            max_data_bytes: a.max_data_bytes.unwrap_or(d.max_data_bytes),
             max_expr_depth: a.max_expr_depth.unwrap_or(d.max_expr_depth),
             max_compiled_depth: a.max_compiled_depth.unwrap_or(d.max_compiled_depth),
             max_compiled_nodes: a.max_compiled_nodes.unwrap_or(d.max_compiled_nodes),
@@ -154,10 +214,10 @@ impl From<EngineArg> for Backend {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format, limits } => check(&paths, format, &limits.into()),
-        Command::Eval { paths, input, engine, explain, format, limits } => eval(&paths, &input, engine.into(), explain, format, &limits.into()),
-        Command::Bench { paths, input, iterations, threads, limits } => bench(&paths, &input, iterations, threads, &limits.into()),
-        Command::Test { paths, engine, limits } => test(&paths, engine.into(), &limits.into()),
+        Command::Check { paths, format, load } => check(&paths, format, &load),
+        Command::Eval { paths, input, engine, explain, store, format, load } => eval(&paths, &input, engine.into(), explain, format, &store, &load),
+        Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
+        Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
     };
     ExitCode::from(code)
 }
@@ -176,8 +236,10 @@ fn print_diagnostics(d: &Diagnostics, format: Format) {
 
 /// Compiles, printing diagnostics (warnings too) in `format`; on errors, the exit code:
 /// 2 when policy files could not be read, 1 when they do not compile.
-fn load(paths: &[PathBuf], format: Format, limits: &Limits) -> Result<Policy, u8> {
-    match Policy::from_paths_with(paths, limits) {
+fn load(paths: &[PathBuf], format: Format, how: &LoadArgs) -> Result<Policy, u8> {
+    let builder = paths.iter().fold(Policy::builder(), |b, p| b.path(p));
+    let builder = how.data.iter().fold(builder, |b, (name, file)| b.data_file(name, file));
+    match builder.limits(how.limits.into()).build() {
         Ok(p) => {
             let w = p.warnings();
             if !w.items.is_empty() && format == Format::Text {
@@ -196,8 +258,8 @@ fn load(paths: &[PathBuf], format: Format, limits: &Limits) -> Result<Policy, u8
     }
 }
 
-fn check(paths: &[PathBuf], format: Format, limits: &Limits) -> u8 {
-    let policy = match load(paths, format, limits) {
+fn check(paths: &[PathBuf], format: Format, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, format, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -228,12 +290,12 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
     }
 }
 
-fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, limits: &Limits) -> u8 {
-    let policy = match load(paths, Format::Text, limits) {
+fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, store: &StoreArgs, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, Format::Text, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let Some(engine) = engine(&policy, backend) else { return 2 };
+    let Some(engine) = engine(&policy, backend).and_then(|e| store.attach(e)) else { return 2 };
     let options = DecideOptions { explain: explain || format == Format::Text, now: None };
     if input.ends_with(".jsonl") {
         return eval_lines(&policy, &engine, input, options, format);
@@ -246,6 +308,9 @@ fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format:
         }
     };
     let d = engine.decide_with(&bytes, options);
+    if let Err(e) = engine.sync_windows() {
+        return store_failed(&e);
+    }
     match format {
         Format::Json => emit(&(serde_json::to_string_pretty(&d.to_json()).unwrap_or_default() + "\n")),
         Format::Text => emit(&d.explain(&policy)),
@@ -266,7 +331,10 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
     };
     let mut reader = std::io::BufReader::new(file);
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut stdout = stdout.lock();
+    // Decisions wait here until the window store has made what they recorded durable
+    // (`Batch::flush`): a decision is printed only once its events would survive a crash.
+    let mut out = Batch { engine, pending: Vec::new() };
     // One line buffer for the whole file: reading a line allocates nothing once warm; the
     // same for the decision's JSON.
     let mut line = Vec::new();
@@ -286,23 +354,72 @@ fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOpti
                 decision.clear();
                 engine.write_decision(&line, options, &mut decision);
                 decision.push(b'\n');
-                out.write_all(&decision)
+                out.pending.extend_from_slice(&decision);
+                out.flush_if_full(&mut stdout)
             }
-            Format::Text => writeln!(out, "{}", engine.decide_with(&line, options).explain(policy)),
+            Format::Text => {
+                let _ = writeln!(out.pending, "{}", engine.decide_with(&line, options).explain(policy));
+                out.flush_if_full(&mut stdout)
+            }
         };
-        if written.is_err() {
-            return 0; // stdout closed (e.g. piped into `head`): stop quietly
+        match written {
+            Ok(()) => {}
+            Err(Flush::Closed) => return 0, // stdout closed (e.g. piped into `head`): stop quietly
+            Err(Flush::Store(e)) => return store_failed(&e),
         }
         if let Line::TooLong = read {
             // Answered above (deny, naming the limit); then reading stops: the rest of the
             // line may never end (`/dev/zero`), and the lines after it would be guesses.
-            let _ = out.flush();
+            if let Err(Flush::Store(e)) = out.flush(&mut stdout) {
+                return store_failed(&e);
+            }
             eprintln!("error: `{input}` line {n} is longer than `max_request_bytes` ({max} bytes): it is denied and the lines after it are not read; raise the limit with `--max-request-bytes N`");
             return 2;
         }
     }
-    let _ = out.flush();
-    0
+    match out.flush(&mut stdout) {
+        Err(Flush::Store(e)) => store_failed(&e),
+        _ => 0,
+    }
+}
+
+/// Decisions of a batch not yet printed.
+struct Batch<'e> {
+    engine: &'e Engine,
+    pending: Vec<u8>,
+}
+
+enum Flush {
+    /// Stdout is closed.
+    Closed,
+    /// The window store could not make the batch's events durable.
+    Store(gavel::store::StoreError),
+}
+
+impl Batch<'_> {
+    /// Enough to make one durable commit of the store cover many decisions.
+    const SIZE: usize = 64 << 10;
+
+    fn flush_if_full(&mut self, stdout: &mut impl Write) -> Result<(), Flush> {
+        if self.pending.len() >= Self::SIZE {
+            self.flush(stdout)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the windows' events durable, then prints the decisions that recorded them.
+    fn flush(&mut self, stdout: &mut impl Write) -> Result<(), Flush> {
+        self.engine.sync_windows().map_err(Flush::Store)?;
+        stdout.write_all(&self.pending).and_then(|()| stdout.flush()).map_err(|_| Flush::Closed)?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+/// The window store failed: the decisions it could not keep are not printed.
+fn store_failed(e: &gavel::store::StoreError) -> u8 {
+    eprintln!("error: {}; the decisions since the last one printed were not kept and are not printed", e.message);
+    2
 }
 
 /// What `read_line_bounded` found.
@@ -355,8 +472,8 @@ fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) 
     Ok(if any { Line::Read } else { Line::End })
 }
 
-fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, limits: &Limits) -> u8 {
-    let policy = match load(paths, Format::Text, limits) {
+fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, Format::Text, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -426,8 +543,8 @@ fn read_request(input: &str, limits: &Limits) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn test(paths: &[PathBuf], backend: Backend, limits: &Limits) -> u8 {
-    let policy = match load(paths, Format::Text, limits) {
+fn test(paths: &[PathBuf], backend: Backend, how: &LoadArgs) -> u8 {
+    let policy = match load(paths, Format::Text, how) {
         Ok(p) => p,
         Err(code) => return code,
     };

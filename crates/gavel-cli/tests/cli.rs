@@ -277,3 +277,43 @@ fn the_cli_takes_max_work() {
         assert_eq!(rule_errors, errors, "--max-work {max}: {d}");
     }
 }
+
+/// The decision of one `gavel eval` of the finance example's request, with `extra` flags.
+fn finance_decision(extra: &[&str]) -> String {
+    let mut args = vec!["eval", "examples/finance", "--input", "examples/finance/requests/vetted_payee.json"];
+    args.extend_from_slice(extra);
+    let out = gavel(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a decision");
+    d["decision"].as_str().expect("an outcome").to_string()
+}
+
+#[test]
+fn windows_are_kept_across_runs_with_state_and_forgotten_without() {
+    // Four 2500 USD payments fit the 10000 daily cap; the fifth is over it, if the store
+    // remembers the four.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let state = state.to_str().expect("utf-8");
+    let with_state: Vec<String> = (0..5).map(|_| finance_decision(&["--state", state])).collect();
+    assert_eq!(with_state, ["allow", "allow", "allow", "allow", "deny"]);
+    let in_memory: Vec<String> = (0..5).map(|_| finance_decision(&[])).collect();
+    assert_eq!(in_memory, ["allow"; 5]);
+}
+
+#[test]
+fn a_batch_is_one_history_and_an_unreachable_redis_is_an_error() {
+    let one = std::fs::read_to_string(at("examples/finance/requests/vetted_payee.json")).expect("request");
+    let line = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&one).expect("json")).expect("json");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("five.jsonl");
+    std::fs::write(&path, format!("{line}\n").repeat(5)).expect("written");
+    let out = gavel(&["eval", "examples/finance", "--input", path.to_str().expect("utf-8")]);
+    let outcomes: Vec<String> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["decision"].to_string()).collect();
+    assert_eq!(outcomes, ["\"allow\"", "\"allow\"", "\"allow\"", "\"allow\"", "\"deny\""]);
+    let out = gavel(&["eval", "examples/finance", "--input", "examples/finance/requests/vetted_payee.json", "--redis", "redis://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot be reached"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "no decision is printed: {}", text(&out.stdout));
+}

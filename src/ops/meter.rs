@@ -16,8 +16,7 @@
 //! `ends_with`) is free: without loops or string scans, a rule's work is bounded by its
 //! size, so checking the budget there would only slow the fast path.
 
-use super::exec::Fault;
-use std::borrow::Cow;
+use super::fault::{self, Fault};
 use std::cell::Cell;
 
 /// Units left of one budget. A `Cell`, so that the JIT's code can charge through a pointer
@@ -62,7 +61,7 @@ impl Meter {
     /// Empties the budget and gives the fault that says so.
     pub(crate) fn exhaust(&self) -> Fault {
         self.left.set(0);
-        Cow::Owned(format!("the decision needs more work than `max_work` allows ({} units); raise it with `--max-work` (`Limits::max_work`)", self.limit))
+        fault::out_of_work(self.limit)
     }
 
     /// Where the units left live, for generated code that charges inline.

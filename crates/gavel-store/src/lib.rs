@@ -1,0 +1,14 @@
+//! Window stores that live outside the process's memory, kept out of the core library so
+//! that an embedder of `gavel` compiles neither redb nor a Redis client.
+//!
+//! In: the windows and bounds of `gavel::store`; out: [`RedbStore`] (embedded, persistent,
+//! `--state DIR`) and [`RedisStore`] (shared by several processes, `--redis URL`), both
+//! [`gavel::store::WindowStore`]s that answer what the reference model answers (the
+//! conformance property test of `gavel::store::conformance` runs on both, in `tests/`).
+
+mod codec;
+mod redb;
+mod redis;
+
+pub use crate::redb::RedbStore;
+pub use crate::redis::{RedisStore, READ_SCRIPT, RECORD_SCRIPT, TIMEOUT};

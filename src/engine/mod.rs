@@ -1,0 +1,209 @@
+//! Evaluation. In: a compiled policy set (`driver::Compiled`), a backend, and per request its
+//! JSON bytes with a `DecideContext` (the evaluation time, `explain`). Out: what the caller
+//! asked for, by an `Output`: the full `Decision`, the fast path's `Verdict`, or the
+//! decision's JSON appended to a buffer (`output.rs`).
+//!
+//! Every output path goes through one entry, `Core::decide`, in the same steps: the
+//! request checked against the limits and decoded into this thread's frame; the step before
+//! the rules (`before_rules`); the rules of the request's tool group run and combined
+//! (`rules.rs`, on the backend of `backend.rs`, explanations in `trace.rs`); the step after
+//! the decision (`after_decision`); the output returned. One guard around it all turns an
+//! internal fault into a deny. The two steps are empty today: they are where windows
+//! (issue 13, LANGUAGE.md §8) and the decision log (issue 14) hook in.
+
+mod backend;
+mod output;
+mod rules;
+mod trace;
+mod windows;
+
+pub(crate) use backend::JitSlot;
+pub(crate) use output::{Fast, Full, Json, Output};
+
+use crate::decision::{Decision, Outcome, Verdict};
+use crate::driver::Compiled;
+use crate::input::{Frame, InputFailure};
+use crate::policy::{Backend, EngineError};
+use crate::store::WindowStore;
+use backend::Evaluator;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What one decision is made with besides the request: read once at the entry and carried
+/// to every step.
+#[derive(Clone, Copy)]
+pub(crate) struct DecideContext<'s> {
+    /// The evaluation time in seconds since the epoch (negative before it), for a request
+    /// without `time`.
+    pub(crate) now: f64,
+    /// Attach a trace of each fired rule's sub-expressions (full decisions only).
+    pub(crate) explain: bool,
+    /// Where the policy's windows are read from and recorded into (`None`: the policy has
+    /// no windows).
+    pub(crate) store: Option<&'s dyn WindowStore>,
+}
+
+impl<'s> DecideContext<'s> {
+    /// `now`: the evaluation time (`None`: the clock), converted here, once per decision.
+    pub(crate) fn new(explain: bool, now: Option<SystemTime>, store: Option<&'s dyn WindowStore>) -> DecideContext<'s> {
+        DecideContext { now: seconds(now.unwrap_or_else(SystemTime::now)), explain, store }
+    }
+}
+
+/// Seconds since the epoch, negative before it (as a request's `time` before 1970 reads),
+/// with the sub-second part.
+pub(crate) fn seconds(t: SystemTime) -> f64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+/// A decoded request: its bytes and the frame decoded from them.
+#[derive(Clone, Copy)]
+pub(crate) struct Request<'r> {
+    pub(crate) bytes: &'r [u8],
+    pub(crate) frame: &'r Frame,
+}
+
+impl<'r> Request<'r> {
+    /// The raw JSON of the request's `args` (`None`: it has none).
+    pub(crate) fn args(&self) -> Option<&'r [u8]> {
+        self.frame.args_span.clone().and_then(|span| self.bytes.get(span))
+    }
+}
+
+/// A policy set with its backend: what an `Engine` decides with. `Send + Sync`.
+#[derive(Clone)]
+pub(crate) struct Core {
+    compiled: Arc<Compiled>,
+    evaluator: Evaluator,
+    /// Which windows each tool's rules read.
+    windows: windows::Plan,
+}
+
+impl Core {
+    pub(crate) fn new(compiled: Arc<Compiled>, backend: Backend) -> Result<Core, EngineError> {
+        let evaluator = Evaluator::new(&compiled, backend)?;
+        let windows = windows::Plan::new(&compiled.program);
+        Ok(Core { compiled, evaluator, windows })
+    }
+
+    pub(crate) fn compiled(&self) -> &Compiled {
+        &self.compiled
+    }
+
+    /// The one entry of every output path. Never panics and never allows by accident: a
+    /// request beyond the limits or not fitting the declarations is an input error (the
+    /// policy's `on error` outcome), and a fault inside is caught here, once, and becomes
+    /// `output`'s deny with an internal error.
+    pub(crate) fn decide<'e, O: Output<'e>>(&'e self, request: &[u8], ctx: &DecideContext, mut output: O) -> O::Out {
+        match guard(|| self.decide_unguarded(request, ctx, &mut output)) {
+            Ok(out) => out,
+            Err(message) => output.fault(self, &message),
+        }
+    }
+
+    fn decide_unguarded<'e, O: Output<'e>>(&'e self, bytes: &[u8], ctx: &DecideContext, output: &mut O) -> O::Out {
+        let c = &*self.compiled;
+        let refused =
+            if bytes.iter().all(u8::is_ascii_whitespace) { Some(crate::input::empty_request()) } else { crate::limits::check_request(bytes, &c.limits).err() };
+        if let Some(error) = refused {
+            return self.undecodable(ctx, output, InputFailure { tool_name: None, errors: vec![error] });
+        }
+        crate::reuse::with_reused(&FRAME, |frame| match c.decoder.decode_into(bytes, ctx.now, frame) {
+            Ok(()) => {
+                self.before_rules(ctx, frame);
+                let out = output.decided(self, Request { bytes, frame }, ctx);
+                match self.after_decision(ctx, Some(frame), O::outcome(&out)) {
+                    Ok(()) => out,
+                    Err(message) => output.unrecorded(self, out, &message),
+                }
+            }
+            Err(failure) => self.undecodable(ctx, output, failure),
+        })
+    }
+
+    /// A request that could not be decoded: its output, then the step after the decision.
+    fn undecodable<'e, O: Output<'e>>(&'e self, ctx: &DecideContext, output: &mut O, failure: InputFailure) -> O::Out {
+        let out = output.invalid(self, failure);
+        match self.after_decision(ctx, None, O::outcome(&out)) {
+            Ok(()) => out,
+            Err(message) => output.unrecorded(self, out, &message),
+        }
+    }
+
+    /// The step before the rules run, with the decoded request: the values of the windows
+    /// the request's rules read are read from the store into the frame, for the request's
+    /// keys and `time`; a window the store cannot answer makes the rules reading it fail
+    /// (rule errors with the store's reason: fail closed).
+    #[inline(always)]
+    fn before_rules(&self, ctx: &DecideContext, frame: &mut Frame) {
+        if let Some(store) = ctx.store {
+            self.windows.read(&self.compiled, store, frame);
+        }
+    }
+
+    /// The step after the decision: its outcome is known and it is not yet returned; every
+    /// output path passes here, for valid requests and (`frame` is `None`) invalid ones.
+    /// The request is recorded at its `time` in every window whose `on` and `when` match.
+    /// An invalid request is not recorded (LANGUAGE.md §8 records it as `deny` in windows
+    /// that read only valid envelope fields; not done yet). A store that cannot record
+    /// makes the decision a deny (`Output::unrecorded`): later windows would under-count.
+    /// Issue 14: the decision log's entry is written here. A fault caught by the guard does
+    /// not pass here.
+    #[inline(always)]
+    fn after_decision(&self, ctx: &DecideContext, frame: Option<&mut Frame>, outcome: Outcome) -> Result<(), String> {
+        match (ctx.store, frame) {
+            (Some(store), Some(frame)) => self.windows.record(&self.compiled, store, frame, outcome),
+            _ => Ok(()),
+        }
+    }
+
+    /// The windows the rules read, for `rules.rs` to fail a rule whose window failed.
+    pub(crate) fn windows(&self) -> &windows::Plan {
+        &self.windows
+    }
+
+    /// The windows of the policy as a store opens them.
+    pub(crate) fn window_specs(&self) -> Vec<crate::store::WindowSpec> {
+        windows::Plan::specs(&self.compiled.program)
+    }
+
+    /// Decodes a request into a new frame (for benchmarks of evaluation alone).
+    pub(crate) fn decode(&self, request: &[u8], now: SystemTime) -> Option<Frame> {
+        self.compiled.decoder.decode(request, seconds(now)).ok()
+    }
+
+    /// The full decision of an already decoded request, without the entry's steps (for
+    /// benchmarks of evaluation alone).
+    pub(crate) fn decide_frame(&self, frame: &Frame, explain: bool, request: &[u8]) -> Decision {
+        output::decision(self, Request { bytes: request, frame }, explain)
+    }
+
+    /// The verdict of an already decoded request, without the entry's steps (for
+    /// benchmarks of evaluation alone).
+    pub(crate) fn verdict_frame(&self, frame: &Frame) -> Verdict<'_> {
+        output::verdict(self, frame)
+    }
+}
+
+thread_local! {
+    /// The decoded request of this thread's decision, reused so decoding need not allocate.
+    static FRAME: std::cell::RefCell<Frame> = std::cell::RefCell::new(Frame::default());
+}
+
+/// Runs `decide`; a panic inside it becomes `Err(message)`. The last line of defence: the
+/// engine has no known panic, but a decision must come out whatever happens.
+fn guard<T>(decide: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decide)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the engine failed".to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests;
