@@ -12,7 +12,12 @@
 //! else (strings, enums, lists, records, maps, optionals) is a `*const Value`, handled by the
 //! helpers of `runtime`. Errors jump to the rule's failure block; the helper (or `raise`)
 //! has already recorded the message and span.
+//!
+//! Helpers are called with `call!(self, helper(args))`: the call's Cranelift signature is
+//! derived from the helper's Rust type (`abi::HelperFn`), and an argument of another type
+//! is a `JitError::Internal`, so no helper's ABI is written here.
 
+use super::abi::{self, AbiReturn, HelperFn};
 use super::runtime::{self, Shared};
 use super::JitError;
 use crate::ir::{self, ArithOp, Builtin, CmpOp, Expr, ExprKind, QuantKind, RegexOp};
@@ -31,6 +36,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 const PTR: types::Type = types::I64;
+
+/// `call!(self, helper(args...))` calls `runtime::helper` (`Gen::call_helper`): the
+/// signature comes from the Rust function's type, whose arity the arguments fix, so a
+/// helper's ABI is written only in its declaration and a wrong argument count does not
+/// compile. Gives `Result<V, JitError>` (`Result<(), _>` for a helper returning nothing).
+macro_rules! call {
+    ($g:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        $g.call_helper(stringify!($f), runtime::$f as unsafe extern "C" fn($(call!(@param $arg)),*) -> _, &[$($arg),*])
+    };
+    (@param $arg:expr) => { _ };
+}
 
 /// How an expression's value is held in machine code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,6 +203,12 @@ fn unsupported(e: &Expr, what: &str) -> JitError {
     JitError::Unsupported { span: e.span, what: what.to_string() }
 }
 
+/// A call of helper `name` that does not fit its Rust type: a bug in codegen.
+#[cold]
+fn helper_mismatch(name: &str, what: &str, given: &[types::Type], wanted: &[types::Type]) -> JitError {
+    JitError::Internal(format!("helper `{name}` {what} {given:?}, its Rust type has {wanted:?}"))
+}
+
 fn bargs(vs: &[V]) -> Vec<BlockArg> {
     vs.iter().map(|&v| BlockArg::Value(v)).collect()
 }
@@ -290,7 +312,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.ins().jump(next, &[]);
         self.b.switch_to_block(failed);
         let p = self.b.ins().iconst(types::I32, i64::from(pos));
-        self.helper("rule_failed", runtime::rule_failed as *const () as usize, &[PTR, types::I32], &[], &[self.rt, p]);
+        call!(self, rule_failed(self.rt, p))?;
         let two = self.b.ins().iconst(types::I8, 2);
         self.b.ins().store(MemFlagsData::trusted(), two, results, pos as i32);
         self.merge_any(any, two);
@@ -370,7 +392,7 @@ impl<'a, 't> Gen<'a, 't> {
         let mut v = self.expr_as(value, r)?;
         if r == Repr::Ptr {
             // Out of the per-iteration memory, as the first use may be inside a loop.
-            v = self.helper("keep", runtime::keep as *const () as usize, &[PTR, PTR], &[PTR], &[self.rt, v]).ok_or_else(|| unsupported(value, "block let"))?;
+            v = call!(self, keep(self.rt, v))?;
             self.check_ptr(v);
         }
         let flags = MemFlagsData::trusted();
@@ -385,22 +407,36 @@ impl<'a, 't> Gen<'a, 't> {
         Ok(())
     }
 
-    /// Calls a runtime helper by address.
-    fn helper(&mut self, name: &'static str, addr: usize, params: &[types::Type], returns: &[types::Type], args: &[V]) -> Option<V> {
+    /// Calls runtime helper `f` (named `name`, for the signature cache and errors) with
+    /// `args`, under the signature derived from its Rust type (`abi::HelperFn`), and gives
+    /// its result (nothing for a helper returning `()`). An argument of another Cranelift
+    /// type than the helper's parameter is an internal error, never a call that misreads
+    /// it. Called through `call!`, which names the helper once.
+    fn call_helper<F: HelperFn>(&mut self, name: &'static str, f: F, args: &[V]) -> Result<<F::Ret as AbiReturn>::Out, JitError> {
+        let result = self.call_abi(name, f.addr(), F::PARAMS, F::Ret::RETURNS, args)?;
+        F::Ret::out(result).ok_or_else(|| helper_mismatch(name, "gave no result", &[], F::Ret::RETURNS))
+    }
+
+    /// `call_helper`'s work, not generic: one copy, out of line, so the recursive `expr`
+    /// keeps its frame small (the deepest expression compiles on a 256 KiB stack).
+    #[inline(never)]
+    fn call_abi(&mut self, name: &'static str, addr: usize, params: &[types::Type], returns: &[types::Type], args: &[V]) -> Result<Option<V>, JitError> {
+        let dfg = &self.b.func.dfg;
+        if !args.iter().map(|&a| dfg.value_type(a)).eq(params.iter().copied()) {
+            let given: Vec<types::Type> = args.iter().map(|&a| dfg.value_type(a)).collect();
+            return Err(helper_mismatch(name, "called with", &given, params));
+        }
         let sig = match self.sigs.get(name) {
             Some(&s) => s,
             None => {
-                let mut sig = Signature::new(self.b.func.signature.call_conv);
-                sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-                sig.returns.extend(returns.iter().map(|&t| AbiParam::new(t)));
-                let s = self.b.import_signature(sig);
+                let s = self.b.import_signature(abi::signature(self.b.func.signature.call_conv, params, returns));
                 self.sigs.insert(name, s);
                 s
             }
         };
         let callee = self.b.ins().iconst(PTR, addr as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
-        self.b.inst_results(call).first().copied()
+        Ok(self.b.inst_results(call).first().copied())
     }
 
     fn span(&mut self, s: Span) -> V {
@@ -425,40 +461,36 @@ impl<'a, 't> Gen<'a, 't> {
 
     /// Charges `units` of work inline (as `vm::Meter::charge`); fails, with the budget
     /// exhausted, when they do not fit.
-    fn charge(&mut self, units: u32, span: Span) {
+    fn charge(&mut self, units: u32, span: Span) -> Result<(), JitError> {
         let flags = MemFlagsData::trusted();
         let left = self.b.ins().load(types::I64, flags, self.work, 0);
         let after = self.b.ins().iadd_imm_s(left, -i64::from(units));
         let short = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, after, 0);
-        self.raise_if(short, FaultKind::OutOfWork, span);
+        self.raise_if(short, FaultKind::OutOfWork, span)?;
         self.b.ins().store(flags, after, self.work, 0);
+        Ok(())
     }
 
     /// Fails with the fault `kind` (raised by `runtime::raise`) when `bad` is set.
-    fn raise_if(&mut self, bad: V, kind: FaultKind, span: Span) {
+    fn raise_if(&mut self, bad: V, kind: FaultKind, span: Span) -> Result<(), JitError> {
         let (raise, cont) = (self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(raise);
         self.b.ins().brif(bad, raise, &[], cont, &[]);
         self.b.switch_to_block(raise);
         let k = self.b.ins().iconst(types::I32, i64::from(kind as u32));
         let at = self.span(span);
-        self.helper("raise", runtime::raise as *const () as usize, &[PTR, types::I32, types::I32], &[], &[self.rt, k, at]);
+        call!(self, raise(self.rt, k, at))?;
         self.b.ins().jump(self.fail, &[]);
         self.b.switch_to_block(cont);
+        Ok(())
     }
 
     fn coerce(&mut self, v: V, from: Repr, to: Repr, e: &Expr) -> Result<V, JitError> {
         Ok(match (from, to) {
             _ if from == to => v,
-            (Repr::Ptr, Repr::Num) => {
-                self.helper("num", runtime::num as *const () as usize, &[PTR], &[types::F64], &[v]).ok_or_else(|| unsupported(e, "num"))?
-            }
-            (Repr::Ptr, Repr::Bool) => {
-                self.helper("boolean", runtime::boolean as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "bool"))?
-            }
-            (Repr::Num, Repr::Ptr) => self
-                .helper("box_num", runtime::box_num as *const () as usize, &[PTR, types::F64], &[PTR], &[self.rt, v])
-                .ok_or_else(|| unsupported(e, "box"))?,
+            (Repr::Ptr, Repr::Num) => call!(self, num(v))?,
+            (Repr::Ptr, Repr::Bool) => call!(self, boolean(v))?,
+            (Repr::Num, Repr::Ptr) => call!(self, box_num(self.rt, v))?,
             (Repr::Bool, Repr::Ptr) => {
                 let (t, f) = self.tables.bools();
                 let (t, f) = (self.b.ins().iconst(PTR, t), self.b.ins().iconst(PTR, f));
@@ -557,8 +589,7 @@ impl<'a, 't> Gen<'a, 't> {
             ExprKind::Has(a) => {
                 let (v, ar) = self.expr(a)?;
                 let has = if ar == Repr::Ptr {
-                    let absent =
-                        self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[v]).ok_or_else(|| unsupported(e, "has"))?;
+                    let absent = call!(self, is_absent(v))?;
                     self.b.ins().bxor_imm_s(absent, 1)
                 } else {
                     self.b.ins().iconst(types::I8, 1)
@@ -588,18 +619,14 @@ impl<'a, 't> Gen<'a, 't> {
                 let x = self.expr_as(a, Repr::Ptr)?;
                 let y = self.expr_as(b, Repr::Ptr)?;
                 let at = self.span(e.span);
-                let v = self
-                    .helper("index", runtime::index as *const () as usize, &[PTR, PTR, PTR, types::I32], &[PTR], &[self.rt, x, y, at])
-                    .ok_or_else(|| unsupported(e, "index"))?;
+                let v = call!(self, index(self.rt, x, y, at))?;
                 self.check_ptr(v);
                 self.coerce(v, Repr::Ptr, r, e)?
             }
             ExprKind::List(items) => {
                 let (addr, n) = self.pointer_array(items)?;
                 let at = self.span(e.span);
-                let v = self
-                    .helper("make_list", runtime::make_list as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, addr, n, at])
-                    .ok_or_else(|| unsupported(e, "list"))?;
+                let v = call!(self, make_list(self.rt, addr, n, at))?;
                 self.check_ptr(v);
                 self.coerce(v, Repr::Ptr, r, e)?
             }
@@ -610,28 +637,12 @@ impl<'a, 't> Gen<'a, 't> {
                 let at = self.span(e.span);
                 match op {
                     RegexOp::Matches => {
-                        let st = self
-                            .helper(
-                                "regex_match",
-                                runtime::regex_match as *const () as usize,
-                                &[PTR, types::I32, PTR, types::I32],
-                                &[types::I8],
-                                &[self.rt, re, s, at],
-                            )
-                            .ok_or_else(|| unsupported(e, "regex"))?;
+                        let st = call!(self, regex_match(self.rt, re, s, at))?;
                         self.check_status(st);
                         self.coerce(st, Repr::Bool, r, e)?
                     }
                     RegexOp::FindAll => {
-                        let v = self
-                            .helper(
-                                "regex_find_all",
-                                runtime::regex_find_all as *const () as usize,
-                                &[PTR, types::I32, PTR, types::I32],
-                                &[PTR],
-                                &[self.rt, re, s, at],
-                            )
-                            .ok_or_else(|| unsupported(e, "regex"))?;
+                        let v = call!(self, regex_find_all(self.rt, re, s, at))?;
                         self.check_ptr(v);
                         self.coerce(v, Repr::Ptr, r, e)?
                     }
@@ -676,9 +687,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.switch_to_block(slow);
         let idx = self.b.ins().iconst(types::I32, i64::from(i));
         let at = self.span(e.span);
-        let f = self
-            .helper("field", runtime::field as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[PTR], &[self.rt, p, idx, at])
-            .ok_or_else(|| unsupported(e, "field"))?;
+        let f = call!(self, field(self.rt, p, idx, at))?;
         self.check_ptr(f);
         self.b.ins().jump(join, &bargs(&[f]));
         self.b.switch_to_block(join);
@@ -698,15 +707,7 @@ impl<'a, 't> Gen<'a, 't> {
         let x = self.expr_as(s, Repr::Ptr)?;
         let (opv, bytes, n) = (self.b.ins().iconst(types::I32, i64::from(op as u32)), self.b.ins().iconst(PTR, addr), self.b.ins().iconst(PTR, len));
         let at = self.span(span);
-        let st = self
-            .helper(
-                "str_test",
-                runtime::str_test as *const () as usize,
-                &[PTR, types::I32, PTR, PTR, PTR, types::I32],
-                &[types::I8],
-                &[self.rt, opv, x, bytes, n, at],
-            )
-            .ok_or_else(|| unsupported(s, "string test"))?;
+        let st = call!(self, str_test(self.rt, opv, x, bytes, n, at))?;
         self.check_status(st);
         Ok(Some(st))
     }
@@ -718,9 +719,7 @@ impl<'a, 't> Gen<'a, 't> {
         let x = self.expr_as(s, Repr::Ptr)?;
         let finder = self.b.ins().iconst(types::I32, index);
         let at = self.span(span);
-        let st = self
-            .helper("str_find", runtime::str_find as *const () as usize, &[PTR, PTR, types::I32, types::I32], &[types::I8], &[self.rt, x, finder, at])
-            .ok_or_else(|| unsupported(s, "string search"))?;
+        let st = call!(self, str_find(self.rt, x, finder, at))?;
         self.check_status(st);
         Ok(st)
     }
@@ -782,9 +781,7 @@ impl<'a, 't> Gen<'a, 't> {
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(op as u32));
         let at = self.span(span);
-        let st = self
-            .helper("compare", runtime::compare as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[types::I8], &[self.rt, code, x, y, at])
-            .ok_or_else(|| unsupported(a, "compare"))?;
+        let st = call!(self, compare(self.rt, code, x, y, at))?;
         self.check_status(st);
         Ok(st)
     }
@@ -800,34 +797,31 @@ impl<'a, 't> Gen<'a, 't> {
                 ArithOp::Div | ArithOp::Rem => {
                     let zero = self.b.ins().f64const(0.0);
                     let is_zero = self.b.ins().fcmp(FloatCC::Equal, y, zero);
-                    self.raise_if(is_zero, FaultKind::DivisionByZero, e.span);
+                    self.raise_if(is_zero, FaultKind::DivisionByZero, e.span)?;
                     if op == ArithOp::Div {
                         self.b.ins().fdiv(x, y)
                     } else {
-                        self.helper("fmod", runtime::fmod as *const () as usize, &[types::F64, types::F64], &[types::F64], &[x, y])
-                            .ok_or_else(|| unsupported(e, "rem"))?
+                        call!(self, fmod(x, y))?
                     }
                 }
             };
-            self.check_finite(v, e.span);
+            self.check_finite(v, e.span)?;
             return Ok((self.coerce(v, Repr::Num, r, e)?, r));
         }
         let (x, y) = (self.expr_as(a, Repr::Ptr)?, self.expr_as(b, Repr::Ptr)?);
         let code = self.b.ins().iconst(types::I32, i64::from(op as u32));
         let at = self.span(e.span);
-        let v = self
-            .helper("arith", runtime::arith as *const () as usize, &[PTR, types::I32, PTR, PTR, types::I32], &[PTR], &[self.rt, code, x, y, at])
-            .ok_or_else(|| unsupported(e, "arith"))?;
+        let v = call!(self, arith(self.rt, code, x, y, at))?;
         self.check_ptr(v);
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
 
     /// Numbers leaving an operation must be finite (`|v| < inf` is false for NaN too).
-    fn check_finite(&mut self, v: V, span: Span) {
+    fn check_finite(&mut self, v: V, span: Span) -> Result<(), JitError> {
         let abs = self.b.ins().fabs(v);
         let inf = self.b.ins().f64const(f64::INFINITY);
         let bad = self.b.ins().fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, abs, inf);
-        self.raise_if(bad, FaultKind::NotFinite, span);
+        self.raise_if(bad, FaultKind::NotFinite, span)
     }
 
     fn coalesce(&mut self, a: &Expr, b: &Expr, r: Repr, e: &Expr) -> Result<V, JitError> {
@@ -835,7 +829,7 @@ impl<'a, 't> Gen<'a, 't> {
         if ra != Repr::Ptr {
             return self.coerce(x, ra, r, e);
         }
-        let absent = self.helper("is_absent", runtime::is_absent as *const () as usize, &[PTR], &[types::I8], &[x]).ok_or_else(|| unsupported(e, "??"))?;
+        let absent = call!(self, is_absent(x))?;
         let (present, rhs, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.append_block_param(join, cl_type(r));
         self.b.ins().brif(absent, rhs, &[], present, &[]);
@@ -861,9 +855,7 @@ impl<'a, 't> Gen<'a, 't> {
                     FloatOp::Abs => self.b.ins().fabs(v),
                     FloatOp::Floor => self.b.ins().floor(v),
                     FloatOp::Ceil => self.b.ins().ceil(v),
-                    FloatOp::Round => {
-                        self.helper("round", runtime::round as *const () as usize, &[types::F64], &[types::F64], &[v]).ok_or_else(|| unsupported(e, "round"))?
-                    }
+                    FloatOp::Round => call!(self, round(v))?,
                 };
                 return Ok((v, r));
             }
@@ -875,15 +867,7 @@ impl<'a, 't> Gen<'a, 't> {
                 let idx = self.tables.builtin(builtin);
                 let bi = self.b.ins().iconst(types::I32, idx);
                 let at = self.span(e.span);
-                let st = self
-                    .helper(
-                        "predicate2",
-                        runtime::predicate2 as *const () as usize,
-                        &[PTR, types::I32, PTR, PTR, types::I32],
-                        &[types::I8],
-                        &[self.rt, bi, x, y, at],
-                    )
-                    .ok_or_else(|| unsupported(e, "call"))?;
+                let st = call!(self, predicate2(self.rt, bi, x, y, at))?;
                 self.check_status(st);
                 return Ok((st, r));
             }
@@ -893,9 +877,7 @@ impl<'a, 't> Gen<'a, 't> {
         let idx = self.tables.builtin(builtin);
         let bi = self.b.ins().iconst(types::I32, idx);
         let at = self.span(e.span);
-        let v = self
-            .helper("call", runtime::call as *const () as usize, &[PTR, types::I32, PTR, types::I32, types::I32], &[PTR], &[self.rt, bi, addr, n, at])
-            .ok_or_else(|| unsupported(e, "call"))?;
+        let v = call!(self, call(self.rt, bi, addr, n, at))?;
         self.check_ptr(v);
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
@@ -903,9 +885,7 @@ impl<'a, 't> Gen<'a, 't> {
     fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
         let l = self.expr_as(list, Repr::Ptr)?;
         let at = self.span(e.span);
-        let len = self
-            .helper("list_len", runtime::list_len as *const () as usize, &[PTR, PTR, types::I32], &[types::I64], &[self.rt, l, at])
-            .ok_or_else(|| unsupported(e, "quantifier"))?;
+        let len = call!(self, list_len(self.rt, l, at))?;
         let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, 0);
         let cont = self.b.create_block();
         self.b.ins().brif(bad, self.fail, &[], cont, &[]);
@@ -921,9 +901,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.append_block_param(head, acc_ty);
         self.b.append_block_param(join, acc_ty);
         // Each iteration's values are dropped after it (`runtime::arena_release`).
-        let mark = self
-            .helper("arena_mark", runtime::arena_mark as *const () as usize, &[PTR], &[types::I64], &[self.rt])
-            .ok_or_else(|| unsupported(e, "quantifier"))?;
+        let mark = call!(self, arena_mark(self.rt))?;
         let zero = self.b.ins().iconst(types::I64, 0);
         let acc0 = if kind == QuantKind::Count { self.b.ins().f64const(0.0) } else { self.b.ins().iconst(types::I8, 0) };
         self.b.ins().jump(head, &bargs(&[zero, acc0]));
@@ -932,10 +910,8 @@ impl<'a, 't> Gen<'a, 't> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, len);
         self.b.ins().brif(more, step, &[], done, &[]);
         self.b.switch_to_block(step);
-        self.charge(ir::iteration_cost(body), e.span);
-        let item = self
-            .helper("list_item", runtime::list_item as *const () as usize, &[PTR, types::I64], &[PTR], &[l, i])
-            .ok_or_else(|| unsupported(e, "quantifier"))?;
+        self.charge(ir::iteration_cost(body), e.span)?;
+        let item = call!(self, list_item(l, i))?;
         let item = self.coerce(item, Repr::Ptr, elem, e)?;
         self.b.def_var(var, item);
         let saved = self.locals.insert(local, (var, elem));
@@ -945,7 +921,7 @@ impl<'a, 't> Gen<'a, 't> {
             None => self.locals.remove(&local),
         };
         let hit = hit?;
-        self.helper("arena_release", runtime::arena_release as *const () as usize, &[PTR, types::I64], &[], &[self.rt, mark]);
+        call!(self, arena_release(self.rt, mark))?;
         let next = self.b.ins().iadd_imm_s(i, 1);
         match kind {
             QuantKind::Count => {
@@ -972,5 +948,40 @@ impl<'a, 't> Gen<'a, 't> {
         self.b.ins().jump(join, &bargs(&[end]));
         self.b.switch_to_block(join);
         Ok(self.b.block_params(join)[0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cranelift_codegen::ir::{Function, UserFuncName};
+    use cranelift_codegen::isa::CallConv;
+
+    /// A helper call whose arguments are not of the helper's Rust parameter types is an
+    /// internal error when compiling, never a call that misreads them; a fitting one gives
+    /// a result of the helper's Rust return type, or nothing for a `()` helper.
+    #[test]
+    fn a_helper_call_must_fit_the_helpers_rust_type() {
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.extend([AbiParam::new(PTR); 6]);
+        sig.returns.push(AbiParam::new(types::I8));
+        let mut func = Function::with_name_signature(UserFuncName::default(), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut tables = Tables::default();
+        let mut g = Gen::start(FunctionBuilder::new(&mut func, &mut fctx), &mut tables);
+        let (rt, p, x) = (g.rt, g.slots, g.b.ins().f64const(1.5));
+        let rejected = |r: Result<V, JitError>| matches!(r, Err(JitError::Internal(m)) if m.contains("helper `"));
+        assert!(rejected(call!(g, num(x))), "a number where `num` takes a pointer");
+        assert!(rejected(call!(g, box_num(x, rt))), "arguments swapped");
+        let n = call!(g, num(p)).expect("a pointer fits `num`");
+        assert_eq!(g.b.func.dfg.value_type(n), types::F64);
+        let b = call!(g, boolean(p)).expect("a pointer fits `boolean`");
+        assert_eq!(g.b.func.dfg.value_type(b), types::I8);
+        let mark = call!(g, arena_mark(rt)).expect("the runtime fits `arena_mark`");
+        assert_eq!(g.b.func.dfg.value_type(mark), types::I64);
+        let released: Result<(), JitError> = call!(g, arena_release(rt, mark));
+        assert!(released.is_ok());
+        let wrong_mark = g.b.ins().iconst(types::I32, 0);
+        assert!(call!(g, arena_release(rt, wrong_mark)).is_err(), "a 32-bit mark where `arena_release` takes a u64");
     }
 }

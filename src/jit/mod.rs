@@ -9,6 +9,7 @@
 //! interpreter's path, so both backends produce the same decision JSON. A construct the
 //! JIT cannot compile is a `JitError`, never a silent fallback to the interpreter.
 
+mod abi;
 mod codegen;
 // The one module allowed `unsafe` (Cargo.toml denies it everywhere else).
 #[allow(unsafe_code)]

@@ -6,11 +6,22 @@
 //! share semantics and fault messages; the codes generated code passes (operators, fault
 //! kinds, string tests) are `ops`' `#[repr(u32)]` enums, read back with `from_u32`.
 //!
+//! Every helper that reads a pointer is an `unsafe extern "C" fn`, called only by generated
+//! code; its `# Safety` section is what that code guarantees: an `Rt` pointer is the one
+//! `Code::run` passed to the group function, live for the whole call and used by no other
+//! thread; a value pointer is null or one of those listed below; an array of value pointers
+//! holds as many as its count says. A helper's Rust type is also its ABI: codegen derives
+//! the Cranelift signature from it (`abi::HelperFn`) and writes none by hand.
+//!
 //! Values that are not scalars live behind `*const Value` pointers: into the frame's slots,
 //! into the program's constant pool, into lists and records reached from those, or into the
 //! per-call `Arena`s. All of them stay valid (never moved) while used: the arena is emptied
 //! when the call ends, and back to a loop's mark after each of its iterations (whose
 //! values are used only inside it); block `let` memos are kept in an arena of their own.
+
+// The only module with `unsafe`: each unsafe operation, also inside an `unsafe fn`, in a
+// block of its own with the `// SAFETY:` reason it holds (the lints check both).
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 use crate::ir::{ArithOp, Builtin, CmpOp};
 use crate::ops::builtins::{self, StrTest};
@@ -147,7 +158,8 @@ impl JitScratch {
 /// `fn(rt, slots, results, mask, work, memo) -> any`: evaluates the group's rules (for a
 /// masked group, those whose mask byte is set), charging the work budget at `work`, with
 /// its block `let`s' memo slots at `memo`, and returns the OR of the results it wrote.
-pub(super) type GroupFn = extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8, *mut i64, *mut u64) -> u8;
+/// Unsafe to call: the pointers must be as `Code::run` passes them.
+pub(super) type GroupFn = unsafe extern "C" fn(*const Rt<'static>, *const Value, *mut u8, *const u8, *mut i64, *mut u64) -> u8;
 
 /// One group's finished machine code; owns the memory the function lives in.
 pub(super) struct Code {
@@ -249,10 +261,13 @@ impl Drop for Code {
 }
 
 /// Dereferences a pointer made by generated code.
-fn val<'v>(p: *const Value) -> Option<&'v Value> {
-    // SAFETY: generated code passes only null or pointers from the module doc's list
-    // (slots, pool, lists and records reached from those, the arena), all valid and
-    // unmodified until the call ends, which outlives every helper's use of them.
+///
+/// # Safety
+/// `p` is null or points to a `Value` that stays valid and unmodified for `'v`: one of the
+/// module doc's list (slots, pool, lists and records reached from those, the arenas), which
+/// all live until the call ends, and `'v` ends with the helper that asks.
+unsafe fn val<'v>(p: *const Value) -> Option<&'v Value> {
+    // SAFETY: null or valid for `'v` (this function's `# Safety`).
     unsafe { p.as_ref() }
 }
 
@@ -281,9 +296,14 @@ impl Rt<'_> {
     }
 }
 
-fn rt<'r>(p: *const Rt<'static>) -> &'r Rt<'r> {
-    // SAFETY: generated code passes along the `Rt` pointer `Code::run` gave it, which
-    // points to a live `Rt` for the whole call.
+/// The `Rt` of the running call, from the pointer generated code passes along.
+///
+/// # Safety
+/// `p` is the pointer `Code::run` gave the group function, to an `Rt` that lives for the
+/// whole call; `'r` ends with the helper that asks (the `'static` in the pointer's type is
+/// erased at the boundary, the `Rt`'s references live as long as the call).
+unsafe fn rt<'r>(p: *const Rt<'static>) -> &'r Rt<'r> {
+    // SAFETY: `p` points to a live `Rt` for `'r` (this function's `# Safety`).
     unsafe { &*p }
 }
 
@@ -356,39 +376,71 @@ fn record_layout() -> Option<RecordLayout> {
     })
 }
 
-pub(super) extern "C" fn num(v: *const Value) -> f64 {
-    val(v).and_then(Value::as_num).unwrap_or(f64::NAN)
+/// # Safety
+/// Called by generated code only, which guarantees: `v` is null or a live value of the call
+/// (module doc).
+pub(super) unsafe extern "C" fn num(v: *const Value) -> f64 {
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    unsafe { val(v) }.and_then(Value::as_num).unwrap_or(f64::NAN)
 }
 
-pub(super) extern "C" fn boolean(v: *const Value) -> u8 {
-    u8::from(val(v).and_then(Value::as_bool).unwrap_or(false))
+/// # Safety
+/// Called by generated code only, which guarantees: `v` is null or a live value of the call
+/// (module doc).
+pub(super) unsafe extern "C" fn boolean(v: *const Value) -> u8 {
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    u8::from(unsafe { val(v) }.and_then(Value::as_bool).unwrap_or(false))
 }
 
-pub(super) extern "C" fn is_absent(v: *const Value) -> u8 {
-    u8::from(val(v).is_none_or(Value::is_absent))
+/// # Safety
+/// Called by generated code only, which guarantees: `v` is null or a live value of the call
+/// (module doc).
+pub(super) unsafe extern "C" fn is_absent(v: *const Value) -> u8 {
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    u8::from(unsafe { val(v) }.is_none_or(Value::is_absent))
 }
 
-pub(super) extern "C" fn box_num(r: *const Rt<'static>, n: f64) -> *const Value {
-    rt(r).alloc(Value::Num(n))
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call.
+pub(super) unsafe extern "C" fn box_num(r: *const Rt<'static>, n: f64) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    unsafe { rt(r) }.alloc(Value::Num(n))
 }
 
 /// The arena's mark before a loop, for `arena_release` after each iteration.
-pub(super) extern "C" fn arena_mark(r: *const Rt<'static>) -> u64 {
-    rt(r).state.arena.borrow().mark()
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call.
+pub(super) unsafe extern "C" fn arena_mark(r: *const Rt<'static>) -> u64 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    unsafe { rt(r) }.state.arena.borrow().mark()
 }
 
 /// Drops the values an iteration made (those since `mark`): none of them is used after it
 /// (an iteration gives a boolean, and block `let` memos are `keep`s). So a loop's memory is
 /// one iteration's, not the sum over all of them.
-pub(super) extern "C" fn arena_release(r: *const Rt<'static>, mark: u64) {
-    rt(r).state.arena.borrow_mut().release(mark);
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `mark` an `arena_mark` of this call with no value made since in use after this.
+pub(super) unsafe extern "C" fn arena_release(r: *const Rt<'static>, mark: u64) {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    unsafe { rt(r) }.state.arena.borrow_mut().release(mark);
 }
 
 /// A copy of `v` where it stays until the call ends (a block `let`'s memo), or null with
 /// the pending error set.
-pub(super) extern "C" fn keep(r: *const Rt<'static>, v: *const Value) -> *const Value {
-    let rt = rt(r);
-    match val(v) {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `v` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn keep(r: *const Rt<'static>, v: *const Value) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    match unsafe { val(v) } {
         Some(x) => rt.state.kept.borrow_mut().alloc(x.clone()),
         None => {
             rt.fail(0, missing(0));
@@ -397,6 +449,7 @@ pub(super) extern "C" fn keep(r: *const Rt<'static>, v: *const Value) -> *const 
     }
 }
 
+/// Safe, as `round`: it reads no pointer.
 pub(super) extern "C" fn fmod(x: f64, y: f64) -> f64 {
     x % y
 }
@@ -406,8 +459,13 @@ pub(super) extern "C" fn round(x: f64) -> f64 {
 }
 
 /// Raises a fault found inline: `kind` is a `FaultKind` code.
-pub(super) extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
-    let rt = rt(r);
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call.
+pub(super) unsafe extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
     let fault: Fault = match FaultKind::from_u32(kind) {
         Some(FaultKind::DivisionByZero) => fault::division_by_zero(),
         Some(FaultKind::NotFinite) => fault::not_finite(),
@@ -418,8 +476,13 @@ pub(super) extern "C" fn raise(r: *const Rt<'static>, kind: u32, at: u32) {
 }
 
 /// Moves the pending error to the group's errors, for the rule at `pos`.
-pub(super) extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
-    let rt = rt(r);
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call.
+pub(super) unsafe extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
     let err = rt
         .state
         .pending
@@ -430,9 +493,15 @@ pub(super) extern "C" fn rule_failed(r: *const Rt<'static>, pos: u32) {
 }
 
 /// `op` is a `CmpOp` code. 0 / 1, or 2 with the pending error set.
-pub(super) extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
-    let rt = rt(r);
-    let (Some(a), Some(b), Some(op)) = (val(a), val(b), CmpOp::from_u32(op)) else {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `a` and `b` are null or live values (module doc).
+pub(super) unsafe extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
+    let (Some(a), Some(b), Some(op)) = (unsafe { val(a) }, unsafe { val(b) }, CmpOp::from_u32(op)) else {
         rt.fail(at, missing(at));
         return 2;
     };
@@ -446,18 +515,29 @@ pub(super) extern "C" fn compare(r: *const Rt<'static>, op: u32, a: *const Value
 }
 
 /// `op` is an `ArithOp` code.
-pub(super) extern "C" fn arith(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> *const Value {
-    let rt = rt(r);
-    let r = match (val(a), val(b), ArithOp::from_u32(op)) {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `a` and `b` are null or live values (module doc).
+pub(super) unsafe extern "C" fn arith(r: *const Rt<'static>, op: u32, a: *const Value, b: *const Value, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
+    let r = match (unsafe { val(a) }, unsafe { val(b) }, ArithOp::from_u32(op)) {
         (Some(a), Some(b), Some(op)) => arith::arith(op, a, b, &rt.state.meter),
         _ => Err(missing(at)),
     };
     rt.give(at, r)
 }
 
-pub(super) extern "C" fn field(r: *const Rt<'static>, v: *const Value, i: u32, at: u32) -> *const Value {
-    let rt = rt(r);
-    match val(v) {
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `v` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn field(r: *const Rt<'static>, v: *const Value, i: u32, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    match unsafe { val(v) } {
         // Point into the record instead of copying: records outlive the call.
         Some(Value::Record(fields)) => match fields.get(i as usize) {
             Some(x) => x as *const Value,
@@ -468,9 +548,14 @@ pub(super) extern "C" fn field(r: *const Rt<'static>, v: *const Value, i: u32, a
     }
 }
 
-pub(super) extern "C" fn index(r: *const Rt<'static>, a: *const Value, b: *const Value, at: u32) -> *const Value {
-    let rt = rt(r);
-    let res = match (val(a), val(b)) {
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `a` and `b` are null or live values (module doc).
+pub(super) unsafe extern "C" fn index(r: *const Rt<'static>, a: *const Value, b: *const Value, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
+    let res = match (unsafe { val(a) }, unsafe { val(b) }) {
         (Some(a), Some(b)) => access::index(a, b),
         _ => Err(missing(at)),
     };
@@ -478,42 +563,68 @@ pub(super) extern "C" fn index(r: *const Rt<'static>, a: *const Value, b: *const
 }
 
 /// The `n` pointers at `items`.
-fn pointers<'p>(items: *const *const Value, n: u32) -> &'p [*const Value] {
+///
+/// # Safety
+/// `items` is null (when `n` is 0) or the address of `n` initialized value pointers that
+/// stay in place and unmodified for `'p`, which ends with the helper that asks: generated
+/// code's stack array, or `predicate2`'s local one.
+unsafe fn pointers<'p>(items: *const *const Value, n: u32) -> &'p [*const Value] {
     if n == 0 || items.is_null() {
         return &[];
     }
-    // SAFETY: generated code (or `predicate2`, from a local array) passes the address of
-    // `n` initialized value pointers that stay in place until the helper returns.
+    // SAFETY: `n` initialized pointers at `items`, in place for `'p` (this function's `# Safety`).
     unsafe { std::slice::from_raw_parts(items, n as usize) }
 }
 
 /// The `n` pointers at `items`, as values.
-fn gather(items: *const *const Value, n: u32) -> Option<Vec<Value>> {
-    pointers(items, n).iter().map(|&p| val(p).cloned()).collect()
+///
+/// # Safety
+/// As `pointers`, and each of the pointers is null or a live value (module doc).
+unsafe fn gather(items: *const *const Value, n: u32) -> Option<Vec<Value>> {
+    // SAFETY: `items` and `n` are as `pointers` needs (this function's `# Safety`).
+    let ptrs = unsafe { pointers(items, n) };
+    // SAFETY: each pointer is null or a live value (this function's `# Safety`).
+    ptrs.iter().map(|&p| unsafe { val(p) }.cloned()).collect()
 }
 
-pub(super) extern "C" fn make_list(r: *const Rt<'static>, items: *const *const Value, n: u32, at: u32) -> *const Value {
-    let rt = rt(r);
-    let res = gather(items, n).map(|v| Value::List(v.into())).ok_or_else(|| missing(at));
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `items` holds `n` value
+/// pointers, each null or a live value (as `gather` needs).
+pub(super) unsafe extern "C" fn make_list(r: *const Rt<'static>, items: *const *const Value, n: u32, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `items` holds `n` pointers to live values or null (this helper's `# Safety`).
+    let res = unsafe { gather(items, n) }.map(|v| Value::List(v.into())).ok_or_else(|| missing(at));
     rt.give(at, res)
 }
 
-pub(super) extern "C" fn call(r: *const Rt<'static>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> *const Value {
-    let rt = rt(r);
-    let res = call_builtin(rt, builtin, items, n, at);
+/// # Safety
+/// As `make_list`: `r` is the running call's `Rt`, and `items` holds `n` value pointers,
+/// each null or a live value.
+pub(super) unsafe extern "C" fn call(r: *const Rt<'static>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `items` holds `n` pointers to live values or null (this helper's `# Safety`).
+    let res = unsafe { call_builtin(rt, builtin, items, n, at) };
     rt.give(at, res)
 }
 
 /// Calls a builtin on the `n` values at `items`, gathered into the reused argument buffer.
-fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> Result<Value, Fault> {
+///
+/// # Safety
+/// As `gather`: `items` holds `n` value pointers, each null or a live value.
+unsafe fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, at: u32) -> Result<Value, Fault> {
     let Some(&b) = rt.shared.builtins.get(builtin as usize) else {
         return Err(fault::no_such("builtin", builtin));
     };
-    let ptrs = pointers(items, n);
+    // SAFETY: `items` and `n` are as `pointers` needs (this function's `# Safety`).
+    let ptrs = unsafe { pointers(items, n) };
     let mut args = rt.state.args.borrow_mut();
     args.clear();
     for &p in ptrs {
-        args.push(val(p).ok_or_else(|| missing(at))?.clone());
+        // SAFETY: each pointer is null or a live value (this function's `# Safety`).
+        args.push(unsafe { val(p) }.ok_or_else(|| missing(at))?.clone());
     }
     let res = builtins::call(b, &args, &rt.state.meter);
     args.clear();
@@ -522,12 +633,19 @@ fn call_builtin(rt: &Rt<'_>, builtin: u32, items: *const *const Value, n: u32, a
 
 /// A boolean builtin of two arguments, borrowing them (no clones, nothing allocated): the
 /// table's `JitFast::Predicate` builtins. 0 / 1, or 2 with the pending error set.
-pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
-    let rt = rt(r);
-    let result = match (rt.shared.builtins.get(builtin_id as usize).and_then(|b| b.spec()), val(a), val(b)) {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `a` and `b` are null or live values (module doc).
+pub(super) unsafe extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u32, a: *const Value, b: *const Value, at: u32) -> u8 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
+    let result = match (rt.shared.builtins.get(builtin_id as usize).and_then(|b| b.spec()), unsafe { val(a) }, unsafe { val(b) }) {
         (Some(spec), Some(a), Some(b)) => spec.call(a, Some(b), &rt.state.meter),
         // Natives, and missing operands, go the general way, for identical messages.
-        _ => call_builtin(rt, builtin_id, [a, b].as_ptr(), 2, at),
+        // SAFETY: a local array of 2 pointers, each null or a live value (`# Safety`).
+        _ => unsafe { call_builtin(rt, builtin_id, [a, b].as_ptr(), 2, at) },
     };
     predicate_status(rt, at, result)
 }
@@ -538,11 +656,16 @@ pub(super) extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u32, a: *
 /// place: the bytes compared directly, without dispatch on the builtin or the constant's
 /// shape. 0 / 1, or 2 with the pending error set. A subject that is not a string goes the
 /// interpreter's way, for identical results and messages.
-pub(super) extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Value, needle: *const u8, len: usize, at: u32) -> u8 {
-    // SAFETY: generated code passes the address and length of a constant string's bytes,
-    // owned by the pool of the group's code, which outlives every call.
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, `s` is null or a live value (module doc), and `needle` the address of `len`
+/// bytes of a constant string, owned by the pool of the group's code, which outlives every call.
+pub(super) unsafe extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Value, needle: *const u8, len: usize, at: u32) -> u8 {
+    // SAFETY: `len` bytes at `needle` that outlive the call (this helper's `# Safety`).
     let needle = if len == 0 || needle.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(needle, len) } };
-    match val(s) {
+    // SAFETY: `s` is null or a live value (this helper's `# Safety`).
+    match unsafe { val(s) } {
         Some(Value::Str(text)) => {
             let s = text.as_bytes();
             // The codes as constants, so the match is plain integer compares.
@@ -554,11 +677,13 @@ pub(super) extern "C" fn str_test(r: *const Rt<'static>, op: u32, s: *const Valu
                 STARTS => s.get(..needle.len()),
                 ENDS => s.len().checked_sub(needle.len()).and_then(|from| s.get(from..)),
                 // `Contains` is `str_find`'s; the slow path words the fault for a bad code.
-                _ => return str_test_slow(rt(r), op, Some(&Value::Str(text.clone())), needle, at),
+                // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+                _ => return str_test_slow(unsafe { rt(r) }, op, Some(&Value::Str(text.clone())), needle, at),
             };
             u8::from(part.is_some_and(|part| same_bytes(part, needle)))
         }
-        other => str_test_slow(rt(r), op, other, needle, at),
+        // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+        other => str_test_slow(unsafe { rt(r) }, op, other, needle, at),
     }
 }
 
@@ -582,13 +707,19 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// `needle in s` for a constant needle, with the searcher `Shared::finders[finder]` built
 /// at compile time: 0 / 1, or 2 with the pending error set.
-pub(super) extern "C" fn str_find(r: *const Rt<'static>, s: *const Value, finder: u32, at: u32) -> u8 {
-    let rt = rt(r);
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `s` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn str_find(r: *const Rt<'static>, s: *const Value, finder: u32, at: u32) -> u8 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
     let Some(finder) = rt.shared.finders.get(finder as usize) else {
         rt.fail(at, fault::no_such("searcher", finder));
         return 2;
     };
-    match val(s) {
+    // SAFETY: `s` is null or a live value (this helper's `# Safety`).
+    match unsafe { val(s) } {
         Some(Value::Str(s)) => match rt.state.meter.charge(s.len() as u64) {
             Ok(()) => u8::from(contains(s.as_bytes(), finder)),
             Err(f) => {
@@ -647,8 +778,8 @@ fn predicate_status(rt: &Rt<'_>, at: u32, result: Result<Value, Fault>) -> u8 {
 }
 
 /// A regex's subject, with its bytes charged to the work budget (as the interpreter does).
-fn subject<'v>(rt: &Rt<'_>, re: u32, s: *const Value, at: u32) -> Option<(&'v str, usize)> {
-    let result = match val(s) {
+fn subject<'v>(rt: &Rt<'_>, re: u32, s: Option<&'v Value>, at: u32) -> Option<(&'v str, usize)> {
+    let result = match s {
         Some(v @ Value::Str(_)) if (re as usize) < rt.regexes.len() => regex_ops::subject(v, &rt.state.meter).map(|text| (text, re as usize)),
         Some(Value::Str(_)) => Err(fault::no_such("regex", re)),
         Some(other) => Err(fault::cannot_match(other)),
@@ -664,17 +795,28 @@ fn subject<'v>(rt: &Rt<'_>, re: u32, s: *const Value, at: u32) -> Option<(&'v st
 }
 
 /// 0 / 1, or 2 with the pending error set.
-pub(super) extern "C" fn regex_match(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> u8 {
-    let rt = rt(r);
-    match subject(rt, re, s, at) {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `s` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn regex_match(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> u8 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `s` is null or a live value (this helper's `# Safety`).
+    match subject(rt, re, unsafe { val(s) }, at) {
         Some((text, i)) => u8::from(rt.regexes.get(i).is_some_and(|re| re.is_match(text))),
         None => 2,
     }
 }
 
-pub(super) extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> *const Value {
-    let rt = rt(r);
-    match subject(rt, re, s, at) {
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `s` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s: *const Value, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `s` is null or a live value (this helper's `# Safety`).
+    match subject(rt, re, unsafe { val(s) }, at) {
         Some((text, i)) => {
             let found = rt.regexes.get(i).map_or_else(|| Value::List(Vec::new().into()), |re| regex_ops::find_all(re, text));
             rt.alloc(found)
@@ -684,23 +826,35 @@ pub(super) extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s: *cons
 }
 
 /// The number of elements of a list (absent: 0), or -1 with the pending error set.
-pub(super) extern "C" fn list_len(r: *const Rt<'static>, v: *const Value, at: u32) -> i64 {
-    match val(v).map(access::items) {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `v` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn list_len(r: *const Rt<'static>, v: *const Value, at: u32) -> i64 {
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    match unsafe { val(v) }.map(access::items) {
         Some(Ok(items)) => items.len() as i64,
         Some(Err(f)) => {
-            rt(r).fail(at, f);
+            // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+            unsafe { rt(r) }.fail(at, f);
             -1
         }
         None => {
-            rt(r).fail(at, missing(at));
+            // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+            unsafe { rt(r) }.fail(at, missing(at));
             -1
         }
     }
 }
 
 /// Element `i` of a list (the caller checked `i < list_len`).
-pub(super) extern "C" fn list_item(v: *const Value, i: i64) -> *const Value {
-    match val(v) {
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `v` is null or a live value of the call
+/// (module doc).
+pub(super) unsafe extern "C" fn list_item(v: *const Value, i: i64) -> *const Value {
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    match unsafe { val(v) } {
         Some(Value::List(items)) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(std::ptr::null(), |x| x as *const Value),
         _ => std::ptr::null(),
     }
