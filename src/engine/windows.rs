@@ -180,7 +180,7 @@ impl Plan {
                 .windows
                 .iter()
                 .enumerate()
-                .filter(|(i, w)| applies(w, frame) && (frame.tool.is_some() || !self.reads_args[*i]))
+                .filter(|(i, w)| applies(w, frame) && (frame.tool.is_some() || self.reads_args.get(*i) != Some(&true)))
                 .filter_map(|(i, w)| event(c, i, w, frame, scratch, &meter, at))
                 .collect()
         });
