@@ -12,6 +12,16 @@ use gavel::store::{Aggregate, Answer, Bounds, Event, EventValue, Read, StoreErro
 use gavel_store::RedisStore;
 use proptest::prelude::*;
 
+/// Held while a test picks a free port and until that port is in use (or no longer needed),
+/// so that the unreachable-Redis test's closed port is not handed to a parallel test's
+/// `redis-server` (or its port probe) in between: that race turned "connection refused"
+/// into "connection reset by peer".
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock_ports() -> std::sync::MutexGuard<'static, ()> {
+    PORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A `redis-server` on a free port in a temporary directory, killed on drop.
 struct Server {
     child: Child,
@@ -35,6 +45,7 @@ impl Server {
             panic!("redis-server is not installed: {how}, or set GAVEL_SKIP_REDIS=1 to skip the Redis tests");
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let ports = lock_ports();
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -50,6 +61,7 @@ impl Server {
             assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
             std::thread::sleep(Duration::from_millis(20));
         }
+        drop(ports);
         Some(server)
     }
 
@@ -149,6 +161,7 @@ fn a_key_beyond_its_bound_fails_closed_on_redis() {
 
 #[test]
 fn an_unreachable_redis_is_an_error_with_the_reason() {
+    let _ports = lock_ports();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(); // closed once dropped
     let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), &WINDOWS, Bounds::default()).err().unwrap();
     assert_eq!(err.kind, StoreErrorKind::Unavailable);
