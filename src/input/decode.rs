@@ -102,6 +102,10 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         let NodeSeed { node, sink, path } = self;
         let value = match node.kind {
+            Kind::Any if path.in_args() => {
+                d.deserialize_any(SkipFinite)?;
+                Value::Absent
+            }
             Kind::Any => {
                 IgnoredAny::deserialize(d)?;
                 Value::Absent
@@ -240,7 +244,7 @@ pub(super) fn decode_record<'de, A: MapAccess<'de>>(rec: &RecordNode, build: boo
                 if let (Some(name), Some(tool)) = (name, &rec.closed_by) {
                     sink.error(errors::undeclared(&path, &name, tool));
                 }
-                map.next_value::<IgnoredAny>()?;
+                skip(&mut map, &path)?;
                 continue;
             }
         };
@@ -301,6 +305,80 @@ fn decode_map<'de, A: MapAccess<'de>>(elem: &Node, build: bool, sink: &mut Sink,
         }
     }
     Ok(if build { Value::Map(Arc::new(built)) } else { Value::Absent })
+}
+
+/// Skips the value of an undeclared key at `path`.
+fn skip<'de, A: MapAccess<'de>>(map: &mut A, path: &Path) -> Result<(), A::Error> {
+    if path.in_args() {
+        map.next_value_seed(SkipFinite)
+    } else {
+        map.next_value::<IgnoredAny>().map(drop)
+    }
+}
+
+/// Skips a value, but fails, as malformed JSON, on a number beyond the largest double
+/// (`1e400`). Inside `args` a value the rules do not read may still be rewritten by `redact`
+/// or `set`, which parse the arguments: were that to fail, the call would run as sent. So a
+/// request whose arguments cannot be parsed is an input error on both decoding paths (the
+/// fast path hands such a number over), never a rewrite silently dropped.
+struct SkipFinite;
+
+impl<'de> DeserializeSeed<'de> for SkipFinite {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        // `deserialize_any` parses numbers (`IgnoredAny` only checks their syntax), and
+        // serde_json refuses one out of range.
+        d.deserialize_any(SkipFinite)
+    }
+}
+
+impl<'de> Visitor<'de> for SkipFinite {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<(), E> {
+        if n.is_finite() {
+            Ok(())
+        } else {
+            Err(E::custom("number out of range"))
+        }
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(SkipFinite)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(SkipFinite)?;
+        }
+        Ok(())
+    }
 }
 
 pub(super) fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {

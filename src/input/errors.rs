@@ -58,6 +58,15 @@ impl Path<'_> {
 }
 
 impl Path<'_> {
+    /// Whether this path is inside the request's `args`.
+    pub fn in_args(&self) -> bool {
+        match self {
+            Path::Root | Path::Data => false,
+            Path::Key(Path::Root, key) => *key == "args",
+            Path::Key(parent, _) | Path::Index(parent, _) => parent.in_args(),
+        }
+    }
+
     /// Whether this path is inside a data file (its root is `Path::Data`).
     fn in_data(&self) -> bool {
         match self {

@@ -507,7 +507,9 @@ impl<'t> Cursor<'t> {
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
-            _ => self.skip_number(),
+            // Parsed, not only checked: a number beyond the largest double goes to the full
+            // decoder, which refuses it inside `args` (`decode::SkipFinite`).
+            _ => self.number().map(drop),
         }
     }
 }
