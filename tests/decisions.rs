@@ -46,6 +46,14 @@ fn request_bytes(text: &str) -> Vec<u8> {
     raw.request.get().as_bytes().to_vec()
 }
 
+/// A case's fields, but for `request`, which `request_bytes` reads raw: a request may hold
+/// what a `Value` cannot (`1e400`), and the engine must see it as sent.
+fn case_fields(text: &str) -> serde_json::Result<Value> {
+    let raw: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> = serde_json::from_str(text)?;
+    let fields = raw.iter().filter(|(key, _)| *key != "request").map(|(key, value)| Ok((key.clone(), serde_json::from_str(value.get())?)));
+    fields.collect::<serde_json::Result<serde_json::Map<_, _>>>().map(Value::Object)
+}
+
 /// Decides `case` (its request as `request`) against `policy` on `backend`; returns the
 /// mismatches.
 fn check(policy: &Policy, backend: Backend, case: &Value, request: &[u8]) -> Vec<String> {
@@ -255,7 +263,7 @@ fn every_case_gets_its_expected_decision() {
         cases.sort();
         for case_path in cases.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
             let text = std::fs::read_to_string(case_path).expect("readable case");
-            let case: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
+            let case = case_fields(&text).unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
             if let Some(steps) = case.get("sequence").and_then(Value::as_array) {
                 count += BACKENDS.len();
                 failures.extend(check_sequence(&policy, steps).into_iter().map(|b| format!("{}: {b}", case_path.display())));
