@@ -1,0 +1,1 @@
+//! Placeholder: filled in by the branch that builds this crate.
