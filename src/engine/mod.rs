@@ -112,25 +112,38 @@ impl Core {
         let refused =
             if bytes.iter().all(u8::is_ascii_whitespace) { Some(crate::input::empty_request()) } else { crate::limits::check_request(bytes, &c.limits).err() };
         if let Some(error) = refused {
-            return self.undecodable(ctx, output, InputFailure { tool_name: None, errors: vec![error] });
+            return self.undecodable(ctx, output, InputFailure { tool_name: None, errors: vec![error] }, None);
         }
         crate::reuse::with_reused(&FRAME, |frame| match c.decoder.decode_into(bytes, ctx.now, frame) {
             Ok(()) => {
                 self.before_rules(ctx, frame);
                 let out = output.decided(self, Request { bytes, frame }, ctx);
-                match self.after_decision(ctx, Some(frame), O::outcome(&out)) {
+                match self.after_decision(ctx, frame, O::outcome(&out)) {
                     Ok(()) => out,
                     Err(message) => output.unrecorded(self, out, &message),
                 }
             }
-            Err(failure) => self.undecodable(ctx, output, failure),
+            Err(failure) => self.undecodable(ctx, output, failure, Some(frame)),
         })
     }
 
-    /// A request that could not be decoded: its output, then the step after the decision.
-    fn undecodable<'e, O: Output<'e>>(&'e self, ctx: &DecideContext, output: &mut O, failure: InputFailure) -> O::Out {
+    /// A request that could not be decoded: its output, then the step after the decision,
+    /// which records it (as `deny`) in the windows that read only fields it had valid
+    /// (`frame` holds what the full decoder could read; `None` when nothing was read).
+    fn undecodable<'e, O: Output<'e>>(&'e self, ctx: &DecideContext, output: &mut O, failure: InputFailure, frame: Option<&mut Frame>) -> O::Out {
+        let recorded = match (ctx.store, frame) {
+            (Some(store), Some(frame)) if self.windows.records_invalid() => {
+                let invalid: Vec<String> = failure.errors.iter().map(|e| e.path.clone()).collect();
+                Some((store, frame, invalid))
+            }
+            _ => None,
+        };
         let out = output.invalid(self, failure);
-        match self.after_decision(ctx, None, O::outcome(&out)) {
+        let result = match recorded {
+            Some((store, frame, invalid)) => self.windows.record_invalid(&self.compiled, store, frame, &invalid),
+            None => Ok(()),
+        };
+        match result {
             Ok(()) => out,
             Err(message) => output.unrecorded(self, out, &message),
         }
@@ -149,17 +162,15 @@ impl Core {
 
     /// The step after the decision: its outcome is known and it is not yet returned; every
     /// output path passes here, for valid requests and (`frame` is `None`) invalid ones.
-    /// The request is recorded at its `time` in every window whose `on` and `when` match.
-    /// An invalid request is not recorded (LANGUAGE.md §8 records it as `deny` in windows
-    /// that read only valid envelope fields; not done yet). A store that cannot record
-    /// makes the decision a deny (`Output::unrecorded`): later windows would under-count.
-    /// Issue 14: the decision log's entry is written here. A fault caught by the guard does
-    /// not pass here.
+    /// The request is recorded at its `time` in every window whose `on` and `when` match
+    /// (an invalid request is recorded by `undecodable`). A store that cannot record makes
+    /// the decision a deny (`Output::unrecorded`): later windows would under-count. A fault
+    /// caught by the guard does not pass here.
     #[inline(always)]
-    fn after_decision(&self, ctx: &DecideContext, frame: Option<&mut Frame>, outcome: Outcome) -> Result<(), String> {
-        match (ctx.store, frame) {
-            (Some(store), Some(frame)) => self.windows.record(&self.compiled, store, frame, outcome),
-            _ => Ok(()),
+    fn after_decision(&self, ctx: &DecideContext, frame: &mut Frame, outcome: Outcome) -> Result<(), String> {
+        match ctx.store {
+            Some(store) => self.windows.record(&self.compiled, store, frame, outcome),
+            None => Ok(()),
         }
     }
 

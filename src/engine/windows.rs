@@ -3,7 +3,8 @@
 //! `WindowStore` of the `DecideContext`. Out: before the rules, the value of each window the
 //! request's rules read, written into its frame slot (or, when the store cannot answer, the
 //! fault noted in the frame, so the rules that read it fail closed with the store's reason);
-//! after the decision, the request's events recorded in the store.
+//! after the decision, the request's events recorded in the store (for a request with input
+//! errors, in the windows none of whose fields it has wrong).
 //!
 //! A window's keys, value and `when` always run on the interpreter, whatever backend decides
 //! the rules: both engines read and record the same events by construction. Keys are hashed
@@ -36,6 +37,10 @@ pub(crate) struct Plan {
     /// Per window, whether its keys, value or `when` read tool arguments (then an
     /// undeclared tool is not recorded in it).
     reads_args: Vec<bool>,
+    /// Per window without `on` that reads no arguments, the request fields (slot paths,
+    /// dotted) its keys, value and `when` read: a request with input errors is recorded in
+    /// it when none of them has an error. Other windows: `None`.
+    invalid_reads: Vec<Option<Vec<String>>>,
     decision_slot: Option<usize>,
 }
 
@@ -79,20 +84,40 @@ impl Plan {
         let by_tool = program.groups.declared.values().map(|ids| union(ids)).collect();
         let undeclared = union(&program.groups.undeclared);
         let args_slots: Vec<bool> = program.slots.iter().map(|s| s.first().is_some_and(|p| p == "args")).collect();
-        let reads_args = program
+        let slots_read: Vec<Vec<u32>> = program
             .windows
             .iter()
             .map(|w| {
-                let mut reads = false;
-                w.keys
-                    .iter()
-                    .chain(w.value.as_ref())
-                    .chain(w.condition.as_ref())
-                    .for_each(|e| ir::passes::visit(e, &mut |x| reads |= matches!(x.kind, ExprKind::Slot(s) if args_slots.get(s as usize) == Some(&true))));
-                reads
+                let mut read = Vec::new();
+                w.keys.iter().chain(w.value.as_ref()).chain(w.condition.as_ref()).for_each(|e| {
+                    ir::passes::visit(e, &mut |x| {
+                        if let ExprKind::Slot(s) = x.kind {
+                            read.push(s);
+                        }
+                    })
+                });
+                read
             })
             .collect();
-        Plan { value_slots, by_tool, undeclared, by_rule, reads_args, decision_slot: slot_of(&[DECISION_INPUT]) }
+        let reads_args: Vec<bool> = slots_read.iter().map(|read| read.iter().any(|&s| args_slots.get(s as usize) == Some(&true))).collect();
+        let invalid_reads = program
+            .windows
+            .iter()
+            .zip(&slots_read)
+            .zip(&reads_args)
+            .map(|((w, read), &reads_args)| {
+                let unscoped = matches!(w.scope, ToolScope::All);
+                // `@decision` and the like are not request fields: nothing in a request can be wrong there.
+                let fields = read.iter().filter_map(|&s| program.slots.get(s as usize)).filter(|path| !path.first().is_some_and(|p| p.starts_with('@')));
+                (unscoped && !reads_args).then(|| fields.map(|path| path.join(".")).collect())
+            })
+            .collect();
+        Plan { value_slots, by_tool, undeclared, by_rule, reads_args, invalid_reads, decision_slot: slot_of(&[DECISION_INPUT]) }
+    }
+
+    /// Whether a request with input errors can be recorded in any window.
+    pub(crate) fn records_invalid(&self) -> bool {
+        self.invalid_reads.iter().any(Option::is_some)
     }
 
     /// The store's view of the policy's windows.
@@ -166,6 +191,31 @@ impl Plan {
     /// After the decision: records the request in every window whose `on` and `when` match.
     /// Returns the store's error, if recording failed.
     pub(crate) fn record(&self, c: &Compiled, store: &dyn WindowStore, frame: &mut Frame, outcome: Outcome) -> Result<(), String> {
+        let declared = frame.tool.is_some();
+        self.record_in(c, store, frame, outcome, |i, w, frame| applies(w, frame) && (declared || self.reads_args.get(i) != Some(&true)))
+    }
+
+    /// After a request with input errors at `invalid` (their paths, `""` for the request as
+    /// a whole): records it, as `deny`, in the windows without `on` that read no arguments
+    /// and none of whose fields has an error (LANGUAGE.md §8), from what the full decoder
+    /// read into `frame`. A request whose `time` is wrong is recorded at the decision's
+    /// clock, which `frame.time` then holds: a malformed `time` must not hide a request from
+    /// the windows. Returns the store's error, if recording failed.
+    pub(crate) fn record_invalid(&self, c: &Compiled, store: &dyn WindowStore, frame: &mut Frame, invalid: &[String]) -> Result<(), String> {
+        let valid = |fields: &Vec<String>| fields.iter().all(|field| !invalid.iter().any(|error| overlaps(error, field)));
+        self.record_in(c, store, frame, Outcome::Deny, |i, _, _| self.invalid_reads.get(i).and_then(Option::as_ref).is_some_and(valid))
+    }
+
+    /// Records the request, with `decision` read as `outcome`, in the windows `keep` selects
+    /// whose `when` holds.
+    fn record_in(
+        &self,
+        c: &Compiled,
+        store: &dyn WindowStore,
+        frame: &mut Frame,
+        outcome: Outcome,
+        keep: impl Fn(usize, &ir::Window, &Frame) -> bool,
+    ) -> Result<(), String> {
         if c.program.windows.is_empty() {
             return Ok(());
         }
@@ -176,19 +226,22 @@ impl Plan {
         let meter = Meter::new(c.limits.max_work as u64);
         let frame = &*frame;
         let events: Vec<Event> = with_scratch(|scratch| {
-            c.program
-                .windows
-                .iter()
-                .enumerate()
-                .filter(|(i, w)| applies(w, frame) && (frame.tool.is_some() || self.reads_args.get(*i) != Some(&true)))
-                .filter_map(|(i, w)| event(c, i, w, frame, scratch, &meter, at))
-                .collect()
+            c.program.windows.iter().enumerate().filter(|(i, w)| keep(*i, w, frame)).filter_map(|(i, w)| event(c, i, w, frame, scratch, &meter, at)).collect()
         });
         if events.is_empty() {
             return Ok(());
         }
         store.record(&events).map_err(|e| e.message)
     }
+}
+
+/// Whether an input error at `error` (`agent.id`, `context.tags[1]`, `""` for the whole
+/// request) touches the field at `field` (`agent.id`): one lies inside the other.
+fn overlaps(error: &str, field: &str) -> bool {
+    let inside = |inner: &str, outer: &str| {
+        outer.is_empty() || inner.strip_prefix(outer).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+    };
+    inside(error, field) || inside(field, error)
 }
 
 /// Whether a window's `on` covers the request's tool.
@@ -353,6 +406,17 @@ mod tests {
         // Field names are part of the key: the same values under other names differ.
         let other = [field("c", Type::Number), field("a", Type::String), field("memo", Type::String)];
         assert_ne!(hash(&[(args("x", 1.0, Value::Absent), Type::Any)], &other), key(args("x", 1.0, Value::Absent)));
+    }
+
+    #[test]
+    fn an_error_touches_the_fields_inside_it_and_around_it() {
+        assert!(overlaps("agent.id", "agent.id"));
+        assert!(overlaps("agent", "agent.id"), "`agent` not an object: `agent.id` is not valid");
+        assert!(overlaps("context.tags[1]", "context.tags"));
+        assert!(overlaps("", "user.id"), "an error in the request as a whole touches every field");
+        assert!(!overlaps("agent.idx", "agent.id"));
+        assert!(!overlaps("user.id", "agent.id"));
+        assert!(!overlaps("args.amount", "agent.id"));
     }
 
     #[test]
