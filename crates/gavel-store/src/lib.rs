@@ -5,7 +5,9 @@
 //! `--state DIR`) and [`RedisStore`] (shared by several processes, `--redis URL`), both
 //! [`gavel::store::WindowStore`]s that answer what the reference model answers (the
 //! conformance property test of `gavel::store::conformance` runs on both, in `tests/`).
+//! Also the approval stores of the service ([`approvals`]: memory, redb, Redis).
 
+pub mod approvals;
 mod codec;
 mod redb;
 mod redis;
