@@ -9,8 +9,10 @@
 
 pub mod approvals;
 mod codec;
+mod link;
 mod redb;
 mod redis;
 
+pub use crate::link::TIMEOUT;
 pub use crate::redb::RedbStore;
-pub use crate::redis::{RedisStore, READ_SCRIPT, RECORD_SCRIPT, TIMEOUT};
+pub use crate::redis::{RedisStore, READ_SCRIPT, RECORD_SCRIPT};
