@@ -399,6 +399,9 @@ fn messages_are_the_same(store: &impl ApprovalStore) {
         "`rita` has none of the roles that may decide this approval: `finance`, `ops`"
     );
     assert_eq!(message(store.consume("m1", "sha256:aa", "bot-a", at(0))), "the approval is still pending");
+    let m1 = store.get("m1", at(0)).unwrap();
+    assert!(m1.may_decide(&Reviewer { name: "rita", roles: &finance }));
+    assert!(!m1.may_decide(&Reviewer { name: "rita", roles: &none }) && !m1.may_decide(&Reviewer { name: "ana", roles: &finance }));
     let approved = store.decide("m1", &Reviewer { name: "rita", roles: &finance }, true, Some("fine"), at(1)).unwrap();
     assert_eq!((approved.status, approved.decided_by.as_deref(), approved.comment.as_deref()), (ApprovalStatus::Approved, Some("rita"), Some("fine")));
     assert_eq!(message(store.decide("m1", &Reviewer { name: "rita", roles: &finance }, true, None, at(2))), "the approval is approved");

@@ -102,6 +102,14 @@ pub struct Approval {
     pub comment: Option<String>,
 }
 
+impl Approval {
+    /// Whether `reviewer` may approve or reject this approval (whatever its status): not its
+    /// agent or user, and one of `approvers` when any are listed. For `GET /v1/approvals`.
+    pub fn may_decide(&self, reviewer: &Reviewer) -> bool {
+        reviewer.name != self.agent && reviewer.name != self.user && (self.approvers.is_empty() || self.approvers.iter().any(|a| reviewer.roles.contains(a)))
+    }
+}
+
 /// Who approves or rejects: the reviewer token's name and roles.
 #[derive(Debug, Clone, Copy)]
 pub struct Reviewer<'a> {

@@ -237,7 +237,8 @@ impl ApprovalStore for RedisApprovals {
         // INVARIANT: an `Approval` (and a list of strings) always serializes.
         let record = serde_json::to_string(approval).expect("an approval serializes");
         let approvers = serde_json::to_string(&approval.approvers).expect("strings serialize");
-        let expire_ms = exp.div_euclid(1000).saturating_add(RETAIN_SECS * 1000);
+        // At least 1: Redis refuses a negative time (an `expires_at` before 1970).
+        let expire_ms = exp.div_euclid(1000).saturating_add(RETAIN_SECS * 1000).max(1);
         let args = [
             approval.id.clone(),
             record,
