@@ -194,7 +194,13 @@ impl DecisionLog {
         if let Some(file) = &state.file {
             file.sync_data().map_err(|e| LogError::io(path, "cannot fsync it before rotating", &e))?;
             let next = next_rotated(path).map_err(|e| LogError::io(path, "cannot list its directory to rotate", &e))?;
-            std::fs::rename(path, &next).map_err(|e| LogError::io(path, &format!("cannot rotate it to `{}`", next.display()), &e))?;
+            match std::fs::rename(path, &next) {
+                Ok(()) => {}
+                // Someone moved the live file away already (by hand, or logrotate): what
+                // was written went with it, and a new file starts at `path`.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::io(path, &format!("cannot rotate it to `{}`", next.display()), &e)),
+            }
             // From here the old handle is the rotated file: never write to it again.
             state.file = None;
         }
