@@ -203,7 +203,11 @@ pub(crate) fn run(args: &LogArgs) -> u8 {
                 }
             }
             let actions: Vec<String> = by_action.iter().map(|(a, n)| format!("{n} {}", escape(a))).collect();
-            t.push_str(&format!("approvals: {}; {pending} pending\n", if actions.is_empty() { "none".to_string() } else { actions.join(", ") }));
+            if actions.is_empty() {
+                t.push_str("approvals: none\n");
+            } else {
+                t.push_str(&format!("approvals: {}; {pending} pending\n", actions.join(", ")));
+            }
             for (what, s) in [("time to approve or reject", &to_decide), ("time to consume", &to_consume)] {
                 if let Some(s) = s {
                     t.push_str(&format!("  {what}: median {}, max {} ({} approvals)\n", human(s.median), human(s.max), s.count));
