@@ -318,7 +318,7 @@ fn check(path: &Path, file: &File) -> Result<(u64, u64, Option<Repair>), LogErro
     let Some((line, reason)) = scanned.bad_tail else { return Ok((scanned.good_len, scanned.entries, None)) };
     file.set_len(scanned.good_len).map_err(|e| LogError::io(path, "cannot cut its torn last line away", &e))?;
     file.sync_data().map_err(|e| LogError::io(path, "cannot fsync it", &e))?;
-    let repair = Repair { line, bytes: meta.len() - scanned.good_len, reason };
+    let repair = Repair { line, bytes: meta.len().saturating_sub(scanned.good_len), reason };
     Ok((scanned.good_len, scanned.entries, Some(repair)))
 }
 

@@ -13,7 +13,7 @@ fn decision(i: u64, memo: &str) -> Record {
         time: "2026-11-02T14:03:07.123456Z".into(),
         policy: json!({"name": "payments", "version": "1", "digest": "sha256:00"}),
         request: json!({"tool": "payments.transfer", "args": {"amount": i, "memo": memo}, "agent": {"id": "bot"}}),
-        decision: if i % 3 == 0 { "deny" } else { "allow" }.into(),
+        decision: if i.is_multiple_of(3) { "deny" } else { "allow" }.into(),
         decided_by: vec![],
         fired: vec!["r1".into()],
         approval_id: None,
