@@ -3,6 +3,8 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod log;
+mod replay;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
@@ -76,6 +78,10 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// Summarise decision logs: decisions by outcome, rule, tool and agent; approvals; filters
+    Log(log::LogArgs),
+    /// Re-decide logged requests with a policy and report every decision that would change
+    Replay(replay::ReplayArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -218,6 +224,8 @@ fn main() -> ExitCode {
         Command::Eval { paths, input, engine, explain, store, format, load } => eval(&paths, &input, engine.into(), explain, format, &store, &load),
         Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
         Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
+        Command::Log(args) => log::run(&args),
+        Command::Replay(args) => replay::run(&args),
     };
     ExitCode::from(code)
 }
