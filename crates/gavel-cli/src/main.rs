@@ -3,6 +3,7 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
@@ -76,6 +77,7 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    Serve(serve::ServeArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -218,6 +220,7 @@ fn main() -> ExitCode {
         Command::Eval { paths, input, engine, explain, store, format, load } => eval(&paths, &input, engine.into(), explain, format, &store, &load),
         Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
         Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
+        Command::Serve(args) => serve::serve(args),
     };
     ExitCode::from(code)
 }
