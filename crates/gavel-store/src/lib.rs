@@ -5,10 +5,14 @@
 //! `--state DIR`) and [`RedisStore`] (shared by several processes, `--redis URL`), both
 //! [`gavel::store::WindowStore`]s that answer what the reference model answers (the
 //! conformance property test of `gavel::store::conformance` runs on both, in `tests/`).
+//! Also the approval stores of the service ([`approvals`]: memory, redb, Redis).
 
+pub mod approvals;
 mod codec;
+mod link;
 mod redb;
 mod redis;
 
+pub use crate::link::TIMEOUT;
 pub use crate::redb::RedbStore;
-pub use crate::redis::{RedisStore, READ_SCRIPT, RECORD_SCRIPT, TIMEOUT};
+pub use crate::redis::{RedisStore, READ_SCRIPT, RECORD_SCRIPT};

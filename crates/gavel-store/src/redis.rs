@@ -24,15 +24,11 @@
 //! after a `NOSCRIPT` included).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
 
 use gavel::store::{check_events, check_reads, fold, Aggregate, Answer, Bounds, Event, EventValue, Read, Specs, StoreError, WindowSpec, WindowStore};
-use redis::{Connection, ErrorKind, ServerErrorKind, Value};
+use redis::Value;
 
-/// How long a connect, a write or a reply may take before the call fails (closed).
-pub const TIMEOUT: Duration = Duration::from_secs(2);
+use crate::link::{bulk, Link, Script};
 
 /// Extra expiry beyond the longest window, for keys nobody records into any more.
 const EXPIRY_SLACK_SECS: i64 = 86_400;
@@ -136,117 +132,30 @@ return out
 pub struct RedisStore {
     specs: Specs,
     bounds: Bounds,
-    client: redis::Client,
-    /// The URL without its password, for messages.
-    shown: String,
-    connection: Mutex<Option<Connection>>,
+    link: Link,
     record: Script,
     read: Script,
-    round_trips: AtomicU64,
-}
-
-struct Script {
-    source: String,
-    hash: String,
-}
-
-impl Script {
-    fn new(body: &str) -> Self {
-        let source = format!("{LUA_HELPERS}{body}");
-        let hash = redis::Script::new(&source).get_hash().to_string();
-        Script { source, hash }
-    }
 }
 
 impl RedisStore {
-    /// Connects (within [`TIMEOUT`]) and loads the scripts; an unreachable Redis is an
-    /// `Unavailable` error.
+    /// Connects (within [`TIMEOUT`](crate::TIMEOUT)) and loads the scripts; an unreachable
+    /// Redis is an `Unavailable` error.
     pub fn connect(url: &str, windows: &[WindowSpec], bounds: Bounds) -> Result<Self, StoreError> {
         let specs = Specs::new(windows)?;
-        let shown = hide_password(url);
-        let client =
-            redis::Client::open(url).map_err(|e| StoreError::invalid(format!("the window store URL `{shown}` is not a Redis URL: {e}; check `--redis`")))?;
         let store = RedisStore {
             specs,
             bounds,
-            client,
-            shown,
-            connection: Mutex::new(None),
-            record: Script::new(RECORD_SCRIPT),
-            read: Script::new(READ_SCRIPT),
-            round_trips: AtomicU64::new(0),
+            link: Link::new(url, "window store")?,
+            record: Script::new(format!("{LUA_HELPERS}{RECORD_SCRIPT}")),
+            read: Script::new(format!("{LUA_HELPERS}{READ_SCRIPT}")),
         };
-        store.with_connection(|this, conn| {
-            this.load(conn, &this.record)?;
-            this.load(conn, &this.read)
-        })?;
+        store.link.load_all(&[&store.record, &store.read])?;
         Ok(store)
     }
 
     /// Every command sent to Redis so far.
     pub fn round_trips(&self) -> u64 {
-        self.round_trips.load(Ordering::Relaxed)
-    }
-
-    fn unreachable(&self, e: &redis::RedisError) -> StoreError {
-        let reason = if e.is_connection_refusal() {
-            "connection refused".to_string()
-        } else if e.is_timeout() {
-            format!("no answer within {} s", TIMEOUT.as_secs())
-        } else {
-            e.to_string()
-        };
-        StoreError::unavailable(format!("the window store at `{}` cannot be reached: {reason}; check `--redis`", self.shown))
-    }
-
-    fn load(&self, conn: &mut Connection, script: &Script) -> redis::RedisResult<()> {
-        self.round_trips.fetch_add(1, Ordering::Relaxed);
-        let _: String = redis::cmd("SCRIPT").arg("LOAD").arg(&script.source).query(conn)?;
-        Ok(())
-    }
-
-    /// Runs `f` on the connection, connecting first if there is none; a connection that
-    /// failed is dropped, so the next call connects afresh.
-    fn with_connection<T>(&self, f: impl FnOnce(&Self, &mut Connection) -> redis::RedisResult<T>) -> Result<T, StoreError> {
-        let mut guard =
-            self.connection.lock().map_err(|_| StoreError::unavailable("the Redis window store was left inconsistent by a panic; restart the process"))?;
-        if guard.is_none() {
-            let conn = self.client.get_connection_with_timeout(TIMEOUT).map_err(|e| self.unreachable(&e))?;
-            conn.set_read_timeout(Some(TIMEOUT)).and_then(|()| conn.set_write_timeout(Some(TIMEOUT))).map_err(|e| self.unreachable(&e))?;
-            *guard = Some(conn);
-        }
-        // INVARIANT: set just above when it was empty.
-        let conn = guard.as_mut().expect("a connection");
-        match f(self, conn) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                *guard = None;
-                Err(match e.kind() {
-                    ErrorKind::Server(_) | ErrorKind::Extension => StoreError::unavailable(format!(
-                        "the window store at `{}` refused a script: {e}; check that it is Redis 7 or later with scripting enabled",
-                        self.shown
-                    )),
-                    _ => self.unreachable(&e),
-                })
-            }
-        }
-    }
-
-    /// `EVALSHA`, loading the script again if Redis forgot it (a restart, `SCRIPT FLUSH`).
-    fn eval(&self, script: &Script, keys: &[String], args: &[String]) -> Result<Value, StoreError> {
-        self.with_connection(|this, conn| {
-            let mut cmd = redis::cmd("EVALSHA");
-            cmd.arg(&script.hash).arg(keys.len()).arg(keys).arg(args);
-            this.round_trips.fetch_add(1, Ordering::Relaxed);
-            match cmd.query::<Value>(conn) {
-                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                    this.load(conn, script)?;
-                    this.round_trips.fetch_add(1, Ordering::Relaxed);
-                    cmd.query(conn)
-                }
-                other => other,
-            }
-        })
+        self.link.round_trips()
     }
 
     fn keys_of(window: u64, key: u128, keys: &mut Vec<String>) {
@@ -259,7 +168,7 @@ impl RedisStore {
     fn bad_reply(&self) -> StoreError {
         StoreError::corrupt(format!(
             "the window store at `{}` answered something that is not a window's state; check that no other program writes `gavel:*` keys",
-            self.shown
+            self.link.shown
         ))
     }
 
@@ -317,14 +226,6 @@ fn entry_value(item: &[u8]) -> Option<&[u8]> {
     item.iter().position(|&b| b == b':').map(|i| &item[i + 1..])
 }
 
-fn bulk(v: &Value) -> Option<&[u8]> {
-    match v {
-        Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.as_bytes()),
-        _ => None,
-    }
-}
-
 /// A number as Lua's `%.17g` wrote it (C's `inf`, `-inf`, `nan`, `-nan` included).
 fn parse_lua_number(s: &str) -> Option<f64> {
     match s {
@@ -339,20 +240,6 @@ fn parse_lua_number(s: &str) -> Option<f64> {
 /// `strtod` reads back to the same double (`inf`, `-inf`, `NaN` included).
 fn lua_number(n: f64) -> String {
     format!("{n:?}")
-}
-
-/// `redis://user:secret@host` shown as `redis://user:***@host`.
-fn hide_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 impl WindowStore for RedisStore {
@@ -370,7 +257,7 @@ impl WindowStore for RedisStore {
             let kind = if matches!(spec.aggregate, Aggregate::Distinct | Aggregate::Values) { "e" } else { "n" };
             args.extend([kind.to_string(), (r.at - spec.duration_secs as i64).to_string(), r.at.to_string()]);
         }
-        let reply = self.eval(&self.read, &keys, &args)?;
+        let reply = self.link.eval(&self.read, &keys, &args)?;
         let Value::Array(answers) = reply else { return Err(self.bad_reply()) };
         if answers.len() != reads.len() {
             return Err(self.bad_reply());
@@ -407,7 +294,7 @@ impl WindowStore for RedisStore {
             };
             args.extend([kind.to_string(), e.at.to_string(), value]);
         }
-        self.eval(&self.record, &keys, &args)?;
+        self.link.eval(&self.record, &keys, &args)?;
         Ok(())
     }
 
@@ -429,12 +316,5 @@ mod tests {
         }
         assert!(parse_lua_number("-nan").is_some_and(f64::is_nan));
         assert_eq!(lua_number(f64::NAN), "NaN");
-    }
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(hide_password("redis://:s3cret@host:6379/0"), "redis://:***@host:6379/0");
-        assert_eq!(hide_password("redis://user:s3cret@host"), "redis://user:***@host");
-        assert_eq!(hide_password("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 }
