@@ -42,7 +42,15 @@ pub fn serve(a: ServeArgs) -> u8 {
         Sync::Group => gavel_serve::LogSync::Group,
         Sync::Always => gavel_serve::LogSync::Always,
     };
-    let options = gavel_serve::Options { listen: a.listen, config: a.config, log: a.log, log_sync: sync, state: a.state, redis: a.redis, ..gavel_serve::Options::new(a.paths) };
+    let options = gavel_serve::Options {
+        listen: a.listen,
+        config: a.config,
+        log: a.log,
+        log_sync: sync,
+        state: a.state,
+        redis: a.redis,
+        ..gavel_serve::Options::new(a.paths)
+    };
     match gavel_serve::run(options) {
         Ok(()) => 0,
         Err(e) => {

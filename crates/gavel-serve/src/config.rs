@@ -154,7 +154,8 @@ mod tests {
         assert!(bad("[[tokens]]\ntoken = \"short\"\nkind = \"agent\"\nname = \"a\"\n").contains("shorter than 16"));
         assert!(bad(&format!("[[tokens]]\ntoken = \"{T}\"\nkind = \"admin\"\nname = \"a\"\n")).contains("admin"));
         assert!(bad(&format!("[[tokens]]\ntoken = \"{T}\"\nkind = \"reviewer\"\nname = \"a\"\nany_agent = true\n")).contains("for agent tokens"));
-        assert!(bad(&format!("[[tokens]]\ntoken = \"{T}\"\nkind = \"agent\"\nname = \"a\"\n[[tokens]]\ntoken = \"{T}\"\nkind = \"agent\"\nname = \"b\"\n")).contains("twice"));
+        assert!(bad(&format!("[[tokens]]\ntoken = \"{T}\"\nkind = \"agent\"\nname = \"a\"\n[[tokens]]\ntoken = \"{T}\"\nkind = \"agent\"\nname = \"b\"\n"))
+            .contains("twice"));
         assert!(bad("approval_ttl = 0\n").contains("approval_ttl"));
         assert!(bad("tokenz = []\n").contains("tokenz"));
     }

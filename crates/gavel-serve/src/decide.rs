@@ -25,7 +25,9 @@ use std::time::{Instant, SystemTime};
 pub enum Body {
     Bytes(Vec<u8>),
     /// Longer than the policy's `max_request_bytes`: not read further.
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
 }
 
 /// The ids the approval rules bind a call to.
@@ -67,10 +69,9 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
     };
     let normalized = match &body {
         Body::Bytes(b) => gavel_adapters::normalize(b),
-        Body::TooLarge { limit } => Err(gavel_adapters::AdapterError {
-            path: String::new(),
-            message: format!("the body is larger than `max_request_bytes` ({limit} bytes)"),
-        }),
+        Body::TooLarge { limit } => {
+            Err(gavel_adapters::AdapterError { path: String::new(), message: format!("the body is larger than `max_request_bytes` ({limit} bytes)") })
+        }
     };
     let (mut decision, approval_id, who) = match normalized {
         Ok(n) => {
@@ -201,7 +202,13 @@ fn approve(
             Err(ApprovalError::Store(e)) => return Err(json_error(StatusCode::SERVICE_UNAVAILABLE, &e.message)),
             Err(e) => {
                 if matches!(e, ApprovalError::NotPending(ApprovalStatus::Expired)) {
-                    records.push(Record::Approval(ApprovalRecord { approval_id: id.to_string(), action: "expired".into(), by: None, comment: None, time: time.clone() }));
+                    records.push(Record::Approval(ApprovalRecord {
+                        approval_id: id.to_string(),
+                        action: "expired".into(),
+                        by: None,
+                        comment: None,
+                        time: time.clone(),
+                    }));
                 }
                 retried = Some(json!({"id": id, "error": e.to_string()}));
             }

@@ -26,14 +26,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gavel_log::{DecisionLog, LogOptions};
 pub use gavel_log::LogSync;
+use gavel_log::{DecisionLog, LogOptions};
 use gavel_store::approvals::ApprovalStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
 
 /// An HTTP answer.
 pub type Answer = Response;
