@@ -73,15 +73,15 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
             Err(gavel_adapters::AdapterError { path: String::new(), message: format!("the body is larger than `max_request_bytes` ({limit} bytes)") })
         }
     };
-    let (mut decision, approval_id, who) = match normalized {
+    let (mut decision, approval_id, who, envelope) = match normalized {
         Ok(n) => {
             let who = Who::of(&n.envelope);
             if let Some(refused) = caller.may_speak_for(Who::id(&who.agent).as_deref()) {
                 return refused;
             }
-            (loaded.engine.decide_with(&n.envelope, DecideOptions::default()), n.approval_id, who)
+            (loaded.engine.decide_with(&n.envelope, DecideOptions::default()), n.approval_id, who, n.envelope)
         }
-        Err(e) => (input_error(&loaded, &e), None, Who::default()),
+        Err(e) => (input_error(&loaded, &e), None, Who::default(), Vec::new()),
     };
     if let Err(e) = loaded.engine.sync_windows() {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{}; the decision was not answered", e.message));
@@ -92,7 +92,9 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
     let mut records = Vec::new();
     let mut approval = None;
     if decision.decision == Outcome::RequireApproval {
-        match approve(app, &loaded, &mut decision, approval_id.as_deref(), &agent, &user, now, &mut records) {
+        // The arguments the digest binds: as modified by `redact`/`set`, else as sent.
+        let args = decision.args.clone().unwrap_or_else(|| args_of(&envelope));
+        match approve(app, &loaded, &mut decision, args, approval_id.as_deref(), &agent, &user, now, &mut records) {
             Ok(a) => approval = Some(a),
             Err(answer) => return answer,
         }
@@ -158,6 +160,16 @@ fn input_error(loaded: &Loaded, e: &gavel_adapters::AdapterError) -> Decision {
     }
 }
 
+/// The envelope's `args` (`{}` when it has none, as the engine reads it).
+fn args_of(envelope: &[u8]) -> Value {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        #[serde(default)]
+        args: Option<Value>,
+    }
+    serde_json::from_slice::<Args>(envelope).ok().and_then(|a| a.args).filter(|a| !a.is_null()).unwrap_or_else(|| json!({}))
+}
+
 /// The body as the log keeps it: parsed, with every redacted value masked in its arguments;
 /// a body that is not JSON as a string; a body too large, not at all.
 fn logged_request(raw: Option<&[u8]>, decision: &Value) -> Value {
@@ -180,13 +192,13 @@ fn approve(
     app: &App,
     loaded: &Loaded,
     decision: &mut Decision,
+    args: Value,
     approval_id: Option<&str>,
     agent: &str,
     user: &str,
     now: SystemTime,
     records: &mut Vec<Record>,
 ) -> Result<Value, Answer> {
-    let args = decision.args.clone().unwrap_or_else(|| json!({}));
     let digest = approval_digest(loaded.policy.digest(), &decision.tool, &args, agent, user);
     let time = gavel_log::timestamp(now);
     let mut retried = None;
