@@ -303,7 +303,7 @@ fn every_answer_is_in_the_log_first_and_redactions_are_masked() {
         assert_eq!(s.log_lines().iter().filter(|l| l["decision_id"] == id).count(), 1);
     }
     let text = std::fs::read_to_string(&s.log).expect("read the log");
-    let ssn = memo.split(' ').last().expect("the memo ends with the number");
+    let ssn = memo.split(' ').next_back().expect("the memo ends with the number");
     assert!(ssn.len() == 11 && !text.contains(ssn), "the redacted {ssn} leaked into the log");
     s.stop();
 }
