@@ -5,6 +5,7 @@
 mod bench;
 mod log;
 mod replay;
+mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
@@ -82,6 +83,7 @@ enum Command {
     Log(log::LogArgs),
     /// Re-decide logged requests with a policy and report every decision that would change
     Replay(replay::ReplayArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -226,6 +228,7 @@ fn main() -> ExitCode {
         Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
         Command::Log(args) => log::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Serve(args) => serve::serve(args),
     };
     ExitCode::from(code)
 }

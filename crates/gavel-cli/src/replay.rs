@@ -39,19 +39,11 @@ pub(crate) fn run(args: &ReplayArgs) -> u8 {
     replay(&engine, &policy, &args.log, args.format)
 }
 
-/// The envelope fields the engine decides (`gavel_adapters::Normalized::envelope`).
-const ENVELOPE: [&str; 8] = ["tool", "args", "agent", "user", "workspace", "environment", "context", "time"];
-
-/// A decide body (as logged) → the envelope the engine decides, or why it is not one.
-// COORDINATOR: use gavel_adapters::normalize (this accepts the envelope form only; every
-// other form is refused, as an input error, which the service answers `deny`).
+/// A decide body (as logged) → the envelope the engine decides, or why it is not one: the
+/// service's own request forms (`gavel_adapters`), so every form replays as it was decided.
 fn normalize(body: &Value) -> Result<Vec<u8>, String> {
-    let Some(obj) = body.as_object() else { return Err("the request is not a JSON object".into()) };
-    if let Some(form) = ["mcp", "openai", "anthropic"].into_iter().find(|f| obj.contains_key(*f)) {
-        return Err(format!("the `{form}` form is not replayed yet"));
-    }
-    let envelope: serde_json::Map<String, Value> = obj.iter().filter(|(k, _)| ENVELOPE.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-    serde_json::to_vec(&envelope).map_err(|e| e.to_string())
+    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    gavel_adapters::normalize(&bytes).map(|n| n.envelope).map_err(|e| e.to_string())
 }
 
 /// The tool a logged request calls, through the same normalization as the service.

@@ -1,0 +1,264 @@
+//! `POST /v1/decide` (PRODUCT.md §4.1). In: the caller (its token), the body's bytes (or
+//! that it was too large). Out: the HTTP answer — the decision JSON of §1 with `decision_id`
+//! and, for approvals, `approval` — after its line (and any approval line) is in the log; 503
+//! when the log (or the window store) cannot keep it, since an answer that is not logged
+//! must not leave.
+//!
+//! A body that is not a call (not JSON, two forms, bad arguments, too large) is a `deny`
+//! with an input error, decided by no rule; a retry with an `approval_id` whose decision is
+//! again `require_approval` is `allow` only if the store consumes the approval (approved,
+//! unexpired, same digest and agent) — at most once, the store guarantees it.
+
+use crate::app::{App, Loaded};
+use crate::auth::Caller;
+use crate::{json_error, Answer};
+use axum::http::StatusCode;
+use gavel::decision::{DecisionError, Outcome};
+use gavel::policy::DecideOptions;
+use gavel::Decision;
+use gavel_log::{ApprovalRecord, DecisionRecord, Record};
+use gavel_store::approvals::{approval_digest, Approval, ApprovalError, ApprovalStatus};
+use serde_json::{json, Value};
+use std::time::{Instant, SystemTime};
+
+/// What the handler read of the body.
+pub enum Body {
+    Bytes(Vec<u8>),
+    /// Longer than the policy's `max_request_bytes`: not read further.
+    TooLarge {
+        limit: usize,
+    },
+}
+
+/// The ids the approval rules bind a call to.
+#[derive(serde::Deserialize, Default)]
+struct Who {
+    #[serde(default)]
+    agent: Option<Id>,
+    #[serde(default)]
+    user: Option<Id>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Id {
+    #[serde(default)]
+    id: Option<Value>,
+}
+
+impl Who {
+    fn of(envelope: &[u8]) -> Who {
+        serde_json::from_slice(envelope).unwrap_or_default()
+    }
+
+    fn id(v: &Option<Id>) -> Option<String> {
+        match v.as_ref()?.id.as_ref()? {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Decides, records and answers one call. Blocking (the log, the stores).
+pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
+    let started = Instant::now();
+    let now = SystemTime::now();
+    let loaded = app.current();
+    let raw = match &body {
+        Body::Bytes(b) => Some(b.as_slice()),
+        Body::TooLarge { .. } => None,
+    };
+    let normalized = match &body {
+        Body::Bytes(b) => gavel_adapters::normalize(b),
+        Body::TooLarge { limit } => {
+            Err(gavel_adapters::AdapterError { path: String::new(), message: format!("the body is larger than `max_request_bytes` ({limit} bytes)") })
+        }
+    };
+    let (mut decision, approval_id, who, envelope) = match normalized {
+        Ok(n) => {
+            let who = Who::of(&n.envelope);
+            if let Some(refused) = caller.may_speak_for(Who::id(&who.agent).as_deref()) {
+                return refused;
+            }
+            (loaded.engine.decide_with(&n.envelope, DecideOptions::default()), n.approval_id, who, n.envelope)
+        }
+        Err(e) => (input_error(&loaded, &e), None, Who::default(), Vec::new()),
+    };
+    if let Err(e) = loaded.engine.sync_windows() {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{}; the decision was not answered", e.message));
+    }
+
+    let agent = Who::id(&who.agent).unwrap_or_default();
+    let user = Who::id(&who.user).unwrap_or_default();
+    let mut records = Vec::new();
+    let mut approval = None;
+    if decision.decision == Outcome::RequireApproval {
+        // The arguments the digest binds: as modified by `redact`/`set`, else as sent.
+        let args = decision.args.clone().unwrap_or_else(|| args_of(&envelope));
+        match approve(app, &loaded, &mut decision, args, approval_id.as_deref(), &agent, &user, now, &mut records) {
+            Ok(a) => approval = Some(a),
+            Err(answer) => return answer,
+        }
+    }
+
+    let mut out = decision.to_json();
+    let decision_id = uuid::Uuid::now_v7().to_string();
+    let used = approval.as_ref().and_then(|a: &Value| a.get("id")).and_then(Value::as_str).map(str::to_string);
+    let fired: Vec<String> = decision.rules.iter().map(|r| r.id.clone()).collect();
+    let latency_us = started.elapsed().as_micros() as u64;
+    records.push(Record::Decision(DecisionRecord {
+        decision_id: decision_id.clone(),
+        time: gavel_log::timestamp(now),
+        policy: loaded.policy_ref.clone(),
+        request: logged_request(raw, &out),
+        decision: decision.decision.as_str().to_string(),
+        decided_by: decision.decided_by.clone(),
+        fired: fired.clone(),
+        approval_id: used,
+        latency_us,
+    }));
+    for r in &records {
+        if let Err(e) = app.log.append(r) {
+            app.metrics.log_error();
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}; the decision was not answered"));
+        }
+    }
+    for r in &records {
+        if let Record::Approval(a) = r {
+            app.metrics.approval(&a.action);
+        }
+    }
+    app.metrics.decided(decision.decision.as_str(), &fired, started.elapsed().as_secs_f64());
+    if let Value::Object(map) = &mut out {
+        map.insert("decision_id".into(), Value::String(decision_id));
+        if let Some(a) = approval {
+            map.insert("approval".into(), a);
+        }
+    }
+    crate::json(StatusCode::OK, &out)
+}
+
+/// The `deny` for a body that is not a call: no rule decided it; the error says what is wrong.
+fn input_error(loaded: &Loaded, e: &gavel_adapters::AdapterError) -> Decision {
+    let r = &loaded.policy_ref;
+    let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+    Decision {
+        decision: Outcome::Deny,
+        tool: String::new(),
+        policy: gavel::decision::PolicyRef { name: text("name"), version: text("version"), digest: text("digest") },
+        decided_by: Vec::new(),
+        rules: Vec::new(),
+        approvals: Vec::new(),
+        modifications: Vec::new(),
+        args: None,
+        warnings: Vec::new(),
+        errors: vec![DecisionError::Input {
+            path: e.path.clone(),
+            expected: "a call in exactly one form (`tool` + `args`, `mcp`, `openai` or `anthropic`)".into(),
+            found: e.message.clone(),
+            message: e.to_string(),
+        }],
+    }
+}
+
+/// The envelope's `args` (`{}` when it has none, as the engine reads it).
+fn args_of(envelope: &[u8]) -> Value {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        #[serde(default)]
+        args: Option<Value>,
+    }
+    serde_json::from_slice::<Args>(envelope).ok().and_then(|a| a.args).filter(|a| !a.is_null()).unwrap_or_else(|| json!({}))
+}
+
+/// The body as the log keeps it: parsed, with every redacted value masked in its arguments;
+/// a body that is not JSON as a string; a body too large, not at all.
+fn logged_request(raw: Option<&[u8]>, decision: &Value) -> Value {
+    let Some(raw) = raw else { return Value::Null };
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(mut body) => {
+            gavel_adapters::with_args_mut(&mut body, |args| gavel_log::mask_redacted(args, decision));
+            body
+        }
+        // Not JSON (or numbers beyond a double): no rule read it, nothing was redacted.
+        Err(_) => Value::String(String::from_utf8_lossy(raw).into_owned()),
+    }
+}
+
+/// For a `require_approval` decision: consume the approval the retry names (then the
+/// decision becomes `allow` by the approval rules), or create a pending one. Returns the
+/// answer's `approval` object; the approval lines to log go to `records`.
+#[allow(clippy::too_many_arguments)]
+fn approve(
+    app: &App,
+    loaded: &Loaded,
+    decision: &mut Decision,
+    args: Value,
+    approval_id: Option<&str>,
+    agent: &str,
+    user: &str,
+    now: SystemTime,
+    records: &mut Vec<Record>,
+) -> Result<Value, Answer> {
+    let digest = approval_digest(loaded.policy.digest(), &decision.tool, &args, agent, user);
+    let time = gavel_log::timestamp(now);
+    let mut retried = None;
+    if let Some(id) = approval_id {
+        match app.approvals.consume(id, &digest, agent, now) {
+            Ok(a) => {
+                records.push(Record::Approval(ApprovalRecord { approval_id: a.id.clone(), action: "consumed".into(), by: None, comment: None, time }));
+                decision.decision = Outcome::Allow;
+                decision.decided_by = decision.approvals.iter().map(|a| a.rule.clone()).collect();
+                decision.approvals.clear();
+                return Ok(json!({"id": a.id, "digest": a.digest, "status": "consumed", "expires_at": a.expires_at}));
+            }
+            Err(ApprovalError::Store(e)) => return Err(json_error(StatusCode::SERVICE_UNAVAILABLE, &e.message)),
+            Err(e) => {
+                if matches!(e, ApprovalError::NotPending(ApprovalStatus::Expired)) {
+                    records.push(Record::Approval(ApprovalRecord {
+                        approval_id: id.to_string(),
+                        action: "expired".into(),
+                        by: None,
+                        comment: None,
+                        time: time.clone(),
+                    }));
+                }
+                retried = Some(json!({"id": id, "error": e.to_string()}));
+            }
+        }
+    }
+    let mut approvers: Vec<String> = Vec::new();
+    for a in &decision.approvals {
+        for role in &a.approvers {
+            if !approvers.contains(role) {
+                approvers.push(role.clone());
+            }
+        }
+    }
+    let reason = decision.approvals.iter().filter_map(|a| a.reason.clone()).collect::<Vec<_>>().join("; ");
+    let expires = now + app.config.approval_ttl;
+    let approval = Approval {
+        id: uuid::Uuid::now_v7().to_string(),
+        digest: digest.clone(),
+        status: ApprovalStatus::Pending,
+        tool: decision.tool.clone(),
+        args,
+        agent: agent.to_string(),
+        user: user.to_string(),
+        rules: decision.approvals.iter().map(|a| a.rule.clone()).collect(),
+        approvers,
+        reason,
+        created_at: time.clone(),
+        expires_at: gavel_log::timestamp(expires),
+        decided_by: None,
+        comment: None,
+    };
+    if let Err(e) = app.approvals.create(&approval) {
+        return Err(json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()));
+    }
+    records.push(Record::Approval(ApprovalRecord { approval_id: approval.id.clone(), action: "created".into(), by: None, comment: None, time }));
+    let mut out = json!({"id": approval.id, "digest": digest, "status": "pending", "expires_at": approval.expires_at});
+    if let Some(r) = retried {
+        out["retried"] = r;
+    }
+    Ok(out)
+}
