@@ -41,13 +41,22 @@ fn transfer(amount: u64, agent: &str) -> Value {
     })
 }
 
+/// The same call as an Anthropic `tool_use` block, the form the service may have logged it in.
+fn anthropic_form(envelope: &Value) -> Value {
+    let mut body = envelope.clone();
+    let fields = body.as_object_mut().unwrap();
+    let (_, args) = (fields.remove("tool"), fields.remove("args").unwrap());
+    fields.insert("anthropic".into(), json!({"type": "tool_use", "id": "toolu_01", "name": "payments__transfer", "input": args}));
+    body
+}
+
 const AMOUNTS: [u64; 5] = [500, 5_000, 12_000, 15_000, 25_000];
 
 fn at(t: SystemTime) -> String {
     gavel_log::timestamp(t)
 }
 
-/// Writes the log: the five transfers decided by the policy as shipped (cap 10000), the
+/// Writes the log: the five transfers (d3 in the Anthropic form) decided by the policy as shipped (cap 10000), the
 /// first two an old day, the rest an hour ago; an approval created, approved and consumed,
 /// one created and left pending; a reload. `max_bytes` small enough to rotate once.
 fn write_log(dir: &Path) -> Vec<PathBuf> {
@@ -65,7 +74,8 @@ fn write_log(dir: &Path) -> Vec<PathBuf> {
             decision_id: format!("d{i}"),
             time: at(if i < 2 { old } else { recent }),
             policy: json!({"name": "payments"}),
-            request,
+            // d3 was logged as it came: in the Anthropic form; replay decides it the same.
+            request: if i == 3 { anthropic_form(&request) } else { request },
             decision: d.decision.as_str().into(),
             decided_by: d.decided_by.clone(),
             fired: d.rules.iter().map(|r| r.id.clone()).collect(),
