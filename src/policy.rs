@@ -207,6 +207,14 @@ impl Engine {
         self.core.decide(request, &self.context(options.explain, options.now), engine::Full)
     }
 
+    /// `decide_with`, and `settle` may change the decision once it is made, before the
+    /// windows record it: a service that consumes an approval turns `require_approval` into
+    /// `allow` here, so windows counting allowed calls count it. Invalid requests and faults
+    /// are not passed to `settle`.
+    pub fn decide_settled(&self, request: &[u8], options: DecideOptions, settle: impl FnMut(&mut Decision)) -> Decision {
+        self.core.decide(request, &self.context(options.explain, options.now), engine::Settled(settle))
+    }
+
     /// This engine deciding with `store` for the policy's windows (opened with
     /// `window_specs`): an embedded or shared store instead of the one in memory. Each
     /// decision reads the windows its rules read before they run, and records the request

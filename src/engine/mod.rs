@@ -18,7 +18,7 @@ mod trace;
 mod windows;
 
 pub(crate) use backend::JitSlot;
-pub(crate) use output::{Fast, Full, Json, Output};
+pub(crate) use output::{Fast, Full, Json, Output, Settled};
 
 use crate::decision::{Decision, Outcome, Verdict};
 use crate::driver::Compiled;

@@ -1,6 +1,7 @@
 //! The output paths. In: from the entry (`Core::decide`), a decoded request, or why it did
 //! not decode, or the message of an internal fault. Out: the full `Decision` (`Full`), the
-//! fast path's `Verdict` (`Fast`, allocating nothing for a simple request), or a decision's
+//! fast path's `Verdict` (`Fast`, allocating nothing for a simple request), the full decision
+//! as the caller settles it before it is recorded (`Settled`), or a decision's
 //! JSON appended to a buffer (`Json`: written from the policy's template for a simple
 //! decision, else the full decision serialized: the same bytes either way).
 
@@ -62,6 +63,37 @@ impl<'e> Output<'e> for Full {
 
     fn unrecorded(&mut self, core: &'e Core, _: Decision, message: &str) -> Decision {
         internal_fault(core, &unrecorded_message(message))
+    }
+}
+
+/// The full decision, which `.0` may change once it is made and before the step after the
+/// decision records it (`Engine::decide_settled`: an approval consumed turns
+/// `require_approval` into `allow`, and the windows must count the `allow`).
+pub(crate) struct Settled<F>(pub(crate) F);
+
+impl<'e, F: FnMut(&mut Decision)> Output<'e> for Settled<F> {
+    type Out = Decision;
+
+    fn invalid(&mut self, core: &'e Core, failure: InputFailure) -> Decision {
+        Full.invalid(core, failure)
+    }
+
+    fn decided(&mut self, core: &'e Core, request: Request<'_>, ctx: &DecideContext) -> Decision {
+        let mut d = Full.decided(core, request, ctx);
+        (self.0)(&mut d);
+        d
+    }
+
+    fn fault(self, core: &'e Core, message: &str) -> Decision {
+        Full.fault(core, message)
+    }
+
+    fn outcome(d: &Decision) -> Outcome {
+        d.decision
+    }
+
+    fn unrecorded(&mut self, core: &'e Core, made: Decision, message: &str) -> Decision {
+        Full.unrecorded(core, made, message)
     }
 }
 

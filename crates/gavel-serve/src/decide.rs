@@ -73,31 +73,34 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
             Err(gavel_adapters::AdapterError { path: String::new(), message: format!("the body is larger than `max_request_bytes` ({limit} bytes)") })
         }
     };
-    let (mut decision, approval_id, who, envelope) = match normalized {
+    let mut records = Vec::new();
+    let mut settled: Option<Result<Value, Answer>> = None;
+    let decision = match normalized {
         Ok(n) => {
             let who = Who::of(&n.envelope);
             if let Some(refused) = caller.may_speak_for(Who::id(&who.agent).as_deref()) {
                 return refused;
             }
-            (loaded.engine.decide_with(&n.envelope, DecideOptions::default()), n.approval_id, who, n.envelope)
+            let (agent, user) = (Who::id(&who.agent).unwrap_or_default(), Who::id(&who.user).unwrap_or_default());
+            // The approval is created or consumed before the windows record the decision, so
+            // they count a consumed approval's call as the `allow` it became.
+            loaded.engine.decide_settled(&n.envelope, DecideOptions::default(), |decision| {
+                if decision.decision == Outcome::RequireApproval {
+                    // The arguments the digest binds: as modified by `redact`/`set`, else as sent.
+                    let args = decision.args.clone().unwrap_or_else(|| args_of(&n.envelope));
+                    settled = Some(approve(app, &loaded, decision, args, n.approval_id.as_deref(), &agent, &user, now, &mut records));
+                }
+            })
         }
-        Err(e) => (input_error(&loaded, &e), None, Who::default(), Vec::new()),
+        Err(e) => input_error(&loaded, &e),
+    };
+    let approval = match settled {
+        Some(Ok(approval)) => Some(approval),
+        Some(Err(answer)) => return answer,
+        None => None,
     };
     if let Err(e) = loaded.engine.sync_windows() {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{}; the decision was not answered", e.message));
-    }
-
-    let agent = Who::id(&who.agent).unwrap_or_default();
-    let user = Who::id(&who.user).unwrap_or_default();
-    let mut records = Vec::new();
-    let mut approval = None;
-    if decision.decision == Outcome::RequireApproval {
-        // The arguments the digest binds: as modified by `redact`/`set`, else as sent.
-        let args = decision.args.clone().unwrap_or_else(|| args_of(&envelope));
-        match approve(app, &loaded, &mut decision, args, approval_id.as_deref(), &agent, &user, now, &mut records) {
-            Ok(a) => approval = Some(a),
-            Err(answer) => return answer,
-        }
     }
 
     let mut out = decision.to_json();

@@ -396,3 +396,30 @@ fn status_and_metrics() {
     }
     s.stop();
 }
+
+#[test]
+fn a_call_allowed_by_its_approval_counts_as_allowed_in_windows() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let policy = dir.path().join("policy.pol");
+    let source = "policy approved_counts\nversion \"1\"\ndefault allow\n\
+                  tool pay(amount: number)\n\
+                  request {\n  agent: { id: string },\n  user: { id: string },\n}\n\
+                  window paid_1h = sum(amount) on pay over 1h by user.id when decision == allow\n\
+                  rule big:\n  on pay\n  require approval from \"treasurer\" when amount > 100\n\
+                  rule cap:\n  on pay\n  deny when paid_1h + amount > 150\n  because \"{user.id} paid {paid_1h} this hour\"\n";
+    std::fs::write(&policy, source).expect("write the policy");
+    let o = options(dir.path(), policy);
+    let s = start_with(dir, o);
+    let pay = |amount: u32| json!({"tool": "pay", "args": {"amount": amount}, "agent": {"id": "pay-agent-1"}, "user": {"id": "u-ana"}});
+    let (_, d) = s.decide(&pay(120));
+    assert_eq!(d["decision"], "require_approval", "{d}");
+    let id = d["approval"]["id"].as_str().expect("an approval id").to_string();
+    assert_eq!(s.review(&id, "approve", TREASURER).0, 200);
+    let mut retry = pay(120);
+    retry["approval_id"] = json!(id);
+    assert_eq!(s.decide(&retry).1["decision"], "allow");
+    // The 120 allowed by the approval is in `paid_1h`: 50 more is over the cap of 150.
+    let (_, d) = s.decide(&pay(50));
+    assert_eq!((d["decision"].as_str(), &d["decided_by"]), (Some("deny"), &json!(["cap"])), "{d}");
+    s.stop();
+}
