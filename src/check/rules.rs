@@ -99,9 +99,14 @@ impl<'a> Checker<'a> {
             } else {
                 matched.extend(self.tools.get_index_of(p.text.as_str()));
             }
-            if matched.len() == before {
+            // `on *` is every request, declared tools or not: nothing to report.
+            if matched.len() == before && p.text != "*" {
                 let suggestion = diag::did_you_mean(&p.text, self.tools.keys().map(String::as_str)).map(str::to_string);
-                self.diags.push(diag::unknown_tool(*p.span, &p.text, suggestion.as_deref()));
+                if p.text.ends_with('*') {
+                    self.diags.push(diag::glob_matches_no_tool(*p.span, &p.text, suggestion.as_deref()));
+                } else {
+                    self.diags.push(diag::unknown_tool(*p.span, &p.text, suggestion.as_deref()));
+                }
             }
         }
         let matched_tools: std::rc::Rc<[usize]> = matched.clone().into();

@@ -194,9 +194,28 @@ pub fn duplicate_header(span: Span, what: &str, previous: Span) -> Diagnostic {
         .with_help(format!("a policy set has exactly one `{what}`: keep one"))
 }
 
+/// An exact tool name in `on` that no `tool` declaration has: an error, as the rule would
+/// never apply to the tool meant (a typo) or could read nothing of it.
 pub fn unknown_tool(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
-    let d = Diagnostic::warning("W0101", format!("no declared tool matches `{name}`"), span, "matches no `tool` declaration");
-    with_suggestion(d, suggestion, Some(format!("declare it with `tool {name}(...)`, or the rule can only read `tool` and envelope fields")))
+    let d = Diagnostic::error("E0121", format!("no tool named `{name}` is declared"), span, "matches no `tool` declaration");
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`? to scope a rule to a tool you do not describe, declare it open: `tool {name}(...)`")),
+        None => d.with_help(format!("declare the tool with its parameters, or open and undescribed: `tool {name}(...)`")),
+    }
+}
+
+/// A glob in `on` that matches no declared tool: its rules still apply to undeclared tools
+/// of that prefix, reading only `tool` and the envelope.
+pub fn glob_matches_no_tool(span: Span, glob: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::warning("W0101", format!("no declared tool matches `{glob}`"), span, "matches no `tool` declaration");
+    let example = format!("{}NAME", glob.trim_end_matches('*'));
+    with_suggestion(
+        d,
+        suggestion,
+        Some(format!(
+            "its rules apply to undeclared tools and can read only `tool` and envelope fields; to read arguments, declare the tool: `tool {example}(...)`"
+        )),
+    )
 }
 
 pub fn argument_clashes_with_envelope(span: Span, name: &str) -> Diagnostic {
