@@ -380,6 +380,26 @@ pub fn bad_tool_pattern(span: Span, pattern: &str) -> Diagnostic {
 
 // ---- windows (E0307-E0315; LANGUAGE.md §8) --------------------------------------------
 
+/// A test's `request FIXTURE with { PATH: ... }` where nothing declares PATH.
+pub fn undeclared_override(span: Span, path: &str, owner: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0315", format!("`{path}` is not declared by {owner}"), span, "not declared");
+    with_suggestion(
+        d,
+        suggestion,
+        Some("override only what the tool or the `request { ... }` block declares: anything else changes nothing a rule reads".into()),
+    )
+}
+
+pub fn override_of_undeclared_tool(span: Span, path: &str, tool: &str) -> Diagnostic {
+    Diagnostic::error("E0315", format!("`{path}` overrides an argument of `{tool}`, which no `tool` declaration has"), span, "no rule reads this")
+        .with_help(format!("declare the tool with its parameters (`tool {tool}(...)`) so rules can read them, or fix the fixture's `tool`"))
+}
+
+pub fn override_inside_scalar(span: Span, path: &str, parent: &str, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0315", format!("`{path}` is not declared: `{parent}` is a `{ty}`, with no fields"), span, "not a field")
+        .with_help(format!("override `{parent}` itself"))
+}
+
 pub fn unknown_aggregate(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
     let d = Diagnostic::error("E0307", format!("`{name}` is not a window aggregate"), span, "unknown aggregate");
     with_suggestion(d, suggestion, Some("a window aggregates with `count()`, `sum(e)`, `max(e)`, `distinct(e)` or `values(e)`".into()))
