@@ -169,7 +169,12 @@ pub fn combine(
             .collect(),
         modifications,
         args,
-        warnings: fired.iter().filter(|o| warns(rule(o))).map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
+        warnings: fired
+            .iter()
+            .filter(|o| warns(rule(o)))
+            .map(|o| Warning { rule: Some(rule(o).id.clone()), reason: o.reason.clone() })
+            .chain(undeclared_warning(program, tool))
+            .collect(),
         errors: outcomes
             .iter()
             .filter_map(|o| {
@@ -181,6 +186,19 @@ pub fn combine(
             })
             .collect(),
     }
+}
+
+/// Whether a decided call of `tool` is marked as covered by no declaration: under `default
+/// allow`, such a call is allowed by the default like a declared one, and its decision
+/// (and so the logs) must say that nothing described it. (Under `default deny` it is denied
+/// unless a rule allowed it, which `decided_by` names.)
+pub fn marks_undeclared(program: &Program, tool: &str) -> bool {
+    program.info.default == DefaultEffect::Allow && !program.schema.tools.contains_key(tool)
+}
+
+/// The warning of `marks_undeclared`.
+fn undeclared_warning(program: &Program, tool: &str) -> Option<Warning> {
+    marks_undeclared(program, tool).then(|| Warning { rule: None, reason: Some(format!("no tool declaration covers `{tool}`")) })
 }
 
 /// The policy's `on error` choice, for a request that could not be decoded.

@@ -10,7 +10,7 @@ mod json;
 mod verdict;
 mod write;
 
-pub use combine::{combine, decides, fails_closed, input_failure, modifies, on_error_outcome, Combined, RuleOutcome};
+pub use combine::{combine, decides, fails_closed, input_failure, marks_undeclared, modifies, on_error_outcome, Combined, RuleOutcome};
 pub use explain::explain;
 pub use json::value_to_json;
 pub(crate) use verdict::Fired;
@@ -262,9 +262,11 @@ pub struct Modification {
     pub op: &'static str,
 }
 
+/// A fired enforced `warn` rule, or (`rule: None`) a mark the engine itself puts on the
+/// decision: a call, under `default allow`, of a tool no declaration covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Warning {
-    pub rule: String,
+    pub rule: Option<String>,
     pub reason: Option<String>,
 }
 
