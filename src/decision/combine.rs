@@ -140,8 +140,11 @@ pub fn combine(
     let combined = Combined::of(program, fired.iter().map(|o| o.rule));
     let decision = combined.outcome();
     let deciders: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| combined.decided_by(o.rule)).collect();
-    // Every enforced approval that fired is listed, even under a deny.
-    let approvals: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| decides(rule(o), Outcome::RequireApproval)).collect();
+    // Approvals are listed only when they are what the call waits for (PRODUCT.md §1): a
+    // denied call needs no approver, and a host opening a review for any listed approval
+    // must not send it one.
+    let approvals: Vec<&RuleOutcome> =
+        if decision == Outcome::RequireApproval { fired.iter().copied().filter(|o| decides(rule(o), Outcome::RequireApproval)).collect() } else { Vec::new() };
     let modifiers: Vec<&RuleOutcome> = if decision == Outcome::Deny { Vec::new() } else { fired.iter().copied().filter(|o| modifies(rule(o))).collect() };
     let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, args, &modifiers) };
     let args = (!modifications.is_empty()).then_some(args).flatten();
