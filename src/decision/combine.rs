@@ -237,7 +237,8 @@ fn modified_args(program: &Program, args: Option<&[u8]>, modifiers: &[&RuleOutco
     for o in modifiers {
         let rule = &program.rules[o.rule as usize];
         let (path, op, done) = match &rule.effect {
-            Effect::Redact(p) => (p, "redact", lookup(&mut args, p).map(redact).is_some()),
+            Effect::Redact(p, None) => (p, "redact", lookup(&mut args, p).map(redact).is_some()),
+            Effect::Redact(p, Some(_)) => (p, "redact", lookup(&mut args, p).is_some_and(|v| redact_parts(v, &parts_of(o.set_value.as_ref())))),
             Effect::Set(p, _) => (p, "set", o.set_value.as_ref().is_some_and(|v| set(&mut args, p, value_to_json(v, Some(&p.ty))))),
             Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) => continue,
         };
@@ -252,13 +253,49 @@ fn lookup<'v>(args: &'v mut serde_json::Value, path: &ArgPath) -> Option<&'v mut
     path.segments.iter().try_fold(args, |v, seg| v.get_mut(seg.as_str()))
 }
 
+/// What a redacted string, or a redacted part of one, becomes.
+pub const REDACTED: &str = "[REDACTED]";
+
 fn redact(v: &mut serde_json::Value) {
-    const REDACTED: &str = "[REDACTED]";
     match v {
         serde_json::Value::String(s) => *s = REDACTED.to_string(),
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
         _ => {}
     }
+}
+
+/// The substrings a `redact ... matching` replaces (its computed `list<string>`).
+fn parts_of(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::List(items)) => items.iter().filter_map(|v| if let Value::Str(s) = v { Some(s.as_ref()) } else { None }).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Replaces every occurrence in the string `v` of each of `parts` with `"[REDACTED]"`
+/// (overlapping occurrences as one); whether anything was replaced.
+fn redact_parts(v: &mut serde_json::Value, parts: &[&str]) -> bool {
+    let serde_json::Value::String(s) = v else { return false };
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        found.extend(s.match_indices(part).map(|(at, m)| (at, at + m.len())));
+    }
+    if found.is_empty() {
+        return false;
+    }
+    found.sort_unstable();
+    let mut out = String::with_capacity(s.len());
+    let mut end = 0;
+    for (start, stop) in found {
+        if start >= end {
+            out.push_str(&s[end..start]);
+            out.push_str(REDACTED);
+        }
+        end = end.max(stop);
+    }
+    out.push_str(&s[end..]);
+    *s = out;
+    true
 }
 
 /// Sets the value at `path`; false when a parent object is missing.

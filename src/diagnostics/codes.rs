@@ -363,6 +363,16 @@ pub fn redact_not_string(span: Span, path: &str, ty: &str) -> Diagnostic {
         .with_help("redact string arguments; use `set` to change other values")
 }
 
+pub fn redact_matching_not_string(span: Span, path: &str, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0303", format!("`redact ... matching` needs a string, but `{path}` is `{ty}`"), span, "not a string")
+        .with_help("`matching` replaces parts of one string argument; redact a list of strings whole with `redact PATH`")
+}
+
+pub fn redact_matching_type(span: Span, found: &str) -> Diagnostic {
+    Diagnostic::error("E0316", format!("`matching` takes a regex literal or a `list<string>`, found `{found}`"), span, format!("this is `{found}`"))
+        .with_help("write a pattern (`matching \"tok_[a-z0-9]+\"`) or an expression giving the substrings (`matching std.pii.card_numbers(body)`)")
+}
+
 pub fn bad_annotation(span: Span, name: &str, value: &str, allowed: &[String]) -> Diagnostic {
     Diagnostic::error("E0304", format!("`@{name}(\"{value}\")` is not a valid value"), span, "unknown value")
         .with_help(format!("use one of {}", allowed.iter().map(|a| format!("`@{name}(\"{a}\")`")).collect::<Vec<_>>().join(", ")))
