@@ -2,6 +2,7 @@
 //! default; fired `redact`/`set` shape allowed and approval outcomes; shadow rules are
 //! reported and never decide; errored denies and approvals count as fired (fail closed).
 
+use super::mask::{Mask, Redacted};
 use super::{json::value_to_json, Approval, Decision, DecisionError, FiredRule, Modification, Outcome, PolicyRef, SpanJson, TraceJson, Warning};
 use crate::input::InputFailure;
 use crate::ir::{ArgPath, Effect, EffectClass, Program, Rule};
@@ -20,6 +21,8 @@ pub struct RuleOutcome {
     /// The value of a fired `set`.
     pub set_value: Option<Value>,
     pub trace: Option<Vec<TraceJson>>,
+    /// The byte ranges of `reason` that its holes wrote, in order (to mask them).
+    pub reason_holes: Vec<(usize, usize)>,
 }
 
 /// The rules of a request that fired, combined (LANGUAGE.md §4): the outcome, and which of
@@ -137,6 +140,8 @@ pub fn combine(
 ) -> Decision {
     let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
     let fired: Vec<&RuleOutcome> = outcomes.iter().filter(|o| o.fired).collect();
+    // What fired `redact`s cover is masked in everything the decision shows.
+    let redacted = Redacted::of(program, &fired, args);
     let combined = Combined::of(program, fired.iter().map(|o| o.rule));
     let decision = combined.outcome();
     let deciders: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| combined.decided_by(o.rule)).collect();
@@ -149,6 +154,18 @@ pub fn combine(
     let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, args, &modifiers) };
     let args = (!modifications.is_empty()).then_some(args).flatten();
     let span_of = |o: &RuleOutcome| rule_spans.get(o.rule as usize).cloned().unwrap_or_else(|| SpanJson::new(rule(o).span, sources));
+    let reason_of = |o: &RuleOutcome| match &o.reason {
+        Some(r) if !redacted.is_empty() => Some(redacted.reason(program, rule(o), r, &o.reason_holes)),
+        r => r.clone(),
+    };
+    let trace_of = |o: &RuleOutcome| {
+        let mut trace = o.trace.clone()?;
+        if !redacted.is_empty() {
+            mask_trace(program, rule(o), &redacted, &mut trace);
+        }
+        Some(trace)
+    };
+    let message_of = |m: &String| redacted.mask.text(m).into_owned();
     Decision {
         decision,
         tool: tool.to_string(),
@@ -160,22 +177,19 @@ pub fn combine(
                 id: rule(o).id.clone(),
                 effect: rule(o).effect.name().to_string(),
                 enforced: rule(o).enforced,
-                reason: o.reason.clone(),
+                reason: reason_of(o),
                 annotations: rule(o).annotations.clone(),
                 span: span_of(o),
-                trace: o.trace.clone(),
+                trace: trace_of(o),
             })
             .collect(),
-        approvals: approvals
-            .iter()
-            .map(|o| Approval { rule: rule(o).id.clone(), approvers: approvers_of(rule(o)).to_vec(), reason: o.reason.clone() })
-            .collect(),
+        approvals: approvals.iter().map(|o| Approval { rule: rule(o).id.clone(), approvers: approvers_of(rule(o)).to_vec(), reason: reason_of(o) }).collect(),
         modifications,
         args,
         warnings: fired
             .iter()
             .filter(|o| warns(rule(o)))
-            .map(|o| Warning { rule: Some(rule(o).id.clone()), reason: o.reason.clone() })
+            .map(|o| Warning { rule: Some(rule(o).id.clone()), reason: reason_of(o) })
             .chain(undeclared_warning(program, tool))
             .collect(),
         errors: outcomes
@@ -184,10 +198,33 @@ pub fn combine(
                 o.error.as_ref().map(|(span, message)| DecisionError::Rule {
                     rule: rule(o).id.clone(),
                     span: SpanJson::new(*span, sources),
-                    message: message.clone(),
+                    message: message_of(message),
                 })
             })
             .collect(),
+        mask: redacted.mask.clone(),
+    }
+}
+
+/// Masks a fired rule's trace: an entry whose expression reads an argument redacted whole
+/// shows `[REDACTED]` (when its value holds text), and every string has the redacted texts
+/// replaced.
+fn mask_trace(program: &Program, rule: &Rule, redacted: &Redacted, trace: &mut [TraceJson]) {
+    let mut tainted: Vec<Span> = Vec::new();
+    if let Some(c) = &rule.condition {
+        crate::ir::passes::visit(c, &mut |e| {
+            if redacted.taints(program, rule, e) {
+                tainted.push(e.span);
+            }
+        });
+    }
+    for t in trace.iter_mut() {
+        let tainted = tainted.iter().any(|s| s.start == t.span.start && s.end == t.span.end);
+        if tainted && !t.value.is_null() {
+            t.value = serde_json::Value::String(REDACTED.to_string());
+        } else {
+            redacted.mask.json(&mut t.value);
+        }
     }
 }
 
@@ -225,6 +262,7 @@ pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailu
         args: None,
         warnings: Vec::new(),
         errors: failure.errors.iter().map(DecisionError::from).collect(),
+        mask: Mask::default(),
     }
 }
 
@@ -272,30 +310,17 @@ fn parts_of(value: Option<&Value>) -> Vec<&str> {
     }
 }
 
-/// Replaces every occurrence in the string `v` of each of `parts` with `"[REDACTED]"`
-/// (overlapping occurrences as one); whether anything was replaced.
+/// Replaces every occurrence in the string `v` of each of `parts` with `"[REDACTED]"`;
+/// whether anything was replaced.
 fn redact_parts(v: &mut serde_json::Value, parts: &[&str]) -> bool {
     let serde_json::Value::String(s) = v else { return false };
-    let mut found: Vec<(usize, usize)> = Vec::new();
-    for part in parts.iter().filter(|p| !p.is_empty()) {
-        found.extend(s.match_indices(part).map(|(at, m)| (at, at + m.len())));
-    }
-    if found.is_empty() {
-        return false;
-    }
-    found.sort_unstable();
-    let mut out = String::with_capacity(s.len());
-    let mut end = 0;
-    for (start, stop) in found {
-        if start >= end {
-            out.push_str(&s[end..start]);
-            out.push_str(REDACTED);
+    match super::mask::replace_parts(s, parts.iter().copied()) {
+        Some(masked) => {
+            *s = masked;
+            true
         }
-        end = end.max(stop);
+        None => false,
     }
-    out.push_str(&s[end..]);
-    *s = out;
-    true
 }
 
 /// Sets the value at `path`; false when a parent object is missing.

@@ -185,6 +185,9 @@ fn write_simple(core: &Core, template: &DecisionTemplate, request: Request<'_>, 
         || verdict.modifies_args()
         || fired.iter().any(|&i| c.module.rule(i as usize).set_value.is_some())
         || decision::marks_undeclared(&c.program, &frame.tool_name)
+        // A fired `redact` (even a shadow one, or under a deny) masks what the decision
+        // shows, which the template cannot.
+        || fired.iter().any(|&i| c.program.rules.get(i as usize).is_some_and(|r| matches!(r.effect, crate::ir::Effect::Redact(..))))
     {
         return full_written(out, decision(core, request, false));
     }
