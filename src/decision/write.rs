@@ -284,8 +284,9 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
         (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": 6}}"#, true),
         // An undeclared tool whose name needs escaping.
         ("{\"tool\": \"odd.\\\"q\\\"\\\\\\n\u{fc}\\u2028\", \"args\": {}}", true),
-        // A redact under a deny changes nothing.
-        (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad secret", "n": 1}}"#, true),
+        // A redact under a deny changes nothing, but masks what the decision shows: the full
+        // decision.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad secret", "n": 1}}"#, false),
         // A redact that applies: the full decision.
         (r#"{"tool": "t.send", "args": {"to": "b", "body": "secret", "n": 1}}"#, false),
         // A rule error (division by zero): the full decision.
