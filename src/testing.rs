@@ -272,7 +272,8 @@ impl TestRun<'_> {
         let got = rest.iter().try_fold(args, |v, s| v.get(*s));
         let want = json_of(value);
         if !got.is_some_and(|g| same_json(g, &want)) {
-            let got_text = got.map_or("nothing".to_string(), |g| g.to_string());
+            // The request's own arguments may hold what a shadow `redact` covered.
+            let got_text = d.mask.text(&got.map_or("nothing".to_string(), |g| g.to_string())).into_owned();
             self.failures.push(format!("expected {} == {want}, found {got_text}", segs.join(".")));
         }
     }

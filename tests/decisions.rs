@@ -2,7 +2,8 @@
 //! and `tests/cases/` is decided and compared with its `expect`, through one `check()`.
 //! A case is `{"request": {...}, "expect": {"decision": ..., "decided_by": [...], ...}}`
 //! (the keys are those of the conformance yardstick: fired, approvers, args_subset,
-//! args_null, reason_contains, not_enforced, warnings, rule_errors, error_paths).
+//! args_null, reason_contains, not_enforced, warnings, rule_errors, error_paths; and
+//! `approvals`, the ids of the rules listed there, checked whole).
 
 use gavel::{Backend, DecideOptions, Policy};
 use serde_json::Value;
@@ -120,6 +121,13 @@ fn expectations(exp: &Value, d: &Value) -> Vec<String> {
         want.sort();
         if got != want {
             bad.push(format!("approvers {got:?}, expected {want:?}"));
+        }
+    }
+    // `approvals` (the ids of the rules listed there) is checked as a whole: `[]` means none.
+    if let Some(want) = exp.get("approvals") {
+        let (got, want) = (ids("approvals"), strings(want));
+        if got != want {
+            bad.push(format!("approvals from {got:?}, expected {want:?}"));
         }
     }
     if let Some(Value::Object(subset)) = exp.get("args_subset") {

@@ -300,7 +300,7 @@ fn every_effect() {
         the_rule("require approval from \"privacy-officer\", \"dpo\"").effect,
         effect(EffectKind::RequireApproval(vec![lit("privacy-officer"), lit("dpo")]))
     );
-    assert_eq!(the_rule("redact args.from").effect, effect(EffectKind::Redact(path(&["args", "from"]))));
+    assert_eq!(the_rule("redact args.from").effect, effect(EffectKind::Redact(path(&["args", "from"]), None)));
     let set = the_rule("set records = min(records, 1000) when agent.trust != \"high\"");
     assert_eq!(set.effect, effect(EffectKind::Set(path(&["records"]), e(ExprKind::Call { name: id("min"), args: vec![name("records"), num(1000.0)] }))));
     assert!(set.condition.is_some());

@@ -1,6 +1,6 @@
 //! Rules: scope (which tools, which arguments), annotations, effect, condition and reason.
 
-use super::expr::{field_type, Ctx};
+use super::expr::{field_type, mk, Ctx};
 use super::{budget, Checker, RuleSite};
 use crate::diagnostics as diag;
 use crate::ir::{self, ArgPath, Effect, ExprKind, ReasonPart, ToolScope};
@@ -99,9 +99,14 @@ impl<'a> Checker<'a> {
             } else {
                 matched.extend(self.tools.get_index_of(p.text.as_str()));
             }
-            if matched.len() == before {
+            // `on *` is every request, declared tools or not: nothing to report.
+            if matched.len() == before && p.text != "*" {
                 let suggestion = diag::did_you_mean(&p.text, self.tools.keys().map(String::as_str)).map(str::to_string);
-                self.diags.push(diag::unknown_tool(*p.span, &p.text, suggestion.as_deref()));
+                if p.text.ends_with('*') {
+                    self.diags.push(diag::glob_matches_no_tool(*p.span, &p.text, suggestion.as_deref()));
+                } else {
+                    self.diags.push(diag::unknown_tool(*p.span, &p.text, suggestion.as_deref()));
+                }
             }
         }
         let matched_tools: std::rc::Rc<[usize]> = matched.clone().into();
@@ -164,13 +169,21 @@ impl<'a> Checker<'a> {
             EffectKind::Allow => Effect::Allow,
             EffectKind::Warn => Effect::Warn,
             EffectKind::RequireApproval(roles) => Effect::RequireApproval(roles.iter().map(|r| r.value.clone()).collect()),
-            EffectKind::Redact(path) => {
+            EffectKind::Redact(path, None) => {
                 let p = self.arg_path(path, cx, "redact");
                 if !p.ty.is_stringy() && !matches!(p.ty, Type::List(ref t) if t.is_stringy()) {
                     let d = diag::redact_not_string(*path.span, &p.display(), &p.ty.to_string());
                     self.report(d);
                 }
-                Effect::Redact(p)
+                Effect::Redact(p, None)
+            }
+            EffectKind::Redact(path, Some(x)) => {
+                let p = self.arg_path(path, cx, "redact");
+                if !p.ty.is_stringy() {
+                    self.report(diag::redact_matching_not_string(*path.span, &p.display(), &p.ty.to_string()));
+                }
+                let parts = self.redacted_parts(&p, x, cx);
+                Effect::Redact(p, Some(parts))
             }
             EffectKind::Set(path, value) => {
                 let p = self.arg_path(path, cx, "set");
@@ -178,6 +191,30 @@ impl<'a> Checker<'a> {
                 Effect::Set(p, x)
             }
         }
+    }
+
+    /// What `redact PATH matching X` replaces, as a `list<string>` expression: a regex
+    /// literal X becomes `(PATH ?? "").find_all(X)` (a missing argument has no parts), any
+    /// other X must be a `list<string>`.
+    fn redacted_parts(&mut self, path: &ArgPath, x: &'a ast::Expr, cx: &mut Ctx<'a>) -> ir::Expr {
+        let list = Type::List(Box::new(Type::String));
+        let span = *x.span;
+        if let ast::ExprKind::Str(pattern) = &x.kind {
+            let Some(regex) = self.regex(pattern, span) else { return super::expr::error_expr(span) };
+            let input: Vec<String> = std::iter::once("args".to_string()).chain(path.segments.iter().cloned()).collect();
+            let read = mk(ExprKind::Input(input), Type::String.optional(), path.span);
+            let subject = mk(
+                ExprKind::Coalesce(Box::new(read), Box::new(mk(ExprKind::Const(crate::value::Value::str("")), Type::String, path.span))),
+                Type::String,
+                path.span,
+            );
+            return mk(ExprKind::Regex { op: ir::RegexOp::FindAll, subject: Box::new(subject), regex }, list, span);
+        }
+        let parts = self.value(cx, x);
+        if !matches!(&parts.ty, Type::List(t) if t.is_stringy()) && parts.ty != Type::Any {
+            self.report(diag::redact_matching_type(span, &parts.ty.to_string()));
+        }
+        parts
     }
 
     /// The argument a `redact`/`set` changes: `memo`, `args.memo`, `recipient.email`.

@@ -4,7 +4,8 @@
 use super::Checker;
 use crate::diagnostics as diag;
 use crate::span::FileId;
-use crate::syntax::ast::{self, RequestSource, TestStmt};
+use crate::syntax::ast::{self, JsonKind, RequestSource, TestStmt};
+use crate::types::{RecordType, Type};
 use indexmap::IndexMap;
 
 /// The fixtures and tests of a policy set, owned so a compiled `Policy` can keep them.
@@ -31,6 +32,11 @@ impl<'a> Checker<'a> {
                         let suggestion = diag::did_you_mean(&name.name, self.fixtures.keys().map(String::as_str)).map(str::to_string);
                         self.report(diag::unknown_fixture(*name.span, &name.name, suggestion.as_deref()));
                     }
+                    TestStmt::Request(RequestSource::Fixture { name, with }, _) => {
+                        if let Some(fixture) = self.fixtures.get(&name.name).copied() {
+                            self.check_overrides(fixture, with);
+                        }
+                    }
                     TestStmt::ExpectEffect { by, .. } => {
                         for r in by.iter().filter(|r| !rule_ids.contains(&r.name)) {
                             let suggestion = diag::did_you_mean(&r.name, rule_ids.iter().map(String::as_str)).map(str::to_string);
@@ -45,5 +51,72 @@ impl<'a> Checker<'a> {
             fixtures: self.fixtures.iter().map(|(k, f)| (k.clone(), (*f).clone())).collect(),
             tests: tests.into_iter().map(|(file, decl)| TestCase { file, decl: decl.clone() }).collect(),
         }
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// Each override path of `request FIXTURE with { ... }` must be declared: by the tool the
+    /// request is for (`args.…`), by the envelope, or be `tool` or `time`. An override of
+    /// anything else would change nothing a rule reads, so the test would test nothing.
+    fn check_overrides(&mut self, fixture: &ast::Fixture, with: &[(ast::PathRef, ast::Json)]) {
+        let tool_of = |j: &ast::Json| if let JsonKind::Str(s) = &j.kind { Some(s.clone()) } else { None };
+        let overridden = with.iter().find(|(p, _)| p.segments.len() == 1 && p.segments[0].name == "tool").map(|(_, v)| tool_of(v));
+        let tool = match overridden {
+            Some(t) => t,
+            None => match &fixture.value.kind {
+                JsonKind::Object(fields) => fields.iter().find(|(k, _)| k.name == "tool").and_then(|(_, v)| tool_of(v)),
+                _ => None,
+            },
+        };
+        for (path, _) in with {
+            if let Err(d) = self.override_path(path, tool.as_deref()) {
+                self.report(d);
+            }
+        }
+    }
+
+    fn override_path(&self, path: &ast::PathRef, tool: Option<&str>) -> Result<(), crate::diagnostics::Diagnostic> {
+        let Some((first, rest)) = path.segments.split_first() else { return Ok(()) };
+        let shown = |n: usize| path.segments[..n].iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".");
+        let mut ty = match first.name.as_str() {
+            "tool" | "time" => Type::String,
+            "args" => {
+                // No tool name to check against: the request is invalid, which the test reports.
+                let Some(tool) = tool else { return Ok(()) };
+                let Some((params, _)) = self.tools.get(tool) else {
+                    return Err(diag::override_of_undeclared_tool(*path.span, &shown(path.segments.len()), tool));
+                };
+                Type::Record(std::sync::Arc::new(RecordType { name: Some(format!("tool {tool}")), fields: params.clone() }))
+            }
+            name => match self.envelope.iter().find(|f| f.name == name) {
+                Some(f) => f.ty.clone(),
+                None => {
+                    let mut names: Vec<&str> = vec!["tool", "args", "time"];
+                    names.extend(self.envelope.iter().map(|f| f.name.as_str()));
+                    let suggestion = diag::did_you_mean(name, names.iter().copied());
+                    return Err(diag::undeclared_override(*first.span, name, "the request", suggestion));
+                }
+            },
+        };
+        for (i, seg) in rest.iter().enumerate() {
+            ty = match ty.unwrap_optional() {
+                Type::Record(rt) => match rt.field(&seg.name) {
+                    Some((_, f)) => f.ty.clone(),
+                    None => {
+                        let suggestion = diag::did_you_mean(&seg.name, rt.fields.iter().map(|f| f.name.as_str())).map(|s| format!("{}.{s}", shown(i + 1)));
+                        let owner = match &rt.name {
+                            Some(n) if n.starts_with("tool ") => format!("`{}`", &n[5..]),
+                            _ => format!("`{}`", shown(i + 1)),
+                        };
+                        return Err(diag::undeclared_override(*seg.span, &shown(i + 2), &owner, suggestion.as_deref()));
+                    }
+                },
+                // A map's keys are its data.
+                Type::Map(t) => (**t).clone(),
+                Type::Any => return Ok(()),
+                other => return Err(diag::override_inside_scalar(*seg.span, &shown(i + 2), &shown(i + 1), &other.to_string())),
+            };
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! default; fired `redact`/`set` shape allowed and approval outcomes; shadow rules are
 //! reported and never decide; errored denies and approvals count as fired (fail closed).
 
+use super::mask::{Mask, Redacted};
 use super::{json::value_to_json, Approval, Decision, DecisionError, FiredRule, Modification, Outcome, PolicyRef, SpanJson, TraceJson, Warning};
 use crate::input::InputFailure;
 use crate::ir::{ArgPath, Effect, EffectClass, Program, Rule};
@@ -20,6 +21,8 @@ pub struct RuleOutcome {
     /// The value of a fired `set`.
     pub set_value: Option<Value>,
     pub trace: Option<Vec<TraceJson>>,
+    /// The byte ranges of `reason` that its holes wrote, in order (to mask them).
+    pub reason_holes: Vec<(usize, usize)>,
 }
 
 /// The rules of a request that fired, combined (LANGUAGE.md §4): the outcome, and which of
@@ -137,15 +140,32 @@ pub fn combine(
 ) -> Decision {
     let rule = |o: &RuleOutcome| &program.rules[o.rule as usize];
     let fired: Vec<&RuleOutcome> = outcomes.iter().filter(|o| o.fired).collect();
+    // What fired `redact`s cover is masked in everything the decision shows.
+    let redacted = Redacted::of(program, &fired, args);
     let combined = Combined::of(program, fired.iter().map(|o| o.rule));
     let decision = combined.outcome();
     let deciders: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| combined.decided_by(o.rule)).collect();
-    // Every enforced approval that fired is listed, even under a deny.
-    let approvals: Vec<&RuleOutcome> = fired.iter().copied().filter(|o| decides(rule(o), Outcome::RequireApproval)).collect();
+    // Approvals are listed only when they are what the call waits for (PRODUCT.md §1): a
+    // denied call needs no approver, and a host opening a review for any listed approval
+    // must not send it one.
+    let approvals: Vec<&RuleOutcome> =
+        if decision == Outcome::RequireApproval { fired.iter().copied().filter(|o| decides(rule(o), Outcome::RequireApproval)).collect() } else { Vec::new() };
     let modifiers: Vec<&RuleOutcome> = if decision == Outcome::Deny { Vec::new() } else { fired.iter().copied().filter(|o| modifies(rule(o))).collect() };
     let (args, modifications) = if modifiers.is_empty() { (None, Vec::new()) } else { modified_args(program, args, &modifiers) };
     let args = (!modifications.is_empty()).then_some(args).flatten();
     let span_of = |o: &RuleOutcome| rule_spans.get(o.rule as usize).cloned().unwrap_or_else(|| SpanJson::new(rule(o).span, sources));
+    let reason_of = |o: &RuleOutcome| match &o.reason {
+        Some(r) if !redacted.is_empty() => Some(redacted.reason(program, rule(o), r, &o.reason_holes)),
+        r => r.clone(),
+    };
+    let trace_of = |o: &RuleOutcome| {
+        let mut trace = o.trace.clone()?;
+        if !redacted.is_empty() {
+            mask_trace(program, rule(o), &redacted, &mut trace);
+        }
+        Some(trace)
+    };
+    let message_of = |m: &String| redacted.mask.text(m).into_owned();
     Decision {
         decision,
         tool: tool.to_string(),
@@ -157,30 +177,68 @@ pub fn combine(
                 id: rule(o).id.clone(),
                 effect: rule(o).effect.name().to_string(),
                 enforced: rule(o).enforced,
-                reason: o.reason.clone(),
+                reason: reason_of(o),
                 annotations: rule(o).annotations.clone(),
                 span: span_of(o),
-                trace: o.trace.clone(),
+                trace: trace_of(o),
             })
             .collect(),
-        approvals: approvals
-            .iter()
-            .map(|o| Approval { rule: rule(o).id.clone(), approvers: approvers_of(rule(o)).to_vec(), reason: o.reason.clone() })
-            .collect(),
+        approvals: approvals.iter().map(|o| Approval { rule: rule(o).id.clone(), approvers: approvers_of(rule(o)).to_vec(), reason: reason_of(o) }).collect(),
         modifications,
         args,
-        warnings: fired.iter().filter(|o| warns(rule(o))).map(|o| Warning { rule: rule(o).id.clone(), reason: o.reason.clone() }).collect(),
+        warnings: fired
+            .iter()
+            .filter(|o| warns(rule(o)))
+            .map(|o| Warning { rule: Some(rule(o).id.clone()), reason: reason_of(o) })
+            .chain(undeclared_warning(program, tool))
+            .collect(),
         errors: outcomes
             .iter()
             .filter_map(|o| {
                 o.error.as_ref().map(|(span, message)| DecisionError::Rule {
                     rule: rule(o).id.clone(),
                     span: SpanJson::new(*span, sources),
-                    message: message.clone(),
+                    message: message_of(message),
                 })
             })
             .collect(),
+        mask: redacted.mask.clone(),
     }
+}
+
+/// Masks a fired rule's trace: an entry whose expression reads an argument redacted whole
+/// shows `[REDACTED]` (when its value holds text), and every string has the redacted texts
+/// replaced.
+fn mask_trace(program: &Program, rule: &Rule, redacted: &Redacted, trace: &mut [TraceJson]) {
+    let mut tainted: Vec<Span> = Vec::new();
+    if let Some(c) = &rule.condition {
+        crate::ir::passes::visit(c, &mut |e| {
+            if redacted.taints(program, rule, e) {
+                tainted.push(e.span);
+            }
+        });
+    }
+    for t in trace.iter_mut() {
+        let tainted = tainted.iter().any(|s| s.start == t.span.start && s.end == t.span.end);
+        if tainted && !t.value.is_null() {
+            t.value = serde_json::Value::String(REDACTED.to_string());
+        } else {
+            redacted.mask.json(&mut t.value);
+        }
+    }
+}
+
+/// Whether a decided call of `tool` is marked as covered by no declaration: under `default
+/// allow`, such a call is allowed by the default like a declared one, and its decision
+/// (and so the logs) must say that nothing described it. (Under `default deny` it is denied
+/// unless a rule allowed it, which `decided_by` names.)
+pub fn marks_undeclared(program: &Program, tool: &str) -> bool {
+    program.info.default == DefaultEffect::Allow && !program.schema.tools.contains_key(tool)
+}
+
+/// The warning of `marks_undeclared`.
+fn undeclared_warning(program: &Program, tool: &str) -> Option<Warning> {
+    marks_undeclared(program, tool).then(|| Warning { rule: None, reason: Some(format!("no tool declaration covers `{tool}`")) })
 }
 
 /// The policy's `on error` choice, for a request that could not be decoded.
@@ -204,6 +262,7 @@ pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailu
         args: None,
         warnings: Vec::new(),
         errors: failure.errors.iter().map(DecisionError::from).collect(),
+        mask: Mask::default(),
     }
 }
 
@@ -216,7 +275,8 @@ fn modified_args(program: &Program, args: Option<&[u8]>, modifiers: &[&RuleOutco
     for o in modifiers {
         let rule = &program.rules[o.rule as usize];
         let (path, op, done) = match &rule.effect {
-            Effect::Redact(p) => (p, "redact", lookup(&mut args, p).map(redact).is_some()),
+            Effect::Redact(p, None) => (p, "redact", lookup(&mut args, p).map(redact).is_some()),
+            Effect::Redact(p, Some(_)) => (p, "redact", lookup(&mut args, p).is_some_and(|v| redact_parts(v, &parts_of(o.set_value.as_ref())))),
             Effect::Set(p, _) => (p, "set", o.set_value.as_ref().is_some_and(|v| set(&mut args, p, value_to_json(v, Some(&p.ty))))),
             Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) => continue,
         };
@@ -231,12 +291,35 @@ fn lookup<'v>(args: &'v mut serde_json::Value, path: &ArgPath) -> Option<&'v mut
     path.segments.iter().try_fold(args, |v, seg| v.get_mut(seg.as_str()))
 }
 
+/// What a redacted string, or a redacted part of one, becomes.
+pub const REDACTED: &str = "[REDACTED]";
+
 fn redact(v: &mut serde_json::Value) {
-    const REDACTED: &str = "[REDACTED]";
     match v {
         serde_json::Value::String(s) => *s = REDACTED.to_string(),
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
         _ => {}
+    }
+}
+
+/// The substrings a `redact ... matching` replaces (its computed `list<string>`).
+fn parts_of(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::List(items)) => items.iter().filter_map(|v| if let Value::Str(s) = v { Some(s.as_ref()) } else { None }).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Replaces every occurrence in the string `v` of each of `parts` with `"[REDACTED]"`;
+/// whether anything was replaced.
+fn redact_parts(v: &mut serde_json::Value, parts: &[&str]) -> bool {
+    let serde_json::Value::String(s) = v else { return false };
+    match super::mask::replace_parts(s, parts.iter().copied()) {
+        Some(masked) => {
+            *s = masked;
+            true
+        }
+        None => false,
     }
 }
 

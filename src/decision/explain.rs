@@ -44,7 +44,12 @@ pub fn explain(d: &Decision, sources: &SourceMap) -> String {
         let _ = writeln!(out, "args: {}", escape(&args.to_string()));
     }
     for w in &d.warnings {
-        let _ = writeln!(out, "warning: {}{}", escape(&w.rule), w.reason.as_ref().map(|r| format!(": {}", escape(r))).unwrap_or_default());
+        let reason = w.reason.as_deref().map(escape);
+        let _ = match (&w.rule, reason) {
+            (Some(rule), Some(r)) => writeln!(out, "warning: {}: {r}", escape(rule)),
+            (Some(rule), None) => writeln!(out, "warning: {}", escape(rule)),
+            (None, r) => writeln!(out, "warning: {}", r.unwrap_or_default()),
+        };
     }
     for e in &d.errors {
         match e {

@@ -7,12 +7,14 @@
 mod combine;
 mod explain;
 mod json;
+mod mask;
 mod verdict;
 mod write;
 
-pub use combine::{combine, decides, fails_closed, input_failure, modifies, on_error_outcome, Combined, RuleOutcome};
+pub use combine::{combine, decides, fails_closed, input_failure, marks_undeclared, modifies, on_error_outcome, Combined, RuleOutcome};
 pub use explain::explain;
 pub use json::value_to_json;
+pub use mask::Mask;
 pub(crate) use verdict::Fired;
 pub use verdict::Verdict;
 pub(crate) use write::{DecisionTemplate, Reasoned};
@@ -58,6 +60,10 @@ pub struct Decision {
     pub args: Option<serde_json::Value>,
     pub warnings: Vec<Warning>,
     pub errors: Vec<DecisionError>,
+    /// What fired `redact` rules covered (not serialized): the decision is already masked
+    /// with it; whatever is shown beside it (the request in a decision log) goes through
+    /// `mask.json`/`mask.text` too.
+    pub mask: Mask,
 }
 
 impl Decision {
@@ -262,9 +268,11 @@ pub struct Modification {
     pub op: &'static str,
 }
 
+/// A fired enforced `warn` rule, or (`rule: None`) a mark the engine itself puts on the
+/// decision: a call, under `default allow`, of a tool no declaration covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Warning {
-    pub rule: String,
+    pub rule: Option<String>,
     pub reason: Option<String>,
 }
 

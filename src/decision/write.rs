@@ -133,7 +133,7 @@ impl DecisionTemplate {
                     trace: None,
                 };
                 let approval = Approval { rule: rule.id.clone(), approvers: approvers_of(rule).to_vec(), reason: None };
-                let warning = Warning { rule: rule.id.clone(), reason: None };
+                let warning = Warning { rule: Some(rule.id.clone()), reason: None };
                 Some(RuleTemplate {
                     id: serde_json::to_vec(&rule.id).ok()?,
                     fired: around_reason(&fired)?,
@@ -164,10 +164,12 @@ impl DecisionTemplate {
                 Piece::Hole(Hole::Tool) => json(out, tool),
                 Piece::Hole(Hole::DecidedBy) => list(out, rules.iter().filter(|(_, _, f)| combined.decided_by(f.rule)), |out, (t, _, _)| out.extend(&t.id)),
                 Piece::Hole(Hole::Rules) => list(out, rules.iter(), |out, (t, _, f)| around(out, &t.fired, &f.reason)),
-                // Every enforced approval that fired is listed, even under a deny.
-                Piece::Hole(Hole::Approvals) => {
-                    list(out, rules.iter().filter(|(_, r, _)| decides(r, Outcome::RequireApproval)), |out, (t, _, f)| around(out, &t.approval, &f.reason))
-                }
+                // Approvals are listed only under `require_approval`, as in `combine`.
+                Piece::Hole(Hole::Approvals) => list(
+                    out,
+                    rules.iter().filter(|(_, r, _)| combined.outcome() == Outcome::RequireApproval && decides(r, Outcome::RequireApproval)),
+                    |out, (t, _, f)| around(out, &t.approval, &f.reason),
+                ),
                 Piece::Hole(Hole::Warnings) => list(out, rules.iter().filter(|(_, r, _)| warns(r)), |out, (t, _, f)| around(out, &t.warning, &f.reason)),
             }
         }
@@ -276,14 +278,15 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
         (r#"{"tool": "t.send", "args": {"to": "a\"b\\c", "body": "bad\n\"x\" \\ ü \u0001", "n": 1}}"#, true),
         // Shadow, two approvals (with and without approvers), a warning, an allow: several fired.
         (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": 200}}"#, true),
-        // Approvals under a deny.
+        // Approvals under a deny (not listed).
         (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad", "n": 20}}"#, true),
         // A warning only, and an allow.
         (r#"{"tool": "t.send", "args": {"to": "b", "body": "ok", "n": 6}}"#, true),
         // An undeclared tool whose name needs escaping.
         ("{\"tool\": \"odd.\\\"q\\\"\\\\\\n\u{fc}\\u2028\", \"args\": {}}", true),
-        // A redact under a deny changes nothing.
-        (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad secret", "n": 1}}"#, true),
+        // A redact under a deny changes nothing, but masks what the decision shows: the full
+        // decision.
+        (r#"{"tool": "t.send", "args": {"to": "b", "body": "bad secret", "n": 1}}"#, false),
         // A redact that applies: the full decision.
         (r#"{"tool": "t.send", "args": {"to": "b", "body": "secret", "n": 1}}"#, false),
         // A rule error (division by zero): the full decision.
@@ -311,7 +314,10 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
                         let want = serde_json::to_vec(&engine.decide_with(request.as_bytes(), options)).expect("serializes");
                         let context = format!("default {default}, {backend:?}, explain {explain}, {request}");
                         assert_eq!(String::from_utf8_lossy(&out), format!("before{}", String::from_utf8_lossy(&want)), "{context}");
-                        assert_eq!(from_template, *simple && !explain, "{context}");
+                        // Under `default allow` an undeclared tool's decision carries the
+                        // engine's warning: the full decision.
+                        let marked = default == "allow" && request.contains("odd.");
+                        assert_eq!(from_template, *simple && !explain && !marked, "{context}");
                     }
                 }
             }
@@ -330,6 +336,12 @@ rule odd_tools: on odd.* warn because "odd tool {tool}"
         // the same bug in the comparison.
         assert!(text.starts_with(r#"{"decision":"deny","tool":"t.send","policy":{"name":"writer","version":"1.0 \"q\"","digest":"sha256:"#), "{text}");
         assert!(text.contains(r#""decided_by":["bad_body"],"rules":[{"id":"bad_body","effect":"deny","enforced":true,"reason":"body bad to a\"b: \"q\" \\ back\nline é ✓ 😀","annotations":{"severity":"high","owner":"sec \"team\"\\ \n ü"},"span":{"file":"w.pol","#), "{text}");
-        assert!(text.contains(r#""approvals":[{"rule":"needs_ok","approvers":["ops","sec\"lead"],"reason":"n is 20"}],"modifications":[],"args":null,"warnings":[{"rule":"warn_big","reason":"warn 20"}],"errors":[]}"#), "{text}");
+        // A denied call lists no approvals, although `needs_ok` fired.
+        assert!(text.contains(r#""approvals":[],"modifications":[],"args":null,"warnings":[{"rule":"warn_big","reason":"warn 20"}],"errors":[]}"#), "{text}");
+        let mut out = Vec::new();
+        let request = r#"{"tool": "t.send", "args": {"to": "a\"b", "body": "ok", "n": 20}}"#;
+        assert!(engine.write_decision_from_template(request.as_bytes(), DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH) }, &mut out));
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains(r#""approvals":[{"rule":"needs_ok","approvers":["ops","sec\"lead"],"reason":"n is 20"}]"#), "{text}");
     }
 }

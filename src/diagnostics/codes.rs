@@ -194,9 +194,28 @@ pub fn duplicate_header(span: Span, what: &str, previous: Span) -> Diagnostic {
         .with_help(format!("a policy set has exactly one `{what}`: keep one"))
 }
 
+/// An exact tool name in `on` that no `tool` declaration has: an error, as the rule would
+/// never apply to the tool meant (a typo) or could read nothing of it.
 pub fn unknown_tool(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
-    let d = Diagnostic::warning("W0101", format!("no declared tool matches `{name}`"), span, "matches no `tool` declaration");
-    with_suggestion(d, suggestion, Some(format!("declare it with `tool {name}(...)`, or the rule can only read `tool` and envelope fields")))
+    let d = Diagnostic::error("E0121", format!("no tool named `{name}` is declared"), span, "matches no `tool` declaration");
+    match suggestion {
+        Some(s) => d.with_help(format!("did you mean `{s}`? to scope a rule to a tool you do not describe, declare it open: `tool {name}(...)`")),
+        None => d.with_help(format!("declare the tool with its parameters, or open and undescribed: `tool {name}(...)`")),
+    }
+}
+
+/// A glob in `on` that matches no declared tool: its rules still apply to undeclared tools
+/// of that prefix, reading only `tool` and the envelope.
+pub fn glob_matches_no_tool(span: Span, glob: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::warning("W0101", format!("no declared tool matches `{glob}`"), span, "matches no `tool` declaration");
+    let example = format!("{}NAME", glob.trim_end_matches('*'));
+    with_suggestion(
+        d,
+        suggestion,
+        Some(format!(
+            "its rules apply to undeclared tools and can read only `tool` and envelope fields; to read arguments, declare the tool: `tool {example}(...)`"
+        )),
+    )
 }
 
 pub fn argument_clashes_with_envelope(span: Span, name: &str) -> Diagnostic {
@@ -344,6 +363,16 @@ pub fn redact_not_string(span: Span, path: &str, ty: &str) -> Diagnostic {
         .with_help("redact string arguments; use `set` to change other values")
 }
 
+pub fn redact_matching_not_string(span: Span, path: &str, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0303", format!("`redact ... matching` needs a string, but `{path}` is `{ty}`"), span, "not a string")
+        .with_help("`matching` replaces parts of one string argument; redact a list of strings whole with `redact PATH`")
+}
+
+pub fn redact_matching_type(span: Span, found: &str) -> Diagnostic {
+    Diagnostic::error("E0316", format!("`matching` takes a regex literal or a `list<string>`, found `{found}`"), span, format!("this is `{found}`"))
+        .with_help("write a pattern (`matching \"tok_[a-z0-9]+\"`) or an expression giving the substrings (`matching std.pii.card_numbers(body)`)")
+}
+
 pub fn bad_annotation(span: Span, name: &str, value: &str, allowed: &[String]) -> Diagnostic {
     Diagnostic::error("E0304", format!("`@{name}(\"{value}\")` is not a valid value"), span, "unknown value")
         .with_help(format!("use one of {}", allowed.iter().map(|a| format!("`@{name}(\"{a}\")`")).collect::<Vec<_>>().join(", ")))
@@ -360,6 +389,26 @@ pub fn bad_tool_pattern(span: Span, pattern: &str) -> Diagnostic {
 }
 
 // ---- windows (E0307-E0315; LANGUAGE.md §8) --------------------------------------------
+
+/// A test's `request FIXTURE with { PATH: ... }` where nothing declares PATH.
+pub fn undeclared_override(span: Span, path: &str, owner: &str, suggestion: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error("E0315", format!("`{path}` is not declared by {owner}"), span, "not declared");
+    with_suggestion(
+        d,
+        suggestion,
+        Some("override only what the tool or the `request { ... }` block declares: anything else changes nothing a rule reads".into()),
+    )
+}
+
+pub fn override_of_undeclared_tool(span: Span, path: &str, tool: &str) -> Diagnostic {
+    Diagnostic::error("E0315", format!("`{path}` overrides an argument of `{tool}`, which no `tool` declaration has"), span, "no rule reads this")
+        .with_help(format!("declare the tool with its parameters (`tool {tool}(...)`) so rules can read them, or fix the fixture's `tool`"))
+}
+
+pub fn override_inside_scalar(span: Span, path: &str, parent: &str, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0315", format!("`{path}` is not declared: `{parent}` is a `{ty}`, with no fields"), span, "not a field")
+        .with_help(format!("override `{parent}` itself"))
+}
 
 pub fn unknown_aggregate(span: Span, name: &str, suggestion: Option<&str>) -> Diagnostic {
     let d = Diagnostic::error("E0307", format!("`{name}` is not a window aggregate"), span, "unknown aggregate");

@@ -146,12 +146,13 @@ fn collect_dir(dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>)
     Ok(())
 }
 
-/// SHA-256 over the policy files' names and contents, sorted by name, then the data's
-/// (`data NAME` and the text), sorted by name: replacing data changes the digest.
-pub(super) fn digest(files: &[SourceFile], data: &[super::DataFile]) -> String {
-    let mut sorted: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+/// SHA-256 over the policy files' names and contents (those the caller keeps: not the
+/// files holding only tests), sorted by name, then the data's (`data NAME` and the text),
+/// sorted by name: replacing data changes the digest.
+pub(super) fn digest(files: &[(&str, &str)], data: &[(&str, &str)]) -> String {
+    let mut sorted: Vec<(&str, &str)> = files.to_vec();
     sorted.sort();
-    let mut data: Vec<(String, &str)> = data.iter().map(|d| (format!("data {}", d.name), d.text.as_str())).collect();
+    let mut data: Vec<(String, &str)> = data.iter().map(|(name, text)| (format!("data {name}"), *text)).collect();
     data.sort();
     let mut h = Sha256::new();
     for (name, text) in sorted.into_iter().chain(data.iter().map(|(n, t)| (n.as_str(), *t))) {

@@ -7,7 +7,7 @@
 mod data;
 mod files;
 
-pub(crate) use data::{read_data, DataFile, DataOrigin, DataSet};
+pub(crate) use data::{read_data, DataOrigin, DataSet};
 pub(crate) use files::read_paths;
 
 use crate::check::{self, ParsedFile, TestSuite};
@@ -152,7 +152,6 @@ fn internal_compile_error() -> Diagnostics {
 }
 
 fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Result<Compiled, Diagnostics> {
-    let digest = files::digest(&files, &data.files);
     let mut sources = SourceMap::new();
     let mut paths = Vec::new();
     let mut parsed = Vec::new();
@@ -196,6 +195,17 @@ fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Resul
             ast
         })
         .collect();
+    // The policy's identity: its sources but the files holding only fixtures and tests, and
+    // its data (PRODUCT.md §1).
+    let digested: Vec<(&str, &str)> = parsed
+        .iter()
+        .filter(|(_, module)| module.is_none())
+        .zip(&user_asts)
+        .filter(|(_, ast)| !only_tests(ast))
+        .map(|((id, _), _)| (sources.get(*id).name.as_str(), sources.get(*id).text.as_str()))
+        .collect();
+    let data_digested: Vec<(&str, &str)> = data_files.files.iter().map(|d| (d.name.as_str(), sources.get(d.file).text.as_str())).collect();
+    let digest = files::digest(&digested, &data_digested);
     let asts: Vec<&crate::syntax::ast::File> = stdlib.iter().chain(&user_asts).collect();
     // A file refused by a limit is left empty; checking it would only add follow-on errors.
     if diags.iter().any(|d| d.is_error() && d.code.starts_with("E05")) {
@@ -229,4 +239,11 @@ fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Resul
         limits: *limits,
         jit: Default::default(),
     })
+}
+
+/// Whether a file holds only `fixture`s and `test`s (and at least one): it is left out of
+/// the digest, so adding a test does not change the policy's identity.
+fn only_tests(file: &crate::syntax::ast::File) -> bool {
+    use crate::syntax::ast::Item;
+    !file.items.is_empty() && file.items.iter().all(|i| matches!(i, Item::Fixture(_) | Item::Test(_)))
 }

@@ -211,7 +211,16 @@ fn write_simple(core: &Core, template: &DecisionTemplate, request: Request<'_>, 
     let fired = verdict.fired_indices();
     // A `set` value is computed for every `set` rule that fired, even a shadow one or
     // under a deny, and may fail (an error).
-    if verdict.has_errors() || verdict.modifies_args() || fired.iter().any(|&i| c.module.rule(i as usize).set_value.is_some()) {
+    // A call of an undeclared tool under `default allow` carries the engine's warning, which
+    // the template has no piece for.
+    if verdict.has_errors()
+        || verdict.modifies_args()
+        || fired.iter().any(|&i| c.module.rule(i as usize).set_value.is_some())
+        || decision::marks_undeclared(&c.program, &frame.tool_name)
+        // A fired `redact` (even a shadow one, or under a deny) masks what the decision
+        // shows, which the template cannot.
+        || fired.iter().any(|&i| c.program.rules.get(i as usize).is_some_and(|r| matches!(r.effect, crate::ir::Effect::Redact(..))))
+    {
         return full_written(out, decision(core, request, false));
     }
     let fired: smallvec::SmallVec<[Reasoned; 8]> = with_scratch(|scratch| {

@@ -35,7 +35,15 @@ pub(crate) fn outcomes(core: &Core, frame: &Frame, explain: bool) -> Vec<RuleOut
 fn window_failed(c: &Compiled, index: u32, fault: &crate::input::WindowFault) -> RuleOutcome {
     let rule = &c.program.rules[index as usize];
     let span = rule.condition.as_ref().map_or(rule.span, |e| e.span);
-    RuleOutcome { rule: index, fired: fails_closed(rule), error: Some((span, fault.message.clone())), reason: None, set_value: None, trace: None }
+    RuleOutcome {
+        rule: index,
+        fired: fails_closed(rule),
+        error: Some((span, fault.message.clone())),
+        reason: None,
+        set_value: None,
+        trace: None,
+        reason_holes: Vec::new(),
+    }
 }
 
 /// The fast path: notes into `fired` the rules of the request's group that held or failed.
@@ -57,8 +65,16 @@ fn evaluate(c: &Compiled, pos: usize, index: u32, frame: &Frame, scratch: &mut S
     let code = c.module.rule(index as usize);
     let mut outcome = match conditions.held(c, pos, index, frame, scratch) {
         Ok(false) => return None,
-        Ok(true) => RuleOutcome { rule: index, fired: true, error: None, reason: None, set_value: None, trace: None },
-        Err(e) => RuleOutcome { rule: index, fired: fails_closed(rule), error: Some((e.span, e.message)), reason: None, set_value: None, trace: None },
+        Ok(true) => RuleOutcome { rule: index, fired: true, error: None, reason: None, set_value: None, trace: None, reason_holes: Vec::new() },
+        Err(e) => RuleOutcome {
+            rule: index,
+            fired: fails_closed(rule),
+            error: Some((e.span, e.message)),
+            reason: None,
+            set_value: None,
+            trace: None,
+            reason_holes: Vec::new(),
+        },
     };
     // What a fired rule computes besides its condition has a budget of its own, so the
     // conditions' budget is spent the same way on both engines.
@@ -73,7 +89,7 @@ fn evaluate(c: &Compiled, pos: usize, index: u32, frame: &Frame, scratch: &mut S
         }
     }
     if outcome.fired {
-        outcome.reason = reason(c, index, frame, scratch, &effects);
+        (outcome.reason, outcome.reason_holes) = reason_with_holes(c, index, frame, scratch, &effects);
         if explain {
             outcome.trace = code.condition.map(|chunk| trace::trace(c, chunk, rule, frame, scratch, &meter(c)));
         }
@@ -83,26 +99,37 @@ fn evaluate(c: &Compiled, pos: usize, index: u32, frame: &Frame, scratch: &mut S
 
 /// The `because` text of rule `index` with its holes filled (timestamps as RFC 3339).
 pub(crate) fn reason(c: &Compiled, index: u32, frame: &Frame, scratch: &mut Scratch, meter: &Meter) -> Option<String> {
-    let rule = c.program.rules.get(index as usize)?;
+    reason_with_holes(c, index, frame, scratch, meter).0
+}
+
+/// `reason`, and the byte range each hole wrote, in order (so what a hole shows of a
+/// redacted argument can be masked).
+fn reason_with_holes(c: &Compiled, index: u32, frame: &Frame, scratch: &mut Scratch, meter: &Meter) -> (Option<String>, Vec<(usize, usize)>) {
+    let mut holes = Vec::new();
+    let Some(rule) = c.program.rules.get(index as usize) else { return (None, holes) };
     let code = c.module.rule(index as usize);
     if code.reason.is_empty() {
-        return None;
+        return (None, holes);
     }
     let mut text = String::new();
     for (part, ir_part) in code.reason.iter().zip(&rule.reason) {
+        let start = text.len();
         match (part, ir_part) {
-            (vm::ReasonCode::Expr(chunk), ir::ReasonPart::Expr(e)) => match c.module.run(*chunk, frame, scratch, meter, None) {
-                Ok(v) if matches!(e.ty.unwrap_optional(), crate::types::Type::Timestamp) => {
-                    text.push_str(decision::value_to_json(&v, Some(&e.ty)).as_str().unwrap_or_default())
+            (vm::ReasonCode::Expr(chunk), ir::ReasonPart::Expr(e)) => {
+                match c.module.run(*chunk, frame, scratch, meter, None) {
+                    Ok(v) if matches!(e.ty.unwrap_optional(), crate::types::Type::Timestamp) => {
+                        text.push_str(decision::value_to_json(&v, Some(&e.ty)).as_str().unwrap_or_default())
+                    }
+                    Ok(v) => text.push_str(&v.to_string()),
+                    Err(e) => text.push_str(&format!("<error: {}>", e.message)),
                 }
-                Ok(v) => text.push_str(&v.to_string()),
-                Err(e) => text.push_str(&format!("<error: {}>", e.message)),
-            },
+                holes.push((start, text.len()));
+            }
             (vm::ReasonCode::Text(t), _) => text.push_str(t),
             (vm::ReasonCode::Expr(_), ir::ReasonPart::Text(_)) => {}
         }
     }
-    Some(text)
+    (Some(text), holes)
 }
 
 /// The rules that apply to the request's tool, in source order, each with its position in

@@ -94,8 +94,9 @@ pub enum Effect {
     Allow,
     Warn,
     RequireApproval(Vec<String>),
-    /// Replace the string at this path of `args` with `"[REDACTED]"`.
-    Redact(ArgPath),
+    /// Replace the string at this path of `args` with `"[REDACTED]"`; with `matching`, only
+    /// the substrings the expression (a `list<string>`) gives.
+    Redact(ArgPath, Option<Expr>),
     /// Replace the value at this path of `args` with the expression's value.
     Set(ArgPath, Expr),
 }
@@ -107,7 +108,7 @@ impl Effect {
             Effect::Allow => "allow",
             Effect::Warn => "warn",
             Effect::RequireApproval(_) => "require_approval",
-            Effect::Redact(_) => "redact",
+            Effect::Redact(..) => "redact",
             Effect::Set(..) => "set",
         }
     }
@@ -121,7 +122,7 @@ impl Effect {
             Effect::RequireApproval(_) => EffectClass::RequireApproval,
             Effect::Allow => EffectClass::Allow,
             Effect::Warn => EffectClass::Warn,
-            Effect::Redact(_) | Effect::Set(..) => EffectClass::Modify,
+            Effect::Redact(..) | Effect::Set(..) => EffectClass::Modify,
         }
     }
 
@@ -129,31 +130,33 @@ impl Effect {
     pub fn approvers(&self) -> &[String] {
         match self {
             Effect::RequireApproval(roles) => roles,
-            Effect::Deny | Effect::Allow | Effect::Warn | Effect::Redact(_) | Effect::Set(..) => &[],
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::Redact(..) | Effect::Set(..) => &[],
         }
     }
 
     /// The path of `args` a `redact` or `set` changes.
     pub fn modified_path(&self) -> Option<&ArgPath> {
         match self {
-            Effect::Redact(p) | Effect::Set(p, _) => Some(p),
+            Effect::Redact(p, _) | Effect::Set(p, _) => Some(p),
             Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) => None,
         }
     }
 
-    /// The value expression of a `set`.
+    /// The value a fired rule of this effect computes: a `set`'s value, or the substrings
+    /// (a `list<string>`) a `redact ... matching` replaces. Computed, like a `set` value, by
+    /// the interpreter for every fired rule (`RuleOutcome::set_value`).
     pub fn set_value(&self) -> Option<&Expr> {
         match self {
-            Effect::Set(_, e) => Some(e),
-            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) | Effect::Redact(_) => None,
+            Effect::Set(_, e) | Effect::Redact(_, Some(e)) => Some(e),
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) | Effect::Redact(_, None) => None,
         }
     }
 
     /// `set_value`, to rewrite it (the IR passes fold it).
     pub fn set_value_mut(&mut self) -> Option<&mut Expr> {
         match self {
-            Effect::Set(_, e) => Some(e),
-            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) | Effect::Redact(_) => None,
+            Effect::Set(_, e) | Effect::Redact(_, Some(e)) => Some(e),
+            Effect::Deny | Effect::Allow | Effect::Warn | Effect::RequireApproval(_) | Effect::Redact(_, None) => None,
         }
     }
 }

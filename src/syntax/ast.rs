@@ -218,7 +218,7 @@ pub enum EffectKind {
     /// `require approval [from "role", ...]`
     RequireApproval(Vec<StrLit>),
     /// `redact PATH`
-    Redact(PathRef),
+    Redact(PathRef, Option<Expr>),
     /// `set PATH = EXPR`
     Set(PathRef, Expr),
 }

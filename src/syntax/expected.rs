@@ -6,7 +6,7 @@
 const KEYWORDS: &[&str] = &[
     "policy", "version", "default", "on", "error", "type", "tool", "request", "let", "fn", "builtin", "rule", "when", "because", "deny", "allow", "warn",
     "require", "approval", "from", "redact", "set", "if", "then", "else", "and", "or", "not", "in", "has", "true", "false", "fixture", "test", "expect", "by",
-    "with", "null", "data", "window", "over", "windows",
+    "with", "null", "data", "window", "over", "windows", "matching",
 ];
 /// Tokens that can start an expression.
 /// (`deny` and `allow` are outcomes a window's `when` compares with.)

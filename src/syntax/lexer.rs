@@ -105,6 +105,8 @@ pub enum Token<'src> {
     By,
     #[token("with")]
     With,
+    #[token("matching")]
+    Matching,
     #[token("data")]
     Data,
     #[token("window")]
@@ -374,6 +376,7 @@ impl Token<'_> {
             Expect => "expect",
             By => "by",
             With => "with",
+            Matching => "matching",
             Null => "null",
             _ => return None,
         })

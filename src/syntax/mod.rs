@@ -297,6 +297,7 @@ fn ends_expression(t: &Token<'_>, prev: Option<&Token<'_>>, next: Option<&Token<
             | T::Expect
             | T::By
             | T::With
+            | T::Matching
     );
     item_keyword && !matches!(prev, Some(T::Dot | T::At)) && !matches!(next, Some(T::Colon | T::Question))
 }

@@ -31,6 +31,9 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Fail (exit 1) on any warning too, e.g. in CI
+        #[arg(long)]
+        deny_warnings: bool,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -222,7 +225,7 @@ impl From<EngineArg> for Backend {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format, load } => check(&paths, format, &load),
+        Command::Check { paths, format, deny_warnings, load } => check(&paths, format, deny_warnings, &load),
         Command::Eval { paths, input, engine, explain, store, format, load } => eval(&paths, &input, engine.into(), explain, format, &store, &load),
         Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
         Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
@@ -248,12 +251,18 @@ fn print_diagnostics(d: &Diagnostics, format: Format) {
 /// Compiles, printing diagnostics (warnings too) in `format`; on errors, the exit code:
 /// 2 when policy files could not be read, 1 when they do not compile.
 fn load(paths: &[PathBuf], format: Format, how: &LoadArgs) -> Result<Policy, u8> {
+    load_showing(paths, format, how, true)
+}
+
+/// `load`, showing the warnings only if `warnings` (`check` and `test` show them; `eval`
+/// and `bench` decide, and leave them to those).
+fn load_showing(paths: &[PathBuf], format: Format, how: &LoadArgs, warnings: bool) -> Result<Policy, u8> {
     let builder = paths.iter().fold(Policy::builder(), |b, p| b.path(p));
     let builder = how.data.iter().fold(builder, |b, (name, file)| b.data_file(name, file));
     match builder.limits(how.limits.into()).build() {
         Ok(p) => {
             let w = p.warnings();
-            if !w.items.is_empty() && format == Format::Text {
+            if warnings && !w.items.is_empty() && format == Format::Text {
                 print_diagnostics(&w, Format::Text);
             }
             Ok(p)
@@ -269,11 +278,21 @@ fn load(paths: &[PathBuf], format: Format, how: &LoadArgs) -> Result<Policy, u8>
     }
 }
 
-fn check(paths: &[PathBuf], format: Format, how: &LoadArgs) -> u8 {
+fn check(paths: &[PathBuf], format: Format, deny_warnings: bool, how: &LoadArgs) -> u8 {
     let policy = match load(paths, format, how) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let warnings = policy.warnings().items.len();
+    if deny_warnings && warnings > 0 {
+        match format {
+            Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
+            Format::Text => {
+                eprintln!("error: {warnings} warning{} in the policy set, and `--deny-warnings` makes them fail", if warnings == 1 { "" } else { "s" })
+            }
+        }
+        return 1;
+    }
     match format {
         Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
         Format::Text => {
@@ -302,7 +321,7 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
 }
 
 fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, store: &StoreArgs, how: &LoadArgs) -> u8 {
-    let policy = match load(paths, Format::Text, how) {
+    let policy = match load_showing(paths, Format::Text, how, false) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -484,7 +503,7 @@ fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) 
 }
 
 fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, how: &LoadArgs) -> u8 {
-    let policy = match load(paths, Format::Text, how) {
+    let policy = match load_showing(paths, Format::Text, how, false) {
         Ok(p) => p,
         Err(code) => return code,
     };

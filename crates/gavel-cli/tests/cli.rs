@@ -317,3 +317,27 @@ fn a_batch_is_one_history_and_an_unreachable_redis_is_an_error() {
     assert!(text(&out.stderr).contains("cannot be reached"), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty(), "no decision is printed: {}", text(&out.stdout));
 }
+
+#[test]
+fn check_deny_warnings_fails_on_a_warning_and_eval_prints_none() {
+    // `tests/cases/jit` has a glob that matches no declared tool (W0101).
+    let plain = gavel(&["check", "tests/cases/jit"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    assert!(text(&plain.stderr).contains("W0101"), "{}", text(&plain.stderr));
+    let strict = gavel(&["check", "--deny-warnings", "tests/cases/jit"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
+    assert!(text(&strict.stderr).contains("W0101"), "{}", text(&strict.stderr));
+    assert!(text(&strict.stderr).contains("--deny-warnings"), "{}", text(&strict.stderr));
+    let json = gavel(&["check", "--deny-warnings", "--format", "json", "tests/cases/jit"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json diagnostics");
+    assert_eq!(v["diagnostics"][0]["code"], "W0101");
+    assert_eq!(gavel(&["check", "--deny-warnings", "examples/payments"]).status.code(), Some(0));
+    // `eval` decides; the warnings are `check`'s and `test`'s to show.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let request = dir.path().join("r.json");
+    std::fs::write(&request, r#"{"tool": "ext.thing", "args": {}}"#).expect("write");
+    let out = gavel(&["eval", "tests/cases/jit", "--input", request.to_str().expect("utf-8")]);
+    assert_eq!(text(&out.stderr), "", "eval printed on stderr");
+    assert!(text(&out.stdout).contains("\"decision\""), "{}", text(&out.stdout));
+}
