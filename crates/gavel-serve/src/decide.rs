@@ -112,7 +112,7 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
         decision_id: decision_id.clone(),
         time: gavel_log::timestamp(now),
         policy: loaded.policy_ref.clone(),
-        request: logged_request(raw, &out),
+        request: logged_request(raw, &decision, &out),
         decision: decision.decision.as_str().to_string(),
         decided_by: decision.decided_by.clone(),
         fired: fired.clone(),
@@ -154,6 +154,7 @@ fn input_error(loaded: &Loaded, e: &gavel_adapters::AdapterError) -> Decision {
         modifications: Vec::new(),
         args: None,
         warnings: Vec::new(),
+        mask: Default::default(),
         errors: vec![DecisionError::Input {
             path: e.path.clone(),
             expected: "a call in exactly one form (`tool` + `args`, `mcp`, `openai` or `anthropic`)".into(),
@@ -173,13 +174,16 @@ fn args_of(envelope: &[u8]) -> Value {
     serde_json::from_slice::<Args>(envelope).ok().and_then(|a| a.args).filter(|a| !a.is_null()).unwrap_or_else(|| json!({}))
 }
 
-/// The body as the log keeps it: parsed, with every redacted value masked in its arguments;
-/// a body that is not JSON as a string; a body too large, not at all.
-fn logged_request(raw: Option<&[u8]>, decision: &Value) -> Value {
+/// The body as the log keeps it: parsed, with every redacted value masked: at its path in
+/// the arguments, and each redacted text wherever else it occurs (also when the call was
+/// denied, or inside OpenAI's string arguments: `Decision::mask`); a body that is not JSON
+/// as a string; a body too large, not at all.
+fn logged_request(raw: Option<&[u8]>, decision: &Decision, shown: &Value) -> Value {
     let Some(raw) = raw else { return Value::Null };
     match serde_json::from_slice::<Value>(raw) {
         Ok(mut body) => {
-            gavel_adapters::with_args_mut(&mut body, |args| gavel_log::mask_redacted(args, decision));
+            gavel_adapters::with_args_mut(&mut body, |args| gavel_log::mask_redacted(args, shown));
+            decision.mask.json(&mut body);
             body
         }
         // Not JSON (or numbers beyond a double): no rule read it, nothing was redacted.

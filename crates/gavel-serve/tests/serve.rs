@@ -302,6 +302,12 @@ fn every_answer_is_in_the_log_first_and_redactions_are_masked() {
         let id = d["decision_id"].as_str().expect("an id");
         assert_eq!(s.log_lines().iter().filter(|l| l["decision_id"] == id).count(), 1);
     }
+    // Denied (over the external cap): no modification applies, but the memo is still masked.
+    let mut denied = redacted.clone();
+    denied["args"]["amount"] = json!(25_000);
+    for (_, body) in forms(&denied) {
+        assert_eq!(s.decide(&body).1["decision"], "deny");
+    }
     let text = std::fs::read_to_string(&s.log).expect("read the log");
     let ssn = memo.split(' ').next_back().expect("the memo ends with the number");
     assert!(ssn.len() == 11 && !text.contains(ssn), "the redacted {ssn} leaked into the log");
