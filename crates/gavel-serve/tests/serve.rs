@@ -7,6 +7,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 
+/// A real `redis-server` on a free port (shared with gavel-store's tests).
+#[path = "../../gavel-store/tests/common/mod.rs"]
+mod redis_server;
+
 const AGENT: &str = "agent-token-0123456789";
 const GATEWAY: &str = "gateway-token-0123456789";
 const TREASURER: &str = "treasurer-token-0123456789";
@@ -428,4 +432,28 @@ fn a_call_allowed_by_its_approval_counts_as_allowed_in_windows() {
     let (_, d) = s.decide(&pay(50));
     assert_eq!((d["decision"].as_str(), &d["decided_by"]), (Some("deny"), &json!(["cap"])), "{d}");
     s.stop();
+}
+
+#[test]
+fn two_instances_on_one_redis_share_approvals_and_consume_once() {
+    let Some(redis) = redis_server::Server::start() else { return };
+    let instance = || {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let o = Options { redis: Some(redis.url.clone()), ..options(dir.path(), example().join("policy.pol")) };
+        start_with(dir, o)
+    };
+    let (a, b) = (instance(), instance());
+    let call = case("09_null_optional_is_missing_needs_treasurer.json");
+    let (_, d) = a.decide(&call);
+    let id = d["approval"]["id"].as_str().expect("an approval id").to_string();
+    // Approved on the other instance, which sees it pending.
+    assert_eq!(b.req("GET", &format!("/v1/approvals/{id}"), Some(TREASURER), None).1["status"], "pending");
+    assert_eq!(b.review(&id, "approve", TREASURER).0, 200);
+    let mut retry = call.clone();
+    retry["approval_id"] = json!(id);
+    let (_, d) = b.decide(&retry);
+    assert_eq!((d["decision"].as_str(), d["approval"]["status"].as_str()), (Some("allow"), Some("consumed")), "{d}");
+    assert_eq!(a.decide(&retry).1["decision"], "require_approval", "consumed once across instances");
+    a.stop();
+    b.stop();
 }
