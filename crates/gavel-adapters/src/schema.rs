@@ -156,7 +156,7 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, SchemaErr
     }
     for (name, ty) in &out.named {
         text.push('\n');
-        let _ = writeln!(text, "type {name} = {}", render(ty, "", &out));
+        let _ = writeln!(text, "type {name} = {}", render(ty, ""));
     }
     let mut declared = Vec::new();
     for tool in &tools {
@@ -169,7 +169,7 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, SchemaErr
             text.push('\n');
             for f in &tool.params {
                 comment(&mut text, "  ", &f.notes);
-                let _ = writeln!(text, "  {}{}: {},", f.name, if f.optional { "?" } else { "" }, render(&f.ty, "  ", &out));
+                let _ = writeln!(text, "  {}{}: {},", f.name, if f.optional { "?" } else { "" }, render(&f.ty, "  "));
             }
             text.push_str(if tool.open { "  ...\n)\n" } else { ")\n" });
         }
@@ -673,19 +673,18 @@ fn count(ty: &Ty, hint: &str, counts: &mut HashMap<Ty, (usize, String)>) {
     }
 }
 
-fn render(ty: &Ty, indent: &str, out: &Output) -> String {
+fn render(ty: &Ty, indent: &str) -> String {
     match ty {
         Ty::Bool => "bool".into(),
         Ty::Number => "number".into(),
         Ty::String => "string".into(),
         Ty::Enum(values) => values.iter().map(|v| quote(v)).collect::<Vec<_>>().join(" | "),
-        Ty::List(t) => format!("list<{}>", render(t, indent, out)),
-        Ty::Map(t) => format!("map<{}>", render(t, indent, out)),
+        Ty::List(t) => format!("list<{}>", render(t, indent)),
+        Ty::Map(t) => format!("map<{}>", render(t, indent)),
         Ty::Named(n) => n.clone(),
         Ty::Record(fields) => {
             let inner = format!("{indent}  ");
-            let one_line: Vec<String> =
-                fields.iter().map(|f| format!("{}{}: {}", f.name, if f.optional { "?" } else { "" }, render(&f.ty, &inner, out))).collect();
+            let one_line: Vec<String> = fields.iter().map(|f| format!("{}{}: {}", f.name, if f.optional { "?" } else { "" }, render(&f.ty, &inner))).collect();
             let line = format!("{{ {} }}", one_line.join(", "));
             if fields.iter().all(|f| f.notes.is_empty()) && line.len() <= 100 && !line.contains('\n') {
                 return if fields.is_empty() { "{}".into() } else { line };
