@@ -329,5 +329,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     }
 }
 
+pub mod schema;
+
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 mod bench;
 mod log;
 mod replay;
+mod schema;
 mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -87,6 +88,9 @@ enum Command {
     /// Re-decide logged requests with a policy and report every decision that would change
     Replay(replay::ReplayArgs),
     Serve(serve::ServeArgs),
+    /// Tool schemas: `gavel schema import FILE` writes `tool` declarations
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -232,6 +236,7 @@ fn main() -> ExitCode {
         Command::Log(args) => log::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Serve(args) => serve::serve(args),
+        Command::Schema(c) => schema::run(&c),
     };
     ExitCode::from(code)
 }
