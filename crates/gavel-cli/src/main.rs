@@ -3,6 +3,7 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod hook;
 mod log;
 mod replay;
 mod serve;
@@ -84,6 +85,7 @@ enum Command {
     /// Re-decide logged requests with a policy and report every decision that would change
     Replay(replay::ReplayArgs),
     Serve(serve::ServeArgs),
+    Hook(hook::HookArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -229,6 +231,7 @@ fn main() -> ExitCode {
         Command::Log(args) => log::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Serve(args) => serve::serve(args),
+        Command::Hook(args) => hook::run(&args),
     };
     ExitCode::from(code)
 }
