@@ -172,11 +172,18 @@ fn answer(d: &Decision, defer_allowed: bool) -> Option<Answer> {
     }
 }
 
-/// The deciding rules' reasons joined by `; ` (a rule without `because` gives its id); with
-/// no deciding rule, the decision's errors, or the policy's default.
+/// The deciding rules' reasons joined by `; ` (a rule without `because` gives its id). A rule
+/// that failed (and so denies by `on error`) did not find what its `because` says: its error
+/// is given instead, and only when no rule gave a reason of its own. With no deciding rule:
+/// the decision's errors, or the policy's default.
 fn deny_reason(d: &Decision) -> String {
-    let reasons: Vec<String> =
-        d.decided_by.iter().map(|id| d.rules.iter().find(|r| &r.id == id).and_then(|r| r.reason.clone()).unwrap_or_else(|| id.clone())).collect();
+    let failed = |id: &str| d.errors.iter().find(|e| matches!(e, gavel::decision::DecisionError::Rule { rule, .. } if rule == id));
+    let reasons: Vec<String> = d
+        .decided_by
+        .iter()
+        .filter(|id| failed(id).is_none())
+        .map(|id| d.rules.iter().find(|r| &r.id == id).and_then(|r| r.reason.clone()).unwrap_or_else(|| id.clone()))
+        .collect();
     if !reasons.is_empty() {
         return reasons.join("; ");
     }
