@@ -188,3 +188,21 @@ fn defer_allowed_prints_nothing_for_an_allow_and_asks_for_a_modified_one() {
     let out = answer_to("bash_rm_rf.json", &["--defer-allowed"]);
     assert_eq!(decision(&out), "deny", "a deny is never deferred: {out}");
 }
+
+#[test]
+fn a_rule_that_fails_gives_its_error_not_its_because() {
+    let event =
+        br#"{"session_id": "s", "cwd": "/home/ana/repo", "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "echo 'unbalanced"}}"#;
+    let out = parse(hook_with(&["examples/claude-code"], event, &[]));
+    assert_eq!(decision(&out), "deny");
+    // `destructive_rm` fails on the command (and so denies); its `because` would claim the
+    // command deletes a filesystem.
+    assert_eq!(reason(&out), "denied by gavel policy `claude_code`: `echo 'unbalanced` cannot be split into words, so it cannot be checked");
+}
+
+#[test]
+fn input_fields_a_newer_claude_code_adds_are_let_through_unread() {
+    let event = br#"{"session_id": "s", "cwd": "/home/ana/repo", "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls", "dangerouslyDisableSandbox": false}}"#;
+    let out = parse(hook_with(&["examples/claude-code"], event, &[]));
+    assert_eq!(decision(&out), "allow", "{out}");
+}
