@@ -9,6 +9,8 @@
 //! names cannot hold `.`, so there `__` stands for `.` (`payments__transfer` is
 //! `payments.transfer`). Values are copied as the body wrote them (`RawValue`), so numbers
 //! reach the engine exactly as sent; only the call is rewritten.
+//!
+//! [`claude_code`] reads one more way a call arrives: a Claude Code `PreToolUse` hook event.
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -179,7 +181,7 @@ pub fn with_args_mut(body: &mut serde_json::Value, f: impl FnOnce(&mut serde_jso
 
 /// A form's tool name: a string, not empty, `__` for `.`.
 fn tool_name(fields: &Fields<'_>, key: &str, path: &str) -> Result<String, AdapterError> {
-    let path = format!("{path}.{key}");
+    let path = join(path, key);
     let raw = fields.get(key).ok_or_else(|| error(&path, "missing: the tool's name"))?;
     let name: String = serde_json::from_str(raw.get()).map_err(|_| error(&path, "expected a string, the tool's name"))?;
     if name.is_empty() {
@@ -188,11 +190,20 @@ fn tool_name(fields: &Fields<'_>, key: &str, path: &str) -> Result<String, Adapt
     Ok(name.replace("__", "."))
 }
 
+/// The path of `key` inside `path` (`path` empty: the body itself).
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
 /// Arguments given as an object (absent: `{}`, as the forms' SDKs allow).
 fn object_args<'a>(fields: &Fields<'a>, key: &str, path: &str) -> Result<Option<ArgsText<'a>>, AdapterError> {
     let Some(raw) = fields.get(key) else { return Ok(Some(ArgsText::Owned("{}".into()))) };
     if !raw.get().starts_with('{') {
-        return Err(error(format!("{path}.{key}"), format!("expected an object, found `{}`", preview(raw.get()))));
+        return Err(error(join(path, key), format!("expected an object, found `{}`", preview(raw.get()))));
     }
     Ok(Some(ArgsText::Raw(raw)))
 }
@@ -329,6 +340,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     }
 }
 
+pub mod claude_code;
 pub mod schema;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod hook;
 mod log;
 mod replay;
 mod schema;
@@ -91,6 +92,7 @@ enum Command {
     /// Tool schemas: `gavel schema import FILE` writes `tool` declarations
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    Hook(hook::HookArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -237,6 +239,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Serve(args) => serve::serve(args),
         Command::Schema(c) => schema::run(&c),
+        Command::Hook(args) => hook::run(&args),
     };
     ExitCode::from(code)
 }
