@@ -251,18 +251,27 @@ pub fn on_error_outcome(program: &Program) -> Outcome {
 
 /// The decision for a request that could not be decoded: the policy's `on error` choice.
 pub fn input_failure(program: &Program, policy: &PolicyRef, failure: &InputFailure) -> Decision {
-    Decision {
-        decision: on_error_outcome(program),
-        tool: failure.tool_name.clone().unwrap_or_default(),
-        policy: policy.clone(),
-        decided_by: Vec::new(),
-        rules: Vec::new(),
-        approvals: Vec::new(),
-        modifications: Vec::new(),
-        args: None,
-        warnings: Vec::new(),
-        errors: failure.errors.iter().map(DecisionError::from).collect(),
-        mask: Mask::default(),
+    let errors = failure.errors.iter().map(DecisionError::from).collect();
+    Decision::by_no_rule(on_error_outcome(program), failure.tool_name.clone().unwrap_or_default(), policy.clone(), errors)
+}
+
+impl Decision {
+    /// A decision no rule made: `decision` for a request that could not be decided, with
+    /// why (`errors`). Input failures here, and bodies that are not a call in `gavel serve`.
+    pub fn by_no_rule(decision: Outcome, tool: String, policy: PolicyRef, errors: Vec<DecisionError>) -> Decision {
+        Decision {
+            decision,
+            tool,
+            policy,
+            decided_by: Vec::new(),
+            rules: Vec::new(),
+            approvals: Vec::new(),
+            modifications: Vec::new(),
+            args: None,
+            warnings: Vec::new(),
+            errors,
+            mask: Mask::default(),
+        }
     }
 }
 

@@ -144,24 +144,14 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
 fn input_error(loaded: &Loaded, e: &gavel_adapters::AdapterError) -> Decision {
     let r = &loaded.policy_ref;
     let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-    Decision {
-        decision: Outcome::Deny,
-        tool: String::new(),
-        policy: gavel::decision::PolicyRef { name: text("name"), version: text("version"), digest: text("digest") },
-        decided_by: Vec::new(),
-        rules: Vec::new(),
-        approvals: Vec::new(),
-        modifications: Vec::new(),
-        args: None,
-        warnings: Vec::new(),
-        mask: Default::default(),
-        errors: vec![DecisionError::Input {
-            path: e.path.clone(),
-            expected: "a call in exactly one form (`tool` + `args`, `mcp`, `openai` or `anthropic`)".into(),
-            found: e.message.clone(),
-            message: e.to_string(),
-        }],
-    }
+    let policy = gavel::decision::PolicyRef { name: text("name"), version: text("version"), digest: text("digest") };
+    let error = DecisionError::Input {
+        path: e.path.clone(),
+        expected: "a call in exactly one form (`tool` + `args`, `mcp`, `openai` or `anthropic`)".into(),
+        found: e.message.clone(),
+        message: e.to_string(),
+    };
+    Decision::by_no_rule(Outcome::Deny, String::new(), policy, vec![error])
 }
 
 /// The envelope's `args` (`{}` when it has none, as the engine reads it).
