@@ -36,7 +36,7 @@ pub mod value;
 pub mod vm;
 
 pub use builder::PolicyBuilder;
-pub use decision::{Decision, Outcome, Verdict};
+pub use decision::{Decision, Outcome, Verdict, WrittenDecision};
 pub use diagnostics::Diagnostics;
 pub use limits::Limits;
 pub use policy::{Backend, DecideOptions, Engine, EngineError, Policy};

@@ -18,7 +18,7 @@
 //! ```
 
 use crate::check::TestSuite;
-use crate::decision::{self, Decision, Verdict};
+use crate::decision::{self, Decision, Verdict, WrittenDecision};
 use crate::diagnostics::Diagnostics;
 use crate::driver::Compiled;
 use crate::engine::{self, DecideContext};
@@ -281,7 +281,8 @@ impl Engine {
     /// `explain`) by writing it from JSON pieces serialized once per policy instead of
     /// building a `Decision`; any other request gets the full decision, serialized. Fails
     /// closed like `decide_with`: on an internal fault, what this call wrote so far is
-    /// replaced by the `deny` with an internal error.
+    /// replaced by the `deny` with an internal error. Returns the outcome, and whether the
+    /// decision lists errors, so a caller can count without parsing what was written.
     ///
     /// ```
     /// let src = "policy p\nversion \"1\"\ndefault allow\ntool t(x: number)\nrule big: on t deny when x > 10\n";
@@ -290,15 +291,17 @@ impl Engine {
     /// let request = br#"{"tool": "t", "args": {"x": 50}}"#;
     /// let options = gavel::DecideOptions { explain: false, now: Some(std::time::SystemTime::UNIX_EPOCH) };
     /// let mut line = Vec::new();
-    /// engine.write_decision(request, options, &mut line);
+    /// let written = engine.write_decision(request, options, &mut line);
+    /// assert_eq!(written.outcome, gavel::Outcome::Deny);
     /// assert_eq!(line, serde_json::to_vec(&engine.decide_with(request, options)).unwrap());
     /// ```
-    pub fn write_decision(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) {
-        self.write_decision_from_template(request, options, out);
+    pub fn write_decision(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) -> WrittenDecision {
+        self.core.decide(request, &self.context(options.explain, options.now), engine::Json::new(out)).summary()
     }
 
     /// `write_decision`, saying whether the JSON came from the template (for tests that
     /// each kind of request takes the path meant for it).
+    #[cfg(test)]
     pub(crate) fn write_decision_from_template(&self, request: &[u8], options: DecideOptions, out: &mut Vec<u8>) -> bool {
         self.core.decide(request, &self.context(options.explain, options.now), engine::Json::new(out)).from_template
     }

@@ -34,6 +34,16 @@ pub enum Outcome {
     RequireApproval,
 }
 
+/// What `Engine::write_decision` tells its caller about the decision it appended, so a
+/// batch can count outcomes and mark error decisions without parsing its own output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenDecision {
+    pub outcome: Outcome,
+    /// The decision lists errors (`errors` is not empty): an input error, a rule error or a
+    /// fault inside the engine.
+    pub has_errors: bool,
+}
+
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {

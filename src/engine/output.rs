@@ -143,9 +143,20 @@ impl<'o> Json<'o> {
 /// What `Json` wrote.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Written {
-    /// Written from the template (else the full decision, serialized).
+    /// Written from the template (else the full decision, serialized); read by the tests
+    /// that each kind of request takes the path meant for it.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) from_template: bool,
     outcome: Outcome,
+    /// The decision lists errors (input, rule or internal).
+    errors: bool,
+}
+
+impl Written {
+    /// What a caller of `Engine::write_decision` learns about the decision it wrote.
+    pub(crate) fn summary(self) -> crate::decision::WrittenDecision {
+        crate::decision::WrittenDecision { outcome: self.outcome, has_errors: self.errors }
+    }
 }
 
 impl<'e> Output<'e> for Json<'_> {
@@ -232,7 +243,7 @@ fn write_simple(core: &Core, template: &DecisionTemplate, request: Request<'_>, 
     });
     let start = out.len();
     if template.write(&c.program, verdict.combined(), &frame.tool_name, &fired, out) {
-        Written { from_template: true, outcome: verdict.outcome() }
+        Written { from_template: true, outcome: verdict.outcome(), errors: false }
     } else {
         out.truncate(start);
         full_written(out, decision(core, request, false))
@@ -243,7 +254,7 @@ fn write_simple(core: &Core, template: &DecisionTemplate, request: Request<'_>, 
 fn full_written(out: &mut Vec<u8>, d: Decision) -> Written {
     // A decision always serializes (see `Decision::to_json`), and a `Vec` write cannot fail.
     let _ = serde_json::to_writer(out, &d);
-    Written { from_template: false, outcome: d.decision }
+    Written { from_template: false, outcome: d.decision, errors: !d.errors.is_empty() }
 }
 
 /// The decision for a request whose evaluation failed inside the engine: always `deny`;

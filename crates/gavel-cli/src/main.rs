@@ -3,6 +3,7 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod eval;
 mod hook;
 mod log;
 mod replay;
@@ -11,9 +12,9 @@ mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
-use gavel::policy::{Backend, DecideOptions, Engine, Policy};
+use gavel::policy::{Backend, Engine, Policy};
 use gavel::Limits;
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,27 +40,11 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
-    /// Decide one request (or one per line of a `.jsonl` file)
-    Eval {
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// The request as JSON; `-` reads stdin; a `.jsonl` file holds one request per line
-        #[arg(long, short)]
-        input: String,
-        #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
-        engine: EngineArg,
-        /// Attach a trace of each fired rule's sub-expressions and their values
-        #[arg(long)]
-        explain: bool,
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, value_enum, default_value_t = Format::Json)]
-        format: Format,
-        #[command(flatten)]
-        load: LoadArgs,
-    },
+    /// Decide one request (or one per line of a `.jsonl` file or `--jsonl` input)
+    Eval(eval::EvalArgs),
     /// Decisions per second and latency percentiles for each engine on your requests
     Bench {
+        /// The policy: `.pol` files or directories (read recursively)
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// A request as JSON, or a `.jsonl` file of requests (used in turn)
@@ -77,6 +62,7 @@ enum Command {
     },
     /// Run the `test` blocks of the policies, with rule coverage
     Test {
+        /// The policy and its tests: `.pol` files or directories (read recursively)
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
@@ -133,6 +119,7 @@ impl StoreArgs {
 
 /// How every command loads the policy: reference data replacements and limits.
 #[derive(Args, Clone)]
+#[command(next_help_heading = "Reference data")]
 struct LoadArgs {
     /// Supply or replace reference data `NAME` (a `data NAME: TYPE` declaration) with a
     /// JSON file; replaces the policy folder's `data/NAME.json` whole
@@ -232,7 +219,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { paths, format, deny_warnings, load } => check(&paths, format, deny_warnings, &load),
-        Command::Eval { paths, input, engine, explain, store, format, load } => eval(&paths, &input, engine.into(), explain, format, &store, &load),
+        Command::Eval(args) => eval::run(&args),
         Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
         Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
         Command::Log(args) => log::run(&args),
@@ -328,188 +315,6 @@ fn engine(policy: &Policy, backend: Backend) -> Option<Engine> {
     }
 }
 
-fn eval(paths: &[PathBuf], input: &str, backend: Backend, explain: bool, format: Format, store: &StoreArgs, how: &LoadArgs) -> u8 {
-    let policy = match load_showing(paths, Format::Text, how, false) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let Some(engine) = engine(&policy, backend).and_then(|e| store.attach(e)) else { return 2 };
-    let options = DecideOptions { explain: explain || format == Format::Text, now: None };
-    if input.ends_with(".jsonl") {
-        return eval_lines(&policy, &engine, input, options, format);
-    }
-    let bytes = match read_request(input, policy.limits()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: cannot read the request `{input}`: {e}");
-            return 2;
-        }
-    };
-    let d = engine.decide_with(&bytes, options);
-    if let Err(e) = engine.sync_windows() {
-        return store_failed(&e);
-    }
-    match format {
-        Format::Json => emit(&(serde_json::to_string_pretty(&d.to_json()).unwrap_or_default() + "\n")),
-        Format::Text => emit(&d.explain(&policy)),
-    }
-    0
-}
-
-/// Decides one request per line, printing one decision per line, streaming: always exactly
-/// one output line per input line (a blank line is an invalid request, and is answered), so
-/// a host can match answers to requests by position.
-fn eval_lines(policy: &Policy, engine: &Engine, input: &str, options: DecideOptions, format: Format) -> u8 {
-    let file = match std::fs::File::open(input) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: cannot read the requests `{input}`: {e}");
-            return 2;
-        }
-    };
-    let mut reader = std::io::BufReader::new(file);
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
-    // Decisions wait here until the window store has made what they recorded durable
-    // (`Batch::flush`): a decision is printed only once its events would survive a crash.
-    let mut out = Batch { engine, pending: Vec::new() };
-    // One line buffer for the whole file: reading a line allocates nothing once warm; the
-    // same for the decision's JSON.
-    let mut line = Vec::new();
-    let mut decision = Vec::new();
-    let max = policy.limits().max_request_bytes;
-    for n in 1.. {
-        let read = match read_line_bounded(&mut reader, &mut line, max) {
-            Ok(Line::End) => break,
-            Ok(read) => read,
-            Err(e) => {
-                eprintln!("error: reading `{input}` line {n}: {e}");
-                return 2;
-            }
-        };
-        let written = match format {
-            Format::Json => {
-                decision.clear();
-                engine.write_decision(&line, options, &mut decision);
-                decision.push(b'\n');
-                out.pending.extend_from_slice(&decision);
-                out.flush_if_full(&mut stdout)
-            }
-            Format::Text => {
-                let _ = writeln!(out.pending, "{}", engine.decide_with(&line, options).explain(policy));
-                out.flush_if_full(&mut stdout)
-            }
-        };
-        match written {
-            Ok(()) => {}
-            Err(Flush::Closed) => return 0, // stdout closed (e.g. piped into `head`): stop quietly
-            Err(Flush::Store(e)) => return store_failed(&e),
-        }
-        if let Line::TooLong = read {
-            // Answered above (deny, naming the limit); then reading stops: the rest of the
-            // line may never end (`/dev/zero`), and the lines after it would be guesses.
-            if let Err(Flush::Store(e)) = out.flush(&mut stdout) {
-                return store_failed(&e);
-            }
-            eprintln!("error: `{input}` line {n} is longer than `max_request_bytes` ({max} bytes): it is denied and the lines after it are not read; raise the limit with `--max-request-bytes N`");
-            return 2;
-        }
-    }
-    match out.flush(&mut stdout) {
-        Err(Flush::Store(e)) => store_failed(&e),
-        _ => 0,
-    }
-}
-
-/// Decisions of a batch not yet printed.
-struct Batch<'e> {
-    engine: &'e Engine,
-    pending: Vec<u8>,
-}
-
-enum Flush {
-    /// Stdout is closed.
-    Closed,
-    /// The window store could not make the batch's events durable.
-    Store(gavel::store::StoreError),
-}
-
-impl Batch<'_> {
-    /// Enough to make one durable commit of the store cover many decisions.
-    const SIZE: usize = 64 << 10;
-
-    fn flush_if_full(&mut self, stdout: &mut impl Write) -> Result<(), Flush> {
-        if self.pending.len() >= Self::SIZE {
-            self.flush(stdout)?;
-        }
-        Ok(())
-    }
-
-    /// Makes the windows' events durable, then prints the decisions that recorded them.
-    fn flush(&mut self, stdout: &mut impl Write) -> Result<(), Flush> {
-        self.engine.sync_windows().map_err(Flush::Store)?;
-        stdout.write_all(&self.pending).and_then(|()| stdout.flush()).map_err(|_| Flush::Closed)?;
-        self.pending.clear();
-        Ok(())
-    }
-}
-
-/// The window store failed: the decisions it could not keep are not printed.
-fn store_failed(e: &gavel::store::StoreError) -> u8 {
-    eprintln!("error: {}; the decisions since the last one printed were not kept and are not printed", e.message);
-    2
-}
-
-/// What `read_line_bounded` found.
-enum Line {
-    /// A line, without its `\n` (or `\r\n`).
-    Read,
-    /// A line longer than the limit: its first `max + 1` bytes, and the reader in the middle
-    /// of it.
-    TooLong,
-    /// The end of the input.
-    End,
-}
-
-/// Reads the next line into `line`, but never more than `max + 1` bytes of it: a longer line
-/// is refused by `max_request_bytes` like any request, without reading all of it.
-fn read_line_bounded(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
-    line.clear();
-    let mut any = false;
-    loop {
-        let chunk = match reader.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            break;
-        }
-        any = true;
-        let (taken, done) = match memchr::memchr(b'\n', chunk) {
-            Some(i) => (i, true),
-            None => (chunk.len(), false),
-        };
-        let room = (max + 1).saturating_sub(line.len());
-        if taken > room {
-            line.extend_from_slice(&chunk[..room]);
-            return Ok(Line::TooLong);
-        }
-        line.extend_from_slice(&chunk[..taken]);
-        reader.consume(if done { taken + 1 } else { taken });
-        if done {
-            break;
-        }
-    }
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    if line.len() > max {
-        return Ok(Line::TooLong);
-    }
-    Ok(if any { Line::Read } else { Line::End })
-}
-
 fn bench(paths: &[PathBuf], input: &str, iterations: usize, threads: usize, how: &LoadArgs) -> u8 {
     let policy = match load_showing(paths, Format::Text, how, false) {
         Ok(p) => p,
@@ -569,15 +374,6 @@ fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
         Ok(buf)
     } else {
         std::fs::read(input)
-    }
-}
-
-/// One request (a file, or stdin for `-`), read to one byte past `max_request_bytes`.
-fn read_request(input: &str, limits: &Limits) -> std::io::Result<Vec<u8>> {
-    if input == "-" {
-        gavel::limits::read_request(std::io::stdin().lock(), limits)
-    } else {
-        gavel::limits::read_request(std::fs::File::open(input)?, limits)
     }
 }
 

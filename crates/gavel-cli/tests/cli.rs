@@ -97,6 +97,58 @@ fn batch_answers_every_line_in_place_blank_lines_included() {
 }
 
 #[test]
+fn a_batch_names_the_line_of_each_error_decision_and_sums_up_on_stderr() {
+    let (denied, allowed) = (request_line("large_transfer"), request_line("small_internal_transfer"));
+    let (code, got, stderr) = batch(&[&allowed, "{not json", &denied, r#"{"tool": "payments.transfer", "args": {"amount": "lots"}}"#]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<Option<u64>> = got.iter().map(|d| d["input_line"].as_u64()).collect();
+    assert_eq!(lines, [None, Some(2), None, Some(4)]);
+    assert!(stderr.contains("4 decisions: 1 allow, 3 deny, 0 require_approval (2 with errors)"), "{stderr}");
+}
+
+#[test]
+fn json_lines_come_from_stdin_with_jsonl_and_from_ndjson_files() {
+    let (denied, allowed) = (request_line("large_transfer"), request_line("small_internal_transfer"));
+    let input = format!("{allowed}\n{denied}\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["eval", "examples/payments", "--input", "-", "--jsonl"])
+        .current_dir(ROOT)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gavel runs");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("gavel ends");
+    let outcomes: Vec<String> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a decision")["decision"].to_string()).collect();
+    assert_eq!(outcomes, [r#""allow""#, r#""deny""#]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("requests.ndjson");
+    std::fs::write(&path, &input).expect("write");
+    let out = gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8")]);
+    assert_eq!(text(&out.stdout).lines().count(), 2, "{}", text(&out.stdout));
+}
+
+#[test]
+fn fail_on_makes_a_script_fail_on_the_outcomes_it_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |lines: &[&str], fail_on: &str| {
+        let path = dir.path().join("requests.jsonl");
+        std::fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("write");
+        gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8"), "--fail-on", fail_on]).status.code()
+    };
+    let (denied, allowed, approval) = (request_line("large_transfer"), request_line("small_internal_transfer"), request_line("payee_self_verified"));
+    assert_eq!(run(&[&allowed], "approval"), Some(0));
+    assert_eq!(run(&[&allowed, &denied], "deny"), Some(1));
+    assert_eq!(run(&[&allowed, &approval], "deny"), Some(0));
+    assert_eq!(run(&[&approval], "approval"), Some(1));
+    let single = gavel(&["eval", "examples/payments", "--input", "examples/payments/requests/large_transfer.json", "--fail-on", "deny"]);
+    assert_eq!(single.status.code(), Some(1));
+    assert!(text(&single.stdout).contains(r#""decision": "deny""#), "the decision is printed first");
+}
+
+#[test]
 fn batch_lines_are_decided_without_their_line_ending() {
     let (_, got, _) = batch(&[r#"{"tool":"a"#, &format!("{}\r", request_line("small_internal_transfer"))]);
     let message = got[0]["errors"][0]["message"].as_str().unwrap_or_default();
@@ -205,7 +257,10 @@ fn each_batch_line_is_the_single_request_decision_compacted() {
     let invalid = r#"{"tool": "payments.transfer", "args": {"amount": "lots"}}"#;
     std::fs::write(dir.path().join("invalid.json"), invalid).expect("write");
     let single = gavel(&["eval", "examples/payments", "--input", dir.path().join("invalid.json").to_str().expect("utf-8")]);
-    singles.push(serde_json::to_string(&serde_json::from_slice::<serde_json::Value>(&single.stdout).expect("one JSON decision")).expect("json"));
+    // In a batch, a decision with errors also names the line it answers (the last one).
+    let mut invalid_decision: serde_json::Value = serde_json::from_slice(&single.stdout).expect("one JSON decision");
+    invalid_decision["input_line"] = serde_json::json!(requests.len() + 1);
+    singles.push(serde_json::to_string(&invalid_decision).expect("json"));
     lines.push_str(invalid);
     std::fs::write(&path, lines).expect("write");
     let batch = gavel(&["eval", "examples/payments", "--input", path.to_str().expect("utf-8")]);
