@@ -9,6 +9,7 @@ mod log;
 mod replay;
 mod schema;
 mod serve;
+mod test;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gavel::diagnostics::Diagnostics;
@@ -61,15 +62,7 @@ enum Command {
         load: LoadArgs,
     },
     /// Run the `test` blocks of the policies, with rule coverage
-    Test {
-        /// The policy and its tests: `.pol` files or directories (read recursively)
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
-        engine: EngineArg,
-        #[command(flatten)]
-        load: LoadArgs,
-    },
+    Test(test::TestArgs),
     /// Summarise decision logs: decisions by outcome, rule, tool and agent; approvals; filters
     Log(log::LogArgs),
     /// Re-decide logged requests with a policy and report every decision that would change
@@ -221,7 +214,7 @@ fn main() -> ExitCode {
         Command::Check { paths, format, deny_warnings, load } => check(&paths, format, deny_warnings, &load),
         Command::Eval(args) => eval::run(&args),
         Command::Bench { paths, input, iterations, threads, load } => bench(&paths, &input, iterations, threads, &load),
-        Command::Test { paths, engine, load } => test(&paths, engine.into(), &load),
+        Command::Test(args) => test::run(&args),
         Command::Log(args) => log::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Serve(args) => serve::serve(args),
@@ -374,20 +367,5 @@ fn read_input(input: &str) -> std::io::Result<Vec<u8>> {
         Ok(buf)
     } else {
         std::fs::read(input)
-    }
-}
-
-fn test(paths: &[PathBuf], backend: Backend, how: &LoadArgs) -> u8 {
-    let policy = match load(paths, Format::Text, how) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let Some(engine) = engine(&policy, backend) else { return 2 };
-    let report = gavel::testing::run_tests(&policy, &engine);
-    emit(&report.render());
-    if report.failed() == 0 {
-        0
-    } else {
-        1
     }
 }

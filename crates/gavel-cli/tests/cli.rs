@@ -290,6 +290,51 @@ fn test_command_exit_code_follows_the_results() {
     assert!(text(&out.stdout).contains("FAIL  allowed"), "{}", text(&out.stdout));
 }
 
+/// A policy with one passing and one failing test whose name holds `<&>` and a control
+/// character (JUnit XML must stay well-formed).
+fn two_tests() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("t.pol"),
+        "policy t\nversion \"1\"\ndefault allow\nrule r: deny\nfixture f = { tool: \"x\" }\n\
+         test \"denied\" {\n  request f\n  expect deny by r\n}\n\
+         test \"allowed <&> \\u{1b}\" {\n  request f\n  expect allow\n}\n",
+    )
+    .expect("write");
+    dir
+}
+
+#[test]
+fn test_filter_runs_the_tests_it_names_and_fails_when_it_names_none() {
+    let dir = two_tests();
+    let path = dir.path().to_str().expect("utf-8");
+    let out = gavel(&["test", path, "--filter", "denied"]);
+    assert_eq!(out.status.code(), Some(0), "the failing test is filtered out: {}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("1 passed, 0 failed") && text(&out.stdout).contains("1 tests filtered out"), "{}", text(&out.stdout));
+    let out = gavel(&["test", path, "--filter", "denyed"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no test name contains `denyed`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn test_reports_come_as_json_and_as_junit_xml() {
+    let dir = two_tests();
+    let path = dir.path().to_str().expect("utf-8");
+    let out = gavel(&["test", path, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(v["results"][1]["passed"], false);
+    assert!(v["results"][1]["failures"][0].is_string() && v["results"][1]["location"] == "t.pol:10", "{v}");
+    let out = gavel(&["test", path, "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = text(&out.stdout);
+    assert!(xml.contains(r#"<testsuite name="t" tests="2" failures="1">"#), "{xml}");
+    assert!(xml.contains(r#"<testcase name="denied" classname="t" file="t.pol" line="6"/>"#), "{xml}");
+    assert!(xml.contains("name=\"allowed &lt;&amp;&gt; \u{fffd}\""), "escaped, the control character replaced: {xml}");
+    assert_eq!(xml.matches("<failure message=").count(), 1, "{xml}");
+}
+
 #[test]
 fn an_unguarded_redact_of_an_absent_argument_fires_but_changes_nothing() {
     // docs/language.md §5 says so; this keeps the two in agreement.
