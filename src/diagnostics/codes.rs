@@ -507,6 +507,12 @@ pub fn internal_compiler_error(span: Span) -> Diagnostic {
         .with_help("this is a bug in gavel; please report it with the policy that caused it")
 }
 
+/// A policy file's bytes are not UTF-8, at the first bad one.
+pub fn source_not_utf8(span: Span, byte: u8) -> Diagnostic {
+    Diagnostic::error("E0013", "the policy text is not UTF-8", span, format!("byte 0x{byte:02X} is not UTF-8 here"))
+        .with_help("save the file as UTF-8: a Latin-1 or Windows-1252 editor setting writes `é` as one such byte")
+}
+
 pub fn source_too_large(span: Span, size: usize, limit: usize) -> Diagnostic {
     Diagnostic::error("E0501", format!("the file is {size} bytes, more than `max_source_bytes` ({limit})"), span, "file too large")
         .with_help(raise("max_source_bytes", limit))

@@ -96,6 +96,7 @@ fn add(set: &mut DataSet, errors: &mut Vec<(String, Problem)>, name: String, pat
     match read_text_file(path, limits.max_data_bytes) {
         Ok(TextFile::Text(text)) => set.files.push(DataFile { name, shown, text }),
         Ok(TextFile::TooLarge(size)) => errors.push((shown, Problem::TooLarge(size))),
+        Ok(TextFile::NotUtf8 { at, .. }) => errors.push((shown, Problem::Io(format!("byte {at} is not UTF-8 (JSON data files are UTF-8)")))),
         Err(e) => errors.push((shown, Problem::Io(e))),
     }
 }

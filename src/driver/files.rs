@@ -15,11 +15,13 @@ use std::path::{Path, PathBuf};
 pub(crate) fn read_paths<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<Vec<SourceFile>, Diagnostics> {
     let mut files: Vec<SourceFile> = Vec::new();
     let mut too_large: Vec<TooLarge> = Vec::new();
+    let mut not_utf8: Vec<NotUtf8> = Vec::new();
     let mut errors = SourceMap::new();
     let mut diags = Vec::new();
     for p in paths {
         let p = p.as_ref();
-        if let Err(e) = read_path(p, limits, &mut files, &mut too_large) {
+        let mut found = Found { files: &mut files, too_large: &mut too_large, not_utf8: &mut not_utf8 };
+        if let Err(e) = read_path(p, limits, &mut found) {
             let id = errors.add(e.path.display().to_string(), "");
             diags.push(e.diagnostic(Span::new(id, 0, 0)));
         }
@@ -27,6 +29,12 @@ pub(crate) fn read_paths<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result
     for t in too_large {
         let id = errors.add(t.path.display().to_string(), "");
         diags.push(diag::source_too_large(Span::new(id, 0, 0), t.size, limits.max_source_bytes));
+    }
+    for n in not_utf8 {
+        // The text up to the bad byte is the file's own, so the snippet and the line and
+        // column shown are exact; what follows is shown with U+FFFD for each bad sequence.
+        let id = errors.add(n.name, &n.text);
+        diags.push(diag::source_not_utf8(Span::new(id, n.at, n.at + '\u{FFFD}'.len_utf8()), n.byte));
     }
     if files.is_empty() && diags.is_empty() {
         let id = errors.add(paths.first().map_or(String::from("."), |p| p.as_ref().display().to_string()), "");
@@ -36,6 +44,36 @@ pub(crate) fn read_paths<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result
         return Err(Diagnostics { items: diags, sources: errors });
     }
     Ok(files)
+}
+
+/// Where `read_path` puts what it finds.
+struct Found<'a> {
+    files: &'a mut Vec<SourceFile>,
+    too_large: &'a mut Vec<TooLarge>,
+    not_utf8: &'a mut Vec<NotUtf8>,
+}
+
+impl Found<'_> {
+    /// Files `read_text_file` read, by how they ended.
+    fn add(&mut self, path: &Path, name: String, file: TextFile) {
+        match file {
+            TextFile::Text(text) => self.files.push(SourceFile { name, text, path: Some(path.to_path_buf()) }),
+            TextFile::TooLarge(size) => self.too_large.push(TooLarge { path: path.to_path_buf(), size }),
+            TextFile::NotUtf8 { lossy, at, byte } => self.not_utf8.push(NotUtf8 { name, text: lossy, at, byte }),
+        }
+    }
+}
+
+/// A policy file whose bytes are not UTF-8: a policy error at the first bad byte (not an
+/// unreadable file: the file was read, its text is wrong).
+struct NotUtf8 {
+    /// Named as its diagnostics would name it had it been UTF-8.
+    name: String,
+    /// The text with each bad sequence as U+FFFD.
+    text: String,
+    /// The offset of the first bad byte (the same in `text`: everything before it is valid).
+    at: usize,
+    byte: u8,
 }
 
 /// A policy file refused by `max_source_bytes` before (or while) reading it.
@@ -74,27 +112,24 @@ impl Unreadable {
     }
 }
 
-/// Adds `path` (a `.pol` file, or a directory read recursively) to `files`; a file over
-/// `limits.max_source_bytes` goes to `too_large` instead, without being read.
-fn read_path(path: &Path, limits: &Limits, files: &mut Vec<SourceFile>, too_large: &mut Vec<TooLarge>) -> Result<(), Unreadable> {
+/// Adds `path` (a `.pol` file, or a directory read recursively) to `found`: its text, or,
+/// for a file over `limits.max_source_bytes`, its size (without reading it), or for a file
+/// that is not UTF-8, where it stops being so.
+fn read_path(path: &Path, limits: &Limits, found: &mut Found) -> Result<(), Unreadable> {
     let meta = std::fs::metadata(path).map_err(|e| Unreadable::io(path, e))?;
     if meta.is_dir() {
-        let mut found = Vec::new();
-        collect_dir(path, &mut Vec::new(), &mut found)?;
-        found.sort();
-        for f in found {
+        let mut inside = Vec::new();
+        collect_dir(path, &mut Vec::new(), &mut inside)?;
+        inside.sort();
+        for f in inside {
             let name = f.strip_prefix(path).unwrap_or(&f).display().to_string();
-            match read_text_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))? {
-                TextFile::Text(text) => files.push(SourceFile { name, text, path: Some(f) }),
-                TextFile::TooLarge(size) => too_large.push(TooLarge { path: f, size }),
-            }
+            let file = read_text_file(&f, limits.max_source_bytes).map_err(|e| Unreadable::io(&f, e))?;
+            found.add(&f, name, file);
         }
     } else {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        match read_text_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))? {
-            TextFile::Text(text) => files.push(SourceFile { name, text, path: Some(path.to_path_buf()) }),
-            TextFile::TooLarge(size) => too_large.push(TooLarge { path: path.to_path_buf(), size }),
-        }
+        let file = read_text_file(path, limits.max_source_bytes).map_err(|e| Unreadable::io(path, e))?;
+        found.add(path, name, file);
     }
     Ok(())
 }
@@ -103,6 +138,13 @@ fn read_path(path: &Path, limits: &Limits, files: &mut Vec<SourceFile>, too_larg
 pub(super) enum TextFile {
     Text(String),
     TooLarge(usize),
+    /// Bytes that are not UTF-8: the text with U+FFFD for each bad sequence, and the offset
+    /// and value of the first bad byte.
+    NotUtf8 {
+        lossy: String,
+        at: usize,
+        byte: u8,
+    },
 }
 
 /// Reads a policy or data file of at most `max_bytes`. The size comes from the file's metadata
@@ -122,7 +164,16 @@ pub(super) fn read_text_file(path: &Path, max_bytes: usize) -> Result<TextFile, 
     if over(bytes.len() as u64) {
         return Ok(TextFile::TooLarge(bytes.len()));
     }
-    String::from_utf8(bytes).map(TextFile::Text).map_err(|_| "stream did not contain valid UTF-8".to_string())
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => TextFile::Text(text),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            // INVARIANT: `valid_up_to` is the offset of a byte that exists (the error).
+            let byte = bytes[at];
+            TextFile::NotUtf8 { lossy: String::from_utf8_lossy(&bytes).into_owned(), at, byte }
+        }
+    })
 }
 
 /// The `.pol` files under `dir`, recursively, following symbolic links. `ancestors` holds
