@@ -6,6 +6,7 @@ mod bench;
 mod eval;
 mod hook;
 mod log;
+mod mcp_proxy;
 mod replay;
 mod schema;
 mod serve;
@@ -72,6 +73,7 @@ enum Command {
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
     Hook(hook::HookArgs),
+    McpProxy(mcp_proxy::McpProxyArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -220,6 +222,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Schema(c) => schema::run(&c),
         Command::Hook(args) => hook::run(&args),
+        Command::McpProxy(args) => mcp_proxy::run(&args),
     };
     ExitCode::from(code)
 }
