@@ -345,3 +345,14 @@ pub mod schema;
 
 #[cfg(test)]
 mod tests;
+
+/// A normalized envelope's `args` (`{}` when it has none, as the engine reads it): what a
+/// caller forwards when no rule modified the arguments.
+pub fn envelope_args(envelope: &[u8]) -> serde_json::Value {
+    #[derive(Deserialize)]
+    struct Args {
+        #[serde(default)]
+        args: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Args>(envelope).ok().and_then(|a| a.args).filter(|a| !a.is_null()).unwrap_or_else(|| serde_json::json!({}))
+}

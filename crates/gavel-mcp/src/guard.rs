@@ -217,7 +217,7 @@ impl Guard {
             let error = DecisionError::Internal { message: format!("{}; the call is denied", e.message) };
             return (Decision::by_no_rule(Outcome::Deny, decision.tool, self.policy.clone(), vec![error]), json!({}));
         }
-        (decision, args_of(&normalized.envelope))
+        (decision, gavel_adapters::envelope_args(&normalized.envelope))
     }
 
     /// A `require_approval` asked of the approval service.
@@ -325,16 +325,6 @@ impl Guard {
 fn answer(value: &Value) -> Action {
     // INVARIANT: a `serde_json::Value` always serializes.
     Action::Answer(serde_json::to_vec(value).expect("a JSON value serializes"))
-}
-
-/// The envelope's `args` (`{}` when it has none, as the engine reads it).
-fn args_of(envelope: &[u8]) -> Value {
-    #[derive(serde::Deserialize)]
-    struct Args {
-        #[serde(default)]
-        args: Option<Value>,
-    }
-    serde_json::from_slice::<Args>(envelope).ok().and_then(|a| a.args).filter(|a| !a.is_null()).unwrap_or_else(|| json!({}))
 }
 
 /// The decide body as the log keeps it, every redacted value masked (as `gavel serve` logs).

@@ -87,7 +87,7 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
             loaded.engine.decide_settled(&n.envelope, DecideOptions::default(), |decision| {
                 if decision.decision == Outcome::RequireApproval {
                     // The arguments the digest binds: as modified by `redact`/`set`, else as sent.
-                    let args = decision.args.clone().unwrap_or_else(|| args_of(&n.envelope));
+                    let args = decision.args.clone().unwrap_or_else(|| gavel_adapters::envelope_args(&n.envelope));
                     settled = Some(approve(app, &loaded, decision, args, n.approval_id.as_deref(), &agent, &user, now, &mut records));
                 }
             })
@@ -152,16 +152,6 @@ fn input_error(loaded: &Loaded, e: &gavel_adapters::AdapterError) -> Decision {
         message: e.to_string(),
     };
     Decision::by_no_rule(Outcome::Deny, String::new(), policy, vec![error])
-}
-
-/// The envelope's `args` (`{}` when it has none, as the engine reads it).
-fn args_of(envelope: &[u8]) -> Value {
-    #[derive(serde::Deserialize)]
-    struct Args {
-        #[serde(default)]
-        args: Option<Value>,
-    }
-    serde_json::from_slice::<Args>(envelope).ok().and_then(|a| a.args).filter(|a| !a.is_null()).unwrap_or_else(|| json!({}))
 }
 
 /// The body as the log keeps it: parsed, with every redacted value masked: at its path in
