@@ -64,6 +64,16 @@ impl Value {
     }
 }
 
+/// A number as the decision JSON writes it: whole numbers below 2^53 as integers (`10`,
+/// not `10.0`), others as serde_json's shortest round-trip form (`2.5`, `1e300`).
+pub fn json_number(n: f64) -> serde_json::Value {
+    if n.is_finite() && n == n.trunc() && n.abs() < 9.007_199_254_740_992e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
 /// Formats a number as JSON does: whole numbers without `.0` (`25000`, `2.5`).
 pub fn format_number(n: f64) -> String {
     if n.is_finite() && n == n.trunc() && n.abs() < 1e17 {

@@ -214,3 +214,30 @@ fn explanations_label_every_use_of_a_block_let() {
         assert!(uses.iter().all(|t| t["value"] == 2), "{d}");
     }
 }
+
+#[test]
+fn map_and_filter_cost_their_iterations_like_the_quantifiers() {
+    // `x + 1` and `x > 100` are 3 nodes: each iteration costs 4 units, 10 cost 40.
+    for body in ["rule m: on t deny when l.map(x => x + 1).len() > 100\n", "rule f: on t deny when l.filter(x => x > 100).len() > 0\n"] {
+        let request = t_request("", &[1.0; 10], &[]);
+        let exact = decide_both(&policy_with(body, 40), &request);
+        assert_eq!(exact["decision"], "allow", "{body}: {exact}");
+        assert!(rule_errors(&exact).is_empty(), "{body}: {exact}");
+        let short = decide_both(&policy_with(body, 39), &request);
+        assert!(is_budget_error(&rule_errors(&short)[0].1, 39), "{body}: {short}");
+    }
+}
+
+#[test]
+fn replace_and_join_cost_what_they_write() {
+    // `"aaaa".replace("a", "xyz")`: 4 bytes read, 4 × 3 written.
+    let body = "rule r: on t deny when s.replace(\"a\", \"xyz\") == \"x\"\n";
+    let request = t_request("aaaa", &[], &[]);
+    assert!(rule_errors(&decide_both(&policy_with(body, 16), &request)).is_empty());
+    assert!(is_budget_error(&rule_errors(&decide_both(&policy_with(body, 15), &request))[0].1, 15));
+    // `["ab", "c"].join("--")`: 3 bytes of elements, 2 × 2 of separators, 2 elements.
+    let body = "rule j: on t deny when ls.join(\"--\") == \"x\"\n";
+    let request = t_request("", &[], &["ab", "c"]);
+    assert!(rule_errors(&decide_both(&policy_with(body, 9), &request)).is_empty());
+    assert!(is_budget_error(&rule_errors(&decide_both(&policy_with(body, 8), &request))[0].1, 8));
+}

@@ -31,6 +31,7 @@ fn ty_of(t: Ty, recv: &Type) -> Type {
         Ty::Number => Type::Number,
         Ty::String => Type::String,
         Ty::Strings => Type::List(Box::new(Type::String)),
+        Ty::OptNumber => Type::Number.optional(),
         Ty::Elem => match recv {
             Type::List(elem) => (**elem).clone(),
             _ => Type::Any,
@@ -38,6 +39,23 @@ fn ty_of(t: Ty, recv: &Type) -> Type {
         Ty::Same => recv.clone(),
         Ty::Numeric => Type::Any,
     }
+}
+
+/// The builtin `name` on a value of type `t`: a list of strings (or enums) has the
+/// methods of `Recv::Strings` besides those of every list.
+fn find_method(t: &Type, name: &str) -> Option<(Builtin, &'static BuiltinSpec)> {
+    let strings = matches!(t, Type::List(elem) if elem.is_stringy());
+    let of_strings = if strings { builtins::find(Recv::Strings, name) } else { None };
+    of_strings.or_else(|| method_recv(t).and_then(|r| builtins::find(r, name)))
+}
+
+/// Every method name a value of type `t` has, in table order.
+fn method_names(t: &Type) -> Vec<&'static str> {
+    let mut names: Vec<&str> = method_recv(t).map(|r| builtins::names(r).collect()).unwrap_or_default();
+    if matches!(t, Type::List(elem) if elem.is_stringy()) {
+        names.extend(builtins::names(Recv::Strings));
+    }
+    names
 }
 
 /// The builtin that `x in c` is for a container of kind `recv`: its `contains`.
@@ -62,7 +80,7 @@ impl<'a> Checker<'a> {
         }
         let recv = self.value(cx, receiver);
         let m = method.name.as_str();
-        let found = method_recv(&recv.ty).and_then(|r| builtins::find(r, m));
+        let found = find_method(&recv.ty, m);
         match (recv.ty.clone(), found) {
             (Type::Any, _) => {
                 args.iter().filter(|a| !matches!(a.kind, ast::ExprKind::Lambda { .. })).for_each(|a| drop(self.expr(cx, a)));
@@ -70,8 +88,14 @@ impl<'a> Checker<'a> {
             }
             (_, Some((_, BuiltinSpec { imp: Imp::Form(form), .. }))) => self.form(cx, recv, *form, method, args, span),
             (_, Some((b, spec))) => self.builtin(cx, b, spec, recv, method, args, span),
+            (t @ Type::List(_), None) if builtins::find(Recv::Strings, m).is_some() => {
+                // `amounts.join(",")`: a method of lists of strings on another list.
+                args.iter().filter(|a| !matches!(a.kind, ast::ExprKind::Lambda { .. })).for_each(|a| drop(self.expr(cx, a)));
+                self.report(diag::method_needs_strings(*method.span, m, &t.to_string()));
+                error_expr(span)
+            }
             (t, None) => {
-                let methods: Vec<&str> = method_recv(&t).map(|r| builtins::names(r).collect()).unwrap_or_default();
+                let methods = method_names(&t);
                 let suggestion = diag::did_you_mean(m, methods.iter().copied());
                 let list: Vec<String> = methods.iter().map(|s| s.to_string()).collect();
                 self.report(diag::unknown_method(*method.span, m, &t.to_string(), suggestion, &list));
@@ -158,6 +182,8 @@ impl<'a> Checker<'a> {
             Form::Any => self.quantifier(cx, recv, &elem, QuantKind::Any, method, args, span),
             Form::All => self.quantifier(cx, recv, &elem, QuantKind::All, method, args, span),
             Form::Count => self.quantifier(cx, recv, &elem, QuantKind::Count, method, args, span),
+            Form::Map => self.quantifier(cx, recv, &elem, QuantKind::Map, method, args, span),
+            Form::Filter => self.quantifier(cx, recv, &elem, QuantKind::Filter, method, args, span),
         }
     }
 
@@ -180,7 +206,8 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// `list.any(x => body)`, `all`, `count`.
+    /// `list.any(x => body)`, `all`, `count`, `filter` (a `bool` body) and `map` (a body of
+    /// any type `U`, giving `list<U>`).
     #[allow(clippy::too_many_arguments)]
     fn quantifier(
         &mut self,
@@ -193,9 +220,9 @@ impl<'a> Checker<'a> {
         span: Span,
     ) -> ir::Expr {
         let q = method.name.as_str();
-        let ret = match kind {
-            QuantKind::Any | QuantKind::All => Type::Bool,
-            QuantKind::Count => Type::Number,
+        let list_ty = match recv.ty.unwrap_optional() {
+            t @ Type::List(_) => t.clone(),
+            _ => Type::List(Box::new(Type::Any)),
         };
         let [arg] = args else {
             self.report(diag::wrong_arg_count(span, q, 1, args.len()));
@@ -208,8 +235,14 @@ impl<'a> Checker<'a> {
         let local = cx.next_local;
         cx.next_local += 1;
         cx.locals.push((param.name.clone(), local, elem.clone()));
-        let body = self.value_of(cx, body, &Type::Bool);
+        let body = if kind == QuantKind::Map { self.value(cx, body) } else { self.value_of(cx, body, &Type::Bool) };
         cx.locals.pop();
+        let ret = match kind {
+            QuantKind::Any | QuantKind::All => Type::Bool,
+            QuantKind::Count => Type::Number,
+            QuantKind::Filter => list_ty,
+            QuantKind::Map => Type::List(Box::new(body.ty.clone())),
+        };
         mk(ExprKind::Quant { kind, local, list: Box::new(recv), body: Box::new(body) }, ret, span)
     }
 }

@@ -49,9 +49,5 @@ fn timestamp(seconds: f64) -> serde_json::Value {
 }
 
 fn number(n: f64) -> serde_json::Value {
-    if n.is_finite() && n == n.trunc() && n.abs() < 9.007_199_254_740_992e15 {
-        json!(n as i64)
-    } else {
-        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
-    }
+    crate::value::json_number(n)
 }

@@ -324,8 +324,14 @@ pub fn pattern_not_literal(span: Span) -> Diagnostic {
 }
 
 pub fn lambda_not_allowed(span: Span) -> Diagnostic {
-    Diagnostic::error("E0209", "a lambda can only be an argument of `any`, `all` or `count`", span, "not allowed here")
+    Diagnostic::error("E0209", "a lambda can only be an argument of `any`, `all`, `count`, `map` or `filter`", span, "not allowed here")
         .with_help("write e.g. `list.any(x => x > 3)`")
+}
+
+/// `amounts.join(",")`: a method of `list<string>` on another list.
+pub fn method_needs_strings(span: Span, method: &str, ty: &str) -> Diagnostic {
+    Diagnostic::error("E0212", format!("`{method}` is a method of `list<string>`, not of `{ty}`"), span, "needs a list of strings")
+        .with_help(format!("turn the elements into strings first, e.g. `list.map(x => x.to_string()).{method}(...)`"))
 }
 
 pub fn lambda_expected(span: Span, method: &str) -> Diagnostic {

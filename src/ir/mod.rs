@@ -289,7 +289,7 @@ pub enum ExprKind {
         subject: Box<Expr>,
         regex: u32,
     },
-    /// `list.any(x => body)` and friends; `local` is `x`.
+    /// `list.any(x => body)` and friends (`map`, `filter` give lists); `local` is `x`.
     Quant {
         kind: QuantKind,
         local: u32,
@@ -318,4 +318,8 @@ pub enum QuantKind {
     Any,
     All,
     Count,
+    /// `list.map(x => e)`: the list of each element's `e`.
+    Map,
+    /// `list.filter(x => p)`: the elements for which `p` holds, in order.
+    Filter,
 }

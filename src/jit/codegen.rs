@@ -648,6 +648,10 @@ impl<'a, 't> Gen<'a, 't> {
                     }
                 }
             }
+            ExprKind::Quant { kind: kind @ (QuantKind::Map | QuantKind::Filter), local, list, body } => {
+                let v = self.collect(*kind, *local, list, body, e)?;
+                self.coerce(v, Repr::Ptr, r, e)?
+            }
             ExprKind::Quant { kind, local, list, body } => {
                 let v = self.quantifier(*kind, *local, list, body, e)?;
                 let from = if *kind == QuantKind::Count { Repr::Num } else { Repr::Bool };
@@ -882,6 +886,67 @@ impl<'a, 't> Gen<'a, 't> {
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
 
+    /// `map` and `filter`: a loop as the quantifiers', each kept value copied by
+    /// `collect_push` into the list `collect_end` gives (so the arena is still released
+    /// after each iteration).
+    fn collect(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
+        call!(self, collect_begin(self.rt))?;
+        let l = self.expr_as(list, Repr::Ptr)?;
+        let at = self.span(e.span);
+        let len = call!(self, list_len(self.rt, l, at))?;
+        let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, 0);
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, self.fail, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+        let elem = match list.ty.unwrap_optional() {
+            Type::List(t) => repr(t),
+            _ => Repr::Ptr,
+        };
+        let var = self.b.declare_var(cl_type(elem));
+        let (head, step, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.append_block_param(head, types::I64);
+        let mark = call!(self, arena_mark(self.rt))?;
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().jump(head, &bargs(&[zero]));
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, i, len);
+        self.b.ins().brif(more, step, &[], done, &[]);
+        self.b.switch_to_block(step);
+        self.charge(ir::iteration_cost(body), e.span)?;
+        let item_ptr = call!(self, list_item(l, i))?;
+        let item = self.coerce(item_ptr, Repr::Ptr, elem, e)?;
+        self.b.def_var(var, item);
+        let saved = self.locals.insert(local, (var, elem));
+        let value = if kind == QuantKind::Map { self.expr_as(body, Repr::Ptr) } else { self.expr_as(body, Repr::Bool) };
+        match saved {
+            Some(s) => self.locals.insert(local, s),
+            None => self.locals.remove(&local),
+        };
+        let value = value?;
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        let at = self.span(e.span);
+        if kind == QuantKind::Map {
+            let st = call!(self, collect_push(self.rt, value, at))?;
+            self.check_status(st);
+        } else {
+            let (keep, skip) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(value, keep, &[], skip, &[]);
+            self.b.switch_to_block(keep);
+            let st = call!(self, collect_push(self.rt, item_ptr, at))?;
+            self.check_status(st);
+            self.b.ins().jump(skip, &[]);
+            self.b.switch_to_block(skip);
+        }
+        call!(self, arena_release(self.rt, mark))?;
+        self.b.ins().jump(head, &bargs(&[next]));
+        self.b.switch_to_block(done);
+        let at = self.span(e.span);
+        let v = call!(self, collect_end(self.rt, at))?;
+        self.check_ptr(v);
+        Ok(v)
+    }
+
     fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
         let l = self.expr_as(list, Repr::Ptr)?;
         let at = self.span(e.span);
@@ -938,12 +1003,14 @@ impl<'a, 't> Gen<'a, 't> {
                 let f = self.b.ins().iconst(types::I8, 0);
                 self.b.ins().brif(hit, head, &bargs(&[next, acc]), join, &bargs(&[f]));
             }
+            QuantKind::Map | QuantKind::Filter => return Err(unsupported(e, "a `map` or `filter` as a quantifier")),
         }
         self.b.switch_to_block(done);
         let end = match kind {
             QuantKind::Count => acc,
             QuantKind::Any => self.b.ins().iconst(types::I8, 0),
             QuantKind::All => self.b.ins().iconst(types::I8, 1),
+            QuantKind::Map | QuantKind::Filter => return Err(unsupported(e, "a `map` or `filter` as a quantifier")),
         };
         self.b.ins().jump(join, &bargs(&[end]));
         self.b.switch_to_block(join);

@@ -129,6 +129,10 @@ struct RtState {
     errors: RefCell<Vec<(u32, RuntimeError)>>,
     /// Builtin arguments, gathered contiguously.
     args: RefCell<Vec<Value>>,
+    /// The results of the `map`s and `filter`s being computed, innermost last (copies, so
+    /// they outlive the iteration that made them); emptied when the call ends, as a rule
+    /// that failed inside one leaves its list behind.
+    collects: RefCell<Vec<Vec<Value>>>,
     /// The decision's work budget: charged by helpers, and by generated code through the
     /// pointer it is given.
     meter: Meter,
@@ -241,6 +245,7 @@ impl Code {
         };
         scratch.any = any;
         scratch.state.arena.get_mut().reset();
+        scratch.state.collects.get_mut().clear();
         if self.memo_words > 0 {
             // Only block `let`s keep values there.
             scratch.state.kept.get_mut().reset();
@@ -642,7 +647,7 @@ pub(super) unsafe extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u3
     let rt = unsafe { rt(r) };
     // SAFETY: `a` and `b` are null or live values (this helper's `# Safety`).
     let result = match (rt.shared.builtins.get(builtin_id as usize).and_then(|b| b.spec()), unsafe { val(a) }, unsafe { val(b) }) {
-        (Some(spec), Some(a), Some(b)) => spec.call(a, Some(b), &rt.state.meter),
+        (Some(spec), Some(a), Some(b)) => spec.call(a, Some(b), None, &rt.state.meter),
         // Natives, and missing operands, go the general way, for identical messages.
         // SAFETY: a local array of 2 pointers, each null or a live value (`# Safety`).
         _ => unsafe { call_builtin(rt, builtin_id, [a, b].as_ptr(), 2, at) },
@@ -845,6 +850,55 @@ pub(super) unsafe extern "C" fn list_len(r: *const Rt<'static>, v: *const Value,
             -1
         }
     }
+}
+
+/// Starts an empty list of results for a `map` or `filter`.
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call.
+pub(super) unsafe extern "C" fn collect_begin(r: *const Rt<'static>) {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    unsafe { rt(r) }.state.collects.borrow_mut().push(Vec::new());
+}
+
+/// Adds a copy of `v` to the innermost list of results: 1, or 2 with the pending error set.
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `v` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn collect_push(r: *const Rt<'static>, v: *const Value, at: u32) -> u8 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `v` is null or a live value (this helper's `# Safety`).
+    let pushed = match (unsafe { val(v) }, rt.state.collects.borrow_mut().last_mut()) {
+        (Some(x), Some(list)) => {
+            list.push(x.clone());
+            Ok(())
+        }
+        (None, _) => Err(missing(at)),
+        (_, None) => Err(fault::machine("no list of results")),
+    };
+    match pushed {
+        Ok(()) => 1,
+        Err(f) => {
+            rt.fail(at, f);
+            2
+        }
+    }
+}
+
+/// The innermost list of results, as a list value (dropping it), or null with the pending
+/// error set.
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call.
+pub(super) unsafe extern "C" fn collect_end(r: *const Rt<'static>, at: u32) -> *const Value {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    let items = rt.state.collects.borrow_mut().pop();
+    rt.give(at, items.map(|items| Value::List(items.into())).ok_or_else(|| fault::machine("no list of results")))
 }
 
 /// Element `i` of a list (the caller checked `i < list_len`).

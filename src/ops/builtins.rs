@@ -56,6 +56,8 @@ pub enum Recv {
     String,
     /// `l.NAME(...)` on `list<T>`.
     List,
+    /// `l.NAME(...)` on `list<string>` (and lists of enums) only.
+    Strings,
     /// `n.NAME()` on `number` (not durations or timestamps).
     Number,
     /// `m.NAME(...)` on `map<T>`.
@@ -74,6 +76,8 @@ pub enum Ty {
     String,
     /// `list<string>`.
     Strings,
+    /// `number?`: a number, or absent.
+    OptNumber,
     /// The receiver list's element type `T`.
     Elem,
     /// The receiver's own type (`list<T>` for a list).
@@ -91,6 +95,10 @@ pub enum Cost {
     Scan,
     /// The product of the two lists' lengths.
     Pairs,
+    /// `replace`: the text's bytes plus the bytes the replacements write.
+    Replace,
+    /// `join`: the bytes of the joined text.
+    Joined,
 }
 
 type Map = IndexMap<Arc<str>, Value>;
@@ -101,13 +109,18 @@ type Map = IndexMap<Arc<str>, Value>;
 pub enum Imp {
     Str(fn(&SmolStr) -> Value),
     StrStr(fn(&SmolStr, &str) -> Value),
+    StrStrStr(fn(&SmolStr, &str, &str) -> Value),
     List(fn(&[Value]) -> Value),
+    /// A list of strings and a string.
+    StringsStr(fn(&[&str], &str) -> Value),
     ListValue(fn(&[Value], &Value) -> Value),
     ListList(fn(&[Value], &[Value]) -> Value),
     Map(fn(&Map) -> Value),
     MapStr(fn(&Map, &str) -> Value),
     Num(fn(f64) -> f64),
     NumNum(fn(f64, f64) -> f64),
+    /// A number to a value of another type.
+    NumTo(fn(f64) -> Value),
     /// A part of the UTC date and time of a timestamp (seconds since the epoch; fractions
     /// are dropped).
     Time(fn(&OffsetDateTime) -> i32),
@@ -123,6 +136,8 @@ pub enum Form {
     Any,
     All,
     Count,
+    Map,
+    Filter,
 }
 
 /// A faster way for the JIT to make a call than its generic `call` helper.
@@ -197,9 +212,9 @@ const fn form(name: &'static str, recv: Recv, form: Form) -> BuiltinSpec {
     spec(name, name, recv, &[], Ty::Bool, Cost::Free, Imp::Form(form))
 }
 
-use Cost::{Free, Pairs, Scan};
-use Recv::{Function, List as OnList, Map as OnMap, Number as OnNumber, String as OnString, Timestamp as OnTime};
-use Ty::{Bool, Elem, Number, Numeric, Same, String, Strings};
+use Cost::{Free, Joined, Pairs, Replace, Scan};
+use Recv::{Function, List as OnList, Map as OnMap, Number as OnNumber, String as OnString, Strings as OnStrings, Timestamp as OnTime};
+use Ty::{Bool, Elem, Number, Numeric, OptNumber, Same, String, Strings};
 
 /// Every builtin. Within a receiver, the order is the order methods are listed in
 /// diagnostics (`` methods of `string`: ... ``).
@@ -224,6 +239,14 @@ pub static BUILTINS: &[BuiltinSpec] = &[
     })),
     // Text after the first `sep` (empty when there is none).
     spec("after", "after", OnString, &[String], String, Scan, Imp::StrStr(|s, sep| Value::str(s.split_once(sep).map_or("", |(_, after)| after)))),
+    // Every non-overlapping occurrence of `from` replaced, left to right (an empty `from`
+    // leaves the text as it is, rather than Rust's insertion between every character).
+    spec("replace", "replace", OnString, &[String, String], String, Replace, Imp::StrStrStr(|s, from, to| {
+        if from.is_empty() { Value::Str(s.clone()) } else { Value::str(&s.replace(from, to)) }
+    })),
+    // The number the trimmed text writes in JSON's grammar (a leading `+` allowed), or
+    // absent (not a number, or out of a double's range).
+    spec("to_number", "to_number", OnString, &[], OptNumber, Scan, Imp::Str(|s| parse_number(s).map_or(Value::Absent, Value::Num))),
     // lists
     spec("list_len", "len", OnList, &[], Number, Free, Imp::List(|items| count(items.len()))),
     spec("is_empty", "is_empty", OnList, &[], Bool, Free, Imp::List(|items| Value::Bool(items.is_empty()))),
@@ -234,12 +257,18 @@ pub static BUILTINS: &[BuiltinSpec] = &[
     form("count", OnList, Form::Count),
     spec("intersects", "intersects", OnList, &[Same], Bool, Pairs, Imp::ListList(|a, b| Value::Bool(a.iter().any(|x| b.contains(x))))),
     spec("subset_of", "subset_of", OnList, &[Same], Bool, Pairs, Imp::ListList(|a, b| Value::Bool(a.iter().all(|x| b.contains(x))))),
+    form("map", OnList, Form::Map),
+    form("filter", OnList, Form::Filter),
+    // lists of strings
+    spec("join", "join", OnStrings, &[String], String, Joined, Imp::StringsStr(|items, sep| Value::str(&items.join(sep)))),
     // numbers
     fast(spec("abs", "abs", OnNumber, &[], Number, Free, Imp::Num(f64::abs)), JitFast::Float(FloatOp::Abs)),
     fast(spec("floor", "floor", OnNumber, &[], Number, Free, Imp::Num(f64::floor)), JitFast::Float(FloatOp::Floor)),
     fast(spec("ceil", "ceil", OnNumber, &[], Number, Free, Imp::Num(f64::ceil)), JitFast::Float(FloatOp::Ceil)),
     // `f64::round` rounds half away from zero, as the language says.
     fast(spec("round", "round", OnNumber, &[], Number, Free, Imp::Num(f64::round)), JitFast::Float(FloatOp::Round)),
+    // The text the decision JSON writes for the number (`10`, `2.5`).
+    spec("to_string", "to_string", OnNumber, &[], String, Free, Imp::NumTo(|n| Value::str(&crate::value::json_number(n).to_string()))),
     // maps
     spec("map_len", "len", OnMap, &[], Number, Free, Imp::Map(|map| count(map.len()))),
     // `m.contains(k)` and `k in m`
@@ -279,13 +308,14 @@ pub(crate) fn call(builtin: Builtin, args: &[Value], meter: &Meter) -> Result<Va
         Builtin::Engine(i) => {
             let spec = BUILTINS.get(i as usize).ok_or_else(|| fault::no_such("builtin", i))?;
             match args {
-                [a] => spec.call(a, None, meter),
-                [a, b] => spec.call(a, Some(b), meter),
+                [a] => spec.call(a, None, None, meter),
+                [a, b] => spec.call(a, Some(b), None, meter),
+                [a, b, c] => spec.call(a, Some(b), Some(c), meter),
                 _ => Err(fault::wrong_arguments(spec.id, &args.iter().collect::<Vec<_>>())),
             }
         }
         Builtin::Native(i) => {
-            meter.charge(Cost::Scan.units(args.first(), None))?;
+            meter.charge(Cost::Scan.units(args.first(), None, None))?;
             let native = NATIVES.get(i as usize).ok_or_else(|| fault::no_such("native function", i))?;
             (native.f)(args).map_err(fault::native)
         }
@@ -293,10 +323,10 @@ pub(crate) fn call(builtin: Builtin, args: &[Value], meter: &Meter) -> Result<Va
 }
 
 impl BuiltinSpec {
-    /// Calls the builtin on `a` (and `b`), borrowed, first charging its cost to `meter`.
-    pub(crate) fn call(&self, a: &Value, b: Option<&Value>, meter: &Meter) -> Result<Value, Fault> {
-        meter.charge(self.cost.units(Some(a), b))?;
-        apply(self.imp, a, b).unwrap_or_else(|| Err(fault::wrong_arguments(self.id, &[Some(a), b].into_iter().flatten().collect::<Vec<_>>())))
+    /// Calls the builtin on `a` (and `b`, `c`), borrowed, first charging its cost to `meter`.
+    pub(crate) fn call(&self, a: &Value, b: Option<&Value>, c: Option<&Value>, meter: &Meter) -> Result<Value, Fault> {
+        meter.charge(self.cost.units(Some(a), b, c))?;
+        apply(self.imp, a, b, c).unwrap_or_else(|| Err(fault::wrong_arguments(self.id, &[Some(a), b, c].into_iter().flatten().collect::<Vec<_>>())))
     }
 
     /// The number of arguments a call passes, receiver included.
@@ -306,8 +336,8 @@ impl BuiltinSpec {
 }
 
 impl Cost {
-    /// The units a call with these first two arguments costs.
-    pub(crate) fn units(self, first: Option<&Value>, second: Option<&Value>) -> u64 {
+    /// The units a call with these arguments costs.
+    pub(crate) fn units(self, first: Option<&Value>, second: Option<&Value>, third: Option<&Value>) -> u64 {
         let len = |v: Option<&Value>| match v {
             Some(Value::Str(s)) => s.len() as u64,
             Some(Value::List(items)) => items.len() as u64,
@@ -317,24 +347,53 @@ impl Cost {
             Cost::Free => 0,
             Cost::Scan => len(first),
             Cost::Pairs => len(first).saturating_mul(len(second)),
+            // What is written, not only what is read: `"a".replace("", ...)` aside, one
+            // character replaced by a long text repeats it once per occurrence.
+            Cost::Replace => match (first, second) {
+                (Some(Value::Str(s)), Some(Value::Str(from))) if !from.is_empty() => {
+                    (s.matches(from.as_str()).count() as u64).saturating_mul(len(third)).saturating_add(len(first))
+                }
+                _ => len(first),
+            },
+            // A long separator between many elements writes far more than either.
+            Cost::Joined => match first {
+                Some(Value::List(items)) => items
+                    .iter()
+                    .map(|x| len(Some(x)))
+                    .fold(0u64, u64::saturating_add)
+                    .saturating_add((items.len() as u64).saturating_mul(len(second)))
+                    .saturating_add(len(first)),
+                _ => 0,
+            },
         }
     }
 }
 
 /// `imp` on the arguments, or `None` when their shapes (or number) are not the ones `imp`
 /// takes.
-pub(super) fn apply(imp: Imp, a: &Value, b: Option<&Value>) -> Option<Result<Value, Fault>> {
+pub(super) fn apply(imp: Imp, a: &Value, b: Option<&Value>, c: Option<&Value>) -> Option<Result<Value, Fault>> {
     use Value::{List, Map, Num, Str};
+    if let (Imp::StrStrStr(f), Str(s), Some(Str(t)), Some(Str(u))) = (imp, a, b, c) {
+        return Some(Ok(f(s, t, u)));
+    }
+    if c.is_some() {
+        return None;
+    }
     Some(Ok(match (imp, a, b) {
         (Imp::Str(f), Str(s), None) => f(s),
         (Imp::StrStr(f), Str(s), Some(Str(t))) => f(s, t),
         (Imp::List(f), List(items), None) => f(items),
+        (Imp::StringsStr(f), List(items), Some(Str(sep))) => {
+            let strs: Option<Vec<&str>> = items.iter().map(|x| if let Str(s) = x { Some(s.as_str()) } else { None }).collect();
+            f(&strs?, sep)
+        }
         (Imp::ListValue(f), List(items), Some(x)) => f(items, x),
         (Imp::ListList(f), List(x), Some(List(y))) => f(x, y),
         (Imp::Map(f), Map(map), None) => f(map),
         (Imp::MapStr(f), Map(map), Some(Str(key))) => f(map, key),
         (Imp::Num(f), Num(n), None) => Num(f(*n)),
         (Imp::NumNum(f), Num(x), Some(Num(y))) => Num(f(*x, *y)),
+        (Imp::NumTo(f), Num(n), None) => f(*n),
         (Imp::Time(f), Num(t), None) => match utc(*t) {
             Ok(t) => Num(f64::from(f(&t))),
             Err(e) => return Some(Err(e)),
@@ -354,6 +413,47 @@ fn split(s: &SmolStr, sep: &str) -> Value {
     let parts: Arc<[Value]> =
         if sep.is_empty() { s.chars().map(|c| Value::str(c.encode_utf8(&mut [0; 4]))).collect() } else { s.split(sep).map(Value::str).collect() };
     Value::List(parts)
+}
+
+/// The number `text` writes, trimmed: JSON's grammar (`-`, digits without a leading zero,
+/// an optional fraction and exponent), with a leading `+` also allowed; `None` for anything
+/// else and for a number beyond a double's range (`1e400`), never infinity.
+pub fn parse_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let body = t.strip_prefix('+').unwrap_or(t);
+    let digits = body.strip_prefix('-').unwrap_or(body);
+    if body.len() != t.len() && digits.len() != body.len() {
+        return None; // `+-1`
+    }
+    let b = digits.as_bytes();
+    let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int_len == 0 || (int_len > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut i = int_len;
+    if b.get(i) == Some(&b'.') {
+        let frac = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if frac == 0 {
+            return None;
+        }
+        i += 1 + frac;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if exp == 0 {
+            return None;
+        }
+        i += exp;
+    }
+    if i != b.len() {
+        return None;
+    }
+    // std's parser is correctly rounded, as the request decoders are.
+    body.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// The UTC date and time of a timestamp (seconds since the epoch; fractions are dropped).

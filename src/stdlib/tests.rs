@@ -232,8 +232,19 @@ fn phone_detection() {
 
 // ---- std.net and std.email -------------------------------------------------------------
 
-fn urls(s: &str) -> Vec<&str> {
-    re("net", "urls", 0).find_iter(s).map(|m| m.as_str()).collect()
+/// `unescaped` (JSON escapes as spaces), the pattern, then the `filter` that drops e-mail
+/// addresses.
+fn urls(s: &str) -> Vec<String> {
+    let s = unescaped(s);
+    re("net", "urls", 0).find_iter(&s).map(|m| m.as_str().to_string()).filter(|u| u.contains("://") || !u.contains('@')).collect()
+}
+
+fn unescaped(s: &str) -> String {
+    s.replace("\\n", " ").replace("\\r", " ").replace("\\t", " ")
+}
+
+fn addresses(s: &str) -> Vec<String> {
+    re("email", "addresses", 0).find_iter(&unescaped(s)).map(|m| m.as_str().to_string()).collect()
 }
 
 #[test]
@@ -243,7 +254,9 @@ fn urls_finds_links_and_bare_domains() {
     assert_eq!(urls("(docs.acme.com), ftp://files.acme.com"), ["docs.acme.com", "ftp://files.acme.com"]);
     assert_eq!(urls("post to 10.0.0.5:8080/api"), ["10.0.0.5:8080/api"]);
     assert_eq!(urls("\"http://a.io\""), ["http://a.io"]);
-    assert_eq!(urls("mail bob@acme.com"), ["acme.com"]);
+    assert_eq!(urls("mail bob@acme.com or dora@gmail.com"), Vec::<String>::new());
+    assert_eq!(urls("Visit\\nwww.x.com"), ["www.x.com"]);
+    assert_eq!(addresses("to Dora@Gmail.com,\\ncc b.s+x@eng.acme.io"), ["Dora@Gmail.com", "b.s+x@eng.acme.io"]);
     assert_eq!(urls("EVIL.IO"), ["EVIL.IO"]);
     assert_eq!(urls("http://[::1]:8080/x"), ["http://[::1]:8080/x"]);
 }
@@ -505,6 +518,8 @@ fn rule_fires(rule: &str, a: &Args) -> bool {
         "many_external" => list_arg(a, "to").iter().filter(|x| !is_internal(x, &INTERNAL)).count() >= 2,
         "some_external" => list_arg(a, "to").iter().any(|x| !is_internal(x, &INTERNAL)),
         "urls_are" => urls(text()) == list_arg(a, "want"),
+        "hosts_are" => urls(text()).iter().map(|u| host(u)).collect::<Vec<_>>() == list_arg(a, "want"),
+        "addresses_are" => addresses(text()) == list_arg(a, "want"),
         "host_is" => host(arg(a, "url")) == arg(a, "want"),
         "in_domain" => is_subdomain_of(arg(a, "host"), arg(a, "domain")),
         "private_fetch" => is_private_host(&host(arg(a, "url"))),

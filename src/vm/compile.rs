@@ -248,7 +248,25 @@ impl Emitter<'_> {
     /// `any`/`all`: `list; IterBegin; loop: IterNext x, done; body; JumpIf(!decisive) loop;
     /// IterEnd; Const decisive; Jump end; done: Const !decisive; end:`.
     /// `count`: `Const 0; list; IterBegin; loop: IterNext x, done; body; CountIf; Jump loop; done:`.
+    /// `map`: `CollectBegin; list; IterBegin; loop: IterNext x, done; body; CollectPush; Jump loop;
+    /// done: CollectEnd`; `filter` the same with `body; JumpIfFalse loop; Local x; CollectPush`.
     fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, span: Span) {
+        if matches!(kind, QuantKind::Map | QuantKind::Filter) {
+            self.emit(Op::CollectBegin, span);
+            self.expr(list);
+            self.emit(Op::IterBegin, span);
+            let head = self.emit(Op::IterNext { local, exit: 0, cost: ir::iteration_cost(body) }, span);
+            self.expr(body);
+            if kind == QuantKind::Filter {
+                self.emit(Op::JumpIfFalse(head), span);
+                self.emit(Op::Local(local), span);
+            }
+            self.emit(Op::CollectPush, span);
+            self.emit(Op::Jump(head), span);
+            self.land_here(head);
+            self.emit(Op::CollectEnd, span);
+            return;
+        }
         if kind == QuantKind::Count {
             self.constant(&Value::Num(0.0), span);
         }
@@ -272,6 +290,8 @@ impl Emitter<'_> {
                 self.emit(Op::JumpIfTrue(head), span);
                 false
             }
+            // Compiled above.
+            QuantKind::Map | QuantKind::Filter => return,
         };
         self.emit(Op::IterEnd, span);
         self.constant(&Value::Bool(decisive), span);

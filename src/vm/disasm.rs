@@ -97,6 +97,9 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
         Op::IterNext { local, exit, cost } => ("iter_next", format!("local {local}, exit {}, cost {cost}", to(exit))),
         Op::IterEnd => ("iter_end", String::new()),
         Op::CountIf => ("count_if", String::new()),
+        Op::CollectBegin => ("collect_begin", String::new()),
+        Op::CollectPush => ("collect_push", String::new()),
+        Op::CollectEnd => ("collect_end", String::new()),
         Op::Trace => ("trace", String::new()),
         Op::Unlowered => ("unlowered", String::new()),
     }

@@ -242,6 +242,15 @@ impl<'a> Machine<'a> {
                     _ => return Err(fault::machine("count without a counter")),
                 }
             }
+            Op::CollectBegin => self.scratch.collects.push(Vec::new()),
+            Op::CollectPush => {
+                let v = self.pop()?;
+                self.scratch.collects.last_mut().ok_or_else(|| fault::machine("no list of results"))?.push(v);
+            }
+            Op::CollectEnd => {
+                let items = self.scratch.collects.pop().ok_or_else(|| fault::machine("no list of results"))?;
+                self.push(Value::List(items.into()));
+            }
             Op::Trace => self.record(at)?,
             Op::Unlowered => return Err(fault::not_lowered()),
         }

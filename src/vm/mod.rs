@@ -114,6 +114,8 @@ pub struct Scratch {
     memo: Vec<Option<Value>>,
     /// Return addresses of the block `let`s being computed, innermost last.
     calls: Vec<u32>,
+    /// The results of the `map`s and `filter`s being computed, innermost last.
+    collects: Vec<Vec<Value>>,
 }
 
 impl Scratch {
@@ -126,6 +128,7 @@ impl Scratch {
     fn reset(&mut self, locals: u32, lets: u32) {
         self.stack.clear();
         self.iters.clear();
+        self.collects.clear();
         self.locals.clear();
         self.locals.resize(locals as usize, Value::Absent);
         self.calls.clear();

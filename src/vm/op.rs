@@ -76,6 +76,12 @@ pub(crate) enum Op {
     IterEnd,
     /// `count`: pop a Bool; when true, add one to the counter now on top.
     CountIf,
+    /// `map`/`filter`: start an empty list of results (innermost last).
+    CollectBegin,
+    /// Pop a value onto the innermost list of results.
+    CollectPush,
+    /// Push the innermost list of results as a list, and drop it.
+    CollectEnd,
     /// Trace mode only: record (this instruction's span, top of stack).
     Trace,
     /// An IR node the passes should have removed (`Input`, `FnCall`): an internal error.
