@@ -3,6 +3,7 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod fmt;
 mod hook;
 mod log;
 mod replay;
@@ -93,6 +94,8 @@ enum Command {
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
     Hook(hook::HookArgs),
+    /// Rewrite policy files in the canonical layout, comments kept (`--check`: list, write nothing)
+    Fmt(fmt::FmtArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -240,6 +243,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Schema(c) => schema::run(&c),
         Command::Hook(args) => hook::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
     };
     ExitCode::from(code)
 }
