@@ -434,6 +434,21 @@ fn test_statements() {
     assert_eq!(errors("test \"t\" { request fil(\"x\") }")[0].code, "E0008");
 }
 
+/// Issue 17 item 9: `expect` names a decision, so its JSON name `require_approval` is read
+/// as `require approval` (the formatter writes the latter), with or without `by`.
+#[test]
+fn expect_accepts_the_decisions_json_name() {
+    let items = ok("test \"t\" {\n  request base\n  expect require_approval by big_refund\n  expect require_approval\n  expect args.x == 1\n}");
+    let Item::Test(t) = &items[0] else { panic!("test") };
+    assert_eq!(t.stmts[1], TestStmt::ExpectEffect { effect: ExpectedEffect::RequireApproval, by: vec![id("big_refund")], span: s() });
+    assert_eq!(t.stmts[2], TestStmt::ExpectEffect { effect: ExpectedEffect::RequireApproval, by: vec![], span: s() });
+    assert!(matches!(t.stmts[3], TestStmt::ExpectValue { .. }));
+    // Any other bare name is not a decision: one error naming the three.
+    let errs = errors("test \"t\" {\n  request base\n  expect approve by r\n}");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].code, "E0014");
+}
+
 // ---- spans and errors ------------------------------------------------------------------
 
 #[test]

@@ -109,6 +109,12 @@ pub fn number_out_of_range(span: Span, text: &str) -> Diagnostic {
         .with_help("numbers are doubles (as in JSON); write a number below 1.8e308")
 }
 
+/// `expect NAME` where NAME is no decision (`expect approve`); `span` covers the name.
+pub fn unknown_expected_decision(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0014", format!("unknown decision `{name}`"), span, "not a decision")
+        .with_help("write `expect allow`, `expect deny` or `expect require approval` (its JSON name `require_approval` is read the same)")
+}
+
 // ---- E01xx names and declarations ---------------------------------------------------
 
 fn with_suggestion(d: Diagnostic, suggestion: Option<&str>, fallback: Option<String>) -> Diagnostic {

@@ -4,7 +4,8 @@
 //! The lexer (`lexer.rs`, logos) turns text into tokens; lexical errors become diagnostics
 //! and their characters are skipped. The LALRPOP grammar (`grammar/policy.lalrpop`) builds
 //! the AST, recovering from errors at top-level items, `on X { }` items and test
-//! statements. `because` templates are parsed by `template.rs`.
+//! statements. `because` templates are parsed by `template.rs`. `format.rs` prints an
+//! AST back in the canonical layout, with the source's comments (`gavel fmt`).
 //!
 //! Before parsing, `too_deep` estimates from the tokens how deeply the trees could nest and
 //! refuses text beyond `Limits::max_expr_depth` (E0502), so no later recursive stage (nor
@@ -12,6 +13,7 @@
 
 pub mod ast;
 mod expected;
+pub mod format;
 pub mod lexer;
 pub mod template;
 

@@ -4,6 +4,7 @@
 
 mod bench;
 mod eval;
+mod fmt;
 mod hook;
 mod log;
 mod mcp_proxy;
@@ -74,6 +75,8 @@ enum Command {
     Schema(schema::SchemaCommand),
     Hook(hook::HookArgs),
     McpProxy(mcp_proxy::McpProxyArgs),
+    /// Rewrite policy files in the canonical layout, comments kept (`--check`: list, write nothing)
+    Fmt(fmt::FmtArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -223,6 +226,7 @@ fn main() -> ExitCode {
         Command::Schema(c) => schema::run(&c),
         Command::Hook(args) => hook::run(&args),
         Command::McpProxy(args) => mcp_proxy::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
     };
     ExitCode::from(code)
 }
