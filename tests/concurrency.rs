@@ -19,10 +19,25 @@ fn requests(example: &Path) -> Vec<Vec<u8>> {
     out
 }
 
+/// A folder of `examples/` without `.pol` files of its own holds packs (examples/agentdojo/<suite>):
+/// each of its folders is an example.
+fn expand_packs(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let entries: Vec<PathBuf> = std::fs::read_dir(&dir).expect("readable").flatten().map(|e| e.path()).collect();
+        if entries.iter().any(|p| p.extension().is_some_and(|e| e == "pol")) {
+            out.push(dir);
+        } else {
+            out.extend(entries.into_iter().filter(|p| p.is_dir()));
+        }
+    }
+    out.sort();
+    out
+}
+
 fn examples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut examples: Vec<_> = std::fs::read_dir(&root).expect("examples/").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-    examples.sort();
+    let examples = expand_packs(std::fs::read_dir(&root).expect("examples/").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect());
     assert!(examples.len() >= 5);
     examples
 }

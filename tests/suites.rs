@@ -1,4 +1,5 @@
-//! The test suites written in the language (`examples/*/tests.pol`, `tests/stdlib/*.pol`)
+//! The test suites written in the language (`examples/*/tests.pol`, `examples/agentdojo/*/tests.pol`,
+//! `tests/stdlib/*.pol`)
 //! must pass, and the examples must cover every rule.
 
 use gavel::{testing::run_tests, Backend, Policy};
@@ -16,9 +17,25 @@ fn children(dir: &str) -> Vec<PathBuf> {
     out
 }
 
+/// A folder of `examples/` without `.pol` files of its own holds packs (examples/agentdojo/<suite>):
+/// each of its folders is an example.
+fn expand_packs(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let entries: Vec<PathBuf> = std::fs::read_dir(&dir).expect("readable").flatten().map(|e| e.path()).collect();
+        if entries.iter().any(|p| p.extension().is_some_and(|e| e == "pol")) {
+            out.push(dir);
+        } else {
+            out.extend(entries.into_iter().filter(|p| p.is_dir()));
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn example_suites_pass_and_cover_every_rule() {
-    for dir in children("examples").into_iter().filter(|p| p.is_dir()) {
+    for dir in expand_packs(children("examples").into_iter().filter(|p| p.is_dir()).collect()) {
         let report = run(&dir);
         assert!(report.results.len() >= 5, "{}: too few tests", dir.display());
         assert_eq!(report.failed(), 0, "{}:\n{}", dir.display(), report.render());
