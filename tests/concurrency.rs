@@ -3,8 +3,11 @@
 //! on the interpreter and on the JIT (whose tool groups compile on first use, so the
 //! threads also race to compile them), and the two backends give the same answers.
 
+mod common;
+
+use common::examples;
 use gavel::{Backend, DecideOptions, Engine, Policy};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const THREADS: usize = 8;
 const ROUNDS: usize = 20;
@@ -17,14 +20,6 @@ fn requests(example: &Path) -> Vec<Vec<u8>> {
     out.push(b"\xff".to_vec());
     out.push(b"{\"tool\": \"undeclared.tool\", \"args\": {}}".to_vec());
     out
-}
-
-fn examples() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut examples: Vec<_> = std::fs::read_dir(&root).expect("examples/").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-    examples.sort();
-    assert!(examples.len() >= 5);
-    examples
 }
 
 /// Windows make a decision depend on the ones before it, so a policy with windows is not

@@ -2,6 +2,8 @@
 //! policy compiles to (the same IR, spans and line-numbered rule ids aside), on every policy
 //! file of the repository; snapshots of messy inputs; the bundled files stay formatted.
 
+mod common;
+
 use gavel::syntax::format::format_source;
 use gavel::Policy;
 use std::path::{Path, PathBuf};
@@ -94,11 +96,7 @@ fn comment_count(src: &str) -> usize {
 
 #[test]
 fn formatting_never_changes_what_an_example_compiles_to() {
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(Path::new(ROOT).join("examples")).expect("examples/").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    assert!(dirs.len() >= 5);
-    for dir in dirs {
+    for dir in common::examples() {
         let files: Vec<(String, String)> = pol_files(&dir)
             .iter()
             .map(|p| (p.file_name().and_then(|n| n.to_str()).unwrap_or("x.pol").to_string(), std::fs::read_to_string(p).expect("readable")))

@@ -1,5 +1,8 @@
-//! The test suites written in the language (`examples/*/tests.pol`, `tests/stdlib/*.pol`)
+//! The test suites written in the language (`examples/*/tests.pol`, `examples/agentdojo/*/tests.pol`,
+//! `tests/stdlib/*.pol`)
 //! must pass, and the examples must cover every rule.
+
+mod common;
 
 use gavel::{testing::run_tests, Backend, Policy};
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ fn children(dir: &str) -> Vec<PathBuf> {
 
 #[test]
 fn example_suites_pass_and_cover_every_rule() {
-    for dir in children("examples").into_iter().filter(|p| p.is_dir()) {
+    for dir in common::examples() {
         let report = run(&dir);
         assert!(report.results.len() >= 5, "{}: too few tests", dir.display());
         assert_eq!(report.failed(), 0, "{}:\n{}", dir.display(), report.render());
