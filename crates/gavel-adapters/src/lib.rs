@@ -11,6 +11,7 @@
 //! reach the engine exactly as sent; only the call is rewritten.
 //!
 //! [`claude_code`] reads one more way a call arrives: a Claude Code `PreToolUse` hook event.
+//! [`refusal`] words a denial or an approval for whoever made the call.
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -341,6 +342,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
 }
 
 pub mod claude_code;
+pub mod refusal;
 pub mod schema;
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 use clap::{Args, Subcommand};
 use gavel::decision::{Decision, Outcome};
 use gavel::policy::{Backend, DecideOptions};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -36,18 +36,8 @@ pub struct ClaudeCodeArgs {
     /// `.pol` files or directories (read recursively)
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// `agent.id` of the envelope
-    #[arg(long, value_name = "ID", default_value = "claude-code")]
-    agent: String,
-    /// `user.id` of the envelope [default: $USER, else `local`]
-    #[arg(long, value_name = "ID")]
-    user: Option<String>,
-    /// `workspace` of the envelope (absent unless given)
-    #[arg(long, value_name = "W")]
-    workspace: Option<String>,
-    /// `environment` of the envelope (absent unless given)
-    #[arg(long, value_name = "E")]
-    environment: Option<String>,
+    #[command(flatten)]
+    envelope: crate::envelope_args::EnvelopeArgs,
     /// Print nothing for an allow, so Claude Code's own permission rules still decide (an
     /// allow with modified arguments is answered `ask` with them)
     #[arg(long)]
@@ -107,7 +97,11 @@ fn claude_code(args: &ClaudeCodeArgs) -> Option<Answer> {
         Ok(bytes) => bytes,
         Err(e) => return Some(Answer::deny(format!("gavel could not decide this call, so it is denied: cannot read the hook event: {e}"))),
     };
-    let normalized = match gavel_adapters::claude_code::pre_tool_use(&event, &envelope(args)) {
+    let envelope = match args.envelope.fields("claude-code") {
+        Ok(fields) => fields,
+        Err(e) => return Some(Answer::deny(format!("gavel could not decide this call, so it is denied: {e}"))),
+    };
+    let normalized = match gavel_adapters::claude_code::pre_tool_use(&event, &envelope) {
         Ok(n) => n,
         Err(e) => {
             let at = if e.path.is_empty() { "the hook event".to_owned() } else { format!("`{}`", e.path) };
@@ -126,21 +120,6 @@ fn claude_code(args: &ClaudeCodeArgs) -> Option<Answer> {
     answer(&d, args.defer_allowed)
 }
 
-/// The envelope fields from the flags.
-fn envelope(args: &ClaudeCodeArgs) -> Map<String, Value> {
-    let user = args.user.clone().or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty())).unwrap_or_else(|| "local".into());
-    let mut out = Map::new();
-    out.insert("agent".into(), json!({"id": args.agent}));
-    out.insert("user".into(), json!({"id": user}));
-    if let Some(w) = &args.workspace {
-        out.insert("workspace".into(), json!(w));
-    }
-    if let Some(e) = &args.environment {
-        out.insert("environment".into(), json!(e));
-    }
-    out
-}
-
 /// The decision as the hook's answer.
 fn answer(d: &Decision, defer_allowed: bool) -> Option<Answer> {
     let policy = &d.policy.name;
@@ -157,49 +136,11 @@ fn answer(d: &Decision, defer_allowed: bool) -> Option<Answer> {
                 (false, updated_input) => Some(Answer { decision: "allow", reason, updated_input }),
             }
         }
-        Outcome::Deny => Some(Answer::deny(format!("denied by gavel policy `{policy}`: {}", deny_reason(d)))),
+        Outcome::Deny => Some(Answer::deny(format!("denied by gavel policy `{policy}`: {}", gavel_adapters::refusal::deny_reason(&d.to_json())))),
         Outcome::RequireApproval => {
-            let reasons: Vec<String> = d.approvals.iter().map(|a| a.reason.clone().unwrap_or_else(|| a.rule.clone())).collect();
-            let mut approvers: Vec<&str> = Vec::new();
-            for role in d.approvals.iter().flat_map(|a| &a.approvers) {
-                if !approvers.contains(&role.as_str()) {
-                    approvers.push(role);
-                }
-            }
-            let from = if approvers.is_empty() { String::new() } else { format!(" (the policy asks for: {})", approvers.join(", ")) };
-            Some(Answer { decision: "ask", reason: format!("gavel policy `{policy}` needs approval{from}: {}", reasons.join("; ")), updated_input: modified })
+            let text = gavel_adapters::refusal::approval_text(&d.to_json(), None, "Claude Code asks whether to run it");
+            Some(Answer { decision: "ask", reason: format!("gavel policy `{policy}`: {text}"), updated_input: modified })
         }
-    }
-}
-
-/// The deciding rules' reasons joined by `; ` (a rule without `because` gives its id). A rule
-/// that failed (and so denies by `on error`) did not find what its `because` says: its error
-/// is given instead, and only when no rule gave a reason of its own. With no deciding rule:
-/// the decision's errors, or the policy's default.
-fn deny_reason(d: &Decision) -> String {
-    let failed = |id: &str| d.errors.iter().find(|e| matches!(e, gavel::decision::DecisionError::Rule { rule, .. } if rule == id));
-    let reasons: Vec<String> = d
-        .decided_by
-        .iter()
-        .filter(|id| failed(id).is_none())
-        .map(|id| d.rules.iter().find(|r| &r.id == id).and_then(|r| r.reason.clone()).unwrap_or_else(|| id.clone()))
-        .collect();
-    if !reasons.is_empty() {
-        return reasons.join("; ");
-    }
-    let errors: Vec<String> = d.errors.iter().map(error_message).collect();
-    if !errors.is_empty() {
-        return errors.join("; ");
-    }
-    format!("no rule allows `{}` (the policy denies by default)", d.tool)
-}
-
-fn error_message(e: &gavel::decision::DecisionError) -> String {
-    use gavel::decision::DecisionError;
-    match e {
-        DecisionError::Input { message, .. } => message.clone(),
-        DecisionError::Rule { rule, message, .. } => format!("rule `{rule}` failed: {message}"),
-        DecisionError::Internal { message } => message.clone(),
     }
 }
 

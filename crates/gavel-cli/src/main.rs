@@ -3,6 +3,7 @@
 //! success, 1 for a policy or test failure, 2 for usage or input-file errors.
 
 mod bench;
+mod envelope_args;
 mod eval;
 mod fmt;
 mod hook;

@@ -4,7 +4,6 @@
 //! the child exits (its exit code) or the process is stopped; exit 2 when it cannot start.
 
 use clap::{Args, ValueEnum};
-use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,21 +22,8 @@ pub struct McpProxyArgs {
     /// Where to listen for clients, with `--upstream`
     #[arg(long, value_name = "ADDR", requires = "upstream")]
     listen: Option<String>,
-    /// `agent.id` of the envelope
-    #[arg(long, value_name = "ID", default_value = "mcp-proxy")]
-    agent: String,
-    /// `user.id` of the envelope [default: $USER, else `local`]
-    #[arg(long, value_name = "ID")]
-    user: Option<String>,
-    /// `workspace` of the envelope
-    #[arg(long, value_name = "W")]
-    workspace: Option<String>,
-    /// `environment` of the envelope
-    #[arg(long, value_name = "E")]
-    environment: Option<String>,
-    /// A JSON object of other envelope fields (the flags above win)
-    #[arg(long, value_name = "FILE.json")]
-    envelope: Option<PathBuf>,
+    #[command(flatten)]
+    envelope: crate::envelope_args::EnvelopeArgs,
     /// The decision log (JSON lines, append-only)
     #[arg(long, value_name = "FILE", default_value = "gavel-decisions.jsonl")]
     log: PathBuf,
@@ -71,41 +57,11 @@ pub fn run(a: &McpProxyArgs) -> u8 {
     }
 }
 
-/// The envelope fields: the file's, then the flags'.
-fn envelope(a: &McpProxyArgs) -> Result<Map<String, Value>, String> {
-    let mut out = match &a.envelope {
-        None => Map::new(),
-        Some(file) => {
-            let text = std::fs::read(file).map_err(|e| format!("cannot read `--envelope {}`: {e}", file.display()))?;
-            match serde_json::from_slice::<Value>(&text) {
-                Ok(Value::Object(map)) => map,
-                Ok(_) => return Err(format!("`--envelope {}` must hold a JSON object of envelope fields", file.display())),
-                Err(e) => return Err(format!("`--envelope {}` is not JSON: {e}", file.display())),
-            }
-        }
-    };
-    for key in ["tool", "args", "mcp", "openai", "anthropic", "approval_id"] {
-        if out.contains_key(key) {
-            return Err(format!("`--envelope`: `{key}` is not an envelope field (the call comes from the client)"));
-        }
-    }
-    let user = a.user.clone().or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty())).unwrap_or_else(|| "local".into());
-    out.insert("agent".into(), json!({"id": a.agent}));
-    out.insert("user".into(), json!({"id": user}));
-    if let Some(w) = &a.workspace {
-        out.insert("workspace".into(), json!(w));
-    }
-    if let Some(e) = &a.environment {
-        out.insert("environment".into(), json!(e));
-    }
-    Ok(out)
-}
-
 fn start(a: &McpProxyArgs) -> Result<u8, String> {
     if a.command.is_empty() && a.upstream.is_none() {
         return Err("give the MCP server: `-- CMD ARGS` (stdio) or `--upstream URL --listen ADDR` (streamable HTTP)".into());
     }
-    let envelope = envelope(a)?;
+    let envelope = a.envelope.fields("mcp-proxy")?;
     let policy =
         crate::load_showing(&a.paths, crate::Format::Text, &a.load, false).map_err(|_| "the policy does not load: run `gavel check` on it".to_string())?;
     let engine = crate::engine(&policy, a.engine.into()).and_then(|e| a.store.attach(e)).ok_or("the policy's engine could not be prepared")?;

@@ -86,7 +86,7 @@ fn an_mcp_tool_is_decided_under_its_dotted_name_and_redacted_input_is_returned()
 fn an_approval_asks_naming_the_approver_and_the_reason() {
     let out = answer_to("mcp_transfer_large.json", &[]);
     assert_eq!(decision(&out), "ask");
-    assert!(reason(&out).contains("treasurer"), "{out}");
+    assert!(reason(&out).starts_with("gavel policy `claude_code`: approval required from treasurer: "), "{out}");
     assert!(reason(&out).contains("a transfer of 4800 needs a treasurer"), "{out}");
 }
 
@@ -175,6 +175,28 @@ fn the_envelope_has_the_flags_and_the_events_session() {
         shown(&["--agent", "cc-ci", "--user", "u-7", "--workspace", "acme", "--environment", "staging"], &[("USER", Some("ana"))]),
         format!("cc-ci|u-7|acme|staging|{session}")
     );
+    // `--envelope FILE`: its fields, under the flags.
+    let file = dir.path().join("envelope.json");
+    std::fs::write(&file, r#"{"workspace": "from-file", "environment": "prod"}"#).expect("write");
+    let file = file.to_str().expect("utf-8");
+    assert_eq!(shown(&["--envelope", file], &[("USER", Some("ana"))]), format!("claude-code|ana|from-file|prod|{session}"));
+    assert_eq!(shown(&["--envelope", file, "--workspace", "acme"], &[("USER", Some("ana"))]), format!("claude-code|ana|acme|prod|{session}"));
+}
+
+#[test]
+fn an_envelope_file_that_is_wrong_denies_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = std::fs::read(format!("{ROOT}/examples/claude-code/events/bash_ok.json")).expect("event");
+    for (text, says) in [("{\"tool\": \"Bash\"}", "`tool` is not an envelope field"), ("[1]", "must hold a JSON object"), ("{", "is not JSON")] {
+        let file = dir.path().join("envelope.json");
+        std::fs::write(&file, text).expect("write");
+        let out = parse(hook_with(&["examples/claude-code", "--envelope", file.to_str().expect("utf-8")], &event, &[]));
+        assert_eq!(decision(&out), "deny", "{text}: {out}");
+        assert!(reason(&out).contains(says), "{text}: {out}");
+    }
+    let out = parse(hook_with(&["examples/claude-code", "--envelope", "no/such.json"], &event, &[]));
+    assert_eq!(decision(&out), "deny", "{out}");
+    assert!(reason(&out).contains("cannot read `--envelope no/such.json`"), "{out}");
 }
 
 #[test]

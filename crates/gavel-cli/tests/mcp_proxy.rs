@@ -136,6 +136,19 @@ fn streamable_http_through_the_proxy() {
 }
 
 #[test]
+fn deny_as_error_and_the_envelope_file() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (record, log, envelope) = (dir.path().join("received.jsonl"), dir.path().join("decisions.jsonl"), dir.path().join("envelope.json"));
+    std::fs::write(&envelope, r#"{"workspace": "frozen"}"#).unwrap();
+    let mut procs = Procs(Vec::new());
+    let upstream = http_server(&python, &record, &mut procs);
+    let proxy = http_proxy(upstream, &log, &["--deny-as", "error", "--envelope", envelope.to_str().unwrap()], &[], &mut procs);
+    client(&python, &record, &["errors", &format!("http://127.0.0.1:{proxy}/mcp")]);
+    assert_eq!(logged(&log), ["deny", "require_approval", "deny", "allow"]);
+}
+
+#[test]
 fn approval_round_trip_with_gavel_serve() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();

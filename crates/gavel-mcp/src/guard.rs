@@ -15,10 +15,10 @@
 
 use crate::jsonrpc::{self, Kind};
 use crate::service::ApprovalService;
-use crate::text;
 use gavel::decision::{DecisionError, Outcome, PolicyRef};
 use gavel::policy::{DecideOptions, Engine, Policy};
 use gavel::Decision;
+use gavel_adapters::refusal;
 use gavel_log::{DecisionLog, DecisionRecord, Record};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -182,13 +182,13 @@ impl Guard {
                 text: String::new(),
                 approval_id: None,
             },
-            Outcome::Deny => Verdict { decided_by: decision.decided_by.clone(), ..Verdict::deny(text::deny_reason(&decision.to_json())) },
+            Outcome::Deny => Verdict { decided_by: decision.decided_by.clone(), ..Verdict::deny(refusal::deny_reason(&decision.to_json())) },
             Outcome::RequireApproval => match &self.server {
                 None => Verdict {
                     outcome: Outcome::RequireApproval,
                     decided_by: decision.decided_by.clone(),
                     args: None,
-                    text: text::approval_text(&decision.to_json(), None, "This proxy has no approval service (`--server`), so the call cannot run"),
+                    text: refusal::approval_text(&decision.to_json(), None, "This proxy has no approval service (`--server`), so the call cannot run"),
                     approval_id: None,
                 },
                 Some(server) => self.ask(server, msg, &decision, envelope_args).await,
@@ -231,7 +231,7 @@ impl Guard {
             // create another one for the reviewer.
             if let Ok(approval) = server.approval(id).await {
                 if approval["status"] == "pending" {
-                    let text = text::approval_text(&decision.to_json(), Some(id), "");
+                    let text = refusal::approval_text(&decision.to_json(), Some(id), "");
                     return Verdict {
                         outcome: Outcome::RequireApproval,
                         decided_by: decision.decided_by.clone(),
@@ -261,12 +261,12 @@ impl Guard {
             Some("require_approval") => {
                 let Some(id) = approval_id else { return failed("its `require_approval` has no approval id".into()) };
                 remembered.insert(digest, id.clone());
-                let text = text::approval_text(&answer, Some(&id), "");
+                let text = refusal::approval_text(&answer, Some(&id), "");
                 Verdict { outcome: Outcome::RequireApproval, decided_by, args: None, text, approval_id: Some(id) }
             }
             Some("deny") => {
                 remembered.remove(&digest);
-                Verdict { decided_by, ..Verdict::deny(text::deny_reason(&answer)) }
+                Verdict { decided_by, ..Verdict::deny(refusal::deny_reason(&answer)) }
             }
             _ => failed("its answer has no `decision`".into()),
         }

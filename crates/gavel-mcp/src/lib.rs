@@ -31,8 +31,6 @@ pub mod http;
 mod jsonrpc;
 mod service;
 pub mod stdio;
-mod text;
 
 pub use guard::{Action, DenyAs, Guard, GuardOptions};
 pub use service::ApprovalService;
-pub use text::deny_reason;

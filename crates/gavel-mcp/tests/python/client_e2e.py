@@ -5,6 +5,7 @@ it receives in $BANK_RECORD).
     python client_e2e.py stdio GAVEL POLICY LOG -- SERVER_CMD...
     python client_e2e.py http PROXY_URL
     python client_e2e.py approval PROXY_URL SERVE_URL REVIEWER_TOKEN
+    python client_e2e.py errors PROXY_URL   (a proxy with --deny-as error --envelope FILE)
 
 Prints `ok: NAME` per check and exits 1 at the first failure.
 """
@@ -17,6 +18,7 @@ import urllib.request
 
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 RECORD = os.environ["BANK_RECORD"]
 
@@ -108,6 +110,29 @@ async def approval(client, serve_url, reviewer):
     check("the third try never reached the server", len(received()) == before + 1, received()[before:])
 
 
+async def refused(client, tool, args):
+    """The JSON-RPC error a refused call raises, or None when the call went through."""
+    try:
+        await client.call_tool(tool, args)
+    except MCPError as e:
+        return e
+    return None
+
+
+async def errors(client):
+    before = len(received())
+    e = await refused(client, "transfer_money", {"amount": 50000, "to": "mallory"})
+    check("a denial is a JSON-RPC error -32001", e is not None and e.code == -32001, e)
+    check("the error names the reason", "transfers above 10000 are blocked (asked 50000)" in e.message, e.message)
+    e = await refused(client, "transfer_money", {"amount": 5000, "to": "bob"})
+    check("an approval is a JSON-RPC error too", e is not None and e.code == -32001 and "approval required from treasurer" in e.message, e)
+    e = await refused(client, "get_balance", {"account": "acc-1"})
+    check("the envelope file's workspace reaches the policy", e is not None and "the workspace `frozen` is frozen" in e.message, e)
+    check("no refused call reached the server", len(received()) == before, received()[before:])
+    r = await client.call_tool("transfer_money", {"amount": 50, "to": "bob"})
+    check("an allowed call still passes", not r.is_error and "sent" in text(r), text(r))
+
+
 async def main():
     mode = sys.argv[1]
     if mode == "stdio":
@@ -123,6 +148,9 @@ async def main():
     elif mode == "approval":
         async with Client(sys.argv[2]) as client:
             await approval(client, sys.argv[3], sys.argv[4])
+    elif mode == "errors":
+        async with Client(sys.argv[2]) as client:
+            await errors(client)
     print("all checks passed", flush=True)
 
 

@@ -1,5 +1,6 @@
-//! The words of a refusal. In: a decision as its JSON (PRODUCT.md §1: the proxy's own
-//! decision, or the one `gavel serve` answered). Out: the reason text the model reads.
+//! The words of a refusal, one wording wherever an agent meets Gavel (the MCP proxy, the
+//! Claude Code hook). In: a decision as its JSON (PRODUCT.md §1: the caller's own decision,
+//! or the one `gavel serve` answered). Out: the reason text the model (or its user) reads.
 
 use serde_json::Value;
 
