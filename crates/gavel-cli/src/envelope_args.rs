@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 #[command(next_help_heading = "Envelope")]
 pub struct EnvelopeArgs {
-    /// `agent.id` of the envelope [default: the command's name: `claude-code`, `mcp-proxy`]
+    /// `agent.id` of the envelope [default: `claude-code` for the hook, `mcp-proxy` for the proxy]
     #[arg(long, value_name = "ID")]
     agent: Option<String>,
     /// `user.id` of the envelope [default: $USER, else `local`]

@@ -36,12 +36,12 @@ pub struct ClaudeCodeArgs {
     /// `.pol` files or directories (read recursively)
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    #[command(flatten)]
-    envelope: crate::envelope_args::EnvelopeArgs,
     /// Print nothing for an allow, so Claude Code's own permission rules still decide (an
     /// allow with modified arguments is answered `ask` with them)
     #[arg(long)]
     defer_allowed: bool,
+    #[command(flatten)]
+    envelope: crate::envelope_args::EnvelopeArgs,
     #[command(flatten)]
     load: crate::LoadArgs,
 }

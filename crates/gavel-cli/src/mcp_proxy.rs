@@ -22,8 +22,6 @@ pub struct McpProxyArgs {
     /// Where to listen for clients, with `--upstream`
     #[arg(long, value_name = "ADDR", requires = "upstream")]
     listen: Option<String>,
-    #[command(flatten)]
-    envelope: crate::envelope_args::EnvelopeArgs,
     /// The decision log (JSON lines, append-only)
     #[arg(long, value_name = "FILE", default_value = "gavel-decisions.jsonl")]
     log: PathBuf,
@@ -33,8 +31,11 @@ pub struct McpProxyArgs {
     /// A `gavel serve` that keeps approvals (`http://127.0.0.1:8181`); its agent token in $GAVEL_TOKEN
     #[arg(long, value_name = "URL")]
     server: Option<String>,
+    /// The engine that decides: the interpreter, or the JIT (each tool group compiled on its first call)
     #[arg(long, value_enum, default_value_t = crate::EngineArg::Interp)]
     engine: crate::EngineArg,
+    #[command(flatten)]
+    envelope: crate::envelope_args::EnvelopeArgs,
     #[command(flatten)]
     store: crate::StoreArgs,
     #[command(flatten)]
