@@ -20,6 +20,7 @@ mod approvals;
 mod auth;
 pub mod config;
 mod decide;
+mod listen;
 mod metrics;
 mod watch;
 
@@ -53,6 +54,9 @@ pub struct Options {
     pub redis: Option<String>,
     /// Reload when a policy file changes.
     pub watch: bool,
+    /// How long a client may take to send its request's headers before the connection is
+    /// closed (a slow or stalled client holds no connection for long).
+    pub header_timeout: Duration,
 }
 
 impl Options {
@@ -67,6 +71,7 @@ impl Options {
             state: "gavel-state".into(),
             redis: None,
             watch: true,
+            header_timeout: REQUEST_TIMEOUT,
         }
     }
 }
@@ -96,16 +101,17 @@ impl Server {
         let watcher = if options.watch { Some(watch::start(app.clone())?) } else { None };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = router(app.clone());
+        let header_timeout = options.header_timeout;
         let task = tokio::spawn(async move {
             let _watcher = watcher;
-            let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+            listen::serve(listener, router, header_timeout, async move {
                 let _ = rx.await;
-            });
-            let result = served.await.map_err(|e| format!("the server failed: {e}"));
+            })
+            .await;
             // Drained: every answered line is already written; make them durable now.
             let flushed = app.log.flush().map_err(|e| e.to_string());
             let synced = app.current().engine.sync_windows().map_err(|e| e.message);
-            result.and(flushed).and(synced)
+            flushed.and(synced)
         });
         Ok(Server { addr, shutdown: Some(tx), task })
     }

@@ -171,6 +171,51 @@ fn bad_bodies_are_denied_with_an_input_error() {
     s.stop();
 }
 
+/// The status line's code of what the server answers to `bytes` sent raw (`None`: it closed
+/// the connection without an answer).
+fn raw_status(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    // A server that stops reading early may reset the connection under a large write.
+    let _ = s.write_all(bytes);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).split(' ').nth(1).and_then(|c| c.parse().ok())
+}
+
+#[test]
+fn huge_headers_and_stalled_clients_are_cut_off() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let o = Options { header_timeout: std::time::Duration::from_secs(1), ..options(dir.path(), example().join("policy.pol")) };
+    let s = start_with(dir, o);
+    let body = case("01_small_internal_transfer_allowed.json").to_string();
+    let request = |extra: &str| {
+        format!(
+            "POST /v1/decide HTTP/1.1\r\nHost: test\r\nConnection: close\r\nAuthorization: Bearer {AGENT}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    assert_eq!(raw_status(s.addr, request("").as_bytes()), Some(200), "the request itself is fine");
+    let huge = format!("X-Big: {}\r\n", "a".repeat(1 << 20));
+    assert_eq!(raw_status(s.addr, request(&huge).as_bytes()), Some(431), "a 1 MiB header");
+    let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    assert_eq!(raw_status(s.addr, request(&many).as_bytes()), Some(431), "200 headers");
+    // A client that starts its headers and stops: the server closes the connection (with a
+    // 408 or without a word) instead of holding it for ever. Before the header timeout this
+    // read never returned.
+    let mut stalled = TcpStream::connect(s.addr).expect("connect");
+    stalled.set_read_timeout(Some(std::time::Duration::from_secs(120))).expect("a read timeout");
+    stalled.write_all(b"POST /v1/decide HTTP/1.1\r\nHost: test\r\n").expect("send");
+    let mut raw = Vec::new();
+    let read = stalled.read_to_end(&mut raw);
+    assert!(read.is_ok(), "the server closed the stalled connection: {read:?}");
+    let answer = String::from_utf8_lossy(&raw);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(s.req("GET", "/healthz", None, None).0, 200, "and goes on serving");
+    let decided = s.log_lines().iter().filter(|l| l.get("decision").is_some()).count();
+    assert_eq!(decided, 1, "only the well-formed request was decided");
+    s.stop();
+}
+
 #[test]
 fn tokens_routes_and_methods() {
     let s = start();
