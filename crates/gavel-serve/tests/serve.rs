@@ -417,6 +417,83 @@ fn reload_good_and_bad() {
 }
 
 #[test]
+fn reload_under_load_fails_no_request_and_mixes_no_policy() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let policy = dir.path().join("policy");
+    std::fs::create_dir(&policy).expect("mkdir");
+    let strict = std::fs::read_to_string(example().join("policy.pol")).expect("read the policy");
+    let lenient = strict.replace("let treasurer_threshold = 2_500", "let treasurer_threshold = 1_000_000_000");
+    let file = policy.join("policy.pol");
+    std::fs::write(&file, &strict).expect("write");
+    let o = options(dir.path(), policy.clone());
+    let s = start_with(dir, o);
+    let call = case("09_null_optional_is_missing_needs_treasurer.json");
+    let body = call.to_string();
+    let reload = |text: &str| {
+        std::fs::write(&file, text).expect("write");
+        let (status, r) = s.req("POST", "/v1/reload", Some(TREASURER), None);
+        assert_eq!((status, r["ok"].as_bool()), (200, Some(true)), "{r}");
+    };
+    // Each policy's digest and what it decides for the call, learnt before the load.
+    let (_, a) = s.decide(&call);
+    reload(&lenient);
+    let (_, b) = s.decide(&call);
+    assert_ne!(a["decision"], b["decision"], "the two policies decide the call differently");
+    let expected = |digest: &Value| {
+        if *digest == a["policy"]["digest"] {
+            Some(&a["decision"])
+        } else if *digest == b["policy"]["digest"] {
+            Some(&b["decision"])
+        } else {
+            None
+        }
+    };
+
+    const CLIENTS: usize = 4;
+    let generation = AtomicUsize::new(0);
+    let seen: Vec<AtomicUsize> = (0..CLIENTS).map(|_| AtomicUsize::new(0)).collect();
+    let stop = AtomicBool::new(false);
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (generation, seen, stop, body) = (&generation, &seen, &stop, &body);
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        let started_in = generation.load(Ordering::SeqCst);
+                        let (status, raw) = http(s.addr, "POST", "/v1/decide", Some(AGENT), Some(body.as_bytes()));
+                        out.push((status, serde_json::from_slice::<Value>(&raw).unwrap_or(Value::Null)));
+                        seen[c].store(started_in, Ordering::SeqCst);
+                    }
+                    out
+                })
+            })
+            .collect();
+        for round in 1..=10 {
+            reload(if round % 2 == 1 { &strict } else { &lenient });
+            generation.store(round, Ordering::SeqCst);
+            // Until every client has sent a request after this reload (so both policies serve
+            // under load), whatever the speed of the machine.
+            while seen.iter().any(|g| g.load(Ordering::SeqCst) < round) {
+                std::thread::yield_now();
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        clients.into_iter().flat_map(|h| h.join().expect("a client")).collect()
+    });
+    assert!(answers.len() >= CLIENTS * 10);
+    for (status, d) in &answers {
+        assert_eq!(*status, 200, "{d}");
+        assert_eq!(expected(&d["policy"]["digest"]), Some(&d["decision"]), "a decision of one policy under another's name: {d}");
+    }
+    for digest in [&a["policy"]["digest"], &b["policy"]["digest"]] {
+        assert!(answers.iter().any(|(_, d)| d["policy"]["digest"] == *digest), "both policies served");
+    }
+    s.stop();
+}
+
+#[test]
 fn a_restart_keeps_pending_approvals() {
     let s = start();
     let call = case("09_null_optional_is_missing_needs_treasurer.json");
