@@ -579,3 +579,28 @@ fn two_instances_on_one_redis_share_approvals_and_consume_once() {
     a.stop();
     b.stop();
 }
+
+#[test]
+fn two_instances_on_one_redis_share_windows() {
+    let Some(redis) = redis_server::Server::start() else { return };
+    let finance = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/finance");
+    let instance = || {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let o = Options { redis: Some(redis.url.clone()), ..options(dir.path(), finance.clone()) };
+        start_with(dir, o)
+    };
+    let (a, b) = (instance(), instance());
+    let text = std::fs::read_to_string(finance.join("requests/vetted_payee.json")).expect("read the request");
+    let mut pay = serde_json::from_str::<Value>(&text).expect("JSON");
+    pay["agent"]["id"] = json!("pay-agent-1");
+    pay["args"]["amount"] = json!(6000);
+    // 6,000 of a 10,000 USD daily cap on one instance; 6,000 more on the other is over it only
+    // if the other sees the first in its window.
+    assert_eq!(a.decide(&pay).1["decision"], "allow");
+    let (_, d) = b.decide(&pay);
+    assert_eq!(d["decision"], "deny", "{d}");
+    assert_eq!(d["decided_by"], json!(["daily_cap"]), "{d}");
+    assert!(d["rules"][0]["reason"].as_str().is_some_and(|r| r.contains("already paid 6000 USD")), "{d}");
+    a.stop();
+    b.stop();
+}
