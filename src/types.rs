@@ -35,11 +35,22 @@ pub struct RecordType {
     pub fields: Vec<FieldType>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct FieldType {
     pub name: String,
     pub ty: Type,
     pub optional: bool,
+    /// Declared `lenient number`: the request decoder also accepts a numeric string here
+    /// and converts it; to the rules the field is a plain `number`.
+    pub lenient: bool,
+}
+
+/// `lenient` is left out: it is about how a request is read, and to the rules a lenient
+/// number is a `number`, so `{ amount: lenient number }` fits `{ amount: number }`.
+impl PartialEq for FieldType {
+    fn eq(&self, other: &FieldType) -> bool {
+        self.name == other.name && self.ty == other.ty && self.optional == other.optional
+    }
 }
 
 impl RecordType {

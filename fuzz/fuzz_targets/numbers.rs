@@ -20,7 +20,7 @@ fn decoder() -> &'static Decoder {
     static DECODER: OnceLock<Decoder> = OnceLock::new();
     DECODER.get_or_init(|| {
         let mut schema = RequestSchema::default();
-        schema.tools.insert("t".into(), vec![FieldType { name: "n".into(), ty: Type::Number, optional: false }]);
+        schema.tools.insert("t".into(), vec![FieldType { name: "n".into(), ty: Type::Number, optional: false, lenient: false }]);
         Decoder::new(&schema, &[vec!["args".into(), "n".into()]])
     })
 }

@@ -18,8 +18,18 @@ impl<'a> Checker<'a> {
                 self.report(d);
                 continue;
             }
-            let ty = self.resolve_type(&f.ty, None);
-            out.push(FieldType { name: f.name.name.clone(), ty, optional: f.optional });
+            // `lenient` belongs to the field (how its value is read), not to its type.
+            let (ty, lenient) = match &f.ty.kind {
+                TypeExprKind::Lenient(inner) => {
+                    let ty = self.resolve_type(inner, None);
+                    if !matches!(ty, Type::Number | Type::Any) {
+                        self.report(diag::lenient_misuse(*f.ty.span, Some(&ty.to_string())));
+                    }
+                    (ty, true)
+                }
+                _ => (self.resolve_type(&f.ty, None), false),
+            };
+            out.push(FieldType { name: f.name.name.clone(), ty, optional: f.optional, lenient });
         }
         out
     }
@@ -42,6 +52,10 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Type::Enum(Arc::new(out))
+            }
+            TypeExprKind::Lenient(inner) => {
+                self.report(diag::lenient_misuse(*ty.span, None));
+                self.resolve_type(inner, None)
             }
         }
     }

@@ -115,6 +115,26 @@ pub fn unknown_expected_decision(span: Span, name: &str) -> Diagnostic {
         .with_help("write `expect allow`, `expect deny` or `expect require approval` (its JSON name `require_approval` is read the same)")
 }
 
+/// `amount: number | string`: `|` between types other than string literals. `span` covers
+/// the union; `number_or_string` when its types are `number` and `string`, for which
+/// `lenient number` is what the author wants.
+pub fn union_type(span: Span, number_or_string: bool) -> Diagnostic {
+    let d = Diagnostic::error("E0015", "a type cannot be a union of types", span, "a union of types");
+    if number_or_string {
+        d.with_help("to accept a number that may arrive as a string such as `\"10.0\"`, write `lenient number`")
+    } else {
+        d.with_help(
+            "pick one type; for a choice of strings write an enum (`\"low\" | \"high\"`), for a value that may be missing an optional field (`name?: T`)",
+        )
+    }
+}
+
+/// `amount: loose number`: a name before a type's name that is not `lenient`.
+pub fn unknown_type_modifier(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0016", format!("unknown type modifier `{name}`"), span, "not a type modifier")
+        .with_help("the one type modifier is `lenient`, as in `amount: lenient number`")
+}
+
 // ---- E01xx names and declarations ---------------------------------------------------
 
 fn with_suggestion(d: Diagnostic, suggestion: Option<&str>, fallback: Option<String>) -> Diagnostic {
@@ -332,6 +352,17 @@ pub fn pattern_not_literal(span: Span) -> Diagnostic {
 pub fn lambda_not_allowed(span: Span) -> Diagnostic {
     Diagnostic::error("E0209", "a lambda can only be an argument of `any`, `all`, `count`, `map` or `filter`", span, "not allowed here")
         .with_help("write e.g. `list.any(x => x > 3)`")
+}
+
+/// `lenient` where it cannot apply: before a type other than `number` (`what` says which),
+/// or anywhere but the whole type of a tool argument, request or record field.
+pub fn lenient_misuse(span: Span, what: Option<&str>) -> Diagnostic {
+    match what {
+        Some(ty) => Diagnostic::error("E0213", format!("`lenient` applies only to `number`, not `{ty}`"), span, "not a number type")
+            .with_help("write `lenient number`, or drop `lenient`"),
+        None => Diagnostic::error("E0213", "`lenient` is allowed only on a field's whole type", span, "not a field's type")
+            .with_help("write it on the tool argument, request or record field itself (`amount: lenient number`); here write `number`"),
+    }
 }
 
 /// `amounts.join(",")`: a method of `list<string>` on another list.

@@ -392,7 +392,7 @@ mod tests {
     use super::*;
 
     fn field(name: &str, ty: Type) -> FieldType {
-        FieldType { name: name.into(), ty, optional: true }
+        FieldType { name: name.into(), ty, optional: true, lenient: false }
     }
 
     #[test]

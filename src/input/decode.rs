@@ -88,6 +88,46 @@ impl Seen {
     }
 }
 
+/// The number a `lenient number`'s string holds: after trimming, a plain decimal (an
+/// optional sign, digits, an optional `.` and digits, an optional exponent) that is finite.
+/// No `inf`, `nan`, hex, `_`, `,` or empty text: a string that is not plainly a number is
+/// an input error, not a guess.
+pub(super) fn numeric_string(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let b = t.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    if !digits(&mut i) {
+        return None;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    // `str::parse` rounds correctly, as the JSON reader does, so `"10.1"` and `10.1` agree.
+    t.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
 /// Decodes the value at a node: validates it, fills its slots, returns it when built
 /// (`Value::Absent` otherwise, and for a `null` optional).
 pub(super) struct NodeSeed<'a, 'f> {
@@ -133,7 +173,7 @@ impl NodeVisitor<'_, '_> {
 
     fn number(self, n: f64, text: impl FnOnce() -> String) -> Value {
         match self.node.kind {
-            Kind::Number | Kind::Duration => Value::Num(n),
+            Kind::Number | Kind::LenientNumber | Kind::Duration => Value::Num(n),
             _ => self.mismatch(Found::Num(text())),
         }
     }
@@ -177,6 +217,10 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
             },
             Kind::Timestamp => match parse_timestamp(s) {
                 Some(t) => Value::Num(t),
+                None => self.mismatch(Found::string(s)),
+            },
+            Kind::LenientNumber => match numeric_string(s) {
+                Some(n) => Value::Num(n),
                 None => self.mismatch(Found::string(s)),
             },
             _ => self.mismatch(Found::string(s)),

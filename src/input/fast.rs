@@ -12,7 +12,7 @@
 //! bytes directly against the decode tree reads each declared value once, validates the
 //! skipped ones with a plain loop, and builds nothing that no slot reads.
 
-use super::decode::{parse_timestamp, Seen};
+use super::decode::{numeric_string, parse_timestamp, Seen};
 use super::tree::{summary, Key, Kind, Node, RecordNode, Trees};
 use crate::value::Value;
 use indexmap::IndexMap;
@@ -214,6 +214,8 @@ fn typed(node: &Node, cur: &mut Cursor, out: &mut Out, depth: usize) -> Option<V
             Value::Str(values.iter().find(|v| v.as_bytes() == s)?.clone())
         }
         Kind::Timestamp => Value::Num(parse_timestamp(cur.string()?)?),
+        Kind::LenientNumber if cur.peek()? == b'"' => Value::Num(numeric_string(cur.string()?)?),
+        Kind::LenientNumber => Value::Num(cur.number()?),
         Kind::List(elem) => list(elem, node.build, cur, out, depth)?,
         Kind::Map(elem) => map(elem, node.build, cur, out, depth)?,
         Kind::Record(rec) => record(rec, node.build, cur, out, depth)?,

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 fn decoder() -> Decoder {
     let mut tools = IndexMap::new();
-    tools.insert("t".to_string(), vec![FieldType { name: "n".into(), ty: Type::Number, optional: false }]);
+    tools.insert("t".to_string(), vec![FieldType { name: "n".into(), ty: Type::Number, optional: false, lenient: false }]);
     let schema = RequestSchema { envelope: Vec::new(), tools, open_tools: Default::default() };
     Decoder::new(&schema, &[vec!["args".to_string(), "n".to_string()]])
 }

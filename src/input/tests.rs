@@ -9,11 +9,11 @@ use std::sync::Arc;
 const NOW: f64 = 1_700_000_000.0;
 
 fn field(name: &str, ty: Type) -> FieldType {
-    FieldType { name: name.into(), ty, optional: false }
+    FieldType { name: name.into(), ty, optional: false, lenient: false }
 }
 
 fn opt(name: &str, ty: Type) -> FieldType {
-    FieldType { name: name.into(), ty, optional: true }
+    FieldType { name: name.into(), ty, optional: true, lenient: false }
 }
 
 fn record(name: Option<&str>, fields: Vec<FieldType>) -> Type {
@@ -724,4 +724,27 @@ fn a_key_summarized_from_a_word_of_the_request_is_the_same_summary() {
             assert_eq!(Key::from_word(bytes, u64::from_le_bytes(word)).summary, Key::new(bytes).summary, "{start} {len}");
         }
     }
+}
+
+/// A `lenient number` takes a plain decimal string and nothing else, by the same reading as
+/// a JSON number; the error for any other string says what the field accepts.
+#[test]
+fn lenient_numbers_take_numeric_strings_only() {
+    use super::decode::numeric_string;
+    for (text, want) in [("10", 10.0), ("10.0", 10.0), (" 2.5\n", 2.5), ("-3", -3.0), ("+4", 4.0), ("1e3", 1000.0), ("1.5E-1", 0.15), ("007", 7.0)] {
+        assert_eq!(numeric_string(text), Some(want), "{text:?}");
+    }
+    for text in ["", "  ", "inf", "-inf", "NaN", "infinity", "0x10", "1_000", "1,000", "1.", ".5", "1e", "1e+", "--1", "1 2", "$5", "5€", "1e400", "١٢"] {
+        assert_eq!(numeric_string(text), None, "{text:?}");
+    }
+    let mut tools = IndexMap::new();
+    tools.insert("t".to_string(), vec![FieldType { name: "n".into(), ty: Type::Number, optional: false, lenient: true }]);
+    let schema = RequestSchema { tools, ..RequestSchema::default() };
+    let decoder = Decoder::new(&schema, &[vec!["args".into(), "n".into()]]);
+    let frame = decoder.decode(br#"{"tool": "t", "args": {"n": "12.5"}}"#, NOW).expect("a numeric string decodes");
+    assert_eq!(frame.slots.first(), Some(&Value::Num(12.5)));
+    let failure = decoder.decode(br#"{"tool": "t", "args": {"n": "twelve"}}"#, NOW).expect_err("words are an input error");
+    let e = &failure.errors[0];
+    assert_eq!((e.path.as_str(), e.expected.as_str(), e.found.as_str()), ("args.n", "lenient number", "string \"twelve\""));
+    assert_eq!(e.message, "`args.n` must be a number or a numeric string (a lenient number), found string \"twelve\"");
 }

@@ -34,6 +34,8 @@ pub(super) struct Node {
 pub(super) enum Kind {
     Bool,
     Number,
+    /// A `lenient number`: a JSON number, or a string holding one (`numeric_string`).
+    LenientNumber,
     Duration,
     String,
     Timestamp,
@@ -67,7 +69,7 @@ pub(super) struct FieldNode {
 
 impl RecordNode {
     pub fn new(fields: &[FieldType]) -> RecordNode {
-        let fields: Vec<FieldNode> = fields.iter().map(|f| FieldNode { name: f.name.as_str().into(), node: Node::new(&f.ty, f.optional) }).collect();
+        let fields: Vec<FieldNode> = fields.iter().map(|f| FieldNode { name: f.name.as_str().into(), node: Node::field(f) }).collect();
         let index = NameIndex::new(fields.iter().map(|f| &*f.name));
         let required = |f: &&FieldNode| !f.node.optional;
         let required_low = fields.iter().take(64).enumerate().filter(|(_, f)| required(f)).fold(0u64, |m, (i, _)| m | 1 << i);
@@ -124,6 +126,17 @@ impl Node {
             Type::Optional(_) | Type::Any => Kind::Any,
         };
         Node { kind, expected: ty.to_string().into(), must_be: must_be(ty).into(), optional, slots: Vec::new(), build: false }
+    }
+
+    /// The node of a declared field: its type's, or a lenient number's.
+    pub fn field(f: &FieldType) -> Node {
+        let mut node = Node::new(&f.ty, f.optional);
+        if f.lenient && matches!(node.kind, Kind::Number) {
+            node.kind = Kind::LenientNumber;
+            node.expected = "lenient number".into();
+            node.must_be = "a number or a numeric string (a lenient number)".into();
+        }
+        node
     }
 
     /// The node for a tool's `args`: a record of its parameters.

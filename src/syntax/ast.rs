@@ -130,6 +130,9 @@ pub enum TypeExprKind {
     Record(Vec<FieldDecl>),
     /// `"a" | "b" | "c"`
     Enum(Vec<StrLit>),
+    /// `lenient number`: a number that may also arrive as a numeric string (our extension;
+    /// only the whole type of a tool argument, request or record field).
+    Lenient(Box<TypeExpr>),
 }
 
 /// `let name = expr`

@@ -575,6 +575,7 @@ impl Printer<'_> {
                 let first = values.first().map(|v| self.raw(*v.span)).unwrap_or_default();
                 group(cat(vec![text(first), nest(cat(rest))]))
             }
+            TypeExprKind::Lenient(inner) => cat(vec![text("lenient "), self.ty(inner)]),
         }
     }
 

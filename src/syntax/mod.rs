@@ -20,7 +20,7 @@ pub mod template;
 use crate::diagnostics::{self, Diagnostic};
 use crate::limits::Limits;
 use crate::span::{FileId, Span};
-use ast::{AstSpan, BinaryOp, Effect, Expr, ExprKind, Template, ToolPattern};
+use ast::{AstSpan, BinaryOp, Effect, Expr, ExprKind, Ident, Template, ToolPattern, TypeExpr, TypeExprKind};
 use lexer::{LexError, Token};
 use std::ops::Range;
 
@@ -343,6 +343,34 @@ pub(crate) fn sp(file: FileId, l: usize, r: usize) -> AstSpan {
 
 pub(crate) fn binary(file: FileId, l: usize, r: usize, op: BinaryOp, a: Expr, b: Expr) -> Expr {
     Expr { kind: ExprKind::Binary(op, Box::new(a), Box::new(b)), span: sp(file, l, r) }
+}
+
+/// The type `Type` parsed: one part, or an enum of string parts (`"a" | "b"`). `|` between
+/// other types (`number | string`) is a union, which the language does not have: reported,
+/// and read as `lenient number` when that is what it means (number and string), else as its
+/// first part, so that checking goes on without errors that follow from this one.
+pub(crate) fn union_type(first: TypeExpr, rest: Vec<TypeExpr>, span: AstSpan, diags: &mut Vec<Diagnostic>) -> TypeExpr {
+    if rest.is_empty() {
+        return first;
+    }
+    let mut parts = vec![first];
+    parts.extend(rest);
+    let strings = |t: &TypeExpr| match &t.kind {
+        TypeExprKind::Enum(values) => Some(values.clone()),
+        _ => None,
+    };
+    if let Some(values) = parts.iter().map(strings).collect::<Option<Vec<_>>>() {
+        return TypeExpr { kind: TypeExprKind::Enum(values.into_iter().flatten().collect()), span };
+    }
+    let named = |want: &str| parts.iter().any(|t| matches!(&t.kind, TypeExprKind::Named(n) if n.name == want));
+    let number_or_string = parts.len() == 2 && named("number") && named("string");
+    diags.push(diagnostics::union_type(*span, number_or_string));
+    let first = parts.swap_remove(0);
+    if number_or_string {
+        let number = TypeExpr { kind: TypeExprKind::Named(Ident { name: "number".into(), span: first.span }), span: first.span };
+        return TypeExpr { kind: TypeExprKind::Lenient(Box::new(number)), span };
+    }
+    first
 }
 
 /// A rule without its annotations, as the grammar reads it before knowing them.
