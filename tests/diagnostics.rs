@@ -32,3 +32,20 @@ fn json_diagnostics_have_code_place_and_help() {
     assert!(d["help"].as_str().is_some_and(|h| h.contains("\"high\"")), "{d}");
     assert!(d["start"].as_u64() < d["end"].as_u64());
 }
+
+#[test]
+fn operators_from_other_languages_get_one_targeted_error_each() {
+    let src = "policy p\nversion \"1\"\ndefault allow\ntool send(to: string)\nrule a: on send deny when args.to != \"x\" && !(args.to == 'hi') || true\n";
+    let Err(diags) = Policy::from_sources(&[("p.pol", src)]) else { panic!("must not compile") };
+    let found: Vec<(&str, &str, Option<&str>)> =
+        diags.items.iter().map(|d| (d.code, &src[d.span().start as usize..d.span().end as usize], d.help.as_deref())).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("E0016", "&&", Some("write `and`")),
+            ("E0016", "!", Some("write `not`")),
+            ("E0017", "'hi'", Some("write \"...\" with double quotes")),
+            ("E0016", "||", Some("write `or`")),
+        ]
+    );
+}

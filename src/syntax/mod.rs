@@ -137,11 +137,33 @@ fn tokens_of<'src>(file: FileId, src: &'src str, range: Range<usize>, diags: &mu
                     };
                     tokens.push(Ok((at.start, number, at.end)));
                 }
+                // `&&`, `||`, `!` and `'text'` reach the parser as what they stand for, so the
+                // rest of the expression parses and the error is reported once.
+                if let Some(tok) = stand_in(src, &err, &at) {
+                    tokens.push(Ok((at.start, tok, at.end)));
+                }
                 diags.push(lex_diagnostic(file, src, err, at));
             }
         }
     }
     tokens
+}
+
+/// The token a `ForeignOperator` or `SingleQuoted` error stands for.
+fn stand_in<'src>(src: &'src str, err: &LexError, at: &Range<usize>) -> Option<Token<'src>> {
+    let text = src.get(at.clone())?;
+    match err {
+        LexError::ForeignOperator => match text {
+            "&&" => Some(Token::And),
+            "||" => Some(Token::Or),
+            _ => Some(Token::Not),
+        },
+        LexError::SingleQuoted => {
+            let body = text.get(1..text.len() - 1)?;
+            Some(Token::Str(lexer::unescape(body).unwrap_or_else(|| body.to_string())))
+        }
+        _ => None,
+    }
 }
 
 thread_local! {
@@ -314,6 +336,8 @@ fn lex_diagnostic(file: FileId, src: &str, err: LexError, at: Range<usize>) -> D
         LexError::BadUnicodeEscape => diagnostics::bad_unicode_escape(span),
         LexError::BadNumber => diagnostics::bad_number(span, src.get(at).unwrap_or("?")),
         LexError::NumberOutOfRange => diagnostics::number_out_of_range(span, src.get(at).unwrap_or("?")),
+        LexError::ForeignOperator => diagnostics::foreign_operator(span, src.get(at).unwrap_or("?")),
+        LexError::SingleQuoted => diagnostics::single_quoted_string(span),
     }
 }
 
