@@ -49,3 +49,15 @@ fn operators_from_other_languages_get_one_targeted_error_each() {
         ]
     );
 }
+
+#[test]
+fn a_type_error_from_a_bare_name_that_means_the_envelope_field_says_to_write_args() {
+    let src = "policy p\nversion \"1\"\ndefault allow\ntool send(user: string)\nrequest { user: { id: string } }\non send {\n  rule a: deny when user == \"x\"\n  rule b: deny when user.starts_with(\"adm\")\n  rule c: deny when user.id == 1\n}\n";
+    let Err(diags) = Policy::from_sources(&[("p.pol", src)]) else { panic!("must not compile") };
+    let errors: Vec<(&str, Option<&str>)> = diags.items.iter().filter(|d| d.is_error()).map(|d| (d.code, d.help.as_deref())).collect();
+    let hint = "`user` here is the request field `user`; write `args.user` for the tool argument";
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(&errors[..2], &[("E0202", Some(hint)), ("E0110", Some(hint))]);
+    // `user.id` is the request field on purpose: no hint about `args`.
+    assert!(errors[2].1.is_none_or(|h| !h.contains("args.user")), "{errors:?}");
+}
