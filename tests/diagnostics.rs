@@ -61,3 +61,22 @@ fn a_type_error_from_a_bare_name_that_means_the_envelope_field_says_to_write_arg
     // `user.id` is the request field on purpose: no hint about `args`.
     assert!(errors[2].1.is_none_or(|h| !h.contains("args.user")), "{errors:?}");
 }
+
+#[test]
+fn an_unclosed_parenthesis_is_pointed_at() {
+    let labels = |src: &str| -> Vec<(&'static str, Vec<(usize, String)>)> {
+        let Err(diags) = Policy::from_sources(&[("p.pol", src)]) else { panic!("must not compile") };
+        diags.items.iter().map(|d| (d.code, d.labels.iter().map(|l| (l.span.start as usize, l.message.clone())).collect())).collect()
+    };
+    let head = "policy p\nversion \"1\"\ndefault allow\n";
+    let src = format!("{head}rule a: deny when (true and (false)\nrule b: allow when (true) == (false)\n");
+    let opener = src.find("(true and").expect("opener");
+    let next = src.find("rule b").expect("rule b");
+    assert_eq!(labels(&src), vec![("E0002", vec![(next, "unexpected here".into()), (opener, "this `(` is never closed".into())])]);
+    let src = format!("{head}rule b: allow when (true");
+    let opener = src.find('(').expect("opener");
+    assert_eq!(labels(&src), vec![("E0003", vec![(src.len(), "the file ends here".into()), (opener, "this `(` is never closed".into())])]);
+    // A bracket that is closed gets no such label, even when the error is inside it.
+    let src = format!("{head}rule c: deny when (1 => 1) == 1\n");
+    assert_eq!(labels(&src).iter().map(|(_, l)| l.len()).collect::<Vec<_>>(), vec![1]);
+}

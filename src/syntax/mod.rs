@@ -49,6 +49,7 @@ pub fn parse_with(file: FileId, src: &str, limits: &Limits) -> (ast::File, Vec<D
         diags.sort_by_key(|d| d.span().start);
         return (ast::File::default(), diags);
     }
+    let brackets: Vec<(usize, char)> = tokens.iter().filter_map(|t| t.as_ref().ok()).filter_map(|(at, t, _)| Some((*at, bracket(t)?))).collect();
     let ast = match grammar::FileParser::new().parse(file, src, &mut diags, tokens) {
         Ok(ast) => ast,
         Err(e) => {
@@ -56,8 +57,64 @@ pub fn parse_with(file: FileId, src: &str, limits: &Limits) -> (ast::File, Vec<D
             ast::File::default()
         }
     };
+    let mut diags: Vec<Diagnostic> = diags.into_iter().map(|d| point_at_unclosed(file, &brackets, d)).collect();
     diags.sort_by_key(|d| d.span().start);
     (ast, one_syntax_error_per_line(src, diags))
+}
+
+/// The bracket a token is, if it is one.
+fn bracket(t: &Token<'_>) -> Option<char> {
+    match t {
+        Token::LParen => Some('('),
+        Token::LBracket => Some('['),
+        Token::LBrace => Some('{'),
+        Token::RParen => Some(')'),
+        Token::RBracket => Some(']'),
+        Token::RBrace => Some('}'),
+        _ => None,
+    }
+}
+
+/// A parse error that expected a closing bracket gets a second label on the bracket that
+/// opened it: the innermost one still open where the error is (`brackets`: each bracket
+/// token's start and character, in order).
+fn point_at_unclosed(file: FileId, brackets: &[(usize, char)], d: Diagnostic) -> Diagnostic {
+    if d.code != "E0002" && d.code != "E0003" {
+        return d;
+    }
+    let open_at = |end: usize| {
+        let mut open: Vec<(usize, char)> = Vec::new();
+        for &(at, c) in brackets.iter().take_while(|(at, _)| *at < end) {
+            match c {
+                '(' | '[' | '{' => open.push((at, c)),
+                // A closer pops its opener; a stray one (reported on its own) is ignored.
+                _ => {
+                    if let Some(i) = open.iter().rposition(|&(_, o)| matching(o) == c) {
+                        open.truncate(i);
+                    }
+                }
+            }
+        }
+        open
+    };
+    // The innermost bracket open at the error that no later bracket closes either (in
+    // `(t => t)` the `(` is closed: the error is elsewhere).
+    let never_closed = open_at(usize::MAX);
+    let Some(&(at, c)) = open_at(d.span().start as usize).iter().rev().find(|b| never_closed.contains(b)) else { return d };
+    // The help lists what the parser expected, e.g. "expected `)` or `,`".
+    let closer = matching(c);
+    if !d.help.as_deref().is_some_and(|h| h.contains(&format!("`{closer}`"))) {
+        return d;
+    }
+    d.with_label(Span::new(file, at, at + 1), format!("this `{c}` is never closed"))
+}
+
+fn matching(open: char) -> char {
+    match open {
+        '(' => ')',
+        '[' => ']',
+        _ => '}',
+    }
 }
 
 /// Keeps the first parse error (E0002/E0003) of each line: after recovery, the rest of a
