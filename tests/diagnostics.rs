@@ -80,3 +80,26 @@ fn an_unclosed_parenthesis_is_pointed_at() {
     let src = format!("{head}rule c: deny when (1 => 1) == 1\n");
     assert_eq!(labels(&src).iter().map(|(_, l)| l.len()).collect::<Vec<_>>(), vec![1]);
 }
+
+/// Each snippet's header (`,-[ a.pol:8:6 ]`) names a line that the snippet shows.
+fn headers_name_lines_their_snippets_show(rendered: &str) {
+    let mut groups = rendered.split("-[ ").skip(1).peekable();
+    assert!(groups.peek().is_some(), "{rendered}");
+    for group in groups {
+        let line = group.split(':').nth(1).expect("a line number");
+        assert!(group.lines().skip(1).any(|l| l.trim_start().starts_with(&format!("{line} |"))), "header line {line} not shown:\n{rendered}");
+    }
+}
+
+#[test]
+fn a_name_defined_twice_is_headed_by_the_place_each_snippet_shows() {
+    let one = "policy p\nversion \"1\"\ndefault allow\nfn f(x: number) -> bool = x > 1\nfn f(x: number) -> bool = x > 2\n";
+    let Err(diags) = Policy::from_sources(&[("p.pol", one)]) else { panic!("must not compile") };
+    assert_eq!(diags.items[0].code, "E0103");
+    headers_name_lines_their_snippets_show(&diags.render());
+    let Err(diags) = Policy::from_sources(&[("a.pol", one.rsplit_once("fn f").expect("two").0), ("b.pol", "// b\n\nfn f(x: number) -> bool = x > 2\n")]) else {
+        panic!("must not compile")
+    };
+    assert_eq!(diags.items[0].code, "E0103");
+    headers_name_lines_their_snippets_show(&diags.render());
+}
