@@ -257,6 +257,9 @@ impl<'a> Checker<'a> {
         }
         if cx.request {
             if let Some(x) = self.envelope_field(name, span) {
+                if cx.args.as_ref().is_some_and(|a| a.contains_key(name)) {
+                    self.clashing_reads.push((span, name.to_string()));
+                }
                 return x;
             }
         }

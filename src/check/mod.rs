@@ -156,6 +156,9 @@ struct Checker<'a> {
     /// `window` declarations, and what a rule reading each needs (filled before the rules).
     window_decls: IndexMap<String, &'a ast::WindowDecl>,
     window_info: HashMap<String, windows::WindowInfo>,
+    /// Bare names read in a tool scope whose tool has an argument of that name, but which
+    /// mean the request field (`user` with `tool t(user: string)`), for `clash_hint`.
+    clashing_reads: Vec<(Span, String)>,
 }
 
 /// The arguments in scope for a rule's tools, shared by the rules with the same tools, and
@@ -189,11 +192,40 @@ impl<'a> Checker<'a> {
             data_values: HashMap::new(),
             window_decls: IndexMap::new(),
             window_info: HashMap::new(),
+            clashing_reads: Vec::new(),
         }
     }
 
-    fn report(&mut self, d: Diagnostic) {
+    fn report(&mut self, mut d: Diagnostic) {
+        if let Some((read, name)) = self.clash_behind(&d) {
+            d.help = Some(format!("`{name}` here is the request field `{name}`; write `args.{name}` for the tool argument"));
+            if read != d.span() {
+                d = d.with_label(read, "the request field, not the argument");
+            }
+        }
         self.diags.push(d);
+    }
+
+    /// The read and its name, if a type error is about the value of a bare name that means the request
+    /// field while the tool has an argument of that name (the user most likely meant the
+    /// argument): the error is on the name itself, on a field or method of it
+    /// (`user.starts_with`), or the name is one side of the comparison or operation.
+    fn clash_behind(&self, d: &Diagnostic) -> Option<(Span, String)> {
+        let about_a_value = d.code.starts_with("E02") || d.code == "E0104" || d.code == "E0110";
+        if !d.is_error() || !about_a_value {
+            return None;
+        }
+        let at = d.span();
+        let text = self.sources.get(at.file).text.as_str();
+        let clash = self.clashing_reads.iter().find(|(read, _)| {
+            let after = text.get(read.end as usize..).unwrap_or("").trim_start();
+            let operand = !after.starts_with(['.', '(', '[']);
+            read.file == at.file
+                && (*read == at
+                    || (read.end + 1 == at.start && text.get(read.end as usize..at.start as usize) == Some("."))
+                    || (at.contains(*read) && operand && (read.start == at.start || read.end == at.end)))
+        });
+        clash.cloned()
     }
 
     /// Checks the user's lets and functions that no rule used, so their errors show too.

@@ -135,6 +135,21 @@ pub fn unknown_type_modifier(span: Span, name: &str) -> Diagnostic {
         .with_help("the one type modifier is `lenient`, as in `amount: lenient number`")
 }
 
+/// `&&`, `||` or `!` (C, JavaScript, Rust); `span` covers the operator.
+pub fn foreign_operator(span: Span, text: &str) -> Diagnostic {
+    let word = match text {
+        "&&" => "and",
+        "||" => "or",
+        _ => "not",
+    };
+    Diagnostic::error("E0018", format!("`{text}` is not an operator here"), span, format!("means `{word}`")).with_help(format!("write `{word}`"))
+}
+
+/// `'text'`; `span` covers both quotes.
+pub fn single_quoted_string(span: Span) -> Diagnostic {
+    Diagnostic::error("E0017", "strings use double quotes", span, "single quotes").with_help("write \"...\" with double quotes")
+}
+
 // ---- E01xx names and declarations ---------------------------------------------------
 
 fn with_suggestion(d: Diagnostic, suggestion: Option<&str>, fallback: Option<String>) -> Diagnostic {

@@ -116,8 +116,18 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         .with_config(Config::default().with_index_type(IndexType::Byte).with_color(color).with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii }))
         .with_code(d.code)
         .with_message(escape_text(&d.message));
+    // Labels in the primary's file first, each file's in text order: ariadne starts a new
+    // snippet for a label above the previous one, and heads every snippet of the primary's
+    // file with the primary's place (`a.pol:8:6` over line 7). In order, one snippet per
+    // file shows all of its labels under a header that names a place in it.
+    let mut by_place: Vec<usize> = (0..d.labels.len()).collect();
+    by_place.sort_by_key(|&i| {
+        let s = d.labels[i].span;
+        (s.file != primary.file, s.file.0, s.start)
+    });
+    let order = |i: usize| by_place.iter().position(|&j| j == i).map_or(0, |p| p as i32);
     for (i, l) in d.labels.iter().enumerate() {
-        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(escape_text(&l.message));
+        let mut label = ALabel::new((name(l.span), l.span.range())).with_message(escape_text(&l.message)).with_order(order(i));
         if color {
             label = label.with_color(if i == 0 { ariadne::Color::Red } else { ariadne::Color::Blue });
         }

@@ -1,7 +1,8 @@
 //! The lexer. In: a slice of one file's text (and where the slice starts in the file).
 //! Out: tokens with absolute byte offsets, for the LALRPOP parser, plus lexical errors
 //! (invalid characters, unterminated strings and comments, numbers beyond the largest
-//! double) as `LexError`s with their spans. Numbers are correctly rounded (std's parser).
+//! double; `&&`, `||`, `!` and `'single quoted'` strings, which `syntax` reports once and
+//! hands on as `and`, `or`, `not` and a string) as `LexError`s with their spans. Numbers are correctly rounded (std's parser).
 //!
 //! Strings are unescaped here: `\" \\ \n \t \r \u{...}` are escapes; any other backslash
 //! sequence is kept verbatim so regexes read naturally (`"\d{3}"`).
@@ -23,6 +24,11 @@ pub enum LexError {
     BadUnicodeEscape,
     /// A number or duration literal beyond the largest double (`1e400`).
     NumberOutOfRange,
+    /// `&&`, `||` or `!` (not `!=`): an operator from other languages, read as the
+    /// keyword it stands for (`and`, `or`, `not`) so the parse goes on.
+    ForeignOperator,
+    /// `'text'` on one line: a string in single quotes, read as the string it stands for.
+    SingleQuoted,
 }
 
 #[derive(Logos, Clone, Debug, PartialEq)]
@@ -191,6 +197,16 @@ pub enum Token<'src> {
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
     Ident(&'src str),
 
+    /// Never emitted: `&&`, `||`, `!` are `LexError::ForeignOperator` (`!=` is longer and
+    /// wins over `!`; `|` alone is the enum separator).
+    #[token("&&", foreign)]
+    #[token("||", foreign)]
+    #[token("!", foreign)]
+    ForeignOperator,
+    /// Never emitted: `'text'` is `LexError::SingleQuoted`.
+    #[regex(r"'[^'\n]*'", single_quoted)]
+    SingleQuoted,
+
     /// Never emitted: `/* ... */` is skipped by its callback.
     #[token("/*", skip_block_comment)]
     BlockComment,
@@ -233,6 +249,14 @@ fn lex_duration<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Result<f64, 
 
 fn bad_number<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(), LexError> {
     Err(LexError::BadNumber)
+}
+
+fn foreign<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(), LexError> {
+    Err(LexError::ForeignOperator)
+}
+
+fn single_quoted<'src>(_: &mut logos::Lexer<'src, Token<'src>>) -> Result<(), LexError> {
+    Err(LexError::SingleQuoted)
 }
 
 fn skip_block_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> FilterResult<(), LexError> {
@@ -513,6 +537,17 @@ mod tests {
     #[test]
     fn string_escapes() {
         assert_eq!(tokens(r#""a\"b\\c\n\t\r\u{1F600}\d{3}""#), vec![Token::Str("a\"b\\c\n\t\r\u{1F600}\\d{3}".into())]);
+    }
+
+    #[test]
+    fn operators_and_quotes_from_other_languages_are_one_error_each() {
+        let src = "a && !b || c != 'd e'";
+        let items: Vec<_> = lex(src, 0..src.len()).collect();
+        assert_eq!(items[1], Err((LexError::ForeignOperator, 2..4)));
+        assert_eq!(items[2], Err((LexError::ForeignOperator, 5..6)));
+        assert_eq!(items[4], Err((LexError::ForeignOperator, 8..10)));
+        assert_eq!(items[6], Ok((13, Token::NotEq, 15)));
+        assert_eq!(items[7], Err((LexError::SingleQuoted, 16..21)));
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub fn parse_with(file: FileId, src: &str, limits: &Limits) -> (ast::File, Vec<D
         diags.sort_by_key(|d| d.span().start);
         return (ast::File::default(), diags);
     }
+    let brackets: Vec<(usize, char)> = tokens.iter().filter_map(|t| t.as_ref().ok()).filter_map(|(at, t, _)| Some((*at, bracket(t)?))).collect();
     let ast = match grammar::FileParser::new().parse(file, src, &mut diags, tokens) {
         Ok(ast) => ast,
         Err(e) => {
@@ -56,8 +57,64 @@ pub fn parse_with(file: FileId, src: &str, limits: &Limits) -> (ast::File, Vec<D
             ast::File::default()
         }
     };
+    let mut diags: Vec<Diagnostic> = diags.into_iter().map(|d| point_at_unclosed(file, &brackets, d)).collect();
     diags.sort_by_key(|d| d.span().start);
     (ast, one_syntax_error_per_line(src, diags))
+}
+
+/// The bracket a token is, if it is one.
+fn bracket(t: &Token<'_>) -> Option<char> {
+    match t {
+        Token::LParen => Some('('),
+        Token::LBracket => Some('['),
+        Token::LBrace => Some('{'),
+        Token::RParen => Some(')'),
+        Token::RBracket => Some(']'),
+        Token::RBrace => Some('}'),
+        _ => None,
+    }
+}
+
+/// A parse error that expected a closing bracket gets a second label on the bracket that
+/// opened it: the innermost one still open where the error is (`brackets`: each bracket
+/// token's start and character, in order).
+fn point_at_unclosed(file: FileId, brackets: &[(usize, char)], d: Diagnostic) -> Diagnostic {
+    if d.code != "E0002" && d.code != "E0003" {
+        return d;
+    }
+    let open_at = |end: usize| {
+        let mut open: Vec<(usize, char)> = Vec::new();
+        for &(at, c) in brackets.iter().take_while(|(at, _)| *at < end) {
+            match c {
+                '(' | '[' | '{' => open.push((at, c)),
+                // A closer pops its opener; a stray one (reported on its own) is ignored.
+                _ => {
+                    if let Some(i) = open.iter().rposition(|&(_, o)| matching(o) == c) {
+                        open.truncate(i);
+                    }
+                }
+            }
+        }
+        open
+    };
+    // The innermost bracket open at the error that no later bracket closes either (in
+    // `(t => t)` the `(` is closed: the error is elsewhere).
+    let never_closed = open_at(usize::MAX);
+    let Some(&(at, c)) = open_at(d.span().start as usize).iter().rev().find(|b| never_closed.contains(b)) else { return d };
+    // The help lists what the parser expected, e.g. "expected `)` or `,`".
+    let closer = matching(c);
+    if !d.help.as_deref().is_some_and(|h| h.contains(&format!("`{closer}`"))) {
+        return d;
+    }
+    d.with_label(Span::new(file, at, at + 1), format!("this `{c}` is never closed"))
+}
+
+fn matching(open: char) -> char {
+    match open {
+        '(' => ')',
+        '[' => ']',
+        _ => '}',
+    }
 }
 
 /// Keeps the first parse error (E0002/E0003) of each line: after recovery, the rest of a
@@ -137,11 +194,33 @@ fn tokens_of<'src>(file: FileId, src: &'src str, range: Range<usize>, diags: &mu
                     };
                     tokens.push(Ok((at.start, number, at.end)));
                 }
+                // `&&`, `||`, `!` and `'text'` reach the parser as what they stand for, so the
+                // rest of the expression parses and the error is reported once.
+                if let Some(tok) = stand_in(src, &err, &at) {
+                    tokens.push(Ok((at.start, tok, at.end)));
+                }
                 diags.push(lex_diagnostic(file, src, err, at));
             }
         }
     }
     tokens
+}
+
+/// The token a `ForeignOperator` or `SingleQuoted` error stands for.
+fn stand_in<'src>(src: &'src str, err: &LexError, at: &Range<usize>) -> Option<Token<'src>> {
+    let text = src.get(at.clone())?;
+    match err {
+        LexError::ForeignOperator => match text {
+            "&&" => Some(Token::And),
+            "||" => Some(Token::Or),
+            _ => Some(Token::Not),
+        },
+        LexError::SingleQuoted => {
+            let body = text.get(1..text.len() - 1)?;
+            Some(Token::Str(lexer::unescape(body).unwrap_or_else(|| body.to_string())))
+        }
+        _ => None,
+    }
 }
 
 thread_local! {
@@ -314,6 +393,8 @@ fn lex_diagnostic(file: FileId, src: &str, err: LexError, at: Range<usize>) -> D
         LexError::BadUnicodeEscape => diagnostics::bad_unicode_escape(span),
         LexError::BadNumber => diagnostics::bad_number(span, src.get(at).unwrap_or("?")),
         LexError::NumberOutOfRange => diagnostics::number_out_of_range(span, src.get(at).unwrap_or("?")),
+        LexError::ForeignOperator => diagnostics::foreign_operator(span, src.get(at).unwrap_or("?")),
+        LexError::SingleQuoted => diagnostics::single_quoted_string(span),
     }
 }
 
