@@ -47,7 +47,13 @@ pub fn inspect(policy: &Policy) -> Value {
                     "when": w.condition.as_ref().map(|c| text(*c.span)),
                     "location": at(*w.span),
                 })),
-                Item::Fixture(f) => fixtures.push(json!({"name": f.name.name, "location": at(*f.span)})),
+                Item::Fixture(f) => {
+                    let extends = match &f.value {
+                        ast::FixtureValue::Extends { base, .. } => Some(base.name.clone()),
+                        ast::FixtureValue::Literal(_) => None,
+                    };
+                    fixtures.push(json!({"name": f.name.name, "extends": extends, "location": at(*f.span)}))
+                }
                 Item::Test(t) => tests.push(json!({"name": t.name.value, "location": at(*t.span)})),
                 Item::Policy(_) | Item::Version(_) | Item::Default(..) | Item::OnError(..) | Item::Rule(_) | Item::Block(_) => {}
             }
