@@ -7,7 +7,7 @@
 //! `ops` is what each operation computes, for both backends and the folder (below `ir`);
 //! `diagnostics` reports errors; `limits` bounds what policies and requests may contain
 //! (docs/security.md); `driver` reads and compiles policy sets; `engine` decides requests
-//! (one entry for every output path, both backends behind one type); `policy` is the
+//! (one entry for every output path, both backends behind one type); `inspect` lists what a policy declares, as JSON; `policy` is the
 //! public API, a facade over the two; `store` keeps the events behind windows (the
 //! in-memory store; redb and Redis are `crates/gavel-store`).
 //! The command line is the `gavel-cli` crate (`crates/gavel-cli`).
@@ -19,6 +19,7 @@ pub mod diagnostics;
 mod driver;
 mod engine;
 pub mod input;
+pub mod inspect;
 pub mod ir;
 #[cfg(feature = "jit")]
 pub mod jit;

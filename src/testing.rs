@@ -5,7 +5,7 @@
 use crate::decision::{value_to_json, Decision, Outcome};
 use crate::diagnostics::terminal::escape;
 use crate::policy::{DecideOptions, Engine, Policy};
-use crate::syntax::ast::{self, ExpectedEffect, Json, JsonKind, RequestSource, TestStmt};
+use crate::syntax::ast::{self, ExpectedEffect, FixtureValue, Json, JsonKind, RequestSource, TestStmt};
 use crate::value::Value;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -231,12 +231,8 @@ impl TestRun<'_> {
         match source {
             RequestSource::Literal(j) => Ok(json_of(j)),
             RequestSource::Fixture { name, with } => {
-                let fixture = self.policy.tests().fixtures.get(&name.name).ok_or_else(|| format!("no fixture named `{}`", name.name))?;
-                let mut request = json_of(&fixture.value);
-                for (path, value) in with {
-                    let segs: Vec<&str> = path.segments.iter().map(|s| s.name.as_str()).collect();
-                    set_path(&mut request, &segs, json_of(value));
-                }
+                let mut request = fixture_request(&self.policy.tests().fixtures, &name.name)?;
+                apply_overrides(&mut request, with);
                 Ok(request)
             }
             RequestSource::File(name) => {
@@ -331,6 +327,40 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q)),
         (J::Object(x), J::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
         _ => a == b,
+    }
+}
+
+/// The request of fixture `name`: the one it is written as, or its base's with its overrides
+/// applied, down the chain of bases. The checker rejects unknown bases and cycles; they are
+/// errors here too, never a loop.
+fn fixture_request(fixtures: &indexmap::IndexMap<String, ast::Fixture>, name: &str) -> Result<serde_json::Value, String> {
+    let mut chain: Vec<&[(ast::PathRef, Json)]> = Vec::new();
+    let mut name = name;
+    loop {
+        let fixture = fixtures.get(name).ok_or_else(|| format!("no fixture named `{name}`"))?;
+        match &fixture.value {
+            FixtureValue::Literal(j) => {
+                let mut request = json_of(j);
+                for with in chain.iter().rev() {
+                    apply_overrides(&mut request, with);
+                }
+                return Ok(request);
+            }
+            FixtureValue::Extends { base, with } => {
+                if chain.len() >= fixtures.len() {
+                    return Err(format!("fixture `{name}` extends itself through its bases"));
+                }
+                chain.push(with.as_slice());
+                name = &base.name;
+            }
+        }
+    }
+}
+
+fn apply_overrides(request: &mut serde_json::Value, with: &[(ast::PathRef, Json)]) {
+    for (path, value) in with {
+        let segs: Vec<&str> = path.segments.iter().map(|s| s.name.as_str()).collect();
+        set_path(request, &segs, json_of(value));
     }
 }
 

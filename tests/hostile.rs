@@ -123,6 +123,12 @@ fn truncated_and_empty_requests_fail_closed() {
 fn numbers_out_of_range_fail_closed() {
     let d = decide(br#"{"tool": "payments.transfer", "args": {"amount": 1e400}}"#);
     assert!(d.is_denied());
+    // A declared number: the error names it, and where the number ends.
+    let text = errors_text(&d);
+    assert!(text.contains("\"path\":\"args.amount\"") && text.contains("at line 1 column 54"), "{text}");
+    // Anywhere else (an undeclared key of this closed tool) it is malformed JSON, as before.
+    let d = decide(br#"{"tool": "payments.transfer", "args": {"amount": 1, "extra": 1e400}}"#);
+    assert!(d.is_denied());
     assert!(errors_text(&d).contains("not valid JSON"), "{}", errors_text(&d));
 }
 

@@ -397,7 +397,20 @@ fn fixtures_are_json_with_bare_keys() {
         ),
         (id("ctx"), json(JsonKind::Object(vec![]))),
     ]));
-    assert_eq!(items, vec![Item::Fixture(Fixture { name: id("base"), value: want, span: s() })]);
+    assert_eq!(items, vec![Item::Fixture(Fixture { name: id("base"), value: FixtureValue::Literal(want), span: s() })]);
+}
+
+#[test]
+fn fixtures_extend_other_fixtures() {
+    let items = ok("fixture refund = base with { args.amount: 6000, tool: \"x\", }\nfixture same = base with {}");
+    let with = vec![(path(&["args", "amount"]), json(JsonKind::Number(6000.0))), (path(&["tool"]), json(JsonKind::Str("x".into())))];
+    assert_eq!(
+        items,
+        vec![
+            Item::Fixture(Fixture { name: id("refund"), value: FixtureValue::Extends { base: id("base"), with }, span: s() }),
+            Item::Fixture(Fixture { name: id("same"), value: FixtureValue::Extends { base: id("base"), with: vec![] }, span: s() }),
+        ]
+    );
 }
 
 #[test]

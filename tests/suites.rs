@@ -59,3 +59,29 @@ fn a_failing_test_is_reported_with_its_name_and_explanation() {
     assert!(text.contains(r#"expected args.text == "a secret", found "[REDACTED]""#), "{text}");
     assert!(text.contains("rule `no_secrets` fired"), "{text}");
 }
+
+#[test]
+fn fixtures_extend_fixtures_down_a_chain() {
+    let src = r#"
+        policy t
+        version "1"
+        default allow
+        tool pay(amount: number, memo?: string)
+        tool refund(amount: number, reason: string)
+        rule big: on pay, refund deny when amount > 5000
+        rule short: on refund deny when reason.len() < 5
+        fixture base = { tool: "pay", args: { amount: 10 } }
+        fixture large = base with { args.amount: 6000 }
+        fixture large_refund = large with { tool: "refund", args.reason: "duplicate" }
+        fixture short_refund = large_refund with { args.amount: 1, args.reason: "x" }
+        test "the base is small" { request base expect allow }
+        test "an override applies" { request large expect deny by big }
+        test "overrides of every base apply, nearest last" { request large_refund expect deny by big }
+        test "and a test's own overrides after them" { request short_refund with { args.reason: "long enough" } expect allow }
+        test "the chain ends in the nearest fixture" { request short_refund expect deny by short }
+    "#;
+    let policy = Policy::from_sources(&[("t.pol", src)]).unwrap_or_else(|d| panic!("{}", d.render()));
+    let report = run_tests(&policy, &policy.engine(Backend::Interpreter).expect("interpreter"));
+    assert_eq!(report.failed(), 0, "{}", report.render());
+    assert_eq!(report.results.len(), 5);
+}

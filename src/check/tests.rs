@@ -4,7 +4,7 @@
 use super::Checker;
 use crate::diagnostics as diag;
 use crate::span::FileId;
-use crate::syntax::ast::{self, JsonKind, RequestSource, TestStmt};
+use crate::syntax::ast::{self, FixtureValue, JsonKind, RequestSource, TestStmt};
 use crate::types::{RecordType, Type};
 use indexmap::IndexMap;
 
@@ -24,6 +24,7 @@ pub struct TestCase {
 impl<'a> Checker<'a> {
     pub(super) fn check_tests(&mut self) -> TestSuite {
         let rule_ids: Vec<String> = self.rules.iter().map(|r| self.rule_id(r)).collect();
+        self.check_fixtures();
         let tests = std::mem::take(&mut self.tests);
         for (_, t) in &tests {
             for stmt in &t.stmts {
@@ -33,9 +34,8 @@ impl<'a> Checker<'a> {
                         self.report(diag::unknown_fixture(*name.span, &name.name, suggestion.as_deref()));
                     }
                     TestStmt::Request(RequestSource::Fixture { name, with }, _) => {
-                        if let Some(fixture) = self.fixtures.get(&name.name).copied() {
-                            self.check_overrides(fixture, with);
-                        }
+                        let tool = self.fixture_tool(&name.name);
+                        self.check_overrides(tool, with);
                     }
                     TestStmt::ExpectEffect { by, .. } => {
                         for r in by.iter().filter(|r| !rule_ids.contains(&r.name)) {
@@ -55,19 +55,80 @@ impl<'a> Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    /// Each override path of `request FIXTURE with { ... }` must be declared: by the tool the
-    /// request is for (`args.…`), by the envelope, or be `tool` or `time`. An override of
-    /// anything else would change nothing a rule reads, so the test would test nothing.
-    fn check_overrides(&mut self, fixture: &ast::Fixture, with: &[(ast::PathRef, ast::Json)]) {
-        let tool_of = |j: &ast::Json| if let JsonKind::Str(s) = &j.kind { Some(s.clone()) } else { None };
-        let overridden = with.iter().find(|(p, _)| p.segments.len() == 1 && p.segments[0].name == "tool").map(|(_, v)| tool_of(v));
-        let tool = match overridden {
-            Some(t) => t,
-            None => match &fixture.value.kind {
-                JsonKind::Object(fields) => fields.iter().find(|(k, _)| k.name == "tool").and_then(|(_, v)| tool_of(v)),
-                _ => None,
-            },
-        };
+    /// `fixture NAME = BASE with { ... }`: `BASE` must be a fixture (E0117), the chain of
+    /// bases must end in a written request (a cycle is E0317, reported once, at the cycle's
+    /// first fixture in source order), and the override paths are checked as in tests.
+    fn check_fixtures(&mut self) {
+        let fixtures: Vec<&'a ast::Fixture> = self.fixtures.values().copied().collect();
+        for (i, f) in fixtures.iter().enumerate() {
+            let FixtureValue::Extends { base, with } = &f.value else { continue };
+            if !self.fixtures.contains_key(&base.name) {
+                let others = self.fixtures.keys().map(String::as_str).filter(|n| *n != f.name.name);
+                let suggestion = diag::did_you_mean(&base.name, others).map(str::to_string);
+                self.report(diag::unknown_fixture(*base.span, &base.name, suggestion.as_deref()));
+                continue;
+            }
+            if let Some(cycle) = self.fixture_cycle(i) {
+                self.report(diag::fixture_cycle(*base.span, &cycle));
+                continue;
+            }
+            let tool = self.fixture_tool(&base.name);
+            self.check_overrides(tool, with);
+        }
+    }
+
+    /// The names around the cycle of bases through fixture `i`, from it back to it, when it
+    /// is on one and is the cycle's first fixture in source order (`None` otherwise).
+    fn fixture_cycle(&self, i: usize) -> Option<Vec<String>> {
+        let mut chain = vec![i];
+        // Each step visits a new fixture, so the walk ends within `len` steps.
+        while chain.len() <= self.fixtures.len() {
+            let (_, f) = self.fixtures.get_index(*chain.last()?)?;
+            let FixtureValue::Extends { base, .. } = &f.value else { return None };
+            let next = self.fixtures.get_index_of(&base.name)?;
+            if next == i {
+                let names = chain.iter().chain([&i]).filter_map(|j| self.fixtures.get_index(*j)).map(|(n, _)| n.clone()).collect();
+                return chain.iter().all(|j| *j >= i).then_some(names);
+            }
+            if chain.contains(&next) {
+                return None; // `i` leads into a cycle it is not part of; that cycle is reported by its own fixtures
+            }
+            chain.push(next);
+        }
+        None
+    }
+
+    /// The tool a fixture's request is for: the nearest `tool` override along its bases, else
+    /// the `tool` of the request written at the end of the chain (`None`: none is known, or
+    /// the chain is broken, which is reported on its own).
+    fn fixture_tool(&self, name: &str) -> Option<String> {
+        let mut name = name;
+        for _ in 0..=self.fixtures.len() {
+            match &self.fixtures.get(name)?.value {
+                FixtureValue::Literal(j) => {
+                    return match &j.kind {
+                        JsonKind::Object(fields) => fields.iter().find(|(k, _)| k.name == "tool").and_then(|(_, v)| json_str(v)),
+                        _ => None,
+                    }
+                }
+                FixtureValue::Extends { base, with } => {
+                    if let Some(tool) = with_tool(with) {
+                        return tool;
+                    }
+                    name = &base.name;
+                }
+            }
+        }
+        None
+    }
+
+    /// Each override path of `request FIXTURE with { ... }` (and `fixture F = FIXTURE with
+    /// { ... }`) must be declared: by the tool the request is for (`args.…`; the overridden
+    /// `tool`, else `base_tool`, the fixture's), by the envelope, or be `tool` or `time`. An
+    /// override of anything else would change nothing a rule reads, so the test would test
+    /// nothing.
+    fn check_overrides(&mut self, base_tool: Option<String>, with: &[(ast::PathRef, ast::Json)]) {
+        let tool = with_tool(with).unwrap_or(base_tool);
         for (path, _) in with {
             if let Err(d) = self.override_path(path, tool.as_deref()) {
                 self.report(d);
@@ -119,4 +180,17 @@ impl<'a> Checker<'a> {
         }
         Ok(())
     }
+}
+
+fn json_str(j: &ast::Json) -> Option<String> {
+    if let JsonKind::Str(s) = &j.kind {
+        Some(s.clone())
+    } else {
+        None
+    }
+}
+
+/// The `tool` override among `with`, if there is one: `Some(None)` when it is not a string.
+fn with_tool(with: &[(ast::PathRef, ast::Json)]) -> Option<Option<String>> {
+    with.iter().find(|(p, _)| p.segments.len() == 1 && p.segments[0].name == "tool").map(|(_, v)| json_str(v))
 }

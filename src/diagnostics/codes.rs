@@ -289,6 +289,11 @@ pub fn unknown_fixture(span: Span, name: &str, suggestion: Option<&str>) -> Diag
     with_suggestion(d, suggestion, Some(format!("declare it with `fixture {name} = {{ ... }}`")))
 }
 
+pub fn fixture_cycle(base: Span, cycle: &[String]) -> Diagnostic {
+    Diagnostic::error("E0317", format!("fixtures cannot extend themselves: {}", cycle.join(" -> ")), base, "this base leads back to the fixture")
+        .with_help("write one fixture of the cycle as a request, `fixture NAME = { ... }`, and build the others from it")
+}
+
 pub fn missing_header(policy: Span, what: &str, example: &str) -> Diagnostic {
     Diagnostic::error("E0118", format!("the policy header has no `{what}`"), policy, format!("`{what}` missing for this policy"))
         .with_help(format!("add `{example}` next to the `policy` line; every decision names it"))

@@ -36,6 +36,8 @@ pub(crate) struct Compiled {
     pub(crate) sources: SourceMap,
     /// The path each source file was read from (`None` for in-memory and stdlib sources).
     pub(crate) paths: Vec<Option<PathBuf>>,
+    /// The policy set's own `.pol` files (not the stdlib's, not data files), in the order given.
+    pub(crate) policy_files: Vec<FileId>,
     pub(crate) policy_ref: PolicyRef,
     /// Each rule's span with lines and columns, resolved once for every decision to copy.
     pub(crate) rule_spans: Vec<SpanJson>,
@@ -221,6 +223,7 @@ fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Resul
     let mut program = checked.program;
     ir::passes::run_all(&mut program);
     let module = vm::compile(&program);
+    let policy_files = parsed.iter().filter(|(_, module)| module.is_none()).map(|(id, _)| *id).collect();
     let decoder = Decoder::new(&program.schema, &program.slots);
     let rule_spans: Vec<SpanJson> = program.rules.iter().map(|r| SpanJson::new(r.span, &sources)).collect();
     let policy_ref = PolicyRef { name: program.info.name.clone(), version: program.info.version.clone(), digest };
@@ -231,6 +234,7 @@ fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Resul
         decoder,
         sources,
         paths,
+        policy_files,
         policy_ref,
         rule_spans,
         template,

@@ -150,7 +150,18 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
                 IgnoredAny::deserialize(d)?;
                 Value::Absent
             }
-            _ => d.deserialize_any(NodeVisitor { node, sink: &mut *sink, path })?,
+            _ => match d.deserialize_any(NodeVisitor { node, sink: &mut *sink, path }) {
+                Ok(value) => value,
+                Err(e) => {
+                    // serde_json refuses a number beyond the largest double (`1e400`) before a
+                    // visitor sees it, and the parse cannot go on. Where a number is declared,
+                    // say so at its path; `Decoder::decode_full` ends the decoding with it.
+                    if matches!(node.kind, Kind::Number) && e.to_string().starts_with(errors::OUT_OF_RANGE) {
+                        sink.error(errors::number_out_of_range(&path));
+                    }
+                    return Err(e);
+                }
+            },
         };
         if !node.slots.is_empty() {
             sink.fill(&node.slots, &value);

@@ -142,7 +142,18 @@ impl Decoder {
         };
         let tool_name = |frame: &Frame| tool_read.then(|| frame.tool_name.clone());
         let envelope = match outcome {
-            Err(message) => return Err(single_failure(tool_name(frame), errors::malformed(&message))),
+            Err(message) => {
+                // A declared number out of range ended the parse: the error at its path, with
+                // serde_json's position, is the last one found (`decode::NodeSeed`).
+                let at = message.strip_prefix(errors::OUT_OF_RANGE).filter(|_| errors.last().is_some_and(errors::is_number_out_of_range));
+                return match (at, errors.last_mut()) {
+                    (Some(at), Some(last)) => {
+                        last.message.push_str(&format!(" ({})", at.trim_start()));
+                        Err(InputFailure { tool_name: tool_name(frame), errors })
+                    }
+                    _ => Err(single_failure(tool_name(frame), errors::malformed(&message))),
+                };
+            }
             // Not an object: `errors` holds that one error.
             Ok(None) => return Err(InputFailure { tool_name: None, errors }),
             Ok(Some(envelope)) => envelope,

@@ -189,6 +189,22 @@ pub fn empty_request() -> InputError {
     InputError { path: String::new(), expected: "object".into(), found: "nothing".into(), message: "the request is empty: send one JSON object".into() }
 }
 
+/// How serde_json's error for a number beyond the largest double begins.
+pub(super) const OUT_OF_RANGE: &str = "number out of range";
+const OUT_OF_RANGE_FOUND: &str = "a number out of range";
+
+/// A declared number given as one beyond the largest double (`1e400`). Decoding stops
+/// there (serde_json cannot go on), so the decoder adds the position to the message.
+pub(super) fn number_out_of_range(path: &Path) -> InputError {
+    let p = path.render();
+    let message = format!("`{p}` must be a number, found one beyond the largest number, about 1.8e308");
+    InputError { path: p, expected: "number".into(), found: OUT_OF_RANGE_FOUND.into(), message }
+}
+
+pub(super) fn is_number_out_of_range(e: &InputError) -> bool {
+    e.found == OUT_OF_RANGE_FOUND
+}
+
 /// The request is not well-formed JSON; `detail` is serde_json's message with its position.
 pub(super) fn malformed(detail: &str) -> InputError {
     InputError { path: String::new(), expected: "object".into(), found: "malformed JSON".into(), message: format!("the request is not valid JSON: {detail}") }

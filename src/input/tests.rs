@@ -434,14 +434,24 @@ fn malformed_json_keeps_the_tool_name_when_it_was_read() {
 }
 
 #[test]
-fn a_number_out_of_range_is_malformed_json() {
+fn a_declared_number_out_of_range_is_an_error_at_its_path() {
     let e = one_error(&transfer(r#"{"amount": 1e400, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#));
-    assert_eq!(e.path, "");
-    assert!(e.message.contains("number out of range"), "{}", e.message);
+    assert_eq!((e.path.as_str(), e.expected.as_str(), e.found.as_str()), ("args.amount", "number", "a number out of range"));
+    assert!(e.message.starts_with("`args.amount` must be a number, found one beyond the largest number"), "{}", e.message);
     // Inside `args` read before `tool`, the position is still the request's.
+    // (The envelope's missing fields are reported too: it was read to its end first.)
     let json = "{\"args\": {\"amount\": 1e400}, \"tool\": \"payments.transfer\"}";
-    let e = one_error(json);
-    assert!(e.message.contains("number out of range at line 1 column 25"), "{}", e.message);
+    let errs = errors(json);
+    let e = errs.iter().find(|e| e.path == "args.amount").unwrap_or_else(|| panic!("{errs:#?}"));
+    assert!(e.message.ends_with("(at line 1 column 25)"), "{}", e.message);
+}
+
+#[test]
+fn a_number_out_of_range_elsewhere_is_malformed_json() {
+    // An undeclared argument of a closed tool: no declared number to name.
+    let e = one_error(&transfer(r#"{"amount": 1, "extra": 1e400, "currency": "E", "recipient": {"name": "A", "country": "F"}}"#));
+    assert_eq!(e.path, "");
+    assert!(e.message.contains("not valid JSON: number out of range"), "{}", e.message);
 }
 
 #[test]

@@ -358,12 +358,21 @@ impl BinaryOp {
 
 // ---- tests beside the rules ----------------------------------------------------------
 
-/// `fixture base = { ... }`
+/// `fixture base = { ... }` or `fixture refund = base with { args.amount: 6000 }`
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fixture {
     pub name: Ident,
-    pub value: Json,
+    pub value: FixtureValue,
     pub span: AstSpan,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FixtureValue {
+    /// `= { ... }`: the request written out.
+    Literal(Json),
+    /// `= base with { a.b: v, ... }`: another fixture's request with these paths set, as
+    /// `request base with { ... }` in a test.
+    Extends { base: Ident, with: Vec<(PathRef, Json)> },
 }
 
 /// A JSON-like literal in fixtures and tests: numbers may use `_`, keys may be bare names.

@@ -428,7 +428,13 @@ impl Printer<'_> {
                 let body = self.seq(&b.items, |_, i| block_item_span(i), Self::block_item, end);
                 cat(vec![head, nest(cat(vec![Doc::Hard, body])), Doc::Hard, text("}")])
             }
-            Item::Fixture(f) => cat(vec![text(format!("fixture {} = ", f.name.name)), self.json(&f.value)]),
+            Item::Fixture(f) => match &f.value {
+                FixtureValue::Literal(j) => cat(vec![text(format!("fixture {} = ", f.name.name)), self.json(j)]),
+                FixtureValue::Extends { base, with } => {
+                    let with = self.list("{", with, None, "}", f.span.end as usize, true, pair_span_path, Self::override_entry);
+                    cat(vec![text(format!("fixture {} = {} with ", f.name.name, base.name)), with])
+                }
+            },
             Item::Test(t) => {
                 let head = text(format!("test {} {{", self.raw(*t.name.span)));
                 let end = t.span.end as usize;

@@ -7,6 +7,7 @@ mod envelope_args;
 mod eval;
 mod fmt;
 mod hook;
+mod inspect;
 mod log;
 mod mcp_proxy;
 mod replay;
@@ -78,6 +79,8 @@ enum Command {
     McpProxy(mcp_proxy::McpProxyArgs),
     /// Rewrite policy files in the canonical layout, comments kept (`--check`: list, write nothing)
     Fmt(fmt::FmtArgs),
+    /// What a policy declares: tools, rules, functions, data, windows, tests (`--format json`)
+    Inspect(inspect::InspectArgs),
 }
 
 /// Where the policy's windows keep their events (default: in memory, for this run).
@@ -228,6 +231,7 @@ fn main() -> ExitCode {
         Command::Hook(args) => hook::run(&args),
         Command::McpProxy(args) => mcp_proxy::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
     };
     ExitCode::from(code)
 }

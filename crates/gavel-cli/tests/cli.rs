@@ -441,3 +441,22 @@ fn check_deny_warnings_fails_on_a_warning_and_eval_prints_none() {
     assert_eq!(text(&out.stderr), "", "eval printed on stderr");
     assert!(text(&out.stdout).contains("\"decision\""), "{}", text(&out.stdout));
 }
+
+#[test]
+fn jsonl_a_number_out_of_range_names_its_line_and_its_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("requests.jsonl");
+    let one = std::fs::read_to_string(at("examples/payments/requests/small_internal_transfer.json")).expect("request");
+    let mut v: serde_json::Value = serde_json::from_str(&one).expect("json");
+    let ok = serde_json::to_string(&v).expect("json");
+    v["args"]["amount"] = serde_json::json!(0);
+    let huge = serde_json::to_string(&v).expect("json").replacen("\"amount\":0", "\"amount\":1e400", 1);
+    assert!(huge.contains("1e400"), "{huge}");
+    std::fs::write(&path, format!("{ok}\n{huge}\n")).expect("write");
+    let out = gavel(&["eval", "examples/payments", "--input", &path.display().to_string()]);
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON decision a line")).collect();
+    assert_eq!(lines.len(), 2);
+    let d = &lines[1];
+    assert_eq!((&d["decision"], &d["input_line"]), (&"deny".into(), &2.into()), "{d}");
+    assert_eq!(d["errors"][0]["path"], "args.amount", "{d}");
+}
