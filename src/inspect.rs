@@ -134,6 +134,7 @@ fn type_text(t: &TypeExpr) -> String {
         TypeExprKind::Named(n) => n.name.clone(),
         TypeExprKind::List(e) => format!("list<{}>", type_text(e)),
         TypeExprKind::Map(e) => format!("map<{}>", type_text(e)),
+        TypeExprKind::Lenient(e) => format!("lenient {}", type_text(e)),
         TypeExprKind::Record(fs) => {
             let inner: Vec<String> = fs.iter().map(field_text).collect();
             format!("{{ {} }}", inner.join(", "))
