@@ -886,11 +886,10 @@ impl<'a, 't> Gen<'a, 't> {
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
 
-    /// `map` and `filter`: a loop as the quantifiers', each kept value copied by
-    /// `collect_push` into the list `collect_end` gives (so the arena is still released
-    /// after each iteration).
-    fn collect(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
-        call!(self, collect_begin(self.rt))?;
+    /// What a loop over `list` starts with (the quantifiers, `map`, `filter`): the list, its
+    /// length (a negative length, a fault, has already branched to the fail block), the
+    /// representation of its elements and the variable that holds the current one.
+    fn loop_over(&mut self, list: &Expr, e: &Expr) -> Result<(V, V, Repr, Variable), JitError> {
         let l = self.expr_as(list, Repr::Ptr)?;
         let at = self.span(e.span);
         let len = call!(self, list_len(self.rt, l, at))?;
@@ -903,6 +902,15 @@ impl<'a, 't> Gen<'a, 't> {
             _ => Repr::Ptr,
         };
         let var = self.b.declare_var(cl_type(elem));
+        Ok((l, len, elem, var))
+    }
+
+    /// `map` and `filter`: a loop as the quantifiers', each kept value copied by
+    /// `collect_push` into the list `collect_end` gives (so the arena is still released
+    /// after each iteration).
+    fn collect(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
+        call!(self, collect_begin(self.rt))?;
+        let (l, len, elem, var) = self.loop_over(list, e)?;
         let (head, step, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.append_block_param(head, types::I64);
         let mark = call!(self, arena_mark(self.rt))?;
@@ -948,18 +956,7 @@ impl<'a, 't> Gen<'a, 't> {
     }
 
     fn quantifier(&mut self, kind: QuantKind, local: u32, list: &Expr, body: &Expr, e: &Expr) -> Result<V, JitError> {
-        let l = self.expr_as(list, Repr::Ptr)?;
-        let at = self.span(e.span);
-        let len = call!(self, list_len(self.rt, l, at))?;
-        let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, 0);
-        let cont = self.b.create_block();
-        self.b.ins().brif(bad, self.fail, &[], cont, &[]);
-        self.b.switch_to_block(cont);
-        let elem = match list.ty.unwrap_optional() {
-            Type::List(t) => repr(t),
-            _ => Repr::Ptr,
-        };
-        let var = self.b.declare_var(cl_type(elem));
+        let (l, len, elem, var) = self.loop_over(list, e)?;
         let (head, step, done, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block(), self.b.create_block());
         let acc_ty = if kind == QuantKind::Count { types::F64 } else { types::I8 };
         self.b.append_block_param(head, types::I64);
