@@ -10,7 +10,8 @@
 use crate::ir::{Effect, ToolScope};
 use crate::policy::Policy;
 use crate::span::{SourceMap, Span};
-use crate::syntax::ast::{self, DefaultEffect, FieldDecl, Item, TypeExpr, TypeExprKind};
+use crate::syntax::ast::{self, DefaultEffect, FieldDecl, Item};
+use crate::syntax::format::{field_text, type_text};
 use serde_json::{json, Map, Value};
 
 /// The declarations of `policy`, as described in the module header.
@@ -26,18 +27,19 @@ pub fn inspect(policy: &Policy) -> Value {
     for &file in &compiled.policy_files {
         files.push(Value::from(sources.get(file).name.clone()));
         // The file compiled, so it parses again without a diagnostic (same text, same limits).
-        let (ast, _) = crate::syntax::parse_with(file, &sources.get(file).text, &compiled.limits);
+        let src = &sources.get(file).text;
+        let (ast, _) = crate::syntax::parse_with(file, src, &compiled.limits);
         for item in &ast.items {
             match item {
-                Item::Type(t) => types.push(json!({"name": t.name.name, "type": type_text(&t.ty), "location": at(*t.span)})),
-                Item::Tool(t) => tools.push(json!({"name": t.name.name, "args": fields(&t.params), "open": t.open, "location": at(*t.span)})),
-                Item::Request(r) => request.extend(fields(&r.fields).into_iter().zip(&r.fields).map(|(mut v, f)| {
+                Item::Type(t) => types.push(json!({"name": t.name.name, "type": type_text(src, &t.ty), "location": at(*t.span)})),
+                Item::Tool(t) => tools.push(json!({"name": t.name.name, "args": fields(src, &t.params), "open": t.open, "location": at(*t.span)})),
+                Item::Request(r) => request.extend(fields(src, &r.fields).into_iter().zip(&r.fields).map(|(mut v, f)| {
                     v["location"] = at(*f.span).into();
                     v
                 })),
                 Item::Let(l) => lets.push(json!({"name": l.name.name, "value": text(*l.value.span), "location": at(*l.span)})),
-                Item::Data(d) => data.push(json!({"name": d.name.name, "type": type_text(&d.ty), "location": at(*d.span)})),
-                Item::Fn(f) => functions.push(json!({"name": f.name.name, "signature": signature(f), "location": at(*f.span)})),
+                Item::Data(d) => data.push(json!({"name": d.name.name, "type": type_text(src, &d.ty), "location": at(*d.span)})),
+                Item::Fn(f) => functions.push(json!({"name": f.name.name, "signature": signature(src, f), "location": at(*f.span)})),
                 Item::Window(w) => windows.push(json!({
                     "name": w.name.name,
                     "aggregate": text(*w.aggregate_span),
@@ -124,31 +126,12 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn fields(fs: &[FieldDecl]) -> Vec<Value> {
-    fs.iter().map(|f| json!({"name": f.name.name, "type": type_text(&f.ty), "optional": f.optional})).collect()
-}
-
-/// A type as written, in the formatter's spelling: `list<string>`, `{ id: string, iban?: string }`.
-fn type_text(t: &TypeExpr) -> String {
-    match &t.kind {
-        TypeExprKind::Named(n) => n.name.clone(),
-        TypeExprKind::List(e) => format!("list<{}>", type_text(e)),
-        TypeExprKind::Map(e) => format!("map<{}>", type_text(e)),
-        TypeExprKind::Lenient(e) => format!("lenient {}", type_text(e)),
-        TypeExprKind::Record(fs) => {
-            let inner: Vec<String> = fs.iter().map(field_text).collect();
-            format!("{{ {} }}", inner.join(", "))
-        }
-        TypeExprKind::Enum(vs) => vs.iter().map(|v| serde_json::to_string(&v.value).unwrap_or_default()).collect::<Vec<_>>().join(" | "),
-    }
-}
-
-fn field_text(f: &FieldDecl) -> String {
-    format!("{}{}: {}", f.name.name, if f.optional { "?" } else { "" }, type_text(&f.ty))
+fn fields(src: &str, fs: &[FieldDecl]) -> Vec<Value> {
+    fs.iter().map(|f| json!({"name": f.name.name, "type": type_text(src, &f.ty), "optional": f.optional})).collect()
 }
 
 /// `fn name(p: T, q?: T) -> T`
-fn signature(f: &ast::FnDecl) -> String {
-    let params: Vec<String> = f.params.iter().map(field_text).collect();
-    format!("fn {}({}) -> {}", f.name.name, params.join(", "), type_text(&f.ret))
+fn signature(src: &str, f: &ast::FnDecl) -> String {
+    let params: Vec<String> = f.params.iter().map(|p| field_text(src, p)).collect();
+    format!("fn {}({}) -> {}", f.name.name, params.join(", "), type_text(src, &f.ret))
 }

@@ -40,6 +40,26 @@ pub fn format_source(name: &str, src: &str) -> Result<String, Diagnostics> {
     Ok(render(&body, WIDTH))
 }
 
+/// A field declaration (`name?: T`) on one line in the canonical spelling, comments left out;
+/// `src` is the text of the file it was parsed from (enum members are copied as written).
+/// `gavel inspect` lists declarations so, in the formatter's own words.
+pub fn field_text(src: &str, f: &FieldDecl) -> String {
+    let mut p = Printer { src, comments: Vec::new(), next: 0 };
+    one_line(p.field(f))
+}
+
+/// A type on one line in the canonical spelling, as [`field_text`] writes a field.
+pub fn type_text(src: &str, t: &TypeExpr) -> String {
+    let mut p = Printer { src, comments: Vec::new(), next: 0 };
+    one_line(p.ty(t))
+}
+
+/// `doc` as one group at a width no declaration reaches (`usize::MAX` would overflow the
+/// width arithmetic): no line breaks, since without comments none is forced.
+fn one_line(doc: Doc) -> String {
+    render(&group(doc), 1 << 30).trim_end().to_string()
+}
+
 // ---- the document ---------------------------------------------------------------------
 
 enum Doc {
