@@ -4,8 +4,8 @@
 //! types, tools, the request envelope, lets, data, functions, windows, rules, fixtures and
 //! tests. Rules come from the checked program (ids of unnamed rules, scopes of `on` blocks,
 //! whether they are enforced); the other declarations from the files' syntax, their types
-//! and expressions as written (whitespace collapsed). Every declaration has a `location`,
-//! `FILE:LINE:COL`.
+//! in the formatter's spelling (`syntax::format::type_text`) and expressions as written
+//! (whitespace collapsed). Every declaration has a `location`, `FILE:LINE:COL`.
 
 use crate::ir::{Effect, ToolScope};
 use crate::policy::Policy;
