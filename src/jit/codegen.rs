@@ -544,14 +544,7 @@ impl<'a, 't> Gen<'a, 't> {
                 let vr = repr(&value.ty);
                 let v = self.expr_as(value, vr)?;
                 let var = self.b.declare_var(cl_type(vr));
-                self.b.def_var(var, v);
-                let saved = self.locals.insert(*local, (var, vr));
-                let out = self.expr_as(body, r);
-                match saved {
-                    Some(s) => self.locals.insert(*local, s),
-                    None => self.locals.remove(local),
-                };
-                out?
+                self.bound(*local, var, vr, v, body, r)?
             }
             ExprKind::Not(a) => {
                 let v = self.expr_as(a, Repr::Bool)?;
@@ -886,6 +879,20 @@ impl<'a, 't> Gen<'a, 't> {
         Ok((self.coerce(v, Repr::Ptr, r, e)?, r))
     }
 
+    /// `body` as `want` with `local` bound to `value` (held in `var`, as `repr`): a `let`, or
+    /// one iteration of a loop. An outer binding of the same local comes back afterwards,
+    /// whether the body compiled or not.
+    fn bound(&mut self, local: u32, var: Variable, repr: Repr, value: V, body: &Expr, want: Repr) -> Result<V, JitError> {
+        self.b.def_var(var, value);
+        let saved = self.locals.insert(local, (var, repr));
+        let out = self.expr_as(body, want);
+        match saved {
+            Some(s) => self.locals.insert(local, s),
+            None => self.locals.remove(&local),
+        };
+        out
+    }
+
     /// What a loop over `list` starts with (the quantifiers, `map`, `filter`): the list, its
     /// length (a negative length, a fault, has already branched to the fail block), the
     /// representation of its elements and the variable that holds the current one.
@@ -924,14 +931,8 @@ impl<'a, 't> Gen<'a, 't> {
         self.charge(ir::iteration_cost(body), e.span)?;
         let item_ptr = call!(self, list_item(l, i))?;
         let item = self.coerce(item_ptr, Repr::Ptr, elem, e)?;
-        self.b.def_var(var, item);
-        let saved = self.locals.insert(local, (var, elem));
-        let value = if kind == QuantKind::Map { self.expr_as(body, Repr::Ptr) } else { self.expr_as(body, Repr::Bool) };
-        match saved {
-            Some(s) => self.locals.insert(local, s),
-            None => self.locals.remove(&local),
-        };
-        let value = value?;
+        let want = if kind == QuantKind::Map { Repr::Ptr } else { Repr::Bool };
+        let value = self.bound(local, var, elem, item, body, want)?;
         let next = self.b.ins().iadd_imm_s(i, 1);
         let at = self.span(e.span);
         if kind == QuantKind::Map {
@@ -975,14 +976,7 @@ impl<'a, 't> Gen<'a, 't> {
         self.charge(ir::iteration_cost(body), e.span)?;
         let item = call!(self, list_item(l, i))?;
         let item = self.coerce(item, Repr::Ptr, elem, e)?;
-        self.b.def_var(var, item);
-        let saved = self.locals.insert(local, (var, elem));
-        let hit = self.expr_as(body, Repr::Bool);
-        match saved {
-            Some(s) => self.locals.insert(local, s),
-            None => self.locals.remove(&local),
-        };
-        let hit = hit?;
+        let hit = self.bound(local, var, elem, item, body, Repr::Bool)?;
         call!(self, arena_release(self.rt, mark))?;
         let next = self.b.ins().iadd_imm_s(i, 1);
         match kind {
