@@ -32,7 +32,7 @@ fn example(name: &str) -> PathBuf {
 /// What one scenario serves and is sent.
 struct Scenario {
     name: &'static str,
-    policy: Option<PathBuf>,
+    policy: PathBuf,
     /// The request bodies, sent in turn (several agents, so windows have several keys).
     bodies: Vec<Bytes>,
     log_dir: Option<PathBuf>,
@@ -128,7 +128,6 @@ async fn floor_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
 }
 
 async fn gavel_server(s: &Scenario, dir: &Path) -> Server {
-    let policy = s.policy.clone().expect("a gavel scenario has a policy");
     let log_dir = s.log_dir.clone().unwrap_or_else(|| dir.to_path_buf());
     let options = Options {
         listen: "127.0.0.1:0".into(),
@@ -138,7 +137,7 @@ async fn gavel_server(s: &Scenario, dir: &Path) -> Server {
         state: dir.join("state"),
         redis: s.redis.clone(),
         watch: false,
-        ..Options::new(vec![policy])
+        ..Options::new(vec![s.policy.clone()])
     };
     Server::start(options).await.unwrap_or_else(|e| panic!("{}: the server does not start: {e}", s.name))
 }
@@ -206,7 +205,7 @@ fn main() {
     let finance = bodies(&example("finance/requests/vetted_payee.json"), 64);
     let gavel = |name, policy: &str, bodies: &Vec<Bytes>| Scenario {
         name,
-        policy: Some(example(policy)),
+        policy: example(policy),
         bodies: bodies.clone(),
         log_dir: None,
         log_sync: LogSync::Group,
