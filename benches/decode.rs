@@ -12,7 +12,7 @@ mod common;
 
 use common::interleaved;
 use criterion::{criterion_group, criterion_main, Criterion};
-use gavel::input::{Decoder, Frame};
+use gavel::internals::{Decoder, Frame};
 use gavel::{Backend, Limits, Policy};
 use serde::Deserialize;
 use std::hint::black_box;

@@ -165,7 +165,7 @@ fn compile_time(c: &mut Criterion) {
     for rules in [10, 100, 1000, 10_000] {
         let s = set(rules, (rules / 10).max(1));
         let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
-        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| b.iter(|| gavel::jit::JitProgram::compile(p.program()).expect("compiles")));
+        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| b.iter(|| gavel::internals::JitProgram::compile(p.program()).expect("compiles")));
     }
     g.finish();
     // What a JIT engine actually pays: preparing the program (lazy) plus compiling and
@@ -180,7 +180,7 @@ fn compile_time(c: &mut Criterion) {
             interp.decode(&request_for((rules / 10).max(1)), std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)).expect("valid request");
         g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
             b.iter(|| {
-                let jit = gavel::jit::JitProgram::new(p.program()).expect("prepares");
+                let jit = gavel::internals::JitProgram::new(p.program()).expect("prepares");
                 jit.with_conditions(p.program(), &frame, p.limits().max_work as u64, |c| c.map(|c| c.held_at(0).is_some()).expect("runs"))
             })
         });

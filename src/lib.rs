@@ -18,11 +18,11 @@ pub mod decision;
 pub mod diagnostics;
 mod driver;
 mod engine;
-pub mod input;
+mod input;
 pub mod inspect;
-pub mod ir;
+mod ir;
 #[cfg(feature = "jit")]
-pub mod jit;
+mod jit;
 pub mod limits;
 mod ops;
 pub mod policy;
@@ -34,7 +34,19 @@ pub mod syntax;
 pub mod testing;
 pub mod types;
 pub mod value;
-pub mod vm;
+mod vm;
+
+/// The compiler's stages, reachable for the benches (`benches/`) and fuzz targets (`fuzz/`),
+/// which time and fuzz one stage alone (decoding without evaluating, the JIT's compile, the
+/// IR passes). Not part of the API: nothing here is stable, and an embedder never needs it.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::input::{Decoder, Frame, RequestSchema};
+    pub use crate::ir::{passes, Program};
+    #[cfg(feature = "jit")]
+    pub use crate::jit::JitProgram;
+    pub use crate::vm::compile as compile_bytecode;
+}
 
 pub use builder::PolicyBuilder;
 pub use decision::{Decision, Outcome, Verdict, WrittenDecision};

@@ -18,7 +18,7 @@
 //! ```
 
 use crate::check::TestSuite;
-use crate::decision::{self, Decision, Verdict, WrittenDecision};
+use crate::decision::{self, Decision, PolicyRef, Verdict, WrittenDecision};
 use crate::diagnostics::Diagnostics;
 use crate::driver::Compiled;
 use crate::engine::{self, DecideContext};
@@ -39,7 +39,9 @@ pub struct Policy {
 /// Which backend decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// The bytecode interpreter: always available.
     Interpreter,
+    /// The Cranelift JIT (the `jit` cargo feature, on by default).
     Jit,
 }
 
@@ -125,8 +127,29 @@ impl Policy {
         Ok(Engine { core, store })
     }
 
+    /// The policy's name (its `policy NAME` line).
     pub fn name(&self) -> &str {
-        &self.inner.program.info.name
+        &self.inner.policy_ref.name
+    }
+
+    /// The policy's version (its `version "…"` line).
+    pub fn version(&self) -> &str {
+        &self.inner.policy_ref.version
+    }
+
+    /// Name, version and digest together: what every decision names in its `policy` field.
+    pub fn policy_ref(&self) -> &PolicyRef {
+        &self.inner.policy_ref
+    }
+
+    /// How many rules the policy set has (the standard library's included).
+    pub fn rule_count(&self) -> usize {
+        self.inner.program.rules.len()
+    }
+
+    /// How many tools the policy set declares.
+    pub fn tool_count(&self) -> usize {
+        self.inner.program.schema.tools.len()
     }
 
     /// `sha256:…` of the policy set's sources (names and contents, sorted by name).
@@ -139,14 +162,20 @@ impl Policy {
         Diagnostics { items: self.inner.warnings.clone(), sources: self.inner.sources.clone() }
     }
 
+    /// The policy's source files, for rendering diagnostics and spans.
     pub fn sources(&self) -> &SourceMap {
         &self.inner.sources
     }
 
+    /// The typed IR. Hidden: it is for the benches and the tests that compare IR (its type is
+    /// in `internals`, which has no stability); an embedder reads the policy through the
+    /// other methods and `inspect`.
+    #[doc(hidden)]
     pub fn program(&self) -> &Program {
         &self.inner.program
     }
 
+    /// The `test` blocks of the policy set, for `testing::run_tests`.
     pub fn tests(&self) -> &TestSuite {
         &self.inner.tests
     }

@@ -10,16 +10,21 @@ use crate::value::Value;
 use std::collections::HashSet;
 use std::fmt::Write;
 
+/// What `gavel test` found: each test's result and the rules no test made fire.
 pub struct TestReport {
+    /// One result per test run, in source order.
     pub results: Vec<TestResult>,
     /// Tests left out by a filter (`run_tests_matching`).
     pub filtered_out: usize,
     /// Rules that fired in no test: id and `file:line`.
     pub uncovered: Vec<(String, String)>,
+    /// How many rules the policy set has (for the coverage line).
     pub rule_count: usize,
 }
 
+/// One test's result.
 pub struct TestResult {
+    /// The test's name.
     pub name: String,
     /// `file:line` of the test.
     pub location: String,
@@ -30,10 +35,12 @@ pub struct TestResult {
 }
 
 impl TestReport {
+    /// How many tests passed.
     pub fn passed(&self) -> usize {
         self.results.iter().filter(|r| r.failures.is_empty()).count()
     }
 
+    /// How many tests failed.
     pub fn failed(&self) -> usize {
         self.results.len() - self.passed()
     }
@@ -57,6 +64,7 @@ impl TestReport {
         })
     }
 
+    /// The report as `gavel test` prints it.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for r in &self.results {
@@ -91,6 +99,7 @@ impl TestReport {
     }
 }
 
+/// Runs every test of `policy` on `engine`, each with a fresh window store.
 pub fn run_tests(policy: &Policy, engine: &Engine) -> TestReport {
     run_tests_matching(policy, engine, "")
 }

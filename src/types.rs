@@ -4,10 +4,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// A type of the language.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Type {
+    /// `bool`
     Bool,
+    /// `number`
     Number,
+    /// `string`
     String,
     /// Seconds, at run time a number.
     Duration,
@@ -15,9 +19,11 @@ pub enum Type {
     Timestamp,
     /// A string enum: `"low" | "medium" | "high"`. At run time a string.
     Enum(Arc<Vec<String>>),
+    /// `list<T>`
     List(Box<Type>),
     /// String keys.
     Map(Box<Type>),
+    /// A record: `{ name: T, other?: T }` or a declared record type.
     Record(Arc<RecordType>),
     /// The type of reading an optional field, a map entry or a list index: needs `has`/`??`.
     Optional(Box<Type>),
@@ -32,13 +38,18 @@ pub enum Type {
 pub struct RecordType {
     /// The declared name (`Recipient`), if the record came from a `type` declaration.
     pub name: Option<String>,
+    /// The fields, in declaration order.
     pub fields: Vec<FieldType>,
 }
 
+/// A field of a record type, a tool argument or an envelope field.
 #[derive(Clone, Debug)]
 pub struct FieldType {
+    /// The field's name.
     pub name: String,
+    /// Its type.
     pub ty: Type,
+    /// Declared `name?:`: it may be absent.
     pub optional: bool,
     /// Declared `lenient number`: the request decoder also accepts a numeric string here
     /// and converts it; to the rules the field is a plain `number`.
@@ -54,12 +65,14 @@ impl PartialEq for FieldType {
 }
 
 impl RecordType {
+    /// The field called `name` and its position.
     pub fn field(&self, name: &str) -> Option<(usize, &FieldType)> {
         self.fields.iter().enumerate().find(|(_, f)| f.name == name)
     }
 }
 
 impl Type {
+    /// Reading it needs `has` or `??`.
     pub fn is_optional(&self) -> bool {
         matches!(self, Type::Optional(_))
     }
@@ -72,6 +85,7 @@ impl Type {
         }
     }
 
+    /// The type of reading it where it may be absent (`Optional`, once).
     pub fn optional(self) -> Type {
         match self {
             Type::Optional(_) | Type::Any => self,

@@ -17,20 +17,27 @@ pub enum Value {
     /// An optional field that is not there, a map key or list index that is not there.
     #[default]
     Absent,
+    /// A `bool`.
     Bool(bool),
+    /// A number (also durations and timestamps, in seconds).
     Num(f64),
+    /// A string (also enums).
     Str(SmolStr),
+    /// A list.
     List(Arc<[Value]>),
     /// Field values in the order of the record type's declaration.
     Record(Arc<[Value]>),
+    /// A map: string keys, in insertion order.
     Map(Arc<IndexMap<Arc<str>, Value>>),
 }
 
 impl Value {
+    /// A string value.
     pub fn str(s: &str) -> Value {
         Value::Str(SmolStr::new(s))
     }
 
+    /// The boolean, if it is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -38,6 +45,7 @@ impl Value {
         }
     }
 
+    /// The number, if it is one.
     pub fn as_num(&self) -> Option<f64> {
         match self {
             Value::Num(n) => Some(*n),
@@ -45,6 +53,7 @@ impl Value {
         }
     }
 
+    /// The string, if it is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -52,6 +61,7 @@ impl Value {
         }
     }
 
+    /// The elements, if it is a list.
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(l),
@@ -59,6 +69,7 @@ impl Value {
         }
     }
 
+    /// It is `Absent`.
     pub fn is_absent(&self) -> bool {
         matches!(self, Value::Absent)
     }

@@ -7,7 +7,7 @@
 //! one when the text is no JSON number or overflows (`1e400` is an input error).
 #![no_main]
 
-use gavel::input::{Decoder, RequestSchema};
+use gavel::internals::{Decoder, RequestSchema};
 use gavel::types::{FieldType, Type};
 use gavel::value::Value;
 use libfuzzer_sys::fuzz_target;

@@ -50,8 +50,8 @@ fuzz_target!(|data: &[u8]| {
     diags.extend(check_diags);
     let Some(checked) = checked.filter(|_| !diags.iter().any(|d| d.is_error())) else { return };
     let mut program = checked.program;
-    gavel::ir::passes::run_all(&mut program);
-    let _ = gavel::vm::compile(&program);
+    gavel::internals::passes::run_all(&mut program);
+    let _ = gavel::internals::compile_bytecode(&program);
 
     // The whole public path, and a decision for the first declared tool.
     let Ok(policy) = gavel::Policy::from_sources_with(&[("fuzz.pol", &text)], &limits) else {

@@ -9,6 +9,8 @@ use crate::diagnostics::trim_lines;
 use crate::span::SourceMap;
 use std::fmt::Write;
 
+/// The decision in text, as `--explain` and `--format text` print it: outcome, rules and
+/// reasons with their source lines, and the traced values; redacted values masked.
 pub fn explain(d: &Decision, sources: &SourceMap) -> String {
     let mut out = String::new();
     // Everything that comes from the request (or the policy) is escaped: a tool name such as

@@ -23,6 +23,7 @@ pub struct Mask {
 }
 
 impl Mask {
+    /// Nothing was redacted.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }

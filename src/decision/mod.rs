@@ -11,9 +11,9 @@ mod mask;
 mod verdict;
 mod write;
 
-pub use combine::{combine, decides, fails_closed, input_failure, marks_undeclared, modifies, on_error_outcome, Combined, RuleOutcome};
+pub(crate) use combine::{combine, fails_closed, input_failure, marks_undeclared, on_error_outcome, RuleOutcome};
 pub use explain::explain;
-pub use json::value_to_json;
+pub(crate) use json::value_to_json;
 pub use mask::Mask;
 pub(crate) use verdict::Fired;
 pub use verdict::Verdict;
@@ -29,8 +29,11 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// `allow`: the action may run (possibly with modified arguments).
     Allow,
+    /// `deny`: the action must not run.
     Deny,
+    /// `require_approval`: the action waits for a person with one of the listed roles.
     RequireApproval,
 }
 
@@ -38,6 +41,7 @@ pub enum Outcome {
 /// batch can count outcomes and mark error decisions without parsing its own output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WrittenDecision {
+    /// The decision's outcome.
     pub outcome: Outcome,
     /// The decision lists errors (`errors` is not empty): an input error, a rule error or a
     /// fault inside the engine.
@@ -45,6 +49,7 @@ pub struct WrittenDecision {
 }
 
 impl Outcome {
+    /// The outcome as the JSON writes it: `allow`, `deny` or `require_approval`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Allow => "allow",
@@ -58,17 +63,25 @@ impl Outcome {
 /// the order of `Field::ALL`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
+    /// The outcome.
     pub decision: Outcome,
+    /// The tool the request called, as sent.
     pub tool: String,
+    /// The policy that decided: name, version and digest.
     pub policy: PolicyRef,
+    /// The ids of the rules that made the outcome (empty when the default did).
     pub decided_by: Vec<String>,
     /// Every rule that fired (shadow rules with `enforced: false`), in source order.
     pub rules: Vec<FiredRule>,
+    /// With `require_approval`: each approval rule that fired, its approvers and reason (empty otherwise).
     pub approvals: Vec<Approval>,
+    /// The `redact` and `set` rules applied to the arguments, in source order.
     pub modifications: Vec<Modification>,
     /// The complete modified arguments when there is any modification, else `null`.
     pub args: Option<serde_json::Value>,
+    /// Fired `warn` rules, and the engine's own marks (an undeclared tool under `default allow`).
     pub warnings: Vec<Warning>,
+    /// Input, rule and internal errors; any of them means the request did not go through the rules as written.
     pub errors: Vec<DecisionError>,
     /// What fired `redact` rules covered (not serialized): the decision is already masked
     /// with it; whatever is shown beside it (the request in a decision log) goes through
@@ -77,14 +90,17 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The outcome is `allow`.
     pub fn is_allowed(&self) -> bool {
         self.decision == Outcome::Allow
     }
 
+    /// The outcome is `deny`.
     pub fn is_denied(&self) -> bool {
         self.decision == Outcome::Deny
     }
 
+    /// The outcome is `require_approval`.
     pub fn needs_approval(&self) -> bool {
         self.decision == Outcome::RequireApproval
     }
@@ -123,15 +139,25 @@ impl Serialize for Decision {
 /// (`write.rs`) is cut from the same fields in the same order, so the two cannot drift.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
+    /// `decision`
     Decision,
+    /// `tool`
     Tool,
+    /// `policy`
     Policy,
+    /// `decided_by`
     DecidedBy,
+    /// `rules`
     Rules,
+    /// `approvals`
     Approvals,
+    /// `modifications`
     Modifications,
+    /// `args`
     Args,
+    /// `warnings`
     Warnings,
+    /// `errors`
     Errors,
 }
 
@@ -172,15 +198,25 @@ impl Field {
 /// from a view of an empty decision (`DecisionTemplate::new`).
 #[derive(Clone, Copy, Debug)]
 pub struct DecisionView<'a> {
+    /// As [`Decision::decision`].
     pub decision: Outcome,
+    /// As [`Decision::tool`].
     pub tool: &'a str,
+    /// As [`Decision::policy`].
     pub policy: &'a PolicyRef,
+    /// As [`Decision::decided_by`].
     pub decided_by: &'a [String],
+    /// As [`Decision::rules`].
     pub rules: &'a [FiredRule],
+    /// As [`Decision::approvals`].
     pub approvals: &'a [Approval],
+    /// As [`Decision::modifications`].
     pub modifications: &'a [Modification],
+    /// As [`Decision::args`].
     pub args: Option<&'a serde_json::Value>,
+    /// As [`Decision::warnings`].
     pub warnings: &'a [Warning],
+    /// As [`Decision::errors`].
     pub errors: &'a [DecisionError],
 }
 
@@ -213,30 +249,45 @@ impl Serialize for DecisionView<'_> {
     }
 }
 
+/// Which policy made a decision: its `policy` field.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PolicyRef {
+    /// The `policy NAME` line.
     pub name: String,
+    /// The `version "…"` line.
     pub version: String,
+    /// `sha256:…` over the policy's sources and data (fixtures and tests left out).
     pub digest: String,
 }
 
+/// A rule that fired for a request.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FiredRule {
+    /// The rule's id: its name, or one made from its position.
     pub id: String,
+    /// Its effect as JSON names it: `deny`, `allow`, `warn`, `require_approval`, `redact`, `set`.
     pub effect: String,
+    /// `false` for a shadow rule (`@mode("shadow")`): it fired but did not count.
     pub enforced: bool,
+    /// The rendered `because` text, redacted values masked.
     pub reason: Option<String>,
+    /// The rule's `@name("value")` annotations.
     pub annotations: IndexMap<String, String>,
+    /// Where the rule is written.
     pub span: SpanJson,
     /// With `--explain`: the sub-expressions of the condition with their values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceJson>>,
 }
 
+/// One sub-expression of a fired rule's condition and its value (`--explain`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceJson {
+    /// The sub-expression's source text.
     pub expr: String,
+    /// Its value for this request, redacted values masked.
     pub value: serde_json::Value,
+    /// Where it is written.
     pub span: SpanJson,
     /// Worth a label in the text rendering: a value read or computed, not a literal, a
     /// comparison or a connective (whose values follow from the labelled ones).
@@ -247,16 +298,24 @@ pub struct TraceJson {
 /// A span in a decision: byte offsets and 1-based lines and columns.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SpanJson {
+    /// The file's name, as the policy set names it.
     pub file: String,
+    /// Byte offset of the start.
     pub start: u32,
+    /// Byte offset of the end (exclusive).
     pub end: u32,
+    /// 1-based line of the start.
     pub line: usize,
+    /// 1-based column of the start, in characters.
     pub column: usize,
+    /// 1-based line of the end.
     pub end_line: usize,
+    /// 1-based column of the end, in characters.
     pub end_column: usize,
 }
 
 impl SpanJson {
+    /// The JSON form of `span` in `sources`.
     pub fn new(span: Span, sources: &SourceMap) -> SpanJson {
         let f = sources.get(span.file);
         let (a, b) = (f.line_col(span.start as usize), f.line_col(span.end as usize));
@@ -264,17 +323,25 @@ impl SpanJson {
     }
 }
 
+/// An approval a decision asks for: which rule, who may give it, and why.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Approval {
+    /// The approval rule's id.
     pub rule: String,
+    /// The roles that may approve (`require approval from "role", ...`); empty means any reviewer.
     pub approvers: Vec<String>,
+    /// The rule's rendered `because` text.
     pub reason: Option<String>,
 }
 
+/// A change a `redact` or `set` rule made to the arguments.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Modification {
+    /// The rule's id.
     pub rule: String,
+    /// The argument path changed, e.g. `memo` or `recipient.email`.
     pub path: String,
+    /// `redact` or `set`.
     pub op: &'static str,
 }
 
@@ -282,7 +349,9 @@ pub struct Modification {
 /// decision: a call, under `default allow`, of a tool no declaration covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Warning {
+    /// The `warn` rule's id; `None` for a mark of the engine's own.
     pub rule: Option<String>,
+    /// Why: the rule's `because` text, or the engine's note.
     pub reason: Option<String>,
 }
 
@@ -292,9 +361,32 @@ pub struct Warning {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecisionError {
-    Input { path: String, expected: String, found: String, message: String },
-    Rule { rule: String, span: SpanJson, message: String },
-    Internal { message: String },
+    /// The request does not fit the declarations (a missing argument, a wrong type, bad JSON).
+    Input {
+        /// Where in the request, e.g. `$.args.amount`.
+        path: String,
+        /// What the declarations expect there.
+        expected: String,
+        /// What the request holds there.
+        found: String,
+        /// The whole message.
+        message: String,
+    },
+    /// A rule could not be evaluated (a missing optional read without `??`, a store that
+    /// cannot be read); it fails closed.
+    Rule {
+        /// The rule's id.
+        rule: String,
+        /// The expression that failed.
+        span: SpanJson,
+        /// What went wrong.
+        message: String,
+    },
+    /// A fault inside the engine, caught at its boundary: the decision is `deny`.
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl From<&InputError> for DecisionError {

@@ -69,18 +69,22 @@ impl<'p> Verdict<'p> {
         Verdict { combined: Combined::without_rules(program, outcome), program, fired: SmallVec::new(), errors: true }
     }
 
+    /// The outcome.
     pub fn outcome(&self) -> Outcome {
         self.combined.outcome()
     }
 
+    /// The outcome is `allow`.
     pub fn is_allowed(&self) -> bool {
         self.outcome() == Outcome::Allow
     }
 
+    /// The outcome is `deny`.
     pub fn is_denied(&self) -> bool {
         self.outcome() == Outcome::Deny
     }
 
+    /// The outcome is `require_approval`.
     pub fn needs_approval(&self) -> bool {
         self.outcome() == Outcome::RequireApproval
     }

@@ -8,7 +8,7 @@
 
 mod codes;
 pub mod terminal;
-pub use codes::*;
+pub(crate) use codes::*;
 
 use crate::span::{SourceMap, Span};
 use serde_json::json;

@@ -45,6 +45,7 @@ pub struct RequestSchema {
 /// A decoded request: one value per slot (`Value::Absent` where nothing was given).
 #[derive(Debug, Clone, Default)]
 pub struct Frame {
+    /// The value of each slot (the envelope fields, the arguments, the windows read), by slot index.
     pub slots: Vec<Value>,
     /// The request's `tool` string.
     pub tool_name: String,

@@ -18,7 +18,9 @@ pub use crate::ops::{ArithOp, Builtin, CmpOp};
 /// The whole policy set, ready for a backend.
 #[derive(Debug, Clone)]
 pub struct Program {
+    /// The policy's name, version, defaults.
     pub info: PolicyInfo,
+    /// The declared request: envelope fields and tools.
     pub schema: RequestSchema,
     /// In source order (files in the order given, items in file order).
     pub rules: Vec<Rule>,
@@ -28,6 +30,7 @@ pub struct Program {
     pub slots: Vec<InputPath>,
     /// Regexes from literal patterns, compiled once; `ExprKind::Regex` indexes this.
     pub regexes: Vec<regex::Regex>,
+    /// The rules grouped by tool, for the backends' per-tool code.
     pub groups: ToolGroups,
 }
 

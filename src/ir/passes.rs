@@ -8,6 +8,7 @@ use crate::ops;
 use crate::value::Value;
 use std::sync::Arc;
 
+/// Runs every IR pass, in order (what the compiler does after checking).
 pub fn run_all(program: &mut Program) {
     for rule in &mut program.rules {
         let mut next = rule.locals;

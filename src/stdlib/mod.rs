@@ -36,6 +36,9 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("shell", include_str!("../../stdlib/shell.pol")),
 ];
 
+/// The `builtin fn`s of the standard library, by name: the Rust that implements each (a
+/// test checks every `builtin fn` declared in `stdlib/*.pol` has one, and every entry a
+/// declaration).
 #[rustfmt::skip]
 pub static NATIVES: &[Native] = &[
     Native { name: "pii.luhn_valid", f: |a| str_to_bool(a, pii::luhn_valid) },

@@ -14,7 +14,7 @@
 pub mod ast;
 mod expected;
 pub mod format;
-pub mod lexer;
+pub(crate) mod lexer;
 pub mod template;
 
 use crate::diagnostics::{self, Diagnostic};

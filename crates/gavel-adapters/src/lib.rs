@@ -36,7 +36,9 @@ pub struct Normalized {
 /// the body itself), `message` what is wrong (lowercase, no trailing period).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdapterError {
+    /// Where in the body: `openai.function.arguments`; empty for the body itself.
     pub path: String,
+    /// What is wrong, lowercase, no trailing period.
     pub message: String,
 }
 
@@ -73,7 +75,9 @@ pub struct Form {
 /// a JSON text inside a string (OpenAI) rather than an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgsAt {
+    /// The keys from the top of the body to the arguments.
     pub keys: &'static [&'static str],
+    /// The arguments are a JSON text inside a string (OpenAI), not an object.
     pub encoded: bool,
 }
 

@@ -28,12 +28,16 @@ use std::fmt::Write as _;
 /// Which form the JSON is in (`--from`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemaForm {
+    /// An MCP `tools/list` result (or its `tools` array).
     Mcp,
+    /// OpenAI function definitions, Chat Completions or Responses form.
     OpenAi,
+    /// Plain JSON Schema: one tool's arguments, or an object mapping tool names to schemas.
     JsonSchema,
 }
 
 impl SchemaForm {
+    /// The form as `--from` spells it.
     pub fn name(self) -> &'static str {
         match self {
             SchemaForm::Mcp => "mcp",
@@ -74,7 +78,9 @@ pub struct Imported {
 /// for the whole document), `message` what is wrong (lowercase, no trailing period).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaError {
+    /// Where in the document: `tools[2].name`; empty for the whole document.
     pub path: String,
+    /// What is wrong, lowercase, no trailing period.
     pub message: String,
 }
 
@@ -794,7 +800,9 @@ fn pascal(s: &str) -> String {
 /// What a `.pol` file declares: its tools and its other top-level names.
 #[derive(Debug, Default, PartialEq)]
 pub struct Declared {
+    /// The tools declared (`tool NAME(...)`).
     pub tools: HashSet<String>,
+    /// The other top-level names (types, lets, functions, data, windows).
     pub names: HashSet<String>,
 }
 

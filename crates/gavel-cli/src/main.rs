@@ -296,13 +296,12 @@ fn check(paths: &[PathBuf], format: Format, deny_warnings: bool, how: &LoadArgs)
     match format {
         Format::Json => print_diagnostics(&policy.warnings(), Format::Json),
         Format::Text => {
-            let p = policy.program();
             eprintln!(
                 "ok: policy `{}` version \"{}\": {} rules, {} tools, {} tests",
-                p.info.name,
-                p.info.version,
-                p.rules.len(),
-                p.schema.tools.len(),
+                policy.name(),
+                policy.version(),
+                policy.rule_count(),
+                policy.tool_count(),
                 policy.tests().tests.len()
             );
         }

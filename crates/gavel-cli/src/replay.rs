@@ -75,7 +75,7 @@ fn replay(engine: &Engine, policy: &gavel::policy::Policy, logs: &[PathBuf], for
         *after.entry(r.outcome.as_str()).or_insert(0u64) += 1;
     }
     let changed: Vec<&Replayed> = replayed.iter().filter(|r| r.outcome != r.logged.decision).collect();
-    let info = &policy.program().info;
+    let info = policy.policy_ref();
     match format {
         Format::Json => {
             let changes: Vec<Value> = changed
@@ -89,13 +89,13 @@ fn replay(engine: &Engine, policy: &gavel::policy::Policy, logs: &[PathBuf], for
                 })
                 .collect();
             let out = json!({
-                "policy": {"name": info.name, "version": info.version, "digest": policy.digest()},
+                "policy": info,
                 "replayed": replayed.len(), "before": before, "after": after, "changed": changes,
             });
             emit(&(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n"));
         }
         Format::Text => {
-            let mut t = format!("replayed {} decisions with policy `{}` version \"{}\" ({})\n", replayed.len(), info.name, info.version, policy.digest());
+            let mut t = format!("replayed {} decisions with policy `{}` version \"{}\" ({})\n", replayed.len(), info.name, info.version, info.digest);
             t.push_str(&format!("{:<18} {:>8} {:>8}\n", "decision", "before", "after"));
             for outcome in ["allow", "deny", "require_approval"] {
                 t.push_str(&format!("{outcome:<18} {:>8} {:>8}\n", before.get(outcome).unwrap_or(&0), after.get(outcome).unwrap_or(&0)));

@@ -99,8 +99,7 @@ fn id_string(envelope: &Map<String, Value>, key: &str) -> String {
 
 impl Guard {
     pub fn new(policy: &Policy, engine: Engine, log: DecisionLog, options: GuardOptions) -> Guard {
-        let p = policy.program();
-        let policy_ref = PolicyRef { name: p.info.name.clone(), version: p.info.version.clone(), digest: policy.digest().to_string() };
+        let policy_ref = policy.policy_ref().clone();
         let policy_json = json!({"name": policy_ref.name, "version": policy_ref.version, "digest": policy_ref.digest});
         let mut tail = Vec::new();
         for (key, value) in &options.envelope {

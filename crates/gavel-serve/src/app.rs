@@ -152,8 +152,8 @@ fn load(paths: &[PathBuf], store: &StoreChoice, old: Option<&Loaded>) -> Result<
         };
         (engine.with_store(store.clone()), Some(store))
     };
-    let p = policy.program();
-    let policy_ref = serde_json::json!({"name": p.info.name, "version": p.info.version, "digest": policy.digest()});
+    let p = policy.policy_ref();
+    let policy_ref = serde_json::json!({"name": p.name, "version": p.version, "digest": p.digest});
     Ok(Loaded { policy, engine, policy_ref, loaded_at: gavel_log::timestamp(SystemTime::now()), specs, store })
 }
 
