@@ -57,7 +57,7 @@ const AGGREGATES: [Aggregate; 5] = [Aggregate::Count, Aggregate::Sum, Aggregate:
 fn value(aggregate: Aggregate, pick: usize) -> EventValue {
     match aggregate {
         Aggregate::Count => EventValue::None,
-        Aggregate::Sum | Aggregate::Max if pick % 3 == 0 => EventValue::Number(NUMBERS[pick / 3 % NUMBERS.len()]),
+        Aggregate::Sum | Aggregate::Max if pick.is_multiple_of(3) => EventValue::Number(NUMBERS[pick / 3 % NUMBERS.len()]),
         Aggregate::Sum | Aggregate::Max => EventValue::Number(INTEGERS[pick / 3 % INTEGERS.len()]),
         Aggregate::Distinct => EventValue::Hash(HASHES[pick % HASHES.len()]),
         Aggregate::Values => EventValue::Text(TEXTS[pick % TEXTS.len()].to_string()),
