@@ -1,5 +1,6 @@
 //! The conformance property test of window stores, written once for any [`WindowStore`]:
-//! random event streams (a few keys, times out of order, reads exactly at `at - duration` and
+//! random event streams (a few keys, times out of order, sums of integers (the stores' fast
+//! path) and of fractions, windows of 1 to 300 seconds (many seconds in the long ones), reads exactly at `at - duration` and
 //! `at`, records and reads interleaved, time running past the longest window so events are
 //! pruned, small bounds so keys overflow, restarts for stores that persist) must get from the
 //! store exactly what the reference model (`model.rs`) answers.
@@ -45,15 +46,19 @@ pub struct Case {
 /// Numbers that stress the order of additions: fractions, magnitudes that lose bits,
 /// infinities whose sum is NaN, signed zeros, the smallest subnormal.
 const NUMBERS: [f64; 16] = [1.0, 2.0, 0.1, 0.2, 0.3, -2.5, 1e16, 1.0 / 3.0, -0.0, 0.0, 1e308, f64::INFINITY, f64::NEG_INFINITY, 5e-324, 123_456_789.125, -7.0];
+/// Integers, mostly within the 2^36 of the stores' fast sums (`numbers.rs`), some at and just
+/// past that edge, so that ranges of integer buckets are common and some fall back to the fold.
+const INTEGERS: [f64; 10] = [1.0, 2.0, -7.0, 100.0, 0.0, -0.0, 68_719_476_736.0, -68_719_476_736.0, 68_719_476_737.0, 9_007_199_254_740_992.0];
 const HASHES: [u128; 4] = [1, 2, 0xdead_beef, u128::MAX];
 const TEXTS: [&str; 6] = ["a", "b", "", "a:b", "é", "payee 7"];
-const DURATIONS: [u64; 5] = [1, 2, 3, 5, 10];
+const DURATIONS: [u64; 7] = [1, 2, 3, 5, 10, 60, 300];
 const AGGREGATES: [Aggregate; 5] = [Aggregate::Count, Aggregate::Sum, Aggregate::Max, Aggregate::Distinct, Aggregate::Values];
 
 fn value(aggregate: Aggregate, pick: usize) -> EventValue {
     match aggregate {
         Aggregate::Count => EventValue::None,
-        Aggregate::Sum | Aggregate::Max => EventValue::Number(NUMBERS[pick % NUMBERS.len()]),
+        Aggregate::Sum | Aggregate::Max if pick.is_multiple_of(3) => EventValue::Number(NUMBERS[pick / 3 % NUMBERS.len()]),
+        Aggregate::Sum | Aggregate::Max => EventValue::Number(INTEGERS[pick / 3 % INTEGERS.len()]),
         Aggregate::Distinct => EventValue::Hash(HASHES[pick % HASHES.len()]),
         Aggregate::Values => EventValue::Text(TEXTS[pick % TEXTS.len()].to_string()),
     }
@@ -70,9 +75,10 @@ pub fn cases(restarts: bool) -> impl Strategy<Value = Case> {
     });
     let bounds = prop_oneof![Just(Bounds::default()), (1usize..6, 1usize..7).prop_map(|(b, v)| Bounds { max_buckets_per_key: b, max_values_per_key: v }),];
     // Times: a base (negative, zero or a Unix time) plus small offsets, with an occasional
-    // jump far past every window.
+    // jump past every short window and a rarer one past the longest (300 s), so that long
+    // windows hold many seconds and are pruned too.
     let base = prop_oneof![Just(0i64), Just(-1_000i64), Just(1_700_000_000i64)];
-    let offset = prop_oneof![8 => 0i64..30, 1 => 30i64..120];
+    let offset = prop_oneof![16 => 0i64..30, 2 => 30i64..120, 1 => 300i64..700];
     // (window, key, offset, value pick); reads add how `at` sits against the offset: at it,
     // `duration` after (the offset on the open lower bound), or `duration - 1` after.
     let event = (any::<prop::sample::Index>(), 0u128..3, offset.clone(), any::<usize>());

@@ -50,6 +50,7 @@
 //! command line calls it before printing a batch of decisions, the service before answering.
 
 mod memory;
+mod numbers;
 
 #[cfg(any(test, feature = "store-testing"))]
 pub mod conformance;
@@ -162,7 +163,7 @@ pub enum EventValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
     /// Different seconds kept per (window, key); default 65,536 (18 hours of an event every
-    /// second; about 1 MiB in memory at most).
+    /// second; about 2 MiB in memory at most: 32 bytes a bucket).
     pub max_buckets_per_key: usize,
     /// (second, value) entries kept per (window, key) of a `distinct` or `values` window;
     /// default 65,536.

@@ -45,11 +45,13 @@ impl Harness for Restoring {
 }
 
 /// The generator reaches what the test is about: non-empty answers, reads failing on a bound,
-/// pruning (an event too old to keep), restarts, boundary reads.
+/// pruning (an event too old to keep), restarts, boundary reads, and the sums the stores answer
+/// from running totals (integers over many seconds of a long window) or by folding (fractions).
 #[test]
 fn generated_cases_reach_bounds_pruning_and_boundaries() {
     let mut runner = TestRunner::deterministic();
     let (mut answered, mut bounded, mut restarts, mut at_lower_bound) = (0, 0, 0, 0);
+    let (mut long_integer_sums, mut fraction_sums) = (0, 0);
     for _ in 0..300 {
         let case = cases(true).new_tree(&mut runner).expect("a case").current();
         let mut model = Model::new(&case.specs, case.bounds);
@@ -69,7 +71,18 @@ fn generated_cases_reach_bounds_pruning_and_boundaries() {
                             Err(_) => bounded += 1,
                             Ok(_) => {}
                         }
-                        let d = case.specs.iter().find(|s| s.id == r.window).map_or(0, |s| s.duration_secs as i64);
+                        // INVARIANT: reads are generated from the case's windows.
+                        let spec = case.specs.iter().find(|s| s.id == r.window).expect("a window of the case");
+                        let d = spec.duration_secs as i64;
+                        if spec.aggregate == Aggregate::Sum {
+                            let seconds: std::collections::BTreeSet<i64> =
+                                recorded.iter().filter(|e| (e.0, e.1) == (r.window, r.key) && r.at - d < e.2 && e.2 <= r.at).map(|e| e.2).collect();
+                            match model.read(r) {
+                                Ok(Answer::Number(n)) if n.fract() != 0.0 => fraction_sums += 1,
+                                Ok(Answer::Number(n)) if n != 0.0 && d >= 60 && seconds.len() >= 3 => long_integer_sums += 1,
+                                _ => {}
+                            }
+                        }
                         at_lower_bound += recorded.iter().filter(|e| (e.0, e.1, e.2) == (r.window, r.key, r.at - d)).count();
                     }
                 }
@@ -78,6 +91,7 @@ fn generated_cases_reach_bounds_pruning_and_boundaries() {
         }
     }
     assert!(answered > 300 && bounded > 20 && restarts > 20 && at_lower_bound > 50, "{answered} {bounded} {restarts} {at_lower_bound}");
+    assert!(long_integer_sums >= 5 && fraction_sums > 10, "{long_integer_sums} {fraction_sums}");
 }
 
 const COUNT: WindowSpec = WindowSpec { id: 1, aggregate: Aggregate::Count, duration_secs: 10 };
@@ -202,4 +216,98 @@ fn threads_share_one_store() {
         }
     });
     assert_eq!(read_one(&store, &COUNT, 1, 5), Ok(Answer::Number(4000.0)));
+}
+
+/// The fast sums of `numbers.rs` against the in-order fold, to the bit, and `max` against a
+/// plain fold: random buckets (mostly small integers, some at and past the 2^36 edge of the
+/// fast path, fractions, infinities, NaN, signed zeros), added at times out of order, pruned
+/// from the front, read over every kind of range.
+mod fast_paths {
+    use proptest::prelude::*;
+
+    use super::super::fold;
+    use super::super::numbers::{Buckets, FAST_RANGE, SMALL};
+
+    fn number() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            6 => (-1000i64..1000).prop_map(|n| n as f64),
+            1 => prop::sample::select(vec![SMALL, -SMALL, SMALL + 1.0, -SMALL - 1.0, SMALL - 1.0, 2f64.powi(53), 1e16, -0.0, 0.0]),
+            1 => prop::sample::select(vec![0.1, 0.2, -2.5, 1.0 / 3.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 5e-324, 1e308]),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(i64, f64),
+        Prune(i64),
+        Read(i64, i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0i64..400, number()).prop_map(|(t, v)| Op::Add(t, v)),
+            1 => (0i64..400).prop_map(Op::Prune),
+            4 => (-5i64..405, 0i64..410).prop_map(|(lo, d)| Op::Read(lo, lo + d)),
+        ]
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fast_sums_are_the_bits_of_the_in_order_fold(max in any::<bool>(), ops in prop::collection::vec(op(), 1..300)) {
+            let mut buckets = Buckets::default();
+            // The naive state: (second, bucket) in order.
+            let mut naive: Vec<(i64, f64)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Add(t, v) => {
+                        prop_assert!(buckets.add(max, t, v, usize::MAX));
+                        match naive.binary_search_by_key(&t, |b| b.0) {
+                            Ok(i) => naive[i].1 = fold::bucket(max, Some(naive[i].1), v),
+                            Err(i) => naive.insert(i, (t, fold::bucket(max, None, v))),
+                        }
+                    }
+                    Op::Prune(h) => {
+                        buckets.prune(h);
+                        naive.retain(|b| b.0 > h);
+                    }
+                    Op::Read(lo, hi) => {
+                        let range = naive.iter().filter(|b| lo < b.0 && b.0 <= hi).map(|b| b.1);
+                        if max {
+                            let want = range.reduce(fold::greater);
+                            let got = buckets.max(lo, hi);
+                            prop_assert!(want.is_none() == got.is_none() && want.zip(got).is_none_or(|(w, g)| same(w, g)), "max ({lo}, {hi}]: {got:?} vs {want:?}");
+                        } else {
+                            let want = range.fold(0.0, |total, b| total + b);
+                            let got = buckets.sum(lo, hi);
+                            prop_assert!(same(got, want), "sum ({lo}, {hi}]: {got} vs {want}");
+                            prop_assert!(same(buckets.folded_sum(lo, hi), want));
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(buckets.iter().collect::<Vec<_>>().len(), naive.len());
+        }
+    }
+
+    /// A range longer than the fast path's 2^17 buckets folds: here its partial sums pass 2^53,
+    /// where adding 1 rounds away, so the running totals (2^53 + 2) would be wrong.
+    #[test]
+    fn a_range_longer_than_the_fast_path_folds() {
+        let mut items: Vec<(i64, f64)> = (0..FAST_RANGE as i64).map(|t| (t, SMALL)).collect();
+        items.push((FAST_RANGE as i64, 1.0));
+        items.push((FAST_RANGE as i64 + 1, 1.0));
+        let buckets = Buckets::from_sorted(&items);
+        let fold = items.iter().fold(0.0, |total, b| total + b.1);
+        assert_eq!(fold, 2f64.powi(53));
+        assert_eq!(buckets.sum(-1, i64::MAX).to_bits(), fold.to_bits());
+        // Without the first bucket the range fits: exact, and the fold agrees.
+        assert_eq!(buckets.sum(0, i64::MAX), 2f64.powi(53) - SMALL + 2.0);
+        assert_eq!(buckets.sum(0, i64::MAX).to_bits(), buckets.folded_sum(0, i64::MAX).to_bits());
+    }
 }

@@ -1,6 +1,6 @@
-//! What the window stores cost a decision: the reads of three windows (count, sum, values)
+//! What the window stores cost a decision: the reads of three windows (a 1 h count, a 24 h sum, a 10 min max)
 //! in one call and their three events in another, for MemoryStore, RedbStore (a durable sync
-//! every 100 decisions, amortized) and RedisStore on loopback (when `redis-server` is
+//! every 100 and every 1,000 decisions, amortized) and RedisStore on loopback (when `redis-server` is
 //! installed; started here on a free port). 1,000 keys in turn, time advancing one second
 //! every 10 decisions, so each key holds a realistic few buckets.
 //! `cargo bench -p gavel-store --bench stores`.
@@ -69,29 +69,23 @@ fn stores(c: &mut Criterion) {
     let mut d = Decisions { rate: u64::MAX, ..Decisions::new() };
     group.bench_function("memory_3_windows_one_bucket", |b| b.iter(|| d.decide(&memory)));
 
-    let dir = tempfile::tempdir().unwrap();
-    let redb = RedbStore::open(dir.path(), &WINDOWS, Bounds::default()).unwrap();
-    let mut d = Decisions::new();
-    group.bench_function("redb_3_windows_sync_every_100", |b| {
-        b.iter(|| {
-            d.decide(&redb);
-            if d.i.is_multiple_of(100) {
-                redb.sync().unwrap();
-            }
-        })
-    });
-
-    let dir = tempfile::tempdir().unwrap();
-    let redb = RedbStore::open(dir.path(), &WINDOWS, Bounds::default()).unwrap();
-    let mut d = Decisions { rate: u64::MAX, ..Decisions::new() };
-    group.bench_function("redb_3_windows_one_bucket_sync_every_100", |b| {
-        b.iter(|| {
-            d.decide(&redb);
-            if d.i.is_multiple_of(100) {
-                redb.sync().unwrap();
-            }
-        })
-    });
+    // A durable commit every `batch` decisions: the command line syncs once per batch of
+    // input lines, the service once per group of concurrent answers.
+    for batch in [100, 1000] {
+        for (name, rate) in [("", 10), ("_one_bucket", u64::MAX)] {
+            let dir = tempfile::tempdir().unwrap();
+            let redb = RedbStore::open(dir.path(), &WINDOWS, Bounds::default()).unwrap();
+            let mut d = Decisions { rate, ..Decisions::new() };
+            group.bench_function(format!("redb_3_windows{name}_sync_every_{batch}"), |b| {
+                b.iter(|| {
+                    d.decide(&redb);
+                    if d.i.is_multiple_of(batch) {
+                        redb.sync().unwrap();
+                    }
+                })
+            });
+        }
+    }
 
     if let Some((mut server, url)) = redis_server() {
         let redis = RedisStore::connect(&url, &WINDOWS, Bounds::default()).unwrap();
