@@ -142,7 +142,10 @@ pub fn decide(app: &App, loaded: &Arc<Loaded>, caller: &Caller, body: Body) -> R
             map.insert("approval".into(), a);
         }
     }
-    let lines = records.iter().flat_map(gavel_log::encode_line).collect();
+    let mut lines = Vec::new();
+    for r in &records {
+        lines.extend_from_slice(&gavel_log::encode_line(r));
+    }
     let actions = records.iter().filter_map(|r| if let Record::Approval(a) = r { Some(a.action.clone()) } else { None }).collect();
     // INVARIANT: a `serde_json::Value` always serializes.
     let body = serde_json::to_vec(&out).expect("a JSON value serializes");
