@@ -1,5 +1,5 @@
-//! The writer. In: records to append, from many threads. Out: whole lines in the file before
-//! `append` returns; fdatasync by a group-commit thread (`LogSync::Group`) or before returning
+//! The writer. In: records (or batches of encoded lines) to append, from many threads. Out:
+//! whole lines in the file before `append`/`append_lines` returns; fdatasync by a group-commit thread (`LogSync::Group`) or before returning
 //! (`LogSync::Always`); a torn tail cut away on open (`Repair`); rotation past `max_bytes`.
 //!
 //! The file only ever holds whole lines: the length of its good prefix (`State::len`) is
@@ -111,7 +111,17 @@ impl DecisionLog {
     /// the line is NOT durable: the service must answer 503. Later appends try again (a full
     /// disk that has room again, a rotation that could not create the new file).
     pub fn append(&self, record: &Record) -> Result<(), LogError> {
-        let line = encode_line(record);
+        self.append_lines(&encode_line(record), 1)
+    }
+
+    /// Appends `count` whole lines at once (`encode_line`s one after another): one `write`
+    /// and, with `LogSync::Always`, one fdatasync for all of them — how a service commits a
+    /// group of requests together. All of them are written or (with an error) none: a write
+    /// that failed halfway is cut back, so every line in the batch must be answered 503.
+    pub fn append_lines(&self, lines: &[u8], count: u64) -> Result<(), LogError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
         let path = &self.shared.path;
         let mut state = self.shared.lock();
         if state.sync_failed.is_some() {
@@ -127,17 +137,17 @@ impl DecisionLog {
             file.set_len(state.len).map_err(|e| LogError::io(path, "cannot cut a failed write back", &e))?;
             state.torn = false;
         }
-        if state.len > 0 && state.len + line.len() as u64 > self.shared.options.max_bytes {
+        if state.len > 0 && state.len + lines.len() as u64 > self.shared.options.max_bytes {
             self.rotate(&mut state)?;
         }
         let file = state.live(path)?;
-        if let Err(e) = state.write(&file, &line) {
-            // Part of the line may be in the file: cut it back now, or before the next write.
+        if let Err(e) = state.write(&file, lines) {
+            // Part of the lines may be in the file: cut them back now, or before the next write.
             state.torn = file.set_len(state.len).is_err();
             return Err(LogError::io(path, "cannot write a line", &e));
         }
-        state.len += line.len() as u64;
-        state.entries += 1;
+        state.len += lines.len() as u64;
+        state.entries += count;
         match self.shared.options.sync {
             LogSync::Group => {
                 state.dirty = true;
@@ -381,6 +391,22 @@ mod tests {
         drop(log);
         let got: Vec<Record> = read(&path).unwrap().into_iter().map(|(_, r)| r).collect();
         assert_eq!(got, vec![rec(1), rec(3)]);
+    }
+
+    #[test]
+    fn a_batch_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+        let batch = |a: u64, b: u64| [encode_line(&rec(a)), encode_line(&rec(b))].concat();
+        log.append_lines(&batch(1, 2), 2).unwrap();
+        log.fail_next_writes(1);
+        assert!(log.append_lines(&batch(3, 4), 2).is_err());
+        log.append_lines(&batch(5, 6), 2).unwrap();
+        assert_eq!(log.entries(), 4);
+        drop(log);
+        let got: Vec<Record> = read(&path).unwrap().into_iter().map(|(_, r)| r).collect();
+        assert_eq!(got, vec![rec(1), rec(2), rec(5), rec(6)]);
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //! the same runtime shape: what any Rust HTTP service costs here before it does any work.
 //! Rounds alternate floor and scenario, and each ratio is of two runs next to each other
 //! (this machine's speed drifts between states, so runs minutes apart do not compare); the
-//! median of the rounds is printed.
+//! median of the rounds is printed. So is the CPU time per answer (the whole process's,
+//! clients included, for the scenario and for the floor), which other load on the machine
+//! moves far less than the rates.
 //!
 //! `cargo bench -p gavel-serve --bench load` (`LOAD_SECONDS`, `LOAD_ROUNDS`, `LOAD_CONNECTIONS`
-//! change the defaults of 2 s, 3 rounds, 32 connections).
+//! change the defaults of 2 s, 3 rounds, 32 connections; `LOAD_ONLY=text` runs only the rows
+//! whose name contains `text`, e.g. `LOAD_ONLY=redb` or `LOAD_ONLY='group fsync'`).
 
 use bytes::Bytes;
 use gavel_serve::{LogSync, Options, Server};
@@ -46,11 +49,19 @@ struct Run {
     failed: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+    /// CPU time the whole process (clients included) spent, in clock ticks.
+    cpu_ticks: u64,
 }
 
 impl Run {
     fn per_second(&self) -> f64 {
         self.answered as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// CPU time per answer (server and client together): unlike the rates, this barely moves
+    /// when other processes share the machine.
+    fn cpu_us(&self) -> f64 {
+        self.cpu_ticks as f64 * 1e6 / TICKS_PER_SECOND / self.answered.max(1) as f64
     }
 
     fn percentile(&mut self, p: f64) -> u32 {
@@ -60,11 +71,25 @@ impl Run {
     }
 }
 
+/// `USER_HZ`, the unit of /proc's CPU times (100 on Linux everywhere).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// This process's user + system CPU time so far, in clock ticks (0 where /proc is missing).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the `(comm)` field: state is field 3, utime 14 and stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    field(14) + field(15)
+}
+
 /// `connections` clients, each on its own keep-alive connection, sending one request after
 /// another for `seconds`.
 async fn drive(addr: SocketAddr, bodies: &[Bytes], connections: usize, seconds: Duration) -> Run {
     let deadline = Instant::now() + seconds;
     let start = Instant::now();
+    let cpu_start = cpu_ticks();
     let mut tasks = Vec::new();
     for c in 0..connections {
         let bodies: Vec<Bytes> = bodies.to_vec();
@@ -104,7 +129,7 @@ async fn drive(addr: SocketAddr, bodies: &[Bytes], connections: usize, seconds: 
             (answered, failed, latencies)
         }));
     }
-    let mut run = Run { answered: 0, failed: 0, elapsed: Duration::ZERO, latencies_us: Vec::new() };
+    let mut run = Run { answered: 0, failed: 0, elapsed: Duration::ZERO, latencies_us: Vec::new(), cpu_ticks: 0 };
     for t in tasks {
         let (a, f, l) = t.await.expect("a client task");
         run.answered += a;
@@ -112,6 +137,7 @@ async fn drive(addr: SocketAddr, bodies: &[Bytes], connections: usize, seconds: 
         run.latencies_us.extend(l);
     }
     run.elapsed = start.elapsed();
+    run.cpu_ticks = cpu_ticks().saturating_sub(cpu_start);
     run
 }
 
@@ -215,21 +241,25 @@ fn main() {
         gavel("payments, log on disk (group fsync)", "payments", &payments),
         Scenario { log_dir: shm.clone(), ..gavel("payments, log in memory (tmpfs)", "payments", &payments) },
         Scenario { log_sync: LogSync::Always, ..gavel("payments, log-sync always", "payments", &payments) },
-        gavel("finance (4 windows), embedded store", "finance", &finance),
+        gavel("finance (4 windows), embedded store (redb)", "finance", &finance),
     ];
     if let Some(r) = &redis {
         scenarios.push(Scenario { redis: Some(r.1.clone()), ..gavel("finance (4 windows), Redis", "finance", &finance) });
     }
+    if let Ok(only) = std::env::var("LOAD_ONLY") {
+        scenarios.retain(|s| s.name.contains(only.as_str()));
+    }
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     println!("{connections} connections, {rounds} rounds of {} s per row, medians; floor = bare axum, constant answer", seconds.as_secs());
-    println!("| scenario | decisions/s | p50 µs | p99 µs | floor/s | ÷ floor | failed |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| scenario | decisions/s | p50 µs | p99 µs | floor/s | ÷ floor | CPU µs/req | floor CPU µs/req | failed |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     rt.block_on(async {
         for s in &scenarios {
             let server = gavel_server(s, dir.path()).await;
             let (floor_addr, floor_task) = floor_server().await;
             let (mut rates, mut floors, mut ratios, mut p50s, mut p99s, mut failed) = (vec![], vec![], vec![], vec![], vec![], 0);
+            let (mut cpus, mut floor_cpus) = (vec![], vec![]);
             // A short warm-up (JIT-less interpreter, connections, the log file).
             drive(server.addr, &s.bodies, connections, Duration::from_millis(300)).await;
             for _ in 0..rounds {
@@ -239,19 +269,23 @@ fn main() {
                 rates.push(run.per_second());
                 floors.push(floor.per_second());
                 ratios.push(run.per_second() / floor.per_second());
+                cpus.push(run.cpu_us());
+                floor_cpus.push(floor.cpu_us());
                 p50s.push(run.percentile(0.50) as f64);
                 p99s.push(run.percentile(0.99) as f64);
             }
             floor_task.abort();
             server.stop().await.expect("the server stops");
             println!(
-                "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {failed} |",
+                "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {failed} |",
                 s.name,
                 median(rates),
                 median(p50s),
                 median(p99s),
                 median(floors),
-                median(ratios)
+                median(ratios),
+                median(cpus),
+                median(floor_cpus)
             );
         }
     });

@@ -1,5 +1,5 @@
 //! The service's state: the policy being served (swapped whole on reload), the config, the
-//! decision log, the approval store and the metrics. In: [`crate::Options`]. Out: an [`App`]
+//! decision log (and its group-commit thread, `commit`), the approval store and the metrics. In: [`crate::Options`]. Out: an [`App`]
 //! the handlers share, and [`App::reload`], which compiles the files aside and swaps the new
 //! policy in atomically (arc-swap) or keeps the old one and says why.
 //!
@@ -7,6 +7,7 @@
 //! answers with it, so a reload in the middle never mixes two policies in one answer; the
 //! retired policy (and its JIT code) is dropped when the last request holding it ends.
 
+use crate::commit::Committer;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use arc_swap::ArcSwap;
@@ -26,7 +27,11 @@ pub struct Loaded {
     pub policy_ref: serde_json::Value,
     pub loaded_at: String,
     specs: Vec<WindowSpec>,
-    store: Option<Arc<dyn WindowStore>>,
+    /// The window store, when the policy has windows: `commit` syncs it with the log.
+    pub store: Option<Arc<dyn WindowStore>>,
+    /// Reading or recording a window is a network round trip (Redis): decide off the async
+    /// workers.
+    pub blocks: bool,
 }
 
 /// Where windows and approvals are kept.
@@ -64,7 +69,9 @@ pub struct App {
     pub paths: Vec<PathBuf>,
     current: ArcSwap<Loaded>,
     pub config: Config,
-    pub log: DecisionLog,
+    pub log: Arc<DecisionLog>,
+    /// Writes decisions' lines and syncs their window stores in groups (`commit`).
+    pub committer: Committer,
     pub approvals: Box<dyn ApprovalStore>,
     pub metrics: Metrics,
     pub store: StoreChoice,
@@ -80,7 +87,10 @@ impl App {
     pub fn new(paths: Vec<PathBuf>, config: Config, log: DecisionLog, approvals: Box<dyn ApprovalStore>, store: StoreChoice) -> Result<App, String> {
         let loaded = load(&paths, &store, None)?;
         let at = loaded.loaded_at.clone();
+        let log = Arc::new(log);
+        let committer = Committer::start(log.clone())?;
         Ok(App {
+            committer,
             paths,
             current: ArcSwap::from_pointee(loaded),
             config,
@@ -135,7 +145,7 @@ impl App {
 
 /// Compiles the policy and makes its engine, with the window store: the one `old` has when
 /// the windows are the same, else a new one.
-fn load(paths: &[PathBuf], store: &StoreChoice, old: Option<&Loaded>) -> Result<Loaded, String> {
+fn load(paths: &[PathBuf], choice: &StoreChoice, old: Option<&Loaded>) -> Result<Loaded, String> {
     let policy = paths.iter().fold(Policy::builder(), |b, p| b.path(p)).build().map_err(|d| render(&d))?;
     let engine = match policy.engine(Backend::Jit) {
         Ok(e) => e,
@@ -148,13 +158,14 @@ fn load(paths: &[PathBuf], store: &StoreChoice, old: Option<&Loaded>) -> Result<
     } else {
         let store: Arc<dyn WindowStore> = match old {
             Some(old) if old.specs == specs && old.store.is_some() => old.store.clone().expect("checked just above"),
-            _ => open_windows(store, &specs, old.is_some())?,
+            _ => open_windows(choice, &specs, old.is_some())?,
         };
         (engine.with_store(store.clone()), Some(store))
     };
     let p = policy.policy_ref();
     let policy_ref = serde_json::json!({"name": p.name, "version": p.version, "digest": p.digest});
-    Ok(Loaded { policy, engine, policy_ref, loaded_at: gavel_log::timestamp(SystemTime::now()), specs, store })
+    let blocks = store.is_some() && matches!(choice, StoreChoice::Redis(_));
+    Ok(Loaded { policy, engine, policy_ref, loaded_at: gavel_log::timestamp(SystemTime::now()), specs, store, blocks })
 }
 
 fn open_windows(store: &StoreChoice, specs: &[WindowSpec], reloading: bool) -> Result<Arc<dyn WindowStore>, String> {

@@ -1,8 +1,9 @@
 //! `POST /v1/decide` (PRODUCT.md §4.1). In: the caller (its token), the body's bytes (or
-//! that it was too large). Out: the HTTP answer — the decision JSON of §1 with `decision_id`
-//! and, for approvals, `approval` — after its line (and any approval line) is in the log; 503
-//! when the log (or the window store) cannot keep it, since an answer that is not logged
-//! must not leave.
+//! that it was too large). Out: [`decide`] decides and builds the answer — the decision JSON
+//! of §1 with `decision_id` and, for approvals, `approval` — and its log lines ([`Decided`]);
+//! [`answer`] hands them to the group commit (`commit.rs`) and answers once its lines are in
+//! the log and its window events are durable; 503 when the log (or the window store) cannot
+//! keep them, since an answer that is not logged must not leave.
 //!
 //! A body that is not a call (not JSON, two forms, bad arguments, too large) is a `deny`
 //! with an input error, decided by no rule; a retry with an `approval_id` whose decision is
@@ -11,14 +12,17 @@
 
 use crate::app::{App, Loaded};
 use crate::auth::Caller;
+use crate::commit::Fault;
 use crate::{json_error, Answer};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
 use gavel::decision::{DecisionError, Outcome};
 use gavel::policy::DecideOptions;
 use gavel::Decision;
 use gavel_log::{ApprovalRecord, DecisionRecord, Record};
 use gavel_store::approvals::{approval_digest, Approval, ApprovalError, ApprovalStatus};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// What the handler read of the body.
@@ -58,11 +62,27 @@ impl Who {
     }
 }
 
-/// Decides, records and answers one call. Blocking (the log, the stores).
-pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
+/// A decided call, not answered yet: what [`answer`] commits and sends.
+pub struct Decided {
+    started: Instant,
+    /// The encoded log lines (approval actions, then the decision).
+    lines: Vec<u8>,
+    count: u64,
+    /// The approval actions among them, for the metrics.
+    actions: Vec<String>,
+    store: Option<std::sync::Arc<dyn gavel::store::WindowStore>>,
+    /// The answer's JSON.
+    body: Vec<u8>,
+    outcome: Outcome,
+    fired: Vec<String>,
+}
+
+/// Decides one call and builds its answer and log lines; an `Err` is an answer already (401,
+/// 403, 503 from the approval store). Blocks only on the approval store, and on the window
+/// store when `loaded.blocks`.
+pub fn decide(app: &App, loaded: &Arc<Loaded>, caller: &Caller, body: Body) -> Result<Decided, Answer> {
     let started = Instant::now();
     let now = SystemTime::now();
-    let loaded = app.current();
     let raw = match &body {
         Body::Bytes(b) => Some(b.as_slice()),
         Body::TooLarge { .. } => None,
@@ -79,7 +99,7 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
         Ok(n) => {
             let who = Who::of(&n.envelope);
             if let Some(refused) = caller.may_speak_for(Who::id(&who.agent).as_deref()) {
-                return refused;
+                return Err(refused);
             }
             let (agent, user) = (Who::id(&who.agent).unwrap_or_default(), Who::id(&who.user).unwrap_or_default());
             // The approval is created or consumed before the windows record the decision, so
@@ -88,20 +108,17 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
                 if decision.decision == Outcome::RequireApproval {
                     // The arguments the digest binds: as modified by `redact`/`set`, else as sent.
                     let args = decision.args.clone().unwrap_or_else(|| gavel_adapters::envelope_args(&n.envelope));
-                    settled = Some(approve(app, &loaded, decision, args, n.approval_id.as_deref(), &agent, &user, now, &mut records));
+                    settled = Some(blocking_here(|| approve(app, loaded, decision, args, n.approval_id.as_deref(), &agent, &user, now, &mut records)));
                 }
             })
         }
-        Err(e) => input_error(&loaded, &e),
+        Err(e) => input_error(loaded, &e),
     };
     let approval = match settled {
         Some(Ok(approval)) => Some(approval),
-        Some(Err(answer)) => return answer,
+        Some(Err(answer)) => return Err(answer),
         None => None,
     };
-    if let Err(e) = loaded.engine.sync_windows() {
-        return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{}; the decision was not answered", e.message));
-    }
 
     let mut out = decision.to_json();
     let decision_id = uuid::Uuid::now_v7().to_string();
@@ -119,25 +136,47 @@ pub fn decide(app: &App, caller: &Caller, body: Body) -> Answer {
         approval_id: used,
         latency_us,
     }));
-    for r in &records {
-        if let Err(e) = app.log.append(r) {
-            app.metrics.log_error();
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}; the decision was not answered"));
-        }
-    }
-    for r in &records {
-        if let Record::Approval(a) = r {
-            app.metrics.approval(&a.action);
-        }
-    }
-    app.metrics.decided(decision.decision.as_str(), &fired, started.elapsed().as_secs_f64());
     if let Value::Object(map) = &mut out {
         map.insert("decision_id".into(), Value::String(decision_id));
         if let Some(a) = approval {
             map.insert("approval".into(), a);
         }
     }
-    crate::json(StatusCode::OK, &out)
+    let mut lines = Vec::new();
+    for r in &records {
+        lines.extend_from_slice(&gavel_log::encode_line(r));
+    }
+    let actions = records.iter().filter_map(|r| if let Record::Approval(a) = r { Some(a.action.clone()) } else { None }).collect();
+    // INVARIANT: a `serde_json::Value` always serializes.
+    let body = serde_json::to_vec(&out).expect("a JSON value serializes");
+    Ok(Decided { started, lines, count: records.len() as u64, actions, store: loaded.store.clone(), body, outcome: decision.decision, fired })
+}
+
+/// Commits the decided call's lines (and its window events) with the others in flight, then
+/// answers it; 503 if they cannot be kept.
+pub async fn answer(app: &App, decided: Decided) -> Answer {
+    match app.committer.commit(decided.lines, decided.count, decided.store).await {
+        Ok(()) => {}
+        Err(Fault::Store(e)) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}; the decision was not answered")),
+        Err(Fault::Log(e)) => {
+            app.metrics.log_error();
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}; the decision was not answered"));
+        }
+    }
+    for action in &decided.actions {
+        app.metrics.approval(action);
+    }
+    app.metrics.decided(decided.outcome, &decided.fired, decided.started.elapsed().as_secs_f64());
+    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], decided.body).into_response()
+}
+
+/// Runs blocking store work (an approval) from wherever the decision runs: on an async
+/// worker of a multi-threaded runtime, its other tasks move to another thread first.
+fn blocking_here<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// The `deny` for a body that is not a call: no rule decided it; the error says what is wrong.
