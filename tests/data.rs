@@ -69,3 +69,36 @@ fn an_unreadable_data_file_is_a_file_error() {
     assert!(d.only_file_errors(), "{:?}", d.items);
     assert!(d.render().contains("/nonexistent/limits.json"), "{}", d.render());
 }
+
+#[test]
+fn in_over_a_long_data_list_is_a_hash_lookup_with_the_scans_answers() {
+    // 8 or more strings are hashed at load (`in_set` in the disassembly); fewer are scanned.
+    // Both give the scan's answers on both engines: same bytes only, no case folding, no
+    // trimming, the empty string an element like any other.
+    let policy = "policy p\nversion \"1\"\ndefault allow\ndata blocked: list<string>\ntool send(to: string, cc?: string)\n\
+                  rule listed: on send deny when to in blocked\n\
+                  rule cc_blocked: on send require approval when (cc ?? \"none\") in blocked\n\
+                  rule not_listed: on send warn when to not in blocked and not blocked.contains(to)\n";
+    let long: Vec<String> = (0..1000).map(|i| format!("u{i}@x.com")).chain(["".to_string(), "É@x.com".to_string()]).collect();
+    let short = &long[..3];
+    for (list, hashed) in [(&long[..], true), (short, false)] {
+        let p = Policy::builder().source("p.pol", policy).data("blocked", serde_json::to_string(list).expect("json")).build().expect("compiles");
+        assert_eq!(p.disassemble().contains("in_set"), hashed, "{} elements", list.len());
+        for backend in [Backend::Interpreter, Backend::Jit] {
+            let engine = p.engine(backend).expect("backend");
+            let decide = |args: &str| {
+                let d = engine.decide_json(format!(r#"{{"tool": "send", "args": {args}}}"#).as_bytes()).expect("decides");
+                (d.decision.as_str(), d.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>().join(","))
+            };
+            assert_eq!(decide(r#"{"to": "u2@x.com"}"#), ("deny", "listed".to_string()), "{backend:?}");
+            assert_eq!(decide(r#"{"to": "U2@x.com"}"#), ("allow", "not_listed".to_string()), "{backend:?}: no case folding");
+            assert_eq!(decide(r#"{"to": "u2@x.com "}"#), ("allow", "not_listed".to_string()), "{backend:?}: no trimming");
+            assert_eq!(decide(r#"{"to": "x", "cc": "u1@x.com"}"#), ("require_approval", "cc_blocked,not_listed".to_string()), "{backend:?}");
+            if hashed {
+                assert_eq!(decide(r#"{"to": ""}"#), ("deny", "listed".to_string()), "{backend:?}: the empty string is an element");
+                assert_eq!(decide(r#"{"to": "\u00c9@x.com"}"#), ("deny", "listed".to_string()), "{backend:?}: escapes decode to the same bytes");
+                assert_eq!(decide(r#"{"to": "u999@x.com"}"#), ("deny", "listed".to_string()), "{backend:?}");
+            }
+        }
+    }
+}

@@ -1,8 +1,11 @@
 //! Differential testing of the two backends. In: a seed; a small PRNG generates random
-//! well-typed policy sets (as `.pol` text, with `on` blocks of block `let`s) and random
-//! requests (valid, invalid, and broken JSON bytes), decided with the default limits and
-//! under a small work budget. Out: a failure listing every case where the interpreter's and the JIT's
-//! decision JSON differ, with the policy and request to reproduce it.
+//! well-typed policy sets (as `.pol` text, with `on` blocks of block `let`s, `set`/`redact`
+//! rules, `window` declarations over past decisions and `data` declarations with generated
+//! data) and random requests (valid, invalid, and broken JSON bytes), decided with the
+//! default limits and under a small work budget. A policy's requests are decided in order,
+//! each engine with its own in-memory window store, so the windows see the same history on
+//! both. Out: a failure listing every case where the interpreter's and the JIT's decision
+//! JSON differ, with the policy, data and request to reproduce it.
 //!
 //! `GAVEL_DIFF_CASES` sets the number of cases (default 10,000); `GAVEL_DIFF_SEED` the seed.
 //! `scripts/differential` runs a million.
@@ -52,6 +55,10 @@ struct Env {
     /// Records with fields `k: string` and `v: number`.
     records: Vec<String>,
     lambda_depth: usize,
+    /// The policy declares the generated `data` (`ids: list<string>`, `limits: map<number>`).
+    data: bool,
+    /// Conditions on the windows readable here (`(w0 >= 2)`), for rules to test history.
+    window_tests: Vec<String>,
 }
 
 const HEADER_TYPES: &str = r#"
@@ -74,6 +81,8 @@ fn envelope() -> Env {
         maps: vec![],
         records: vec![],
         lambda_depth: 0,
+        data: false,
+        window_tests: vec![],
     }
 }
 
@@ -125,6 +134,10 @@ fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
                     format!("(has {name} and {})", guarded(rng, env, &name, t, d))
                 }
             },
+            6 if env.data && rng.chance(60) => {
+                let not = if rng.chance(30) { "not " } else { "" };
+                format!("({} {not}in ids)", gen(rng, env, Ty::Str, d))
+            }
             6 => format!("({} in [{}, {}])", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Str, d), literal(rng, Ty::Str)),
             7 => format!("{}.{}({})", gen(rng, env, Ty::Str, d), rng.pick(&["starts_with", "ends_with", "contains"]), gen(rng, env, Ty::Str, d)),
             8 => format!("{}.matches({})", gen(rng, env, Ty::Str, d), rng.pick(REGEXES)),
@@ -170,6 +183,7 @@ fn gen(rng: &mut Rng, env: &mut Env, ty: Ty, depth: usize) -> String {
                 Some(r) => format!("{r}.v"),
                 None => format!("({} ?? {})", opt_name(rng, env, Ty::Num).unwrap_or_else(|| "agent.level".into()), gen(rng, env, Ty::Num, d)),
             },
+            13 if env.data && rng.chance(50) => format!("(limits[{}] ?? {})", gen(rng, env, Ty::Str, d), gen(rng, env, Ty::Num, d)),
             13 => format!("({} ?? {})", opt_name(rng, env, Ty::Num).unwrap_or_else(|| "agent.level".into()), gen(rng, env, Ty::Num, d)),
             _ => format!("({}[{}] ?? {})", gen(rng, env, Ty::ListNum, d), gen(rng, env, Ty::Num, d), gen(rng, env, Ty::Num, d)),
         },
@@ -268,8 +282,114 @@ fn literal(rng: &mut Rng, ty: Ty) -> String {
     }
 }
 
-fn policy(rng: &mut Rng) -> String {
+/// A generated policy set: its text and the data its `data` declarations read.
+struct Generated {
+    text: String,
+    data: Vec<(&'static str, String)>,
+}
+
+impl Generated {
+    fn build(&self, limits: &Limits) -> Result<Policy, gavel::Diagnostics> {
+        let builder = self.data.iter().fold(Policy::builder().source("diff.pol", self.text.clone()), |b, (name, json)| b.data(*name, json.clone()));
+        builder.limits(limits.clone()).build()
+    }
+
+    /// The policy and its data, to reproduce a failure.
+    fn shown(&self) -> String {
+        let data: Vec<String> = self.data.iter().map(|(name, json)| format!("data/{name}.json: {json}")).collect();
+        format!("{}\n{}", self.text, data.join("\n"))
+    }
+}
+
+/// A window a rule can read: its name, what it reads as, and the one rule scope it may be
+/// read in when its keys read arguments (`None`: any scope).
+struct WindowRead {
+    name: String,
+    /// `Ty::Num` for count, sum and distinct; `Ty::ListStr` for values; `None` for `max`
+    /// (an optional number).
+    ty: Option<Ty>,
+    only_in: Option<&'static str>,
+}
+
+/// Strings the data and the requests share, so membership holds sometimes.
+const DATA_STRS: &[&str] = &["", "a", "x", "low", "high", "a,b", "Hello World", "x-y", "10.0.0.1", "abc123", "é"];
+
+/// `data` declarations and their values: `ids` (a list of strings, sometimes long enough to
+/// be hashed) and `limits` (numbers by string).
+fn data(rng: &mut Rng, text: &mut String) -> Vec<(&'static str, String)> {
+    text.push_str("data ids: list<string>\ndata limits: map<number>\n");
+    let n = rng.below(24);
+    let ids: Vec<String> = (0..n).map(|k| if rng.chance(50) { (*rng.pick(DATA_STRS)).to_string() } else { format!("id{k}") }).collect();
+    let limits: Vec<String> = DATA_STRS.iter().filter_map(|k| rng.chance(30).then(|| format!("{k:?}: {}", json_num(rng)))).collect();
+    vec![("ids", serde_json::to_string(&ids).expect("strings serialize")), ("limits", format!("{{{}}}", limits.join(", ")))]
+}
+
+/// `window` declarations over past decisions: each aggregate, keys with and without `args`,
+/// `when` on the decision and on the request.
+fn windows(rng: &mut Rng, text: &mut String) -> Vec<WindowRead> {
+    let mut reads = Vec::new();
+    for k in 0..1 + rng.below(4) {
+        let name = format!("w{k}");
+        let on = *rng.pick(&["", "t.a", "t.b"]);
+        let (aggregate, ty) = match (rng.below(5), on) {
+            (1, "t.a" | "t.b") => ("sum(n)".to_string(), Some(Ty::Num)),
+            (2, "t.a" | "t.b") => ("max(n)".to_string(), None),
+            (2, _) => ("max(agent.level ?? 0)".to_string(), None),
+            (3, "t.a") => ("distinct(s)".to_string(), Some(Ty::Num)),
+            (3, _) => ("distinct(agent.trust)".to_string(), Some(Ty::Num)),
+            (4, "t.a") => (format!("values({})", rng.pick(&["s", "e", "p.k"])), Some(Ty::ListStr)),
+            (4, _) => ("values(agent.id)".to_string(), Some(Ty::ListStr)),
+            _ => ("count()".to_string(), Some(Ty::Num)),
+        };
+        let mut keys: Vec<&str> = vec![*rng.pick(&["agent.id", "workspace", "agent.trust", "tool"])];
+        if rng.chance(40) {
+            keys.push(*rng.pick(&["workspace", "tool", "agent.id"]));
+        }
+        let by_args = !on.is_empty() && rng.chance(35);
+        if by_args {
+            keys.push("args");
+        }
+        let mut env = env_for(on);
+        let depth = 1 + rng.below(2);
+        let when = match rng.below(6) {
+            0 => String::new(),
+            1 => " when decision == deny".to_string(),
+            2 => " when decision != allow".to_string(),
+            3 => " when decision == require_approval".to_string(),
+            4 => format!(" when {} and decision == allow", gen(rng, &mut env, Ty::Bool, depth)),
+            _ => format!(" when {}", gen(rng, &mut env, Ty::Bool, depth)),
+        };
+        let scope = if on.is_empty() { String::new() } else { format!(" on {on}") };
+        let over = rng.pick(&["10m", "1h", "1d"]);
+        text.push_str(&format!("window {name} = {aggregate}{scope} over {over} by {}{when}\n", keys.join(", ")));
+        reads.push(WindowRead { name, ty, only_in: by_args.then_some(on) });
+    }
+    reads
+}
+
+/// What the rules of `scope` read: its arguments, the windows readable there, the data.
+fn rule_env(scope: &'static str, windows: &[WindowRead], data: bool) -> Env {
+    let mut env = env_for(scope);
+    env.data = data;
+    for w in windows.iter().filter(|w| w.only_in.is_none_or(|only| only == scope)) {
+        let name = &w.name;
+        match w.ty {
+            Some(ty) => env.vars.push((name.clone(), ty)),
+            None => env.optional.push((name.clone(), Ty::Num)),
+        }
+        env.window_tests.extend(match w.ty {
+            Some(Ty::ListStr) => vec![format!("(agent.id in {name})"), format!("({name}.len() >= 2)")],
+            Some(_) => vec![format!("({name} >= 1)"), format!("({name} >= 2)"), format!("({name} > 3)")],
+            None => vec![format!("(({name} ?? 0) >= 1)"), format!("(has {name})")],
+        });
+    }
+    env
+}
+
+fn policy(rng: &mut Rng) -> Generated {
     let mut text = format!("policy diff\nversion \"1\"\ndefault {}\non error {}\n{HEADER_TYPES}\n", rng.pick(&["allow", "deny"]), rng.pick(&["deny", "allow"]));
+    let data = if rng.chance(40) { data(rng, &mut text) } else { Vec::new() };
+    let windows = if rng.chance(40) { windows(rng, &mut text) } else { Vec::new() };
     let rules = 1 + rng.below(8);
     let mut i = 0;
     while i < rules {
@@ -277,7 +397,7 @@ fn policy(rng: &mut Rng) -> String {
         // (and by each other), reached or not, failing or not.
         if rng.chance(30) {
             let scope = *rng.pick(&["t.a", "t.b", "t.a, t.b"]);
-            let mut env = env_for(scope);
+            let mut env = rule_env(scope, &windows, !data.is_empty());
             text.push_str(&format!("on {scope} {{\n"));
             for k in 0..1 + rng.below(4) {
                 let ty = *rng.pick(&[Ty::Num, Ty::Num, Ty::Str, Ty::Bool, Ty::ListNum, Ty::ListStr]);
@@ -288,26 +408,37 @@ fn policy(rng: &mut Rng) -> String {
                 env.vars.push((name, ty));
             }
             for _ in 0..1 + rng.below(3) {
-                text.push_str(&format!("  {}", rule(rng, &mut env, i, "")));
+                text.push_str(&format!("  {}", rule(rng, &mut env, i, "", scope)));
                 i += 1;
             }
             text.push_str("}\n");
             continue;
         }
         let scope = *rng.pick(&["t.a", "t.b", "t.a", "t.b", "t.*", "*", "", "t.a, t.b", "u.*"]);
-        let mut env = env_for(scope);
+        let mut env = rule_env(scope, &windows, !data.is_empty());
         let on = if scope.is_empty() { String::new() } else { format!("on {scope} ") };
-        text.push_str(&rule(rng, &mut env, i, &on));
+        text.push_str(&rule(rng, &mut env, i, &on, scope));
         i += 1;
     }
-    text
+    Generated { text, data }
 }
 
-/// One rule `r{i}` (`on` is its scope as written, or empty).
-fn rule(rng: &mut Rng, env: &mut Env, i: usize, on: &str) -> String {
-    let effect = rng.pick(&["deny", "allow", "warn", "require approval from \"ops\"", "deny", "allow"]).to_string();
+/// One rule `r{i}` (`on` is its scope as written, or empty; `scope` the tools it covers):
+/// on one declared tool, sometimes a `set` or `redact` of its arguments.
+fn rule(rng: &mut Rng, env: &mut Env, i: usize, on: &str, scope: &str) -> String {
+    let effect = match (scope, rng.below(10)) {
+        ("t.a" | "t.b", 0) => format!("set n = {}", gen(rng, env, Ty::Num, 2)),
+        ("t.a", 1) => format!("set p.k = {}", gen(rng, env, Ty::Str, 2)),
+        ("t.a" | "t.b", 2) => "redact s".to_string(),
+        ("t.a", 3) => "redact ls".to_string(),
+        _ => rng.pick(&["deny", "allow", "warn", "require approval from \"ops\"", "deny", "allow"]).to_string(),
+    };
     let depth = 1 + rng.below(4);
-    let cond = gen(rng, env, Ty::Bool, depth);
+    let mut cond = gen(rng, env, Ty::Bool, depth);
+    if !env.window_tests.is_empty() && rng.chance(60) {
+        let test = rng.pick(&env.window_tests).clone();
+        cond = if rng.chance(60) { test } else { format!("({test} {} {cond})", rng.pick(&["and", "or"])) };
+    }
     let shadow = if rng.chance(10) { "@mode(\"shadow\")\n" } else { "" };
     let when = if rng.chance(95) { format!(" when {cond}") } else { String::new() };
     let because = if rng.chance(30) { " because \"r {workspace}\"" } else { "" };
@@ -380,7 +511,18 @@ fn request(rng: &mut Rng) -> Vec<u8> {
     fields.push(format!("\"workspace\": {}", json_str(rng)));
     fields.push(if rng.chance(50) { format!("\"context\": {{\"ticket\": {}}}", json_str(rng)) } else { "\"context\": {}".into() });
     if rng.chance(60) {
-        fields.push(format!("\"time\": \"{}\"", rng.pick(&["2026-11-25T10:00:00Z", "2026-11-28T23:59:59Z", "1970-01-01T00:00:00Z"])));
+        fields.push(format!(
+            "\"time\": \"{}\"",
+            rng.pick(&[
+                "2026-11-25T10:00:00Z",
+                "2026-11-25T10:09:59Z",
+                "2026-11-25T10:10:00Z",
+                "2026-11-25T11:00:00Z",
+                "2026-11-26T10:00:00Z",
+                "2026-11-28T23:59:59Z",
+                "1970-01-01T00:00:00Z",
+            ])
+        ));
     }
     if rng.chance(5) {
         fields.remove(1 + rng.below(fields.len() - 1));
@@ -400,14 +542,15 @@ fn run(seed: u64, cases: usize) -> (Vec<String>, usize, usize) {
     let (mut done, mut policies, mut bad) = (0, 0, Vec::new());
     let requests_per_policy = 25;
     while done < cases {
-        let text = policy(&mut rng);
+        let generated = policy(&mut rng);
+        let text = generated.shown();
         let mut limits = vec![Limits::default()];
         if rng.chance(50) {
             limits.push(Limits { max_work: rng.below(80), ..Limits::default() });
         }
         let compiled: Vec<(Policy, Limits)> = limits
             .into_iter()
-            .map(|l| match Policy::from_sources_with(&[("diff.pol", &text)], &l) {
+            .map(|l| match generated.build(&l) {
                 Ok(p) => (p, l),
                 Err(d) => panic!("generated policy does not compile (generator bug):\n{text}\n{}", d.render()),
             })
@@ -458,8 +601,8 @@ fn generated_requests_reach_every_outcome() {
     let mut rng = Rng(7);
     let (mut errors, mut fired, mut invalid) = (0, 0, 0);
     for _ in 0..40 {
-        let text = policy(&mut rng);
-        let p = Policy::from_sources(&[("diff.pol", &text)]).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
+        let generated = policy(&mut rng);
+        let p = generated.build(&Limits::default()).unwrap_or_else(|d| panic!("{}\n{}", generated.shown(), d.render()));
         let e = p.engine(Backend::Jit).expect("jit");
         for _ in 0..25 {
             let d = e
@@ -483,10 +626,10 @@ fn generated_policies_use_block_lets_and_run_out_of_work() {
     let mut rng = Rng(11);
     let (mut blocks, mut out_of_work) = (0, 0);
     for _ in 0..40 {
-        let text = policy(&mut rng);
-        blocks += usize::from(text.contains("  let v"));
+        let generated = policy(&mut rng);
+        blocks += usize::from(generated.text.contains("  let v"));
         let limits = Limits { max_work: rng.below(80), ..Limits::default() };
-        let p = Policy::from_sources_with(&[("diff.pol", &text)], &limits).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
+        let p = generated.build(&limits).unwrap_or_else(|d| panic!("{}\n{}", generated.shown(), d.render()));
         let e = p.engine(Backend::Jit).expect("jit");
         for _ in 0..25 {
             let d = e
@@ -499,4 +642,31 @@ fn generated_policies_use_block_lets_and_run_out_of_work() {
         }
     }
     assert!(blocks > 0 && out_of_work > 0, "blocks {blocks}, out of work {out_of_work}");
+}
+
+#[test]
+fn generated_policies_use_windows_data_and_modifications() {
+    // Windows that count something, data lists long enough to be hashed, and `set`/`redact`
+    // applied to allowed calls must occur, or the differential test does not compare them.
+    let mut rng = Rng(13);
+    let (mut windowed, mut hashed, mut modified, mut counted) = (0, 0, 0, 0);
+    for _ in 0..60 {
+        let generated = policy(&mut rng);
+        windowed += usize::from(generated.text.contains("window w0"));
+        hashed += usize::from(generated.data.iter().any(|(name, json)| *name == "ids" && json.matches(',').count() >= 8));
+        let p = generated.build(&Limits::default()).unwrap_or_else(|d| panic!("{}\n{}", generated.shown(), d.render()));
+        // One engine keeps the history; a fresh one per request has none: where their
+        // decisions differ, a window counted something.
+        let e = p.engine(Backend::Interpreter).expect("interpreter");
+        for _ in 0..25 {
+            let options = DecideOptions { explain: false, now: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_064_800)) };
+            let req = request(&mut rng);
+            let d = e.decide_with(&req, options).to_json();
+            modified += usize::from(d["modifications"].as_array().is_some_and(|m| !m.is_empty()));
+            if generated.text.contains("window w0") {
+                counted += usize::from(p.engine(Backend::Interpreter).expect("interpreter").decide_with(&req, options).to_json() != d);
+            }
+        }
+    }
+    assert!(windowed > 0 && hashed > 0 && modified > 0 && counted > 0, "windowed {windowed}, hashed {hashed}, modified {modified}, counted {counted}");
 }

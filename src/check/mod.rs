@@ -67,7 +67,16 @@ pub fn check_with(files: &[ParsedFile<'_>], sources: &SourceMap, limits: &Limits
     c.check_unused_definitions();
     let tests = c.check_tests();
     let errors = c.diags.iter().any(Diagnostic::is_error);
-    let program = ir::Program { info, schema, rules, windows, slots: Vec::new(), regexes: std::mem::take(&mut c.regexes), groups: ir::ToolGroups::default() };
+    let program = ir::Program {
+        info,
+        schema,
+        rules,
+        windows,
+        slots: Vec::new(),
+        regexes: std::mem::take(&mut c.regexes),
+        sets: Vec::new(),
+        groups: ir::ToolGroups::default(),
+    };
     let mut diags: Vec<Diagnostic> = Vec::new();
     for d in std::mem::take(&mut c.diags) {
         // A read checked twice (e.g. a guard and its use) reports once.

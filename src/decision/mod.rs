@@ -11,9 +11,11 @@ mod mask;
 mod verdict;
 mod write;
 
-pub(crate) use combine::{combine, fails_closed, input_failure, marks_undeclared, on_error_outcome, RuleOutcome};
+pub(crate) use combine::REDACTED;
+pub(crate) use combine::{combine, fails_closed, input_failure, marks_undeclared, modifies, on_error_outcome, RuleOutcome};
 pub use explain::explain;
 pub(crate) use json::value_to_json;
+pub(crate) use mask::replace_parts;
 pub use mask::Mask;
 pub(crate) use verdict::Fired;
 pub use verdict::Verdict;

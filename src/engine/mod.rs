@@ -8,11 +8,13 @@
 //! the rules (`before_rules`); the rules of the request's tool group run and combined
 //! (`rules.rs`, on the backend of `backend.rs`, explanations in `trace.rs`); the step after
 //! the decision (`after_decision`); the output returned. One guard around it all turns an
-//! internal fault into a deny. The two steps are empty today: they are where windows
-//! (issue 13, LANGUAGE.md §8) and the decision log (issue 14) hook in.
+//! internal fault into a deny. The two steps are where windows read and record
+//! (`windows.rs`, LANGUAGE.md §8; what is recorded after a `redact`/`set`: `recorded.rs`)
+//! and where the decision log (issue 14) hooks in.
 
 mod backend;
 mod output;
+mod recorded;
 mod rules;
 mod trace;
 mod windows;
@@ -118,7 +120,7 @@ impl Core {
             Ok(()) => {
                 self.before_rules(ctx, frame);
                 let out = output.decided(self, Request { bytes, frame }, ctx);
-                match self.after_decision(ctx, frame, O::outcome(&out)) {
+                match self.after_decision(ctx, bytes, frame, O::outcome(&out)) {
                     Ok(()) => out,
                     Err(message) => output.unrecorded(self, out, &message),
                 }
@@ -163,15 +165,26 @@ impl Core {
     /// The step after the decision: its outcome is known and it is not yet returned; every
     /// output path passes here, for valid requests and (`frame` is `None`) invalid ones.
     /// The request is recorded at its `time` in every window whose `on` and `when` match
-    /// (an invalid request is recorded by `undecodable`). A store that cannot record makes
+    /// (an invalid request is recorded by `undecodable`), with the arguments the call runs
+    /// with: when the windows read arguments and the call is not denied, the fired
+    /// `redact`s and `set`s are found again (the output paths do not all keep them) and
+    /// applied to a copy of the frame (`recorded.rs`). A store that cannot record makes
     /// the decision a deny (`Output::unrecorded`): later windows would under-count. A fault
     /// caught by the guard does not pass here.
     #[inline(always)]
-    fn after_decision(&self, ctx: &DecideContext, frame: &mut Frame, outcome: Outcome) -> Result<(), String> {
-        match ctx.store {
-            Some(store) => self.windows.record(&self.compiled, store, frame, outcome),
-            None => Ok(()),
+    fn after_decision(&self, ctx: &DecideContext, bytes: &[u8], frame: &mut Frame, outcome: Outcome) -> Result<(), String> {
+        let Some(store) = ctx.store else { return Ok(()) };
+        if self.windows.records_modified() && outcome != Outcome::Deny {
+            let c = &*self.compiled;
+            let outcomes = rules::outcomes(self, frame, false);
+            let modifiers: Vec<&crate::decision::RuleOutcome> =
+                outcomes.iter().filter(|o| o.fired && c.program.rules.get(o.rule as usize).is_some_and(crate::decision::modifies)).collect();
+            if !modifiers.is_empty() {
+                let mut modified = recorded::modified_frame(c, bytes, frame, &modifiers)?;
+                return self.windows.record(c, store, &mut modified, outcome);
+            }
         }
+        self.windows.record(&self.compiled, store, frame, outcome)
     }
 
     /// The windows the rules read, for `rules.rs` to fail a rule whose window failed.

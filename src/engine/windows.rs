@@ -42,6 +42,9 @@ pub(crate) struct Plan {
     /// it when none of them has an error. Other windows: `None`.
     invalid_reads: Vec<Option<Vec<String>>>,
     decision_slot: Option<usize>,
+    /// A window reads arguments and a rule can change them (`redact`, `set`): what is
+    /// recorded may differ from what was sent.
+    records_modified: bool,
 }
 
 impl Plan {
@@ -112,7 +115,14 @@ impl Plan {
                 (unscoped && !reads_args).then(|| fields.map(|path| path.join(".")).collect())
             })
             .collect();
-        Plan { value_slots, by_tool, undeclared, by_rule, reads_args, invalid_reads, decision_slot: slot_of(&[DECISION_INPUT]) }
+        let records_modified = reads_args.iter().any(|&r| r) && program.rules.iter().any(crate::decision::modifies);
+        Plan { value_slots, by_tool, undeclared, by_rule, reads_args, invalid_reads, decision_slot: slot_of(&[DECISION_INPUT]), records_modified }
+    }
+
+    /// Whether the arguments a window records may differ from those sent (see
+    /// `records_modified`).
+    pub(crate) fn records_modified(&self) -> bool {
+        self.records_modified
     }
 
     /// Whether a request with input errors can be recorded in any window.

@@ -30,6 +30,9 @@ pub struct Program {
     pub slots: Vec<InputPath>,
     /// Regexes from literal patterns, compiled once; `ExprKind::Regex` indexes this.
     pub regexes: Vec<regex::Regex>,
+    /// Constant lists of strings hashed for `in` (reference data); `ExprKind::InSet`
+    /// indexes this. Shared, not copied, by both backends.
+    pub sets: Vec<std::sync::Arc<crate::ops::set::StringSet>>,
     /// The rules grouped by tool, for the backends' per-tool code.
     pub groups: ToolGroups,
 }
@@ -291,6 +294,13 @@ pub enum ExprKind {
         op: RegexOp,
         subject: Box<Expr>,
         regex: u32,
+    },
+    /// `item in LIST` (or `LIST.contains(item)`) for a constant list of strings long enough
+    /// to hash, as reference data gives (`passes::hash_sets`); `set` indexes
+    /// `Program::sets`. Answers what the scan (`list_contains`) answers.
+    InSet {
+        set: u32,
+        item: Box<Expr>,
     },
     /// `list.any(x => body)` and friends (`map`, `filter` give lists); `local` is `x`.
     Quant {

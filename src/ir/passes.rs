@@ -1,5 +1,6 @@
 //! IR passes, run in this order by `run_all`: inlining of function calls (with fresh
-//! locals), constant folding, input-path slot assignment, rule grouping by tool.
+//! locals), constant folding, hashing of long constant string lists for `in`, input-path
+//! slot assignment, rule grouping by tool.
 //! In: a checked `Program`. Out: the same program ready for a backend (no `FnCall`, no
 //! `Input`, `slots` and `groups` filled).
 
@@ -23,8 +24,45 @@ pub fn run_all(program: &mut Program) {
         for_each_window_root(window, |e| *e = fold(inline_calls(take(e), &mut next)));
         window.locals = next;
     }
+    hash_sets(program);
     assign_slots(program);
     program.groups = group_rules(program);
+}
+
+/// `x in LIST` (and `LIST.contains(x)`) over a constant list of strings of
+/// `ops::set::HASHED_FROM` elements or more (reference data: `data` values are constants)
+/// becomes `InSet`, its list hashed once into `Program::sets`, so the membership costs the
+/// same for a list of ten thousand as for ten. Runs after folding, so a list folded into a
+/// constant is hashed too; the same constant read twice is hashed once.
+pub fn hash_sets(program: &mut Program) {
+    let Some((contains, _)) = ops::builtins::find(ops::builtins::Recv::List, "contains") else { return };
+    let mut sets: Vec<(Arc<[Value]>, Arc<ops::set::StringSet>)> = Vec::new();
+    let mut rewrite = |e: &mut Expr| {
+        let ExprKind::Call(b, args) = &mut e.kind else { return };
+        let [Expr { kind: ExprKind::Const(Value::List(items)), .. }, _] = args.as_slice() else { return };
+        if *b != contains {
+            return;
+        }
+        let set = match sets.iter().position(|(list, _)| Arc::ptr_eq(list, items)) {
+            Some(i) => i,
+            None => match ops::set::StringSet::of(items) {
+                Some(set) => {
+                    sets.push((items.clone(), Arc::new(set)));
+                    sets.len() - 1
+                }
+                None => return,
+            },
+        };
+        let Some(item) = args.pop() else { return };
+        e.kind = ExprKind::InSet { set: set as u32, item: Box::new(item) };
+    };
+    for rule in &mut program.rules {
+        for_each_root(rule, |e| map_mut(e, &mut rewrite));
+    }
+    for window in &mut program.windows {
+        for_each_window_root(window, |e| map_mut(e, &mut rewrite));
+    }
+    program.sets = sets.into_iter().map(|(_, set)| set).collect();
 }
 
 fn placeholder() -> Expr {
@@ -73,7 +111,12 @@ pub fn map_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
 fn for_each_child_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     match &mut e.kind {
         ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) | ExprKind::BlockLet(_) => {}
-        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) | ExprKind::Regex { subject: x, .. } => f(x),
+        ExprKind::Not(x)
+        | ExprKind::Neg(x)
+        | ExprKind::Has(x)
+        | ExprKind::Field(x, _)
+        | ExprKind::Regex { subject: x, .. }
+        | ExprKind::InSet { item: x, .. } => f(x),
         ExprKind::Let { value: a, body: b, .. }
         | ExprKind::And(a, b)
         | ExprKind::Or(a, b)
@@ -121,7 +164,7 @@ pub fn children(e: &Expr) -> impl Iterator<Item = &Expr> {
     let (fixed, items): ([Option<&Expr>; 3], &[Expr]) = match &e.kind {
         ExprKind::Const(_) | ExprKind::Input(_) | ExprKind::Slot(_) | ExprKind::Local(_) | ExprKind::BlockLet(_) => ([None, None, None], &[]),
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Has(x) | ExprKind::Field(x, _) => ([Some(x), None, None], &[]),
-        ExprKind::Regex { subject, .. } => ([Some(subject), None, None], &[]),
+        ExprKind::Regex { subject, .. } | ExprKind::InSet { item: subject, .. } => ([Some(subject), None, None], &[]),
         ExprKind::Let { value: a, body: b, .. }
         | ExprKind::And(a, b)
         | ExprKind::Or(a, b)

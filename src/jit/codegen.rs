@@ -80,6 +80,8 @@ pub(super) struct Tables {
     pub spans: Vec<Span>,
     pub builtins: Vec<Builtin>,
     pub finders: Vec<memchr::memmem::Finder<'static>>,
+    /// The program's hashed string sets, as `Program::sets` (indexed the same).
+    pub sets: Vec<Arc<crate::ops::set::StringSet>>,
     span_index: HashMap<Span, u32>,
     t: Option<(Arc<Value>, Arc<Value>)>,
 }
@@ -132,7 +134,7 @@ impl Tables {
             pool.push(t);
             pool.push(f);
         }
-        (Shared { builtins: self.builtins, spans: self.spans, finders: self.finders }, pool)
+        (Shared { builtins: self.builtins, spans: self.spans, finders: self.finders, sets: self.sets }, pool)
     }
 }
 
@@ -146,6 +148,7 @@ pub(super) fn compile_group(
     masked: bool,
     tables: &mut Tables,
 ) -> Result<(FuncId, usize), JitError> {
+    tables.sets = program.sets.clone();
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut sig = module.make_signature();
@@ -640,6 +643,14 @@ impl<'a, 't> Gen<'a, 't> {
                         self.coerce(v, Repr::Ptr, r, e)?
                     }
                 }
+            }
+            ExprKind::InSet { set, item } => {
+                let v = self.expr_as(item, Repr::Ptr)?;
+                let set = self.b.ins().iconst(types::I32, i64::from(*set));
+                let at = self.span(e.span);
+                let st = call!(self, in_set(self.rt, set, v, at))?;
+                self.check_status(st);
+                self.coerce(st, Repr::Bool, r, e)?
             }
             ExprKind::Quant { kind: kind @ (QuantKind::Map | QuantKind::Filter), local, list, body } => {
                 let v = self.collect(*kind, *local, list, body, e)?;

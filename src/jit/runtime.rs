@@ -42,6 +42,8 @@ pub(super) struct Shared {
     pub finders: Vec<memchr::memmem::Finder<'static>>,
     /// The span of each fallible expression; generated code passes an index into this.
     pub spans: Vec<Span>,
+    /// The program's hashed string sets (`ExprKind::InSet`), shared with the interpreter.
+    pub sets: Vec<std::sync::Arc<crate::ops::set::StringSet>>,
 }
 
 /// Values made during one call. Chunks never grow past their capacity, so an element's
@@ -828,6 +830,24 @@ pub(super) unsafe extern "C" fn regex_find_all(r: *const Rt<'static>, re: u32, s
         }
         None => std::ptr::null(),
     }
+}
+
+/// Whether `item` is in the program's hashed string set `set` (`ExprKind::InSet`), with the
+/// interpreter's charge (`ops::set`). 0 / 1, or 2 with the pending error set.
+///
+/// # Safety
+/// Called by generated code only, which guarantees: `r` is the `Rt` that `Code::run` passed to
+/// the running group function, live for the whole call, and `item` is null or a live value (module doc).
+pub(super) unsafe extern "C" fn in_set(r: *const Rt<'static>, set: u32, item: *const Value, at: u32) -> u8 {
+    // SAFETY: `r` is the running call's `Rt` (this helper's `# Safety`).
+    let rt = unsafe { rt(r) };
+    // SAFETY: `item` is null or a live value (this helper's `# Safety`).
+    let result = match (rt.shared.sets.get(set as usize), unsafe { val(item) }) {
+        (Some(hashed), Some(item)) => hashed.contains(item, &rt.state.meter).map(Value::Bool),
+        (None, _) => Err(fault::no_such("set", set)),
+        (Some(_), None) => Err(missing(at)),
+    };
+    predicate_status(rt, at, result)
 }
 
 /// The number of elements of a list (absent: 0), or -1 with the pending error set.

@@ -3,9 +3,10 @@
 //! Out: the result, or a `Fault` whose message comes from `fault`.
 //!
 //! `arith` (`+ - * / %`), `compare` (`== != < <= > >=`), `access` (fields, indexes, the
-//! elements a quantifier iterates), `regex` (a regex's subject and matches), `builtins` (the
-//! one table of builtin methods and functions, with their implementations), `meter` (the
-//! work budget) and `fault` (every run-time fault's message). The interpreter
+//! elements a quantifier iterates), `regex` (a regex's subject and matches), `set`
+//! (membership in a hashed constant list of strings), `builtins` (the one table of builtin
+//! methods and functions, with their implementations), `meter` (the work budget) and
+//! `fault` (every run-time fault's message). The interpreter
 //! (`vm::exec`), the JIT's helpers (`jit::runtime`) and folding (`ir::passes`) call these
 //! and write no semantics or fault text of their own; the integer codes the JIT passes
 //! (operators, fault kinds, string tests) are these enums' `#[repr(u32)]` values, read back
@@ -18,6 +19,7 @@ pub(crate) mod compare;
 pub(crate) mod fault;
 mod meter;
 pub(crate) mod regex;
+pub mod set;
 
 pub use arith::ArithOp;
 pub use builtins::Builtin;

@@ -60,6 +60,7 @@ pub(super) fn compile(program: &ir::Program) -> Module {
         chunks: builder.chunks,
         rules,
         regexes: program.regexes.clone(),
+        sets: program.sets.clone(),
         slot_names: program.slots.iter().map(|path| path.join(".")).collect(),
         rule_names: program.rules.iter().map(|r| (r.id.clone(), r.effect.name())).collect(),
     }
@@ -208,6 +209,7 @@ impl Emitter<'_> {
                 self.emit(Op::Call { builtin: *builtin, argc }, span);
             }
             ExprKind::Regex { op, subject, regex } => self.unary(subject, Op::Regex { op: *op, regex: *regex }, span),
+            ExprKind::InSet { set, item } => self.unary(item, Op::InSet(*set), span),
             ExprKind::Quant { kind, local, list, body } => self.quantifier(*kind, *local, list, body, span),
         }
         if self.traced {

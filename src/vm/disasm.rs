@@ -87,6 +87,7 @@ fn describe(module: &Module, op: &Op, (start, end): (u32, u32)) -> (&'static str
         Op::Regex { op, regex } => {
             ("regex", format!("{} #{regex} /{}/", snake_case(&format!("{op:?}")), module.regexes.get(regex as usize).map_or("?", |r| r.as_str())))
         }
+        Op::InSet(set) => ("in_set", format!("#{set} ({} strings)", module.sets.get(set as usize).map_or(0, |s| s.len()))),
         Op::Jump(t) => ("jump", to(t)),
         Op::JumpIfFalse(t) => ("jump_if_false", to(t)),
         Op::JumpIfTrue(t) => ("jump_if_true", to(t)),

@@ -197,6 +197,12 @@ impl<'a> Machine<'a> {
                 };
                 self.push(result);
             }
+            Op::InSet(set) => {
+                let item = self.pop()?;
+                let set = self.module.sets.get(set as usize).ok_or_else(|| fault::no_such("set", set))?;
+                let found = set.contains(&item, self.meter)?;
+                self.push(Value::Bool(found));
+            }
             Op::Jump(t) => return Ok(Some(t)),
             Op::JumpIfFalse(t) => {
                 if !self.pop_bool()? {

@@ -39,6 +39,8 @@ pub struct Module {
     /// In `Program::windows` order.
     windows: Vec<WindowCode>,
     regexes: Vec<regex::Regex>,
+    /// The program's hashed string sets (`Op::InSet`).
+    sets: Vec<std::sync::Arc<crate::ops::set::StringSet>>,
     /// For the disassembly: `args.amount` for each slot.
     slot_names: Vec<String>,
     /// For the disassembly: each rule's id and effect name.

@@ -52,6 +52,8 @@ pub(crate) enum Op {
         op: RegexOp,
         regex: u32,
     },
+    /// Pop a value, push whether it is in hashed string set `set` (`ExprKind::InSet`).
+    InSet(u32),
     Jump(u32),
     /// Pop a Bool; jump when it is false.
     JumpIfFalse(u32),

@@ -153,6 +153,7 @@ fn program(rules: Vec<Rule>, slots: &[&str], regexes: &[&str]) -> Program {
         slots: slots.iter().map(|s| s.split('.').map(String::from).collect()).collect(),
         // INVARIANT: the test patterns are valid.
         regexes: regexes.iter().map(|r| regex::Regex::new(r).unwrap()).collect(),
+        sets: Vec::new(),
         groups: ToolGroups::default(),
     }
 }
