@@ -189,10 +189,9 @@ fn decorated(rng: &mut policies::Rng) -> String {
         "fixture more = base with { args.n: 2 }",
         "test \"generated\" {\n  // inside a test\n  request more with { args.s: \"x\\ty\" }\n  expect deny\n}",
     ];
+    // All of them, as they use each other (the functions, the fixtures).
     for item in extra {
-        if rng.chance(70) {
-            out.push_str(&format!("\n{item}\n"));
-        }
+        out.push_str(&format!("\n{item}\n"));
     }
     out
 }
@@ -208,7 +207,7 @@ fn comment_texts(src: &str) -> Vec<String> {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, failure_persistence: None, ..Default::default() })]
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, failure_persistence: None, ..Default::default() })]
 
     /// On generated policies: the formatted text compiles, to the same IR; formatting it
     /// again changes nothing; every comment is kept.
