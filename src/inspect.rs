@@ -25,7 +25,7 @@ pub fn inspect(policy: &Policy) -> Value {
     let [types, tools, request, lets, data, functions, windows, fixtures, tests] = &mut kinds;
     let mut files = Vec::new();
     for &file in &compiled.policy_files {
-        files.push(Value::from(sources.get(file).name.clone()));
+        files.push(Value::from(sources.get(file).shown.clone()));
         // The file compiled, so it parses again without a diagnostic (same text, same limits).
         let src = &sources.get(file).text;
         let (ast, _) = crate::syntax::parse_with(file, src, &compiled.limits);
@@ -118,7 +118,7 @@ pub fn inspect(policy: &Policy) -> Value {
 fn location(span: Span, sources: &SourceMap) -> String {
     let f = sources.get(span.file);
     let lc = f.line_col(span.start as usize);
-    format!("{}:{}:{}", f.name, lc.line, lc.column)
+    format!("{}:{}:{}", f.shown, lc.line, lc.column)
 }
 
 /// Source text on one line: runs of whitespace (newlines, indentation) become one space.

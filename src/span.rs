@@ -47,19 +47,31 @@ pub struct LineCol {
     pub column: usize,
 }
 
-/// One source file: its display name, its text and where its lines start.
+/// One source file: its name, where it is shown, its text and where its lines start.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
+    /// Its name relative to the policy's root (`policy.pol` in `examples/payments`): what
+    /// the digest hashes and decisions name, the same wherever the command runs.
     pub name: String,
+    /// Where a reader finds it from where the command ran: the path as given
+    /// (`examples/payments/policy.pol`), or the name for a source given as text.
+    /// Diagnostics, test reports and `inspect` show this one.
+    pub shown: String,
     pub text: String,
     line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let name = name.into();
+        SourceFile::shown_as(name.clone(), name, text)
+    }
+
+    /// A file named `name` (relative to the policy's root) shown as `shown` (its path).
+    pub fn shown_as(name: impl Into<String>, shown: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        SourceFile { name: name.into(), text, line_starts }
+        SourceFile { name: name.into(), shown: shown.into(), text, line_starts }
     }
 
     /// Line and column of a byte offset (clamped to the text).
@@ -88,7 +100,11 @@ impl SourceMap {
     }
 
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
-        self.files.push(SourceFile::new(name, text));
+        self.add_file(SourceFile::new(name, text))
+    }
+
+    pub fn add_file(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
         FileId(self.files.len() as u32 - 1)
     }
 

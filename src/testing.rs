@@ -111,7 +111,7 @@ pub fn run_tests_matching(policy: &Policy, engine: &Engine, filter: &str) -> Tes
     let all = &policy.tests().tests;
     for case in all.iter().filter(|c| c.decl.name.value.contains(filter)) {
         let file = policy.sources().get(case.file);
-        let location = format!("{}:{}", file.name, file.line_col(case.decl.span.start as usize).line);
+        let location = format!("{}:{}", file.shown, file.line_col(case.decl.span.start as usize).line);
         // The requests of one test share a fresh window store, decided in order. (Making it
         // cannot fail: the same windows were accepted when `engine` was made.)
         let fresh = engine.with_fresh_windows();
@@ -155,7 +155,7 @@ pub fn run_tests_matching(policy: &Policy, engine: &Engine, filter: &str) -> Tes
         .filter(|r| !fired.contains(&r.id))
         .map(|r| {
             let f = policy.sources().get(r.span.file);
-            (r.id.clone(), format!("{}:{}", f.name, f.line_col(r.span.start as usize).line))
+            (r.id.clone(), format!("{}:{}", f.shown, f.line_col(r.span.start as usize).line))
         })
         .collect();
     TestReport { filtered_out: all.len() - results.len(), results, uncovered, rule_count: rules.len() }

@@ -1,8 +1,12 @@
 //! `gavel fmt`'s formatter (`gavel::syntax::format`): idempotent, and never changing what a
 //! policy compiles to (the same IR, spans and line-numbered rule ids aside), on every policy
-//! file of the repository; snapshots of messy inputs; the bundled files stay formatted.
+//! file of the repository and on generated policies (`policies.rs`, with comments, functions,
+//! escapes, every effect, fixtures and tests added); snapshots of messy inputs; the bundled files
+//! stay formatted.
 
 mod common;
+#[path = "common/policies.rs"]
+mod policies;
 
 use gavel::syntax::format::format_source;
 use gavel::Policy;
@@ -141,4 +145,82 @@ fn same(before: &str, after: &str, what: &str) {
         a[from..(at + 3).min(a.len())].join("\n"),
         b[from..(at + 3).min(b.len())].join("\n")
     );
+}
+
+/// The generated policy of `policies.rs` with what it leaves out added: comments on their own
+/// line, at the end of a line and inside a line; functions; strings with escapes (in
+/// conditions, reasons and test requests); the `redact` and `set` effects; fixtures (one
+/// extending another) and a test.
+fn decorated(rng: &mut policies::Rng) -> (String, Vec<(&'static str, String)>) {
+    let mut out = String::new();
+    let mut n = 0;
+    let mut comment = |rng: &mut policies::Rng, block: bool| {
+        n += 1;
+        if block || rng.chance(20) {
+            format!("/* c{n} */")
+        } else {
+            format!("// c{n}")
+        }
+    };
+    let generated = policies::policy(rng);
+    for line in generated.text.lines() {
+        if rng.chance(15) {
+            out.push_str(&format!("{}\n", comment(rng, false)));
+        }
+        if rng.chance(10) && line.contains(" when ") {
+            out.push_str(&line.replacen(" when ", &format!(" when {} ", comment(rng, true)), 1));
+        } else {
+            out.push_str(line);
+        }
+        if !line.trim().is_empty() && rng.chance(15) {
+            out.push_str(&format!(" {}", comment(rng, false)));
+        }
+        out.push('\n');
+    }
+    let extra = [
+        "fn twice(x: number) -> number = x * 2",
+        "fn wordy(s: string) -> bool = s.len() > twice(2) // end of a fn",
+        "// before a named rule",
+        "rule esc:\n  on t.a\n  deny when s == \"q\\\"uote\\\\ \\n\\t\\u{e9}\" or wordy(s)\n  because \"escaped \\\"{s}\\\" {workspace}\"",
+        "rule red: on t.a redact s matching \"[0-9]+\" when b",
+        "rule red2: on t.a redact o when has o // trailing",
+        "rule setn: on t.a set n = twice(n) when n < 10",
+        "rule pairs: on t.b warn when ps.all(p => p.v > 0) and ps.count(p => p.k == \"a\") > 1",
+        "fixture base = {\n  tool: \"t.b\", // the tool\n  agent: { id: \"a1\", trust: \"low\" },\n  workspace: \"w\\\"x\",\n  context: {},\n  args: { n: 1_000, ps: [] },\n}",
+        "fixture more = base with { args.n: 2 }",
+        "test \"generated\" {\n  // inside a test\n  request more with { args.s: \"x\\ty\" }\n  expect deny\n}",
+    ];
+    // All of them, as they use each other (the functions, the fixtures).
+    for item in extra {
+        out.push_str(&format!("\n{item}\n"));
+    }
+    (out, generated.data)
+}
+
+/// The text of each comment outside strings, sorted (a formatter may move comments, not
+/// drop, merge or change them).
+fn comment_texts(src: &str) -> Vec<String> {
+    let stripped = regex::Regex::new(r#""([^"\\]|\\.)*""#).expect("a valid regex").replace_all(src, "\"\"");
+    let comments = regex::Regex::new(r"//[^\n]*|/\*[\s\S]*?\*/").expect("a valid regex");
+    let mut texts: Vec<String> = comments.find_iter(&stripped).map(|m| m.as_str().trim_end().to_string()).collect();
+    texts.sort();
+    texts
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, failure_persistence: None, ..Default::default() })]
+
+    /// On generated policies: the formatted text compiles, to the same IR; formatting it
+    /// again changes nothing; every comment is kept.
+    #[test]
+    fn formatting_generated_policies_keeps_their_meaning_and_comments(seed in proptest::prelude::any::<u64>()) {
+        let (src, data) = decorated(&mut policies::Rng(seed));
+        let with_data = |text: &str| data.iter().fold(Policy::builder().source("gen.pol", text.to_string()), |b, (name, json)| b.data(*name, json.clone())).build();
+        let before = with_data(&src).unwrap_or_else(|d| panic!("the generated policy does not compile:\n{src}\n{}", d.render()));
+        let once = fmt("gen.pol", &src);
+        let after = with_data(&once).unwrap_or_else(|d| panic!("formatted, it does not compile:\n{src}\n---\n{once}\n{}", d.render()));
+        same(&ir_of(&before), &ir_of(&after), &format!("{src}\n---\n{once}"));
+        proptest::prop_assert_eq!(&fmt("gen.pol", &once), &once, "formatting twice differs:\n{}", src);
+        proptest::prop_assert_eq!(comment_texts(&src), comment_texts(&once), "a comment changed:\n{}\n---\n{}", src, once);
+    }
 }

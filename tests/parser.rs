@@ -627,3 +627,14 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 fn the_realistic_policy_parses_cleanly() {
     assert_eq!(ok(REALISTIC).len(), 12);
 }
+
+#[test]
+fn a_tool_declared_without_an_argument_list_is_told_how_to_declare_an_open_tool() {
+    // Issue 17, item 1: `tool shell.exec` (no list) is how a new user tries to declare a tool
+    // whose arguments are not described; the help names the spelling that does it.
+    let d = errors("policy p\nversion \"1\"\ndefault allow\ntool shell.exec\nrule r: on shell.exec deny\n");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, "E0002");
+    let help = d[0].help.as_deref().unwrap_or("");
+    assert!(help.contains("declare one whose arguments are not described as `tool NAME(...)`"), "{help}");
+}

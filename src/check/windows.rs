@@ -206,11 +206,22 @@ fn reads_named_args(key: &ir::Expr) -> bool {
 }
 
 /// A stable id of the window's definition: a store keeps events under it, so a changed
-/// definition does not read events recorded under the old one.
+/// definition does not read events recorded under the old one. It hashes the definition's
+/// tokens, one space apart and without trailing commas, so layout and comments (what `gavel fmt`
+/// changes) keep the id.
 fn window_id(name: &str, text: &str) -> u64 {
     use sha2::{Digest, Sha256};
-    let normalized: Vec<&str> = text.split_whitespace().collect();
-    let digest = Sha256::new().chain_update(name.as_bytes()).chain_update([0]).chain_update(normalized.join(" ").as_bytes()).finalize();
+    // The text parsed, so every item is a token; a lexical error cannot occur (kept as text).
+    let tokens: Vec<&str> = crate::syntax::lexer::lex(text, 0..text.len())
+        .map(|t| match t {
+            Ok((start, _, end)) => &text[start..end],
+            Err((_, range)) => &text[range],
+        })
+        .collect();
+    // A trailing comma (which `gavel fmt` adds when it breaks a list over lines) is layout too.
+    let closes = |t: Option<&&str>| matches!(t, Some(&")" | &"]" | &"}"));
+    let tokens: Vec<&str> = tokens.iter().enumerate().filter(|&(i, t)| !(*t == "," && closes(tokens.get(i + 1)))).map(|(_, t)| *t).collect();
+    let digest = Sha256::new().chain_update(name.as_bytes()).chain_update([0]).chain_update(tokens.join(" ").as_bytes()).finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     u64::from_le_bytes(first)

@@ -77,7 +77,7 @@ fn rule_snippet(rule: &FiredRule, sources: &SourceMap) -> String {
     };
     let kind = if rule.enforced { rule.effect.clone() } else { format!("{} (shadow, not enforced)", rule.effect) };
     let range = rule.span.start as usize..rule.span.end as usize;
-    let name = escape(&file.name).into_owned();
+    let name = escape(&file.shown).into_owned();
     let mut report = Report::build(ReportKind::Custom(&kind, ariadne::Color::Yellow), (name.clone(), range.clone()))
         .with_config(Config::default().with_index_type(IndexType::Byte).with_color(false).with_char_set(CharSet::Ascii).with_compact(false))
         .with_message(format!("rule `{}` fired", rule.id));

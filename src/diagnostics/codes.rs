@@ -52,6 +52,15 @@ pub fn unexpected_token(span: Span, found: &str, expected: &[String]) -> Diagnos
     }
 }
 
+/// `unexpected_token` after a tool declaration's name (no argument list): the help adds how
+/// to declare a tool whose arguments are not described.
+pub fn tool_without_parameters(d: Diagnostic) -> Diagnostic {
+    let help = d.help.clone().unwrap_or_default();
+    d.with_help(format!(
+        "{help}: a tool declaration lists its arguments, `tool NAME(a: T, ...)`; declare one whose arguments are not described as `tool NAME(...)`"
+    ))
+}
+
 pub fn unexpected_eof(span: Span, expected: &[String]) -> Diagnostic {
     let d = Diagnostic::error("E0003", "unexpected end of file", span, "the file ends here");
     if expected.is_empty() {

@@ -110,7 +110,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
     };
-    let name = |s: Span| escape(&sources.get(s.file).name).into_owned();
+    let name = |s: Span| escape(&sources.get(s.file).shown).into_owned();
     let primary = d.span();
     let mut report = Report::build(kind, (name(primary), primary.range()))
         .with_config(Config::default().with_index_type(IndexType::Byte).with_color(color).with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii }))
@@ -136,7 +136,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     if let Some(help) = &d.help {
         report = report.with_help(escape_text(help));
     }
-    let cache = ariadne::sources(sources.files().map(|(_, f)| (escape(&f.name).into_owned(), mask_source(&f.text).into_owned())));
+    let cache = ariadne::sources(sources.files().map(|(_, f)| (escape(&f.shown).into_owned(), mask_source(&f.text).into_owned())));
     let mut out = Vec::new();
     // Writing into a Vec cannot fail; a failure here would only lose the snippet.
     let _ = report.finish().write(cache, &mut out);
@@ -149,7 +149,7 @@ fn render_without_source(d: &Diagnostic, sources: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut out = format!("[{}] {kind}: {}\n  --> {}\n", d.code, escape_text(&d.message), escape(&sources.get(d.span().file).name));
+    let mut out = format!("[{}] {kind}: {}\n  --> {}\n", d.code, escape_text(&d.message), escape(&sources.get(d.span().file).shown));
     if let Some(help) = &d.help {
         out.push_str(&format!("  help: {}\n", escape_text(help)));
     }
@@ -172,7 +172,7 @@ pub fn to_json(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
         "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
         "code": d.code,
         "message": d.message,
-        "file": file.name,
+        "file": file.shown,
         "line": at.line,
         "column": at.column,
         "start": primary.start,
@@ -180,7 +180,7 @@ pub fn to_json(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
         "labels": d.labels.iter().map(|l| {
             let f = sources.get(l.span.file);
             let lc = f.line_col(l.span.start as usize);
-            json!({ "message": l.message, "file": f.name, "line": lc.line, "column": lc.column,
+            json!({ "message": l.message, "file": f.shown, "line": lc.line, "column": lc.column,
                     "start": l.span.start, "end": l.span.end })
         }).collect::<Vec<_>>(),
         "help": d.help,

@@ -33,7 +33,7 @@ pub(crate) fn read_paths<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result
     for n in not_utf8 {
         // The text up to the bad byte is the file's own, so the snippet and the line and
         // column shown are exact; what follows is shown with U+FFFD for each bad sequence.
-        let id = errors.add(n.name, &n.text);
+        let id = errors.add_file(crate::span::SourceFile::shown_as(n.name, n.shown, n.text));
         diags.push(diag::source_not_utf8(Span::new(id, n.at, n.at + '\u{FFFD}'.len_utf8()), n.byte));
     }
     if files.is_empty() && diags.is_empty() {
@@ -59,7 +59,7 @@ impl Found<'_> {
         match file {
             TextFile::Text(text) => self.files.push(SourceFile { name, text, path: Some(path.to_path_buf()) }),
             TextFile::TooLarge(size) => self.too_large.push(TooLarge { path: path.to_path_buf(), size }),
-            TextFile::NotUtf8 { lossy, at, byte } => self.not_utf8.push(NotUtf8 { name, text: lossy, at, byte }),
+            TextFile::NotUtf8 { lossy, at, byte } => self.not_utf8.push(NotUtf8 { name, shown: path.display().to_string(), text: lossy, at, byte }),
         }
     }
 }
@@ -67,8 +67,9 @@ impl Found<'_> {
 /// A policy file whose bytes are not UTF-8: a policy error at the first bad byte (not an
 /// unreadable file: the file was read, its text is wrong).
 struct NotUtf8 {
-    /// Named as its diagnostics would name it had it been UTF-8.
+    /// Named and shown as its diagnostics would name it had it been UTF-8.
     name: String,
+    shown: String,
     /// The text with each bad sequence as U+FFFD.
     text: String,
     /// The offset of the first bad byte (the same in `text`: everything before it is valid).

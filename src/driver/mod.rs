@@ -166,7 +166,10 @@ fn compile_here(files: Vec<SourceFile>, data: DataSet, limits: &Limits) -> Resul
         parsed.push((id, Some(module.to_string())));
     }
     for SourceFile { name, text, path } in files {
-        let id = sources.add(name, text);
+        // Shown by the path it was read from, as given, so a terminal opens it from where the
+        // command ran; the name (relative to the policy's root) stays what the digest hashes.
+        let shown = path.as_ref().map_or_else(|| name.clone(), |p| p.display().to_string());
+        let id = sources.add_file(crate::span::SourceFile::shown_as(name, shown, text));
         paths.push(path);
         parsed.push((id, None));
     }

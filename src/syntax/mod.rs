@@ -403,7 +403,14 @@ pub(crate) fn recovery_diagnostic(file: FileId, e: lalrpop_util::ParseError<usiz
     use lalrpop_util::ParseError as P;
     match e {
         P::UnrecognizedToken { token: (l, tok, r), expected } => {
-            diagnostics::unexpected_token(Span::new(file, l, r), &describe_token(&tok), &describe_expected(&expected))
+            let d = diagnostics::unexpected_token(Span::new(file, l, r), &describe_token(&tok), &describe_expected(&expected));
+            // Only a tool declaration's name is followed by exactly `(` or `.`: `tool shell.exec`
+            // with no list is how an author tries to declare a tool whose arguments are not
+            // described, so the help says how to write that.
+            match expected.iter().map(|e| e.trim_matches('"')).collect::<Vec<_>>()[..] {
+                ["(", "."] | [".", "("] => diagnostics::tool_without_parameters(d),
+                _ => d,
+            }
         }
         P::UnrecognizedEof { location, expected } => diagnostics::unexpected_eof(Span::new(file, location, location), &describe_expected(&expected)),
         P::ExtraToken { token: (l, tok, r) } => diagnostics::unexpected_token(Span::new(file, l, r), &describe_token(&tok), &[]),

@@ -325,12 +325,13 @@ fn test_reports_come_as_json_and_as_junit_xml() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
     assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(1), Some(1)));
     assert_eq!(v["results"][1]["passed"], false);
-    assert!(v["results"][1]["failures"][0].is_string() && v["results"][1]["location"] == "t.pol:10", "{v}");
+    assert!(v["results"][1]["failures"][0].is_string() && v["results"][1]["location"] == format!("{path}/t.pol:10"), "{v}");
     let out = gavel(&["test", path, "--format", "junit"]);
     assert_eq!(out.status.code(), Some(1));
     let xml = text(&out.stdout);
     assert!(xml.contains(r#"<testsuite name="t" tests="2" failures="1">"#), "{xml}");
-    assert!(xml.contains(r#"<testcase name="denied" classname="t" file="t.pol" line="6"/>"#), "{xml}");
+    // The file as given, so a CI system links to it (issue 17, item 13).
+    assert!(xml.contains(&format!(r#"<testcase name="denied" classname="t" file="{path}/t.pol" line="6"/>"#)), "{xml}");
     assert!(xml.contains("name=\"allowed &lt;&amp;&gt; \u{fffd}\""), "escaped, the control character replaced: {xml}");
     assert_eq!(xml.matches("<failure message=").count(), 1, "{xml}");
 }
