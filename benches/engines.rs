@@ -165,7 +165,9 @@ fn compile_time(c: &mut Criterion) {
     for rules in [10, 100, 1000, 10_000] {
         let s = set(rules, (rules / 10).max(1));
         let policy = Policy::from_sources(&[("bench.pol", &s.source)]).expect("bench policy compiles");
-        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| b.iter(|| gavel::internals::JitProgram::compile(p.program()).expect("compiles")));
+        g.bench_with_input(BenchmarkId::from_parameter(rules), &policy, |b, p| {
+            b.iter(|| gavel::internals::JitProgram::compile(p.program()).expect("compiles"))
+        });
     }
     g.finish();
     // What a JIT engine actually pays: preparing the program (lazy) plus compiling and

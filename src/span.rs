@@ -10,12 +10,16 @@ pub struct FileId(pub u32);
 /// A byte range in one source file. `Copy`, 12 bytes.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
+    /// The file.
     pub file: FileId,
+    /// Byte offset of the start.
     pub start: u32,
+    /// Byte offset of the end (exclusive).
     pub end: u32,
 }
 
 impl Span {
+    /// A span of bytes `start..end` in `file`.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
         Span { file, start: start as u32, end: end as u32 }
     }
@@ -25,10 +29,12 @@ impl Span {
         Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
+    /// The byte range, to slice the file's text.
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
 
+    /// Whether `other` lies inside this span.
     pub fn contains(self, other: Span) -> bool {
         self.file == other.file && self.start <= other.start && other.end <= self.end
     }
@@ -43,7 +49,9 @@ impl fmt::Debug for Span {
 /// A line and column, both 1-based; the column counts characters, not bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineCol {
+    /// The line, from 1.
     pub line: usize,
+    /// The column, from 1, in characters.
     pub column: usize,
 }
 
@@ -57,11 +65,13 @@ pub struct SourceFile {
     /// (`examples/payments/policy.pol`), or the name for a source given as text.
     /// Diagnostics, test reports and `inspect` show this one.
     pub shown: String,
+    /// The text.
     pub text: String,
     line_starts: Vec<usize>,
 }
 
 impl SourceFile {
+    /// A file shown by its name (a source given as text).
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let name = name.into();
         SourceFile::shown_as(name.clone(), name, text)
@@ -83,6 +93,7 @@ impl SourceFile {
         LineCol { line: line + 1, column }
     }
 
+    /// The text of `span` (empty when it is out of range).
     pub fn slice(&self, span: Span) -> &str {
         self.text.get(span.range()).unwrap_or("")
     }
@@ -95,27 +106,33 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// An empty map.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
+    /// Adds a file shown by its name; returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         self.add_file(SourceFile::new(name, text))
     }
 
+    /// Adds a file; returns its id.
     pub fn add_file(&mut self, file: SourceFile) -> FileId {
         self.files.push(file);
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// The file of `id` (ids come from this map).
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
+    /// Every file with its id, in the order added.
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
 
+    /// The text of `span`.
     pub fn slice(&self, span: Span) -> &str {
         self.get(span.file).slice(span)
     }

@@ -15,13 +15,16 @@ use crate::value::Value;
 /// driver added to the source map (so diagnostics can point into it).
 #[derive(Clone, Debug)]
 pub struct DataSource {
+    /// The `data` name it supplies.
     pub name: String,
+    /// The file's id in the source map.
     pub file: FileId,
 }
 
 /// The data files of a compilation, and where a missing one was looked for.
 #[derive(Clone, Debug, Default)]
 pub struct DataFiles {
+    /// One per `data` name supplied.
     pub files: Vec<DataSource>,
     /// The `data/` folder beside the policy (the first folder given), shown in the error
     /// for a declaration without data; `None` when the policy was not read from a folder.

@@ -34,7 +34,9 @@ pub(crate) use windows::{DECISION_INPUT, WINDOW_INPUT};
 
 /// One parsed file handed to the checker.
 pub struct ParsedFile<'a> {
+    /// The file's id in the source map.
     pub id: FileId,
+    /// Its syntax tree.
     pub ast: &'a ast::File,
     /// `Some("pii")` for `stdlib/pii.pol`, addressed as `std.pii`.
     pub stdlib: Option<String>,
@@ -42,7 +44,9 @@ pub struct ParsedFile<'a> {
 
 /// What the checker produces when there are no errors.
 pub struct Checked {
+    /// The typed IR of the policy set.
     pub program: ir::Program,
+    /// Its fixtures and tests.
     pub tests: TestSuite,
 }
 

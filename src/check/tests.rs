@@ -11,12 +11,16 @@ use indexmap::IndexMap;
 /// The fixtures and tests of a policy set, owned so a compiled `Policy` can keep them.
 #[derive(Debug, Clone, Default)]
 pub struct TestSuite {
+    /// The fixtures, by name.
     pub fixtures: IndexMap<String, ast::Fixture>,
+    /// The tests, in source order.
     pub tests: Vec<TestCase>,
 }
 
+/// One `test` block, checked.
 #[derive(Debug, Clone)]
 pub struct TestCase {
+    /// The file it is written in.
     pub file: FileId,
     pub decl: ast::TestDecl,
 }

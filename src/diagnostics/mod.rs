@@ -14,52 +14,68 @@ use crate::span::{SourceMap, Span};
 use serde_json::json;
 use terminal::{escape, escape_text, mask_source};
 
+/// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    /// The policy does not compile.
     Error,
+    /// It compiles, but something deserves a look (`--deny-warnings` makes it fail).
     Warning,
 }
 
+/// A message at a span: the primary one says what is wrong there, others point at what is related.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
+    /// Where.
     pub span: Span,
+    /// What to say there.
     pub message: String,
 }
 
+/// A problem found in policy text, data or a file: code, message, labels, help.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
     /// Stable code, e.g. `E0101`.
     pub code: &'static str,
+    /// What is wrong, lowercase, user text in backticks.
     pub message: String,
     /// The primary label is `labels[0]`; its span is where the diagnostic points.
     pub labels: Vec<Label>,
+    /// How to fix it.
     pub help: Option<String>,
 }
 
 impl Diagnostic {
+    /// An error with its primary label.
     pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
         Diagnostic { severity: Severity::Error, code, message: message.into(), labels: vec![Label { span, message: label.into() }], help: None }
     }
 
+    /// A warning with its primary label.
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span, label) }
     }
 
+    /// Adds a secondary label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label { span, message: message.into() });
         self
     }
 
+    /// Sets the help.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
+    /// Where the diagnostic points (its primary label's span).
     pub fn span(&self) -> Span {
         self.labels[0].span
     }
 
+    /// It is an error, not a warning.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -68,7 +84,9 @@ impl Diagnostic {
 /// A list of diagnostics, as returned by `Policy::from_paths` when compilation fails.
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
+    /// The diagnostics, in the order found.
     pub items: Vec<Diagnostic>,
+    /// The files they point into.
     pub sources: SourceMap,
 }
 
@@ -78,6 +96,7 @@ impl Diagnostics {
         self.items.iter().all(|d| d.code.starts_with("E04"))
     }
 
+    /// Whether any is an error.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }
@@ -87,6 +106,8 @@ impl Diagnostics {
         self.items.iter().map(|d| render(d, &self.sources, false)).collect()
     }
 
+    /// The JSON of PRODUCT.md §2: `{"diagnostics": [...]}`, each with severity, code, message,
+    /// file, line, column, labels and help.
     pub fn to_json(&self) -> serde_json::Value {
         json!({ "diagnostics": self.items.iter().map(|d| to_json(d, &self.sources)).collect::<Vec<_>>() })
     }

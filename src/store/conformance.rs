@@ -17,6 +17,7 @@ use super::{Aggregate, Answer, Bounds, Event, EventValue, Read, StoreError, Wind
 
 /// Opens the store under test.
 pub trait Harness {
+    /// The store type.
     type Store: WindowStore;
 
     /// A store with nothing recorded.
@@ -29,17 +30,25 @@ pub trait Harness {
     }
 }
 
+/// One step of a case.
 #[derive(Debug, Clone)]
 pub enum Op {
+    /// Record these events (one `record` call).
     Record(Vec<Event>),
+    /// Read these (one `read` call); the answers must be the model's.
     Read(Vec<Read>),
+    /// Sync and reopen the store (what a persistent store must survive).
     Restart,
 }
 
+/// A generated run: the windows, the bounds, and the steps.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The windows the store is opened with.
     pub specs: Vec<WindowSpec>,
+    /// Its bounds.
     pub bounds: Bounds,
+    /// The steps, in order.
     pub ops: Vec<Op>,
 }
 

@@ -58,22 +58,31 @@ struct Entries<V> {
 /// One (window, key)'s whole state, to persist it elsewhere and restore it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeySnapshot {
+    /// The window's id.
     pub window: u64,
+    /// The key's hash.
     pub key: Key,
+    /// The newest second recorded for this key.
     pub newest: i64,
+    /// The newest second whose event was dropped for a bound, if any: a read whose range holds it fails closed.
     pub overflow: Option<i64>,
+    /// The buckets.
     pub data: SnapshotData,
 }
 
 /// The buckets of a [`KeySnapshot`], sorted by second (then value).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SnapshotData {
+    /// `count`, `sum` and `max`: each second's number.
     Numbers(Vec<(i64, f64)>),
+    /// `distinct`: each second's value hashes.
     Hashes(Vec<(i64, u128)>),
+    /// `values`: each second's strings.
     Texts(Vec<(i64, String)>),
 }
 
 impl MemoryStore {
+    /// An empty store for `windows`, with these bounds.
     pub fn new(windows: &[WindowSpec], bounds: Bounds) -> Result<Self, StoreError> {
         let specs = Specs::new(windows)?;
         let hasher = Seeded::random();
@@ -82,10 +91,12 @@ impl MemoryStore {
         Ok(MemoryStore { specs, bounds, hasher, shards })
     }
 
+    /// The windows it was opened with.
     pub fn specs(&self) -> &Specs {
         &self.specs
     }
 
+    /// Its bounds.
     pub fn bounds(&self) -> Bounds {
         self.bounds
     }

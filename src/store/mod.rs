@@ -108,6 +108,7 @@ pub struct WindowSpec {
     /// A stable hash of the window's definition (name, aggregate, expression, keys, `on`,
     /// `when`, duration), computed by the compiler.
     pub id: u64,
+    /// Which aggregate.
     pub aggregate: Aggregate,
     /// 1 ..= [`MAX_TIME`].
     pub duration_secs: u64,
@@ -123,8 +124,11 @@ pub const MAX_TIME: i64 = 1 << 52;
 /// A window's value for one request: `at` is the request's time cut to the whole second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
+    /// The window's id.
     pub window: u64,
+    /// The key's hash.
     pub key: Key,
+    /// The request's time, in whole seconds.
     pub at: i64,
 }
 
@@ -142,18 +146,26 @@ pub enum Answer {
 /// One recorded request in one window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The window's id.
     pub window: u64,
+    /// The key's hash.
     pub key: Key,
+    /// The request's time, in whole seconds.
     pub at: i64,
+    /// What it adds to the aggregate.
     pub value: EventValue,
 }
 
 /// What an event carries, by the window's aggregate (see [`Aggregate::accepts`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventValue {
+    /// `count`: nothing but the event.
     None,
+    /// `sum` and `max`: the number.
     Number(f64),
+    /// `distinct`: a hash of the value.
     Hash(u128),
+    /// `values`: the string.
     Text(String),
 }
 
@@ -209,23 +221,29 @@ pub enum StoreErrorKind {
 /// engine turns it into a rule error of the rules that read the window: fail closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
+    /// Which kind of fault.
     pub kind: StoreErrorKind,
+    /// What failed and how to fix it.
     pub message: String,
 }
 
 impl StoreError {
+    /// A fault of this kind.
     pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
         StoreError { kind, message: message.into() }
     }
 
+    /// The store cannot be reached (Redis down): the rules reading it fail closed.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StoreErrorKind::Unavailable, message)
     }
 
+    /// The call is wrong (an unknown window, a time out of range).
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StoreErrorKind::Invalid, message)
     }
 
+    /// What the store holds does not read back.
     pub fn corrupt(message: impl Into<String>) -> Self {
         Self::new(StoreErrorKind::Corrupt, message)
     }
@@ -260,6 +278,7 @@ pub struct Specs {
 }
 
 impl Specs {
+    /// Checks `windows`: ids unique, durations from 1 s to `MAX_TIME`.
     pub fn new(windows: &[WindowSpec]) -> Result<Self, StoreError> {
         let mut sorted = windows.to_vec();
         sorted.sort_by_key(|w| w.id);
@@ -288,6 +307,7 @@ impl Specs {
         }
     }
 
+    /// The windows, sorted by id.
     pub fn windows(&self) -> &[WindowSpec] {
         &self.windows
     }

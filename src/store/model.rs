@@ -16,6 +16,7 @@ struct History {
     kept: Vec<(i64, EventValue)>,
 }
 
+/// The naive reference: every event kept as recorded, each read folded from scratch in time order.
 pub struct Model {
     specs: Vec<WindowSpec>,
     bounds: Bounds,
@@ -23,6 +24,7 @@ pub struct Model {
 }
 
 impl Model {
+    /// An empty model of these windows and bounds.
     pub fn new(specs: &[WindowSpec], bounds: Bounds) -> Self {
         Model { specs: specs.to_vec(), bounds, histories: HashMap::new() }
     }
@@ -32,6 +34,7 @@ impl Model {
         *self.specs.iter().find(|s| s.id == window).expect("a known window")
     }
 
+    /// Records events as a store must.
     pub fn record(&mut self, events: &[Event]) {
         let longest = self.specs.iter().map(|s| s.duration_secs as i64).max().unwrap_or(0);
         for e in events {
@@ -62,6 +65,7 @@ impl Model {
         }
     }
 
+    /// The answer a store must give.
     pub fn read(&self, r: &Read) -> Result<Answer, StoreError> {
         let spec = self.spec(r.window);
         let lo = r.at - spec.duration_secs as i64;

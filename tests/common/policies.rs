@@ -288,7 +288,7 @@ pub struct Generated {
 impl Generated {
     pub fn build(&self, limits: &Limits) -> Result<Policy, gavel::Diagnostics> {
         let builder = self.data.iter().fold(Policy::builder().source("diff.pol", self.text.clone()), |b, (name, json)| b.data(*name, json.clone()));
-        builder.limits(limits.clone()).build()
+        builder.limits(*limits).build()
     }
 
     /// The policy and its data, to reproduce a failure.
@@ -317,7 +317,12 @@ pub fn data(rng: &mut Rng, text: &mut String) -> Vec<(&'static str, String)> {
     text.push_str("data ids: list<string>\ndata limits: map<number>\n");
     let n = rng.below(24);
     let ids: Vec<String> = (0..n).map(|k| if rng.chance(50) { (*rng.pick(DATA_STRS)).to_string() } else { format!("id{k}") }).collect();
-    let limits: Vec<String> = DATA_STRS.iter().filter_map(|k| rng.chance(30).then(|| format!("{k:?}: {}", json_num(rng)))).collect();
+    let mut limits = Vec::new();
+    for k in DATA_STRS {
+        if rng.chance(30) {
+            limits.push(format!("{k:?}: {}", json_num(rng)));
+        }
+    }
     vec![("ids", serde_json::to_string(&ids).expect("strings serialize")), ("limits", format!("{{{}}}", limits.join(", ")))]
 }
 

@@ -45,7 +45,7 @@ pub fn run(args: &TestArgs) -> u8 {
     match args.format {
         ReportFormat::Text => emit(&report.render()),
         ReportFormat::Json => emit(&(serde_json::to_string_pretty(&report.to_json()).unwrap_or_default() + "\n")),
-        ReportFormat::Junit => emit(&junit(&report, &policy.name())),
+        ReportFormat::Junit => emit(&junit(&report, policy.name())),
     }
     if report.results.is_empty() && !filter.is_empty() {
         eprintln!("error: no test name contains `{filter}`: nothing was tested; `gavel test` without `--filter` runs them all");

@@ -36,6 +36,7 @@ pub enum LogSync {
 /// How a log is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogOptions {
+    /// When lines reach the disk: grouped (the default) or before every answer.
     pub sync: LogSync,
     /// Past this size the file is rotated (renamed aside, a new one started). A single line
     /// larger than this still goes in, alone in its file.
@@ -51,6 +52,7 @@ impl Default for LogOptions {
 /// What failed, naming the file (lowercase, no trailing period).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogError {
+    /// What failed, naming the file.
     pub message: String,
 }
 
@@ -72,8 +74,11 @@ impl std::error::Error for LogError {}
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
+    /// `"type": "decision"`: a decision made.
     Decision(DecisionRecord),
+    /// `"type": "approval"`: an action on an approval.
     Approval(ApprovalRecord),
+    /// `"type": "reload"`: a policy reload.
     Reload(ReloadRecord),
 }
 
@@ -102,13 +107,16 @@ pub struct DecisionRecord {
     pub request: serde_json::Value,
     /// `allow`, `deny` or `require_approval`.
     pub decision: String,
+    /// The ids of the rules that made the outcome.
     #[serde(default)]
     pub decided_by: Vec<String>,
     /// Ids of every rule that fired (shadow rules too).
     #[serde(default)]
     pub fired: Vec<String>,
+    /// The approval the request carried or created, if any.
     #[serde(default)]
     pub approval_id: Option<String>,
+    /// How long deciding took, in microseconds.
     #[serde(default)]
     pub latency_us: u64,
 }
@@ -116,25 +124,32 @@ pub struct DecisionRecord {
 /// An action on an approval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalRecord {
+    /// The approval's id.
     pub approval_id: String,
     /// `created`, `approved`, `rejected`, `expired` or `consumed`.
     pub action: String,
     /// The token's name that acted (none for `created` by the service or `expired`).
     #[serde(default)]
     pub by: Option<String>,
+    /// The reviewer's comment, if any.
     #[serde(default)]
     pub comment: Option<String>,
+    /// RFC 3339, when it happened.
     pub time: String,
 }
 
 /// A policy reload, successful or not.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReloadRecord {
+    /// The new policy compiled and now serves.
     pub ok: bool,
+    /// The digest of the policy now serving.
     #[serde(default)]
     pub digest: Option<String>,
+    /// Why the reload failed (the last good policy still serves).
     #[serde(default)]
     pub error: Option<String>,
+    /// RFC 3339, when it happened.
     pub time: String,
 }
 

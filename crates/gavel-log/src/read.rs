@@ -88,8 +88,11 @@ pub fn read(path: impl AsRef<Path>) -> Result<Vec<(u64, Record)>, LogError> {
 /// A record and where it was read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogEntry {
+    /// The file it was read from (the live log or a rotated one).
     pub file: PathBuf,
+    /// Its line number in that file, from 1.
     pub line: u64,
+    /// The record.
     pub record: Record,
 }
 

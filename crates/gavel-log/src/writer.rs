@@ -189,6 +189,7 @@ impl DecisionLog {
         self.shared.lock().entries
     }
 
+    /// The live log file.
     pub fn path(&self) -> &Path {
         &self.shared.path
     }

@@ -56,7 +56,9 @@ pub struct GuardOptions {
     /// Top-level fields of every decide body: `agent`, `user`, `workspace`, `environment` and
     /// any other declared envelope field.
     pub envelope: Map<String, Value>,
+    /// How a refused call is answered (`--deny-as`).
     pub deny_as: DenyAs,
+    /// A `gavel serve` that keeps approvals (`--server URL`); `None`: a call needing approval does not run.
     pub server: Option<ApprovalService>,
 }
 
@@ -98,6 +100,7 @@ fn id_string(envelope: &Map<String, Value>, key: &str) -> String {
 }
 
 impl Guard {
+    /// A guard deciding with `engine` over `policy`, logging to `log`.
     pub fn new(policy: &Policy, engine: Engine, log: DecisionLog, options: GuardOptions) -> Guard {
         let policy_ref = policy.policy_ref().clone();
         let policy_json = json!({"name": policy_ref.name, "version": policy_ref.version, "digest": policy_ref.digest});

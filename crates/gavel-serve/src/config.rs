@@ -10,25 +10,33 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// May call `/v1/decide` (and `/v1/status`).
     Agent,
+    /// May list, approve and reject approvals.
     Reviewer,
 }
 
 /// One `[[tokens]]` entry, its secret resolved.
 #[derive(Debug, Clone)]
 pub struct Token {
+    /// The bearer token itself.
     pub secret: String,
+    /// Agent or reviewer.
     pub kind: Kind,
     /// The caller's identity: an agent's `agent.id`, a reviewer's name in the log.
     pub name: String,
+    /// A reviewer's roles: which approvals it may grant.
     pub roles: Vec<String>,
     /// An agent token that may speak for any `agent.id` (a gateway).
     pub any_agent: bool,
 }
 
+/// The service's TOML config (docs/serve.md): its tokens and how long approvals live.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Every token, agents' and reviewers'.
     pub tokens: Vec<Token>,
+    /// How long an approval stays pending before it expires.
     pub approval_ttl: Duration,
 }
 

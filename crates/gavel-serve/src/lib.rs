@@ -47,12 +47,19 @@ pub type Answer = Response;
 /// How `gavel serve` runs.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The policy files and folders.
     pub paths: Vec<PathBuf>,
+    /// `--listen ADDR:PORT`; loopback by default.
     pub listen: String,
+    /// `--config FILE.toml`: tokens and approval TTL.
     pub config: Option<PathBuf>,
+    /// `--log FILE`: the decision log.
     pub log: PathBuf,
+    /// `--log-sync`: group commit (the default) or before every answer.
     pub log_sync: LogSync,
+    /// `--state DIR`: the embedded store of windows and approvals.
     pub state: PathBuf,
+    /// `--redis URL`: windows and approvals in Redis instead, shared by instances.
     pub redis: Option<String>,
     /// Reload when a policy file changes.
     pub watch: bool,
@@ -83,6 +90,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running service.
 pub struct Server {
+    /// The address it listens on (the port chosen when `:0` was asked).
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), String>>,

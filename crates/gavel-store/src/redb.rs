@@ -29,6 +29,7 @@ const STATES: TableDefinition<(u64, u128), &[u8]> = TableDefinition::new("states
 /// Logged events after which a sync compacts.
 const COMPACT_AFTER: usize = 100_000;
 
+/// The window store under `--state DIR`: a `MemoryStore` that answers reads, with every record logged in redb and made durable by `sync`.
 pub struct RedbStore {
     memory: MemoryStore,
     db: Database,

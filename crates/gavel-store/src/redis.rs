@@ -129,6 +129,7 @@ end
 return out
 "#;
 
+/// The window store in Redis (`--redis URL`): every instance on one Redis reads and records the same events.
 pub struct RedisStore {
     specs: Specs,
     bounds: Bounds,

@@ -12,6 +12,7 @@ use gavel::store::StoreError;
 
 use super::{check_new, exists, observe, Approval, ApprovalError, ApprovalStatus, ApprovalStore, Reviewer};
 
+/// Approvals in memory, for tests and one process: lost on exit.
 #[derive(Default)]
 pub struct MemoryApprovals {
     /// By id, so `list` is in id order.
@@ -19,6 +20,7 @@ pub struct MemoryApprovals {
 }
 
 impl MemoryApprovals {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }

@@ -42,17 +42,24 @@ pub use self::memory::MemoryApprovals;
 pub use self::redb::RedbApprovals;
 pub use self::redis::{RedisApprovals, CONSUME_SCRIPT, CREATE_SCRIPT, DECIDE_SCRIPT, GET_SCRIPT, LIST_SCRIPT, RETAIN_SECS};
 
+/// Where an approval is in its life (PRODUCT.md §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalStatus {
+    /// Waiting for a reviewer.
     Pending,
+    /// Granted: the same call, retried with its id, may run once.
     Approved,
+    /// Refused by a reviewer.
     Rejected,
+    /// Its time to live passed before it was used.
     Expired,
+    /// Used: the approved call ran (at most once).
     Consumed,
 }
 
 impl ApprovalStatus {
+    /// Every status.
     pub const ALL: [ApprovalStatus; 5] = [Self::Pending, Self::Approved, Self::Rejected, Self::Expired, Self::Consumed];
 
     /// The name in JSON (and in Redis): `pending`, `approved`, ...
@@ -66,6 +73,7 @@ impl ApprovalStatus {
         }
     }
 
+    /// The status named `name`, if any.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
@@ -77,28 +85,36 @@ impl fmt::Display for ApprovalStatus {
     }
 }
 
+/// A call waiting for a human, bound to its exact arguments by `digest`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Approval {
     /// UUIDv7.
     pub id: String,
     /// `"sha256:" + hex` ([`approval_digest`]).
     pub digest: String,
+    /// Where it is in its life.
     pub status: ApprovalStatus,
+    /// The tool called.
     pub tool: String,
     /// The arguments after `redact` and `set`.
     pub args: serde_json::Value,
+    /// The `agent.id` that called it.
     pub agent: String,
+    /// The `user.id` it was called for.
     pub user: String,
     /// The approval rules that asked.
     pub rules: Vec<String>,
     /// Roles that may grant; empty = any reviewer.
     pub approvers: Vec<String>,
+    /// The approval rules' reasons.
     pub reason: String,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339; the approval is expired from this instant on.
     pub expires_at: String,
+    /// The reviewer who approved or rejected it.
     pub decided_by: Option<String>,
+    /// The reviewer's comment.
     pub comment: Option<String>,
 }
 
@@ -113,7 +129,9 @@ impl Approval {
 /// Who approves or rejects: the reviewer token's name and roles.
 #[derive(Debug, Clone, Copy)]
 pub struct Reviewer<'a> {
+    /// The reviewer token's name.
     pub name: &'a str,
+    /// Its roles.
     pub roles: &'a [String],
 }
 
@@ -121,6 +139,7 @@ pub struct Reviewer<'a> {
 /// body (404, 409, 403, 503).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApprovalError {
+    /// No approval has this id.
     NotFound,
     /// The approval is in this status, not the one the operation needs (pending to decide,
     /// approved to consume).

@@ -18,6 +18,7 @@ use super::{check_new, damaged, exists, observe, Approval, ApprovalError, Approv
 /// Approval id → the approval as JSON.
 const APPROVALS: TableDefinition<&str, &[u8]> = TableDefinition::new("approvals");
 
+/// Approvals in the embedded store (redb) under `--state DIR`: they survive a restart.
 pub struct RedbApprovals {
     db: Database,
     file: PathBuf,

@@ -130,6 +130,7 @@ redis.call('HSET', h, 'status', 'consumed')
 return reply('ok', h)
 "#;
 
+/// Approvals in Redis (`--redis URL`): shared by instances, consumed at most once across them.
 pub struct RedisApprovals {
     link: Link,
     create: Script,
