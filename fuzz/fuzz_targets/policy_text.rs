@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let (file, mut diags) = gavel::syntax::parse_with(id, &text, &limits);
     let mut files = vec![ParsedFile { id, ast: &file, stdlib: None }];
     files.extend(stdlib().iter().enumerate().map(|(i, (module, _, ast))| ParsedFile { id: FileId(i as u32 + 1), ast, stdlib: Some(module.clone()) }));
-    let (checked, check_diags) = check::check_with(&files, &sources, &limits);
+    let (checked, check_diags) = check::check_with(&files, &sources, &limits, &check::DataFiles::default());
     diags.extend(check_diags);
     let Some(checked) = checked.filter(|_| !diags.iter().any(|d| d.is_error())) else { return };
     let mut program = checked.program;
