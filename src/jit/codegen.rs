@@ -21,7 +21,7 @@ use super::abi::{self, AbiReturn, HelperFn};
 use super::runtime::{self, Shared};
 use super::JitError;
 use crate::ir::{self, ArithOp, Builtin, CmpOp, Expr, ExprKind, QuantKind, RegexOp};
-use crate::ops::builtins::{FloatOp, JitFast, StrTest};
+use crate::ops::builtins::{FloatOp, JitFast, Pred, StrTest};
 use crate::ops::fault::FaultKind;
 use crate::span::Span;
 use crate::types::Type;
@@ -868,8 +868,10 @@ impl<'a, 't> Gen<'a, 't> {
                 return Ok((v, r));
             }
             (Some(JitFast::Predicate(test)), [x, y]) if r == Repr::Bool => {
-                if let Some(st) = test.map(|t| self.str_test(t, x, y, e.span)).transpose()?.flatten() {
-                    return Ok((st, r));
+                if let Pred::Str(t) = test {
+                    if let Some(st) = self.str_test(t, x, y, e.span)? {
+                        return Ok((st, r));
+                    }
                 }
                 let (x, y) = (self.expr_as(x, Repr::Ptr)?, self.expr_as(y, Repr::Ptr)?);
                 let idx = self.tables.builtin(builtin);

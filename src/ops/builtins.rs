@@ -145,10 +145,21 @@ pub enum Form {
 pub enum JitFast {
     /// Inline on a native number (`fabs`, `floor`, `ceil`; `round` through its helper).
     Float(FloatOp),
-    /// A boolean of two arguments through `predicate2`, which borrows them (no clones,
-    /// nothing allocated); with a test, and a constant string as the second argument,
-    /// the test's byte comparison (`str_test`, `str_find`) instead.
-    Predicate(Option<StrTest>),
+    /// A boolean of two arguments through `predicate2`, which computes it on the borrowed
+    /// operands (no clones, nothing allocated, no call through `imp`); a string test with a
+    /// constant string as the second argument is the test's byte comparison (`str_test`,
+    /// `str_find`) instead.
+    Predicate(Pred),
+}
+
+/// What a `JitFast::Predicate` computes: `predicate2` matches on it, so each builtin's
+/// borrowed test is named here rather than guessed from its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pred {
+    /// A byte test of a string against a string.
+    Str(StrTest),
+    /// `x in l`: `l.contains(x)` on a list.
+    ListContains,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +192,7 @@ impl StrTest {
 
     /// The builtin whose JIT fast path this test is (`None` for `Eq`).
     pub fn builtin(self) -> Option<Builtin> {
-        BUILTINS.iter().position(|s| s.jit == Some(JitFast::Predicate(Some(self)))).map(|i| Builtin::Engine(i as u32))
+        BUILTINS.iter().position(|s| s.jit == Some(JitFast::Predicate(Pred::Str(self)))).map(|i| Builtin::Engine(i as u32))
     }
 }
 
@@ -225,10 +236,10 @@ pub static BUILTINS: &[BuiltinSpec] = &[
     spec("lower", "lower", OnString, &[], String, Scan, Imp::Str(|s| Value::str(&s.to_lowercase()))),
     spec("upper", "upper", OnString, &[], String, Scan, Imp::Str(|s| Value::str(&s.to_uppercase()))),
     spec("trim", "trim", OnString, &[], String, Scan, Imp::Str(|s| Value::str(s.trim()))),
-    fast(spec("starts_with", "starts_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(s.starts_with(p)))), JitFast::Predicate(Some(StrTest::Starts))),
-    fast(spec("ends_with", "ends_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(s.ends_with(p)))), JitFast::Predicate(Some(StrTest::Ends))),
+    fast(spec("starts_with", "starts_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(s.starts_with(p)))), JitFast::Predicate(Pred::Str(StrTest::Starts))),
+    fast(spec("ends_with", "ends_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(s.ends_with(p)))), JitFast::Predicate(Pred::Str(StrTest::Ends))),
     // `s.contains(t)` and `t in s`
-    fast(spec("str_contains", "contains", OnString, &[String], Bool, Scan, Imp::StrStr(|s, t| Value::Bool(s.contains(t)))), JitFast::Predicate(Some(StrTest::Contains))),
+    fast(spec("str_contains", "contains", OnString, &[String], Bool, Scan, Imp::StrStr(|s, t| Value::Bool(s.contains(t)))), JitFast::Predicate(Pred::Str(StrTest::Contains))),
     form("matches", OnString, Form::Matches),
     form("find_all", OnString, Form::FindAll),
     spec("split", "split", OnString, &[String], Strings, Scan, Imp::StrStr(split)),
@@ -251,7 +262,7 @@ pub static BUILTINS: &[BuiltinSpec] = &[
     spec("list_len", "len", OnList, &[], Number, Free, Imp::List(|items| count(items.len()))),
     spec("is_empty", "is_empty", OnList, &[], Bool, Free, Imp::List(|items| Value::Bool(items.is_empty()))),
     // `l.contains(x)` and `x in l`
-    fast(spec("list_contains", "contains", OnList, &[Elem], Bool, Scan, Imp::ListValue(|items, x| Value::Bool(items.contains(x)))), JitFast::Predicate(None)),
+    fast(spec("list_contains", "contains", OnList, &[Elem], Bool, Scan, Imp::ListValue(|items, x| Value::Bool(items.contains(x)))), JitFast::Predicate(Pred::ListContains)),
     form("any", OnList, Form::Any),
     form("all", OnList, Form::All),
     form("count", OnList, Form::Count),

@@ -2,7 +2,7 @@
 //! implementation of the declared shapes, and the JIT's fast paths name entries that fit
 //! them (the model is `stdlib::NATIVES` and its test that both sides match).
 
-use super::builtins::{apply, by_id, find, names, Builtin, BuiltinSpec, Form, Imp, JitFast, Recv, StrTest, Ty, BUILTINS};
+use super::builtins::{apply, by_id, find, names, Builtin, BuiltinSpec, Form, Imp, JitFast, Pred, Recv, StrTest, Ty, BUILTINS};
 use crate::value::Value;
 use std::collections::HashSet;
 
@@ -121,8 +121,9 @@ fn jit_fast_paths_fit_their_builtins() {
             }
             Some(JitFast::Predicate(test)) => {
                 assert!(s.arity() == 2 && s.result == Ty::Bool, "{}: `predicate2` takes two arguments and gives a bool", s.id);
-                if test.is_some() {
-                    assert!(matches!(s.imp, Imp::StrStr(_)) && s.params == [Ty::String], "{}: a byte test is on two strings", s.id);
+                match test {
+                    Pred::Str(_) => assert!(matches!(s.imp, Imp::StrStr(_)) && s.params == [Ty::String], "{}: a byte test is on two strings", s.id),
+                    Pred::ListContains => assert!(matches!(s.imp, Imp::ListValue(_)) && s.recv == Recv::List, "{}: membership is on a list", s.id),
                 }
             }
         }
@@ -130,7 +131,7 @@ fn jit_fast_paths_fit_their_builtins() {
     // `str_test`'s slow path finds the builtin of each test it is given.
     for test in [StrTest::Starts, StrTest::Ends, StrTest::Contains] {
         let b = test.builtin().unwrap_or_else(|| panic!("no builtin has the fast path {test:?}"));
-        assert_eq!(b.spec().and_then(|s| s.jit), Some(JitFast::Predicate(Some(test))));
+        assert_eq!(b.spec().and_then(|s| s.jit), Some(JitFast::Predicate(Pred::Str(test))));
         assert_eq!(StrTest::from_u32(test as u32), Some(test));
     }
     assert_eq!(StrTest::Eq.builtin(), None);
