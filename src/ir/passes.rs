@@ -34,7 +34,7 @@ pub fn run_all(program: &mut Program) {
 /// becomes `InSet`, its list hashed once into `Program::sets`, so the membership costs the
 /// same for a list of ten thousand as for ten. Runs after folding, so a list folded into a
 /// constant is hashed too; the same constant read twice is hashed once.
-pub fn hash_sets(program: &mut Program) {
+fn hash_sets(program: &mut Program) {
     let Some((contains, _)) = ops::builtins::find(ops::builtins::Recv::List, "contains") else { return };
     let mut sets: Vec<(Arc<[Value]>, Arc<ops::set::StringSet>)> = Vec::new();
     let mut rewrite = |e: &mut Expr| {

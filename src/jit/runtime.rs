@@ -676,12 +676,7 @@ pub(super) unsafe extern "C" fn predicate2(r: *const Rt<'static>, builtin_id: u3
 #[inline]
 fn borrowed_test(spec: &BuiltinSpec, a: &Value, b: &Value) -> Option<bool> {
     match (spec.jit, a, b) {
-        (Some(JitFast::Predicate(Pred::Str(test))), Value::Str(s), Value::Str(x)) => match test {
-            StrTest::Eq => Some(s == x),
-            StrTest::Starts => Some(s.starts_with(x.as_str())),
-            StrTest::Ends => Some(s.ends_with(x.as_str())),
-            StrTest::Contains => Some(s.contains(x.as_str())),
-        },
+        (Some(JitFast::Predicate(Pred::Str(test))), Value::Str(s), Value::Str(x)) => Some(test.holds(s, x)),
         (Some(JitFast::Predicate(Pred::ListContains)), Value::List(items), x) => Some(items.contains(x)),
         _ => None,
     }

@@ -190,6 +190,17 @@ impl StrTest {
         StrTest::ALL.into_iter().find(|t| *t as u32 == code)
     }
 
+    /// Whether `s` passes the test against `t`: the one definition, used by the table's
+    /// builtins and by the JIT's borrowed fast path alike.
+    pub fn holds(self, s: &str, t: &str) -> bool {
+        match self {
+            StrTest::Eq => s == t,
+            StrTest::Starts => s.starts_with(t),
+            StrTest::Ends => s.ends_with(t),
+            StrTest::Contains => s.contains(t),
+        }
+    }
+
     /// The builtin whose JIT fast path this test is (`None` for `Eq`).
     pub fn builtin(self) -> Option<Builtin> {
         BUILTINS.iter().position(|s| s.jit == Some(JitFast::Predicate(Pred::Str(self)))).map(|i| Builtin::Engine(i as u32))
@@ -236,10 +247,10 @@ pub static BUILTINS: &[BuiltinSpec] = &[
     spec("lower", "lower", OnString, &[], String, Scan, Imp::Str(|s| Value::str(&s.to_lowercase()))),
     spec("upper", "upper", OnString, &[], String, Scan, Imp::Str(|s| Value::str(&s.to_uppercase()))),
     spec("trim", "trim", OnString, &[], String, Scan, Imp::Str(|s| Value::str(s.trim()))),
-    fast(spec("starts_with", "starts_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(s.starts_with(p)))), JitFast::Predicate(Pred::Str(StrTest::Starts))),
-    fast(spec("ends_with", "ends_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(s.ends_with(p)))), JitFast::Predicate(Pred::Str(StrTest::Ends))),
+    fast(spec("starts_with", "starts_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(StrTest::Starts.holds(s, p)))), JitFast::Predicate(Pred::Str(StrTest::Starts))),
+    fast(spec("ends_with", "ends_with", OnString, &[String], Bool, Free, Imp::StrStr(|s, p| Value::Bool(StrTest::Ends.holds(s, p)))), JitFast::Predicate(Pred::Str(StrTest::Ends))),
     // `s.contains(t)` and `t in s`
-    fast(spec("str_contains", "contains", OnString, &[String], Bool, Scan, Imp::StrStr(|s, t| Value::Bool(s.contains(t)))), JitFast::Predicate(Pred::Str(StrTest::Contains))),
+    fast(spec("str_contains", "contains", OnString, &[String], Bool, Scan, Imp::StrStr(|s, t| Value::Bool(StrTest::Contains.holds(s, t)))), JitFast::Predicate(Pred::Str(StrTest::Contains))),
     form("matches", OnString, Form::Matches),
     form("find_all", OnString, Form::FindAll),
     spec("split", "split", OnString, &[String], Strings, Scan, Imp::StrStr(split)),

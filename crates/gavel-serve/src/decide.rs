@@ -70,7 +70,7 @@ pub struct Decided {
     count: u64,
     /// The approval actions among them, for the metrics.
     actions: Vec<String>,
-    store: Option<std::sync::Arc<dyn gavel::store::WindowStore>>,
+    store: Option<Arc<dyn gavel::store::WindowStore>>,
     /// The answer's JSON.
     body: Vec<u8>,
     outcome: Outcome,
